@@ -1,0 +1,1 @@
+//! runbook: declarative workflow engine.
