@@ -1,1 +1,2 @@
-//! runbook: declarative workflow engine.
+//! runbook: declarative workflow engine for operational procedures.
+pub mod sim;
