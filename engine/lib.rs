@@ -1,2 +1,19 @@
-//! runbook: declarative workflow engine for operational procedures.
+//! runbook: a declarative workflow engine for operational procedures.
+//!
+//! Pipeline: `yaml` (text -> spanned nodes) -> `raw` (shapes) -> `validate` (-> `plan::Plan`)
+//! -> `graph` (DAG) -> run. Diagnostics are collected, never thrown, until the CLI renders them.
+
+pub mod clock;
+pub mod decode;
+pub mod diagnostic;
+pub mod duration;
+pub mod graph;
+pub mod jq;
+pub mod params;
+pub mod plan;
+pub mod raw;
 pub mod sim;
+pub mod source;
+pub mod template;
+pub mod validate;
+pub mod yaml;

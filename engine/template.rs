@@ -1,0 +1,363 @@
+//! template: handlebars strings in plans. At validation time a template is parsed once and
+//! its references (`params.x`, `steps.<id>.outputs.<name>`, ...) are listed with their spans;
+//! at run time it renders against a JSON scope. It decides nothing about which references are
+//! allowed where (that is `validate`'s job) and never sees secrets' meaning: it renders what
+//! the scope holds.
+
+use std::sync::{Arc, LazyLock};
+
+use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason, Renderable,
+};
+use serde_json::Value as Json;
+
+use crate::source::Span;
+
+/// Helpers templates may call, besides the block helpers `if`, `unless`, `each` and `with`.
+pub const HELPERS: &[&str] = &["json", "default", "now", "eq", "ne", "not", "and", "or", "len", "lookup"];
+
+/// A parsed template string.
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub source: String,
+    pub span: Span,
+    parsed: Option<Arc<handlebars::Template>>,
+    pub refs: Vec<Reference>,
+    /// The whole string is one `{{path}}`: JSON bodies substitute the typed value.
+    pub whole_path: Option<Vec<String>>,
+}
+
+/// One variable a template reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    pub path: Vec<String>,
+    pub span: Span,
+    /// Read under `default` (or a `with`/`if` guard): a missing value is fine.
+    pub guarded: bool,
+}
+
+impl Reference {
+    /// The path as written, e.g. `steps.a.outputs.b`.
+    pub fn dotted(&self) -> String {
+        self.path.join(".")
+    }
+}
+
+/// A template that does not parse.
+#[derive(Clone, Debug)]
+pub struct TemplateError {
+    pub message: String,
+    pub span: Span,
+}
+
+impl Template {
+    /// A template with no `{{`; renders to itself with no parsing.
+    pub fn literal(text: impl Into<String>, span: Span) -> Self {
+        Self {
+            source: text.into(),
+            span,
+            parsed: None,
+            refs: Vec::new(),
+            whole_path: None,
+        }
+    }
+
+    /// Parses `source`. `span` is where it sits in the file; `exact` says whether offsets in
+    /// `source` map 1:1 onto the file from `span.start` (false for escaped or folded YAML
+    /// strings, whose labels then cover the whole value).
+    pub fn parse(source: &str, span: Span, content_start: Option<usize>) -> Result<Self, TemplateError> {
+        if !source.contains("{{") {
+            return Ok(Self::literal(source, span));
+        }
+        let at = |offset: usize, len: usize| match content_start {
+            Some(start) => Span::new(start + offset, start + offset + len),
+            None => span,
+        };
+        let parsed = handlebars::Template::compile(source).map_err(|e| {
+            let offset = e.pos().map_or(0, |(line, col)| offset_in(source, line, col));
+            TemplateError {
+                message: e.reason().to_string(),
+                span: at(offset, 0),
+            }
+        })?;
+        let mut refs = Vec::new();
+        let mut cursor = 0;
+        collect_elements(&parsed.elements, source, &mut cursor, false, &mut refs);
+        for r in &mut refs {
+            r.span = at(r.span.start, r.span.len());
+        }
+        let whole_path = whole_path(&parsed);
+        Ok(Self {
+            source: source.to_string(),
+            span,
+            parsed: Some(Arc::new(parsed)),
+            refs,
+            whole_path,
+        })
+    }
+
+    /// Whether the template has anything to render.
+    pub fn is_literal(&self) -> bool {
+        self.parsed.is_none()
+    }
+
+    /// Renders against `scope`.
+    pub fn render(&self, scope: &Json) -> Result<String, String> {
+        let Some(parsed) = &self.parsed else {
+            return Ok(self.source.clone());
+        };
+        let ctx = Context::from(scope.clone());
+        let mut rc = RenderContext::new(None);
+        let mut out = handlebars::StringOutput::new();
+        parsed
+            .render(&REGISTRY, &ctx, &mut rc, &mut out)
+            .map_err(|e| render_message(&e))?;
+        out.into_string().map_err(|e| e.to_string())
+    }
+
+    /// Renders to a typed value: a whole-string `{{path}}` yields the value itself (so
+    /// `backupId: "{{params.backup_id}}"` stays a number); anything else yields a string.
+    pub fn render_value(&self, scope: &Json) -> Result<Json, String> {
+        if let Some(path) = &self.whole_path
+            && let Some(v) = lookup(scope, path)
+        {
+            return Ok(v.clone());
+        }
+        self.render(scope).map(Json::String)
+    }
+}
+
+/// Follows a dotted path through a JSON scope.
+pub fn lookup<'a>(scope: &'a Json, path: &[String]) -> Option<&'a Json> {
+    path.iter().try_fold(scope, |v, seg| match v {
+        Json::Object(m) => m.get(seg),
+        Json::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+fn render_message(e: &RenderError) -> String {
+    match e.reason() {
+        RenderErrorReason::MissingVariable(Some(path)) => format!("`{path}` has no value"),
+        other => other.to_string(),
+    }
+}
+
+fn offset_in(source: &str, line: usize, col: usize) -> usize {
+    let line_start: usize = source.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = source.get(line_start..).unwrap_or("");
+    line_start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+}
+
+fn whole_path(t: &handlebars::Template) -> Option<Vec<String>> {
+    match t.elements.as_slice() {
+        [TemplateElement::Expression(h)] if h.params.is_empty() && h.hash.is_empty() => match &h.name {
+            Parameter::Path(p) => Some(split_path(&raw_path(p))),
+            Parameter::Name(n) if !HELPERS.contains(&n.as_str()) => Some(vec![n.clone()]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn raw_path(p: &handlebars::Path) -> String {
+    match p {
+        handlebars::Path::Relative((_, raw)) | handlebars::Path::Local((_, _, raw)) => raw.clone(),
+    }
+}
+
+fn split_path(raw: &str) -> Vec<String> {
+    raw.trim_start_matches("./")
+        .split(['.', '/'])
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_matches(|c| c == '[' || c == ']').to_string())
+        .collect()
+}
+
+fn collect_elements(elements: &[TemplateElement], src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+    for el in elements {
+        match el {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+                collect_helper(h, src, cursor, guarded, refs);
+            }
+            TemplateElement::HelperBlock(h) => {
+                let name = param_name(&h.name);
+                // Inside `each`/`with` paths are relative to the block value: not checked.
+                let scoped = matches!(name.as_deref(), Some("each" | "with"));
+                let guard = guarded || matches!(name.as_deref(), Some("if" | "unless" | "with"));
+                for p in &h.params {
+                    collect_param(p, src, cursor, guard, refs);
+                }
+                if !scoped {
+                    if let Some(t) = &h.template {
+                        collect_elements(&t.elements, src, cursor, guarded, refs);
+                    }
+                    if let Some(t) = &h.inverse {
+                        collect_elements(&t.elements, src, cursor, guarded, refs);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn param_name(p: &Parameter) -> Option<String> {
+    match p {
+        Parameter::Name(n) => Some(n.clone()),
+        Parameter::Path(p) => Some(raw_path(p)),
+        _ => None,
+    }
+}
+
+fn collect_helper(h: &HelperTemplate, src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+    let is_call = !h.params.is_empty() || !h.hash.is_empty();
+    match &h.name {
+        Parameter::Name(n) if is_call || HELPERS.contains(&n.as_str()) => {
+            let guard = guarded || n == "default";
+            for p in &h.params {
+                collect_param(p, src, cursor, guard, refs);
+            }
+            for p in h.hash.values() {
+                collect_param(p, src, cursor, guard, refs);
+            }
+        }
+        other => collect_param(other, src, cursor, guarded, refs),
+    }
+}
+
+fn collect_param(p: &Parameter, src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+    match p {
+        Parameter::Path(path) => push_ref(&raw_path(path), src, cursor, guarded, refs),
+        Parameter::Name(n) => push_ref(n, src, cursor, guarded, refs),
+        Parameter::Subexpression(sub) => {
+            if let TemplateElement::Expression(h) = sub.element.as_ref() {
+                collect_helper(h, src, cursor, guarded, refs);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_ref(raw: &str, src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+    if raw.starts_with('@') || raw == "this" || raw.starts_with("../") {
+        return;
+    }
+    let at = src.get(*cursor..).and_then(|rest| rest.find(raw)).map_or(*cursor, |i| *cursor + i);
+    *cursor = at + raw.len();
+    refs.push(Reference {
+        path: split_path(raw),
+        span: Span::new(at, at + raw.len()),
+        guarded,
+    });
+}
+
+static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
+    let mut h = Handlebars::new();
+    h.register_escape_fn(handlebars::no_escape);
+    h.register_helper("json", Box::new(json_helper));
+    h.register_helper("default", Box::new(default_helper));
+    h.register_helper("now", Box::new(now_helper));
+    h.register_helper("len", Box::new(len_helper));
+    h
+});
+
+fn json_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let v = h.param(0).map_or(Json::Null, |p| p.value().clone());
+    out.write(&serde_json::to_string(&v).unwrap_or_default())?;
+    Ok(())
+}
+
+fn default_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let first = h.param(0).map(|p| p.value()).filter(|v| !v.is_null());
+    let v = first.or_else(|| h.param(1).map(|p| p.value())).cloned().unwrap_or(Json::Null);
+    out.write(&display(&v))?;
+    Ok(())
+}
+
+fn len_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let n = match h.param(0).map(|p| p.value()) {
+        Some(Json::Array(a)) => a.len(),
+        Some(Json::Object(o)) => o.len(),
+        Some(Json::String(s)) => s.chars().count(),
+        _ => 0,
+    };
+    out.write(&n.to_string())?;
+    Ok(())
+}
+
+fn now_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+    let format = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("unix");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let text = match format {
+        "unix" => now.as_secs().to_string(),
+        "unix_ms" => now.as_millis().to_string(),
+        "rfc3339" => crate::clock::rfc3339(now),
+        other => {
+            return Err(RenderErrorReason::Other(format!(
+                "`now` takes \"unix\", \"unix_ms\" or \"rfc3339\", not {other:?}"
+            ))
+            .into());
+        }
+    };
+    out.write(&text)?;
+    Ok(())
+}
+
+/// How a JSON value reads inside a string: strings bare, everything else as JSON.
+pub fn display(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refs(src: &str) -> Vec<(String, &str, bool)> {
+        let t = Template::parse(src, Span::new(0, src.len()), Some(0)).expect("parses");
+        t.refs
+            .iter()
+            .map(|r| (r.dotted(), &src[r.span.start..r.span.end], r.guarded))
+            .collect()
+    }
+
+    #[test]
+    fn lists_references_with_their_place() {
+        assert_eq!(
+            refs("/x/{{params.id}}/{{steps.a-b.outputs.c}}"),
+            vec![
+                ("params.id".into(), "params.id", false),
+                ("steps.a-b.outputs.c".into(), "steps.a-b.outputs.c", false)
+            ]
+        );
+        assert_eq!(refs("{{default steps.a.outputs.b 3}}"), vec![("steps.a.outputs.b".into(), "steps.a.outputs.b", true)]);
+        assert_eq!(refs("{{json item}}"), vec![("item".into(), "item", false)]);
+        assert_eq!(refs("{{now \"unix\"}}"), vec![]);
+    }
+
+    #[test]
+    fn renders_and_keeps_types_for_whole_paths() {
+        let scope = json!({"params": {"id": 42, "name": "x"}, "item": ["a", 1]});
+        let t = Template::parse("{{params.id}}", Span::default(), None).unwrap();
+        assert_eq!(t.render_value(&scope).unwrap(), json!(42));
+        let t = Template::parse("id-{{params.id}}-{{params.name}}", Span::default(), None).unwrap();
+        assert_eq!(t.render(&scope).unwrap(), "id-42-x");
+        let t = Template::parse("{{json item}}", Span::default(), None).unwrap();
+        assert_eq!(t.render(&scope).unwrap(), r#"["a",1]"#);
+        let t = Template::parse("{{default params.none \"d\"}}", Span::default(), None).unwrap();
+        assert_eq!(t.render(&scope).unwrap(), "d");
+    }
+
+    #[test]
+    fn reports_syntax_errors() {
+        assert!(Template::parse("{{#if x}}", Span::default(), Some(0)).is_err());
+    }
+}
