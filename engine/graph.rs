@@ -38,13 +38,16 @@ impl StepGraph {
             Ok(order) => order.into_iter().map(|n| graph[n]).collect::<Vec<_>>(),
             Err(_) => return Err(cycle_diagnostics(&graph, ids, needs)),
         };
-        let mut position = vec![0; ids.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            position[i] = pos;
-        }
         let mut stage = vec![0; ids.len()];
         for &i in &order {
             stage[i] = needs[i].iter().map(|&(d, _)| stage[d] + 1).max().unwrap_or(0);
+        }
+        // Stage by stage, file order inside a stage: still topological, and reads naturally.
+        let mut order = order;
+        order.sort_by_key(|&i| (stage[i], i));
+        let mut position = vec![0; ids.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            position[i] = pos;
         }
         Ok(Self {
             graph,

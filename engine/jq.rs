@@ -98,7 +98,21 @@ fn compiled(source: &str) -> Result<Rc<Filter>, Vec<JqError>> {
     Ok(filter)
 }
 
+/// Definitions jq 1.6+ has and jaq lacks, prepended to every expression; error offsets are
+/// shifted back so they still point into the user's text.
+const PRELUDE: &str = "def IN(s): any(s == .; .); def IN(src; s): any(src == s; .); ";
+
 fn compile(source: &str) -> Result<Filter, Vec<JqError>> {
+    let code = format!("{PRELUDE}{source}");
+    let shift = |e: JqError| JqError {
+        message: e.message,
+        start: e.start.saturating_sub(PRELUDE.len()),
+        end: e.end.saturating_sub(PRELUDE.len()),
+    };
+    compile_code(&code).map_err(|errs| errs.into_iter().map(shift).collect())
+}
+
+fn compile_code(source: &str) -> Result<Filter, Vec<JqError>> {
     let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
     let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
     let loader = Loader::new(defs);
@@ -205,6 +219,9 @@ mod tests {
         assert_eq!((e[0].start, e[0].end), (5, 13));
         let e = Jq::new(".a ==", Span::default()).check().unwrap_err();
         assert!(!e.is_empty());
+        let jq = Jq::new(r#".s | IN("A", "B")"#, Span::default());
+        let n = Json::Null;
+        assert!(jq.truthy(&json!({"s": "B"}), &vars(&n, &n)).unwrap());
         let e = Jq::new("$nope", Span::default()).check().unwrap_err();
         assert!(e[0].message.contains("variable"), "{e:?}");
     }

@@ -19,7 +19,7 @@ use crate::plan::{
     Auth, HttpTarget, KubectlTarget, Param, ParamDefault, ParamType, Plan, PortForward, Requirement, Target, TargetKind,
 };
 use crate::raw::{RawAuth, RawHttpTarget, RawParam, RawPlan, RawTarget, RawTargetKind, Text};
-use crate::source::{SourceFile, Span};
+use crate::source::SourceFile;
 use crate::template::Template;
 use crate::yaml::{Node, Value};
 

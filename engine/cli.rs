@@ -1,0 +1,218 @@
+//! cli: the `runbook` command line. Parses arguments (clap), sets up tracing, calls the
+//! library and maps outcomes to exit codes: 0 success, 1 invalid plan (validate) or failed
+//! run, 2 usage or I/O error. It holds no logic of its own beyond wiring and printing.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::diagnostic::FileDiagnostics;
+use crate::graphview::GraphFormat;
+use crate::inputs::Inputs;
+use crate::loader;
+use crate::render::{self, Format};
+
+#[derive(Parser)]
+#[command(name = "runbook", version, about = "Declarative workflow engine for operational procedures (Camunda 8 backup and restore)", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check plan files (and directories of them) and report every problem.
+    Validate(ValidateArgs),
+    /// Show a plan's steps by stage, its critical path, undo and finally edges.
+    Graph(GraphArgs),
+    /// Dry run: show every request and command a run would send, in order. Sends nothing.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of the plan format.
+    Schema,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Plan files or directories (searched for *.yaml / *.yml).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Treat warnings as errors (exit 1 if there are any).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Args)]
+struct GraphArgs {
+    plan: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    format: GraphFormat,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct ValueArgs {
+    /// Set a param: `--set name=value` (Helm syntax: `a=1,b=2`, lists as `{x,y}`). Later wins.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub sets: Vec<String>,
+    /// Read params from a YAML values file (a mapping of param names). Later wins.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+impl ValueArgs {
+    pub fn inputs(&self) -> Inputs {
+        Inputs { sets: self.sets.clone(), files: self.files.clone() }
+    }
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    plan: PathBuf,
+    #[command(flatten)]
+    values: ValueArgs,
+    /// `text` for review, `json` for machines.
+    #[arg(long, value_enum, default_value = "text")]
+    format: PlanFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PlanFormat {
+    Text,
+    Json,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Validate(a) => validate(&a),
+        Command::Graph(a) => graph(&a),
+        Command::Plan(a) => plan(&a),
+        Command::Schema => {
+            print!("{}", crate::schema::plan_schema_text());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Prints a usage or I/O problem as a miette report and returns exit code 2.
+pub fn fail(e: impl miette::Diagnostic + Send + Sync + 'static) -> ExitCode {
+    eprintln!("{:?}", miette::Report::new(e));
+    ExitCode::from(2)
+}
+
+fn term_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn validate(a: &ValidateArgs) -> ExitCode {
+    let paths = match loader::expand(&a.paths) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut files = Vec::new();
+    for p in &paths {
+        match loader::load(p) {
+            Ok(l) => files.push(l.diagnostics()),
+            Err(e) => return fail(e),
+        }
+    }
+    print_diagnostics(&files, a.format);
+    let errors: usize = files.iter().map(FileDiagnostics::errors).sum();
+    let warnings: usize = files.iter().map(FileDiagnostics::warnings).sum();
+    if a.format == Format::Human {
+        let valid = files.iter().filter(|f| f.errors() == 0).count();
+        eprintln!("{valid} of {} plan file(s) valid: {errors} error(s), {warnings} warning(s)", files.len());
+    }
+    if errors > 0 || (a.deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn print_diagnostics(files: &[FileDiagnostics], format: Format) {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Human => {
+            let text = render::human(files, color(), term_width());
+            eprint!("{text}");
+            Ok(())
+        }
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(files)).unwrap_or_default()),
+        Format::Github => write!(out, "{}", render::github(files)),
+        Format::Sarif => writeln!(out, "{}", serde_json::to_string_pretty(&render::sarif(files)).unwrap_or_default()),
+    };
+}
+
+/// Loads a plan for a command that needs a valid one; prints diagnostics otherwise.
+pub fn load_valid(path: &std::path::Path) -> Result<(crate::plan::Plan, (crate::graph::StepGraph, crate::graph::StepGraph)), ExitCode> {
+    let loaded = loader::load(path).map_err(fail)?;
+    let diags = loaded.diagnostics();
+    let shown: Vec<_> = diags.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    match (loaded.validated.plan, loaded.validated.graphs) {
+        (Some(plan), Some(graphs)) => Ok((plan, graphs)),
+        _ => {
+            eprint!("{}", render::human(&[FileDiagnostics { source: diags.source, diagnostics: shown }], color(), term_width()));
+            eprintln!("{} is not a valid plan; run `runbook validate {}` for details", path.display(), path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn graph(a: &GraphArgs) -> ExitCode {
+    match load_valid(&a.plan) {
+        Ok((plan, graphs)) => {
+            print!("{}", crate::graphview::render(&plan, &graphs, a.format));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// Resolves params or prints why not (exit 2).
+pub fn resolve_params(plan: &crate::plan::Plan, values: &ValueArgs) -> Result<crate::inputs::ResolvedParams, ExitCode> {
+    match crate::inputs::resolve(plan, &values.inputs(), &|k| std::env::var(k).ok()) {
+        Ok(p) => {
+            for w in &p.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(p)
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn plan(a: &PlanArgs) -> ExitCode {
+    let (plan, graphs) = match load_valid(&a.plan) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let params = match resolve_params(&plan, &a.values) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let dry = crate::dryrun::dry_run(&plan, &graphs, &params);
+    let text = match a.format {
+        PlanFormat::Text => crate::dryrun::text(&dry),
+        PlanFormat::Json => serde_json::to_string_pretty(&dry).unwrap_or_default() + "\n",
+    };
+    // Secrets were masked in the scope; redact again in case a value leaked through a helper.
+    print!("{}", crate::redact::Redactor::new(params.secret_values()).apply(&text));
+    ExitCode::SUCCESS
+}
