@@ -46,7 +46,10 @@ impl ResolvedParams {
     pub fn masked(&self) -> Map<String, Json> {
         self.values
             .iter()
-            .map(|(k, v)| (k.clone(), if self.secret_names.contains(k) { Json::String("***".into()) } else { v.clone() }))
+            .map(|(k, v)| {
+                let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
+                (k.clone(), if self.secret_names.contains(k) && !empty { Json::String("***".into()) } else { v.clone() })
+            })
             .collect()
     }
 }

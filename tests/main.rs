@@ -1,1 +1,5 @@
 //! Integration tests: one binary driving the real `runbook` CLI.
+
+mod harness;
+mod plans;
+mod validate;

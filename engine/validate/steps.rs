@@ -54,23 +54,32 @@ fn check_step(c: &mut Checker<'_>, s: &RawStep, targets: &[Target], ids: &mut Ha
             timeout: u.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
         })
     });
+    // Every field is checked before giving up on a broken action, so all problems show.
+    let needs = s.needs.iter().map(|n| (n.value.clone(), n.span)).collect();
+    let when = s.when.as_ref().map(|w| jq(c, w, "`when`"));
+    let retry_policy = retry(c, s.retry.as_ref());
+    let timeout = s.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`"));
+    let outputs = outputs(c, s);
+    let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
+    let check = s.check.as_ref().map(|f| jq(c, f, "`check`"));
+    let check_message = s.check_message.as_ref().map(|m| c.template(m));
     Some(Step {
         id: id.value.clone(),
         id_span: id.span,
         span: s.span,
         description: s.description.as_ref().map(|d| d.value.clone()),
-        needs: s.needs.iter().map(|n| (n.value.clone(), n.span)).collect(),
-        when: s.when.as_ref().map(|w| jq(c, w, "`when`")),
+        needs,
+        when,
         action: action?,
-        retry: retry(c, s.retry.as_ref()),
-        timeout: s.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
-        outputs: outputs(c, s),
+        retry: retry_policy,
+        timeout,
+        outputs,
         undo,
         destructive: s.destructive.as_ref().is_some_and(|d| d.value),
         idempotent: s.idempotent.as_ref().is_some_and(|d| d.value),
-        for_each: s.for_each.as_ref().map(|f| jq(c, f, "`for_each`")),
-        check: s.check.as_ref().map(|f| jq(c, f, "`check`")),
-        check_message: s.check_message.as_ref().map(|m| c.template(m)),
+        for_each,
+        check,
+        check_message,
         is_finally,
     })
 }
