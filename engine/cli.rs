@@ -65,7 +65,10 @@ pub struct ValueArgs {
 
 impl ValueArgs {
     pub fn inputs(&self) -> Inputs {
-        Inputs { sets: self.sets.clone(), files: self.files.clone() }
+        Inputs {
+            sets: self.sets.clone(),
+            files: self.files.clone(),
+        }
     }
 }
 
@@ -112,7 +115,10 @@ pub fn fail(e: impl miette::Diagnostic + Send + Sync + 'static) -> ExitCode {
 }
 
 fn term_width() -> usize {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
 }
 
 fn color() -> bool {
@@ -136,9 +142,16 @@ fn validate(a: &ValidateArgs) -> ExitCode {
     let warnings: usize = files.iter().map(FileDiagnostics::warnings).sum();
     if a.format == Format::Human {
         let valid = files.iter().filter(|f| f.errors() == 0).count();
-        eprintln!("{valid} of {} plan file(s) valid: {errors} error(s), {warnings} warning(s)", files.len());
+        eprintln!(
+            "{valid} of {} plan file(s) valid: {errors} error(s), {warnings} warning(s)",
+            files.len()
+        );
     }
-    if errors > 0 || (a.deny_warnings && warnings > 0) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if errors > 0 || (a.deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn print_diagnostics(files: &[FileDiagnostics], format: Format) {
@@ -149,22 +162,57 @@ fn print_diagnostics(files: &[FileDiagnostics], format: Format) {
             eprint!("{text}");
             Ok(())
         }
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(files)).unwrap_or_default()),
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&render::json(files)).unwrap_or_default()
+        ),
         Format::Github => write!(out, "{}", render::github(files)),
-        Format::Sarif => writeln!(out, "{}", serde_json::to_string_pretty(&render::sarif(files)).unwrap_or_default()),
+        Format::Sarif => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&render::sarif(files)).unwrap_or_default()
+        ),
     };
 }
 
 /// Loads a plan for a command that needs a valid one; prints diagnostics otherwise.
-pub fn load_valid(path: &std::path::Path) -> Result<(crate::plan::Plan, (crate::graph::StepGraph, crate::graph::StepGraph)), ExitCode> {
+pub fn load_valid(
+    path: &std::path::Path,
+) -> Result<
+    (
+        crate::plan::Plan,
+        (crate::graph::StepGraph, crate::graph::StepGraph),
+    ),
+    ExitCode,
+> {
     let loaded = loader::load(path).map_err(fail)?;
     let diags = loaded.diagnostics();
-    let shown: Vec<_> = diags.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    let shown: Vec<_> = diags
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
     match (loaded.validated.plan, loaded.validated.graphs) {
         (Some(plan), Some(graphs)) => Ok((plan, graphs)),
         _ => {
-            eprint!("{}", render::human(&[FileDiagnostics { source: diags.source, diagnostics: shown }], color(), term_width()));
-            eprintln!("{} is not a valid plan; run `runbook validate {}` for details", path.display(), path.display());
+            eprint!(
+                "{}",
+                render::human(
+                    &[FileDiagnostics {
+                        source: diags.source,
+                        diagnostics: shown
+                    }],
+                    color(),
+                    term_width()
+                )
+            );
+            eprintln!(
+                "{} is not a valid plan; run `runbook validate {}` for details",
+                path.display(),
+                path.display()
+            );
             Err(ExitCode::from(2))
         }
     }
@@ -181,7 +229,10 @@ fn graph(a: &GraphArgs) -> ExitCode {
 }
 
 /// Resolves params or prints why not (exit 2).
-pub fn resolve_params(plan: &crate::plan::Plan, values: &ValueArgs) -> Result<crate::inputs::ResolvedParams, ExitCode> {
+pub fn resolve_params(
+    plan: &crate::plan::Plan,
+    values: &ValueArgs,
+) -> Result<crate::inputs::ResolvedParams, ExitCode> {
     match crate::inputs::resolve(plan, &values.inputs(), &|k| std::env::var(k).ok()) {
         Ok(p) => {
             for w in &p.warnings {
@@ -213,6 +264,9 @@ fn plan(a: &PlanArgs) -> ExitCode {
         PlanFormat::Json => serde_json::to_string_pretty(&dry).unwrap_or_default() + "\n",
     };
     // Secrets were masked in the scope; redact again in case a value leaked through a helper.
-    print!("{}", crate::redact::Redactor::new(params.secret_values()).apply(&text));
+    print!(
+        "{}",
+        crate::redact::Redactor::new(params.secret_values()).apply(&text)
+    );
     ExitCode::SUCCESS
 }

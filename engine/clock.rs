@@ -18,7 +18,11 @@ pub fn rfc3339(since_epoch: Duration) -> String {
 
 /// The current time as RFC 3339.
 pub fn now_rfc3339() -> String {
-    rfc3339(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
+    rfc3339(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
 }
 
 // Howard Hinnant's days-to-civil algorithm.
@@ -41,6 +45,9 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         assert_eq!(rfc3339(Duration::from_secs(0)), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(Duration::from_millis(1_748_937_221_500)), "2025-06-03T07:53:41.500Z");
+        assert_eq!(
+            rfc3339(Duration::from_millis(1_748_937_221_500)),
+            "2025-06-03T07:53:41.500Z"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! every shape problem (wrong type, unknown key, missing field) instead of stopping at the
 //! first. They check shapes only; meaning (durations, references, jq) is `validate`'s job.
 
-use crate::diagnostic::{did_you_mean, list_names, Diagnostic};
+use crate::diagnostic::{Diagnostic, did_you_mean, list_names};
 use crate::source::{Span, Spanned};
 use crate::yaml::{Node, Value};
 
@@ -49,7 +49,13 @@ impl Decoder {
     }
 
     /// Reads a mapping whose keys must be among `allowed`; `what` names it in messages.
-    pub fn fields<'n>(&mut self, node: &'n Node, owner: Span, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    pub fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        owner: Span,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Fields<'n>> {
         let Value::Map(entries) = &node.value else {
             self.type_error(node, &format!("{what} must be a mapping"), "a mapping");
             return None;
@@ -89,13 +95,19 @@ impl Decoder {
     }
 
     /// A user-named mapping (params, targets, outputs, headers): keys are names.
-    pub fn named_map<'n>(&mut self, node: &'n Node, what: &str) -> Vec<(Spanned<String>, &'n Node)> {
+    pub fn named_map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+    ) -> Vec<(Spanned<String>, &'n Node)> {
         match &node.value {
             Value::Map(entries) => entries
                 .iter()
                 .filter_map(|(k, v)| match &k.value {
                     Value::Str(s) => Some((Spanned::new(s.clone(), k.span), v)),
-                    Value::Int(_) | Value::Float(_) | Value::Bool(_) => Some((Spanned::new(k.key_text(), k.span), v)),
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                        Some((Spanned::new(k.key_text(), k.span), v))
+                    }
                     _ => {
                         self.type_error(k, &format!("names in {what} must be strings"), "a string");
                         None
@@ -199,7 +211,11 @@ impl Decoder {
             Value::Str(s) => Some(Spanned::new(s.clone(), node.span)),
             Value::Int(i) => Some(Spanned::new(format!("{i}s"), node.span)),
             _ => {
-                self.type_error(node, &format!("{what} must be a duration such as `30s`"), "a duration");
+                self.type_error(
+                    node,
+                    &format!("{what} must be a duration such as `30s`"),
+                    "a duration",
+                );
                 None
             }
         }

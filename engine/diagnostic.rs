@@ -43,7 +43,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error with one primary label.
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Self {
             code,
             severity: Severity::Error,
@@ -58,7 +63,12 @@ impl Diagnostic {
     }
 
     /// A warning with one primary label.
-    pub fn warning(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(code, message, span, label)
@@ -98,7 +108,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for a misspelt name, if a close enough candidate exists.
-pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(given, c), c))
@@ -215,7 +228,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("neds", ["needs", "when"]).as_deref(), Some("did you mean `needs`?"));
+        assert_eq!(
+            did_you_mean("neds", ["needs", "when"]).as_deref(),
+            Some("did you mean `needs`?")
+        );
         assert_eq!(did_you_mean("zzz", ["needs", "when"]), None);
     }
 }

@@ -83,7 +83,16 @@ fn base_scope(plan: &Plan, params: &ResolvedParams) -> Json {
         .iter()
         .chain(&plan.finally)
         .map(|s| {
-            let outputs: Map<String, Json> = s.outputs.iter().map(|o| (o.name.clone(), Json::String(format!("<steps.{}.outputs.{}>", s.id, o.name)))).collect();
+            let outputs: Map<String, Json> = s
+                .outputs
+                .iter()
+                .map(|o| {
+                    (
+                        o.name.clone(),
+                        Json::String(format!("<steps.{}.outputs.{}>", s.id, o.name)),
+                    )
+                })
+                .collect();
             (s.id.clone(), json!({ "outputs": outputs }))
         })
         .collect();
@@ -141,7 +150,11 @@ fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) 
         check: step.check.as_ref().map(|c| c.source.clone()),
         retry: json!({"attempts": step.retry.attempts, "initial": crate::duration::format(step.retry.initial), "max": crate::duration::format(step.retry.max), "multiplier": step.retry.multiplier, "jitter": step.retry.jitter}),
         timeout: step.timeout.map(crate::duration::format),
-        outputs: step.outputs.iter().map(|o| (o.name.clone(), o.jq.source.clone())).collect(),
+        outputs: step
+            .outputs
+            .iter()
+            .map(|o| (o.name.clone(), o.jq.source.clone()))
+            .collect(),
         undo,
         error,
     }
@@ -159,7 +172,13 @@ fn static_items(f: &crate::jq::Jq, scope: &Json) -> Option<Vec<Json>> {
         return None;
     }
     let null = Json::Null;
-    let vars = JqVars { params: &scope["params"], steps: &null, run: &scope["run"], item: &null, targets: &scope["targets"] };
+    let vars = JqVars {
+        params: &scope["params"],
+        steps: &null,
+        run: &scope["run"],
+        item: &null,
+        targets: &scope["targets"],
+    };
     match f.eval(scope, &vars) {
         Ok(Json::Array(items)) => Some(items),
         _ => None,
@@ -187,10 +206,20 @@ pub fn text(d: &DryRun) -> String {
     let mut out = format!("Plan `{}` ({})\n", d.plan, d.file);
     out.push_str("Params:\n");
     for (k, v) in &d.params {
-        let minted = if d.minted.contains(k) { "   (minted once for this run)" } else { "" };
-        out.push_str(&format!("  {k} = {}{minted}\n", crate::template::display(v)));
+        let minted = if d.minted.contains(k) {
+            "   (minted once for this run)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  {k} = {}{minted}\n",
+            crate::template::display(v)
+        ));
     }
-    out.push_str(&format!("\nSteps ({} in execution order; steps of the same stage run in parallel):\n", d.steps.len()));
+    out.push_str(&format!(
+        "\nSteps ({} in execution order; steps of the same stage run in parallel):\n",
+        d.steps.len()
+    ));
     for s in &d.steps {
         step_text(&mut out, s);
     }
@@ -205,7 +234,10 @@ pub fn text(d: &DryRun) -> String {
 
 fn step_text(out: &mut String, s: &DryStep) {
     let destructive = if s.destructive { "  [DESTRUCTIVE]" } else { "" };
-    out.push_str(&format!("\n{:>3}. [stage {}] {}{destructive}\n", s.order, s.stage, s.id));
+    out.push_str(&format!(
+        "\n{:>3}. [stage {}] {}{destructive}\n",
+        s.order, s.stage, s.id
+    ));
     if let Some(d) = &s.description {
         out.push_str(&format!("     {d}\n"));
     }
@@ -216,7 +248,10 @@ fn step_text(out: &mut String, s: &DryStep) {
         out.push_str(&format!("     when: {w}\n"));
     }
     if let Some(f) = &s.for_each {
-        let n = s.items.as_ref().map_or_else(|| "items known at run time".to_string(), |i| format!("{} items", i.len()));
+        let n = s.items.as_ref().map_or_else(
+            || "items known at run time".to_string(),
+            |i| format!("{} items", i.len()),
+        );
         out.push_str(&format!("     for each ({n}): {f}\n"));
     }
     let verb = if s.wait.is_some() { "poll" } else { "send" };
@@ -224,18 +259,30 @@ fn step_text(out: &mut String, s: &DryStep) {
         request_text(out, r, verb, "     ");
     }
     if let Some(w) = &s.wait {
-        out.push_str(&format!("     until: {}\n", w["until"].as_str().unwrap_or("")));
+        out.push_str(&format!(
+            "     until: {}\n",
+            w["until"].as_str().unwrap_or("")
+        ));
         if let Some(f) = w["fail_if"].as_str() {
             out.push_str(&format!("     fail if: {f}\n"));
         }
-        out.push_str(&format!("     every {} growing to {}, timeout {}\n", w["interval"].as_str().unwrap_or(""), w["max_interval"].as_str().unwrap_or(""), w["timeout"].as_str().unwrap_or("none")));
+        out.push_str(&format!(
+            "     every {} growing to {}, timeout {}\n",
+            w["interval"].as_str().unwrap_or(""),
+            w["max_interval"].as_str().unwrap_or(""),
+            w["timeout"].as_str().unwrap_or("none")
+        ));
     }
     if let Some(c) = &s.check {
         out.push_str(&format!("     check: {c}\n"));
     }
     let attempts = s.retry["attempts"].as_u64().unwrap_or(1);
     if attempts > 1 {
-        out.push_str(&format!("     retry: {attempts} attempts, backoff {} to {}\n", s.retry["initial"].as_str().unwrap_or(""), s.retry["max"].as_str().unwrap_or("")));
+        out.push_str(&format!(
+            "     retry: {attempts} attempts, backoff {} to {}\n",
+            s.retry["initial"].as_str().unwrap_or(""),
+            s.retry["max"].as_str().unwrap_or("")
+        ));
     }
     if let Some(t) = &s.timeout {
         out.push_str(&format!("     timeout: {t}\n"));
@@ -258,7 +305,10 @@ fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str)
         RenderedRequest::Http(h) => {
             out.push_str(&format!("{indent}{verb}: {} {}\n", h.method, h.url));
             if let Some(pf) = &h.port_forward {
-                out.push_str(&format!("{indent}  via: kubectl port-forward {} {}:{} (target {})\n", pf.resource, pf.local_port, pf.remote_port, pf.via));
+                out.push_str(&format!(
+                    "{indent}  via: kubectl port-forward {} {}:{} (target {})\n",
+                    pf.resource, pf.local_port, pf.remote_port, pf.via
+                ));
             }
             for (k, v) in &h.headers {
                 out.push_str(&format!("{indent}  {k}: {v}\n"));
@@ -281,7 +331,9 @@ fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str)
             }
         }
         RenderedRequest::Exec { executor, input } => {
-            out.push_str(&format!("{indent}{verb}: runbook-executor-{executor} <<< {input}\n"));
+            out.push_str(&format!(
+                "{indent}{verb}: runbook-executor-{executor} <<< {input}\n"
+            ));
         }
     }
 }

@@ -12,15 +12,21 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!("`{t}` is not a duration: expected a number before `{rest}`"));
+            return Err(format!(
+                "`{t}` is not a duration: expected a number before `{rest}`"
+            ));
         }
         let number: f64 = rest[..digits]
             .parse()
             .map_err(|_| format!("`{}` is not a number", &rest[..digits]))?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let scale = match unit {
@@ -30,9 +36,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "h" => 3600.0,
             "d" => 86_400.0,
             "" => return Err(format!("`{t}` has no unit: write `{t}s` for seconds")),
-            other => return Err(format!("unknown unit `{other}` in `{t}`: use ms, s, m, h or d")),
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{t}`: use ms, s, m, h or d"
+                ));
+            }
         };
-        total += Duration::try_from_secs_f64(number * scale).map_err(|_| format!("`{t}` is out of range"))?;
+        total += Duration::try_from_secs_f64(number * scale)
+            .map_err(|_| format!("`{t}` is out of range"))?;
     }
     Ok(total)
 }
@@ -43,8 +54,12 @@ pub fn format(d: Duration) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    if ms % 1000 != 0 {
-        return if ms < 1000 { format!("{ms}ms") } else { format!("{:.3}s", d.as_secs_f64()) };
+    if !ms.is_multiple_of(1000) {
+        return if ms < 1000 {
+            format!("{ms}ms")
+        } else {
+            format!("{:.3}s", d.as_secs_f64())
+        };
     }
     let s = ms / 1000;
     let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);

@@ -40,7 +40,11 @@ impl StepGraph {
         };
         let mut stage = vec![0; ids.len()];
         for &i in &order {
-            stage[i] = needs[i].iter().map(|&(d, _)| stage[d] + 1).max().unwrap_or(0);
+            stage[i] = needs[i]
+                .iter()
+                .map(|&(d, _)| stage[d] + 1)
+                .max()
+                .unwrap_or(0);
         }
         // Stage by stage, file order inside a stage: still topological, and reads naturally.
         let mut order = order;
@@ -92,11 +96,16 @@ impl StepGraph {
 
     /// The longest chain of steps (by count), root first.
     pub fn critical_path(&self, needs: &Edges) -> Vec<usize> {
-        let Some(mut at) = (0..self.stage.len()).max_by_key(|&i| (self.stage[i], std::cmp::Reverse(i))) else {
+        let Some(mut at) =
+            (0..self.stage.len()).max_by_key(|&i| (self.stage[i], std::cmp::Reverse(i)))
+        else {
             return Vec::new();
         };
         let mut path = vec![at];
-        while let Some(&(prev, _)) = needs[at].iter().find(|&&(d, _)| self.stage[d] + 1 == self.stage[at]) {
+        while let Some(&(prev, _)) = needs[at]
+            .iter()
+            .find(|&&(d, _)| self.stage[d] + 1 == self.stage[at])
+        {
             path.push(prev);
             at = prev;
         }
@@ -145,7 +154,10 @@ fn cycle_diagnostic(members: &[usize], ids: &[&str], needs: &Edges) -> Diagnosti
     let (first_span, first_text) = edges.first().cloned().unwrap_or_default();
     let mut d = Diagnostic::error(
         "runbook::graph::cycle",
-        format!("steps depend on each other in a cycle: {}", names.join(" -> ")),
+        format!(
+            "steps depend on each other in a cycle: {}",
+            names.join(" -> ")
+        ),
         first_span,
         first_text,
     )
@@ -163,7 +175,9 @@ fn cycle_path(members: &[usize], needs: &Edges) -> Vec<usize> {
     let mut seen = vec![start];
     let mut at = start;
     loop {
-        let Some(&(next, _)) = needs[at].iter().find(|&&(d, _)| members.binary_search(&d).is_ok() && (d == start || !seen.contains(&d))) else {
+        let Some(&(next, _)) = needs[at].iter().find(|&&(d, _)| {
+            members.binary_search(&d).is_ok() && (d == start || !seen.contains(&d))
+        }) else {
             // Dead end inside the component: fall back to closing the loop where we are.
             path.push(start);
             return path;
@@ -179,10 +193,19 @@ fn cycle_path(members: &[usize], needs: &Edges) -> Vec<usize> {
 
 /// Resolves `needs` of `steps` to indices; unknown names are left to the caller.
 pub fn resolve_needs(steps: &[Step]) -> Edges {
-    let index: std::collections::HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let index: std::collections::HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
     steps
         .iter()
-        .map(|s| s.needs.iter().filter_map(|(n, span)| index.get(n.as_str()).map(|&i| (i, *span))).collect())
+        .map(|s| {
+            s.needs
+                .iter()
+                .filter_map(|(n, span)| index.get(n.as_str()).map(|&i| (i, *span)))
+                .collect()
+        })
         .collect()
 }
 
@@ -191,7 +214,9 @@ mod tests {
     use super::*;
 
     fn edges(list: &[&[usize]]) -> Edges {
-        list.iter().map(|d| d.iter().map(|&i| (i, Span::point(i))).collect()).collect()
+        list.iter()
+            .map(|d| d.iter().map(|&i| (i, Span::point(i))).collect())
+            .collect()
     }
 
     #[test]
@@ -211,6 +236,10 @@ mod tests {
         let err = StepGraph::build(&["a", "b", "c", "d"], &needs).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].labels.len(), 3);
-        assert!(err[0].message.contains("a -> c -> b -> a"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("a -> c -> b -> a"),
+            "{}",
+            err[0].message
+        );
     }
 }

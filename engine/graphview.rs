@@ -20,7 +20,10 @@ pub fn render(plan: &Plan, graphs: &(StepGraph, StepGraph), format: GraphFormat)
 }
 
 fn critical(plan: &Plan, g: &StepGraph) -> Vec<String> {
-    g.critical_path(&resolve_needs(&plan.steps)).into_iter().map(|i| plan.steps[i].id.clone()).collect()
+    g.critical_path(&resolve_needs(&plan.steps))
+        .into_iter()
+        .map(|i| plan.steps[i].id.clone())
+        .collect()
 }
 
 fn marks(s: &Step) -> String {
@@ -37,31 +40,66 @@ fn marks(s: &Step) -> String {
     if matches!(s.action, crate::plan::Action::Wait(_)) {
         m.push("wait");
     }
-    if m.is_empty() { String::new() } else { format!("  [{}]", m.join(", ")) }
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", m.join(", "))
+    }
 }
 
 fn text(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
-    let mut out = format!("Plan `{}`: {} steps in {} stages, {} finally steps\n", plan.name, plan.steps.len(), main.stages().len(), plan.finally.len());
+    let mut out = format!(
+        "Plan `{}`: {} steps in {} stages, {} finally steps\n",
+        plan.name,
+        plan.steps.len(),
+        main.stages().len(),
+        plan.finally.len()
+    );
     for (n, stage) in main.stages().iter().enumerate() {
         out.push_str(&format!("\nstage {}\n", n + 1));
         for &i in stage {
             let s = &plan.steps[i];
             let needs: Vec<&str> = s.needs.iter().map(|(n, _)| n.as_str()).collect();
-            let after = if needs.is_empty() { String::new() } else { format!("  <- {}", needs.join(", ")) };
-            out.push_str(&format!("  {} ({}){after}{}\n", s.id, s.action.kind(), marks(s)));
+            let after = if needs.is_empty() {
+                String::new()
+            } else {
+                format!("  <- {}", needs.join(", "))
+            };
+            out.push_str(&format!(
+                "  {} ({}){after}{}\n",
+                s.id,
+                s.action.kind(),
+                marks(s)
+            ));
             if let Some(u) = &s.undo {
-                out.push_str(&format!("      undo ~> {} ({})\n", u.description.as_deref().unwrap_or("compensate"), u.action.kind()));
+                out.push_str(&format!(
+                    "      undo ~> {} ({})\n",
+                    u.description.as_deref().unwrap_or("compensate"),
+                    u.action.kind()
+                ));
             }
         }
     }
-    out.push_str(&format!("\ncritical path: {}\n", critical(plan, main).join(" -> ")));
+    out.push_str(&format!(
+        "\ncritical path: {}\n",
+        critical(plan, main).join(" -> ")
+    ));
     if !plan.finally.is_empty() {
         out.push_str("\nfinally (after all steps, whatever happened):\n");
         for &i in &fin.order {
             let s = &plan.finally[i];
             let needs: Vec<&str> = s.needs.iter().map(|(n, _)| n.as_str()).collect();
-            let after = if needs.is_empty() { String::new() } else { format!("  <- {}", needs.join(", ")) };
-            out.push_str(&format!("  {} ({}){after}{}\n", s.id, s.action.kind(), marks(s)));
+            let after = if needs.is_empty() {
+                String::new()
+            } else {
+                format!("  <- {}", needs.join(", "))
+            };
+            out.push_str(&format!(
+                "  {} ({}){after}{}\n",
+                s.id,
+                s.action.kind(),
+                marks(s)
+            ));
         }
     }
     out
@@ -73,20 +111,39 @@ fn quote(s: &str) -> String {
 
 fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
     let crit = critical(plan, main);
-    let mut out = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", quote(&plan.name));
+    let mut out = format!(
+        "digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
+        quote(&plan.name)
+    );
     for (n, stage) in main.stages().iter().enumerate() {
-        out.push_str(&format!("  subgraph cluster_stage_{} {{\n    label=\"stage {}\"; style=dashed;\n", n + 1, n + 1));
+        out.push_str(&format!(
+            "  subgraph cluster_stage_{} {{\n    label=\"stage {}\"; style=dashed;\n",
+            n + 1,
+            n + 1
+        ));
         for &i in stage {
             let s = &plan.steps[i];
             let color = if s.destructive { ", color=red" } else { "" };
-            let bold = if crit.contains(&s.id) { ", penwidth=2" } else { "" };
-            out.push_str(&format!("    {} [label={}{color}{bold}];\n", quote(&s.id), quote(&format!("{}\\n({})", s.id, s.action.kind()))));
+            let bold = if crit.contains(&s.id) {
+                ", penwidth=2"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "    {} [label={}{color}{bold}];\n",
+                quote(&s.id),
+                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+            ));
         }
         out.push_str("  }\n");
     }
     for s in &plan.steps {
         for (n, _) in &s.needs {
-            let bold = if crit.contains(n) && crit.contains(&s.id) { " [penwidth=2]" } else { "" };
+            let bold = if crit.contains(n) && crit.contains(&s.id) {
+                " [penwidth=2]"
+            } else {
+                ""
+            };
             out.push_str(&format!("  {} -> {}{bold};\n", quote(n), quote(&s.id)));
         }
         if s.undo.is_some() {
@@ -98,7 +155,11 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
         out.push_str("  subgraph cluster_finally {\n    label=\"finally\"; style=dotted;\n");
         for &i in &fin.order {
             let s = &plan.finally[i];
-            out.push_str(&format!("    {} [label={}, shape=octagon];\n", quote(&s.id), quote(&format!("{}\\n({})", s.id, s.action.kind()))));
+            out.push_str(&format!(
+                "    {} [label={}, shape=octagon];\n",
+                quote(&s.id),
+                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+            ));
         }
         out.push_str("  }\n");
         for s in &plan.finally {
@@ -106,9 +167,15 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
                 out.push_str(&format!("  {} -> {};\n", quote(n), quote(&s.id)));
             }
         }
-        let roots = fin.order.iter().filter(|&&i| plan.finally[i].needs.is_empty());
+        let roots = fin
+            .order
+            .iter()
+            .filter(|&&i| plan.finally[i].needs.is_empty());
         for &r in roots {
-            out.push_str(&format!("  \"(end of steps)\" -> {} [style=dotted, label=\"always\"];\n", quote(&plan.finally[r].id)));
+            out.push_str(&format!(
+                "  \"(end of steps)\" -> {} [style=dotted, label=\"always\"];\n",
+                quote(&plan.finally[r].id)
+            ));
         }
     }
     out.push_str("}\n");
@@ -116,7 +183,9 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
 }
 
 fn mermaid_id(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
@@ -126,27 +195,53 @@ fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
         out.push_str(&format!("  subgraph stage{}[\"stage {}\"]\n", n + 1, n + 1));
         for &i in stage {
             let s = &plan.steps[i];
-            out.push_str(&format!("    {}[\"{} ({})\"]\n", mermaid_id(&s.id), s.id, s.action.kind()));
+            out.push_str(&format!(
+                "    {}[\"{} ({})\"]\n",
+                mermaid_id(&s.id),
+                s.id,
+                s.action.kind()
+            ));
         }
         out.push_str("  end\n");
     }
     for s in &plan.steps {
         for (n, _) in &s.needs {
-            let arrow = if crit.contains(n) && crit.contains(&s.id) { "==>" } else { "-->" };
-            out.push_str(&format!("  {} {arrow} {}\n", mermaid_id(n), mermaid_id(&s.id)));
+            let arrow = if crit.contains(n) && crit.contains(&s.id) {
+                "==>"
+            } else {
+                "-->"
+            };
+            out.push_str(&format!(
+                "  {} {arrow} {}\n",
+                mermaid_id(n),
+                mermaid_id(&s.id)
+            ));
         }
         if s.undo.is_some() {
-            out.push_str(&format!("  {} -.->|undo| undo_{}[/\"undo {}\"/]\n", mermaid_id(&s.id), mermaid_id(&s.id), s.id));
+            out.push_str(&format!(
+                "  {} -.->|undo| undo_{}[/\"undo {}\"/]\n",
+                mermaid_id(&s.id),
+                mermaid_id(&s.id),
+                s.id
+            ));
         }
         if s.destructive {
-            out.push_str(&format!("  style {} stroke:#d00,stroke-width:2px\n", mermaid_id(&s.id)));
+            out.push_str(&format!(
+                "  style {} stroke:#d00,stroke-width:2px\n",
+                mermaid_id(&s.id)
+            ));
         }
     }
     if !plan.finally.is_empty() {
         out.push_str("  subgraph finally[\"finally (always)\"]\n");
         for &i in &fin.order {
             let s = &plan.finally[i];
-            out.push_str(&format!("    {}{{{{\"{} ({})\"}}}}\n", mermaid_id(&s.id), s.id, s.action.kind()));
+            out.push_str(&format!(
+                "    {}{{{{\"{} ({})\"}}}}\n",
+                mermaid_id(&s.id),
+                s.id,
+                s.action.kind()
+            ));
         }
         out.push_str("  end\n");
         for s in &plan.finally {

@@ -48,7 +48,14 @@ impl ResolvedParams {
             .iter()
             .map(|(k, v)| {
                 let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
-                (k.clone(), if self.secret_names.contains(k) && !empty { Json::String("***".into()) } else { v.clone() })
+                (
+                    k.clone(),
+                    if self.secret_names.contains(k) && !empty {
+                        Json::String("***".into())
+                    } else {
+                        v.clone()
+                    },
+                )
             })
             .collect()
     }
@@ -90,7 +97,11 @@ pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 /// Resolves every param of `plan`. `env` looks up environment variables.
-pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String>) -> Result<ResolvedParams, Vec<String>> {
+pub fn resolve(
+    plan: &Plan,
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedParams, Vec<String>> {
     let mut errors = Vec::new();
     let mut given: BTreeMap<String, (Json, String)> = BTreeMap::new();
     let mut out = ResolvedParams::default();
@@ -102,7 +113,11 @@ pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
                     if names.contains(&k.as_str()) {
                         given.insert(k, (v, format!("-f {}", file.display())));
                     } else {
-                        out.warnings.push(format!("{}: `{k}` is not a param of plan `{}`; ignored", file.display(), plan.name));
+                        out.warnings.push(format!(
+                            "{}: `{k}` is not a param of plan `{}`; ignored",
+                            file.display(),
+                            plan.name
+                        ));
                     }
                 }
             }
@@ -116,8 +131,13 @@ pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
                     if names.contains(&k.as_str()) {
                         given.insert(k, (Json::String(v), format!("--set {set}")));
                     } else {
-                        let hint = did_you_mean(&k, names.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default();
-                        errors.push(format!("--set {set}: plan `{}` has no param `{k}`{hint}", plan.name));
+                        let hint = did_you_mean(&k, names.iter().copied())
+                            .map(|h| format!(" ({h})"))
+                            .unwrap_or_default();
+                        errors.push(format!(
+                            "--set {set}: plan `{}` has no param `{k}`{hint}",
+                            plan.name
+                        ));
                     }
                 }
             }
@@ -128,7 +148,10 @@ pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
         if p.secret {
             out.secret_names.push(p.name.clone());
         }
-        let from_env = p.env.as_ref().and_then(|e| env(e).map(|v| (Json::String(v), format!("${e}"))));
+        let from_env = p
+            .env
+            .as_ref()
+            .and_then(|e| env(e).map(|v| (Json::String(v), format!("${e}"))));
         let value = match given.remove(&p.name).or(from_env) {
             Some((v, from)) => match coerce(&v, p.ty) {
                 Ok(v) => Some(v),
@@ -139,13 +162,20 @@ pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
             },
             None => match &p.default {
                 Some(ParamDefault::Value(v)) => Some(v.clone()),
-                Some(ParamDefault::Minted(t)) => match t.render(&Json::Null).map_err(|e| e.to_string()).and_then(|s| coerce(&Json::String(s), p.ty)) {
+                Some(ParamDefault::Minted(t)) => match t
+                    .render(&Json::Null)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| coerce(&Json::String(s), p.ty))
+                {
                     Ok(v) => {
                         out.minted.push(p.name.clone());
                         Some(v)
                     }
                     Err(e) => {
-                        errors.push(format!("param `{}`: computing its default failed: {e}", p.name));
+                        errors.push(format!(
+                            "param `{}`: computing its default failed: {e}",
+                            p.name
+                        ));
                         continue;
                     }
                 },
@@ -155,21 +185,37 @@ pub fn resolve(plan: &Plan, inputs: &Inputs, env: &dyn Fn(&str) -> Option<String
         match value {
             Some(v) if !p.choices.is_empty() && !p.choices.contains(&v) => {
                 let allowed: Vec<String> = p.choices.iter().map(crate::template::display).collect();
-                errors.push(format!("param `{}` is {}, which is not one of: {}", p.name, crate::template::display(&v), allowed.join(", ")));
+                errors.push(format!(
+                    "param `{}` is {}, which is not one of: {}",
+                    p.name,
+                    crate::template::display(&v),
+                    allowed.join(", ")
+                ));
             }
             Some(v) => {
                 out.values.insert(p.name.clone(), v);
             }
             None if p.required => {
-                let how = p.env.as_ref().map(|e| format!(", -f values.yaml or ${e}")).unwrap_or_else(|| " or -f values.yaml".into());
-                errors.push(format!("param `{}` is required: pass --set {}=...{how}", p.name, p.name));
+                let how = p
+                    .env
+                    .as_ref()
+                    .map(|e| format!(", -f values.yaml or ${e}"))
+                    .unwrap_or_else(|| " or -f values.yaml".into());
+                errors.push(format!(
+                    "param `{}` is required: pass --set {}=...{how}",
+                    p.name, p.name
+                ));
             }
             None => {
                 out.values.insert(p.name.clone(), Json::Null);
             }
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads a `-f` file: a YAML mapping of param names to values.
@@ -182,7 +228,10 @@ fn read_values(path: &std::path::Path) -> Result<Map<String, Json>, String> {
     match node.to_json() {
         Json::Object(m) => Ok(m),
         Json::Null => Ok(Map::new()),
-        _ => Err(format!("{}: a values file must be a mapping of param names to values", path.display())),
+        _ => Err(format!(
+            "{}: a values file must be a mapping of param names to values",
+            path.display()
+        )),
     }
 }
 
@@ -192,8 +241,14 @@ mod tests {
 
     #[test]
     fn parses_helm_style_sets() {
-        assert_eq!(parse_set("a=1,b=x\\,y").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "x,y".into())]);
-        assert_eq!(parse_set("l={a,b}").unwrap(), vec![("l".into(), "{a,b}".into())]);
+        assert_eq!(
+            parse_set("a=1,b=x\\,y").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "x,y".into())]
+        );
+        assert_eq!(
+            parse_set("l={a,b}").unwrap(),
+            vec![("l".into(), "{a,b}".into())]
+        );
         assert!(parse_set("novalue").is_err());
     }
 }

@@ -64,7 +64,10 @@ impl Jq {
     /// Runs the expression and returns its first output (`null` if it has none).
     pub fn eval(&self, input: &Json, vars: &JqVars<'_>) -> Result<Json, String> {
         let filter = compiled(&self.source).map_err(|errs| {
-            errs.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")
+            errs.into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
         })?;
         let values = [vars.params, vars.steps, vars.run, vars.item, vars.targets].map(to_val);
         let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values));
@@ -78,7 +81,8 @@ impl Jq {
 
     /// Runs the expression as a condition: jq truthiness (only `false` and `null` are false).
     pub fn truthy(&self, input: &Json, vars: &JqVars<'_>) -> Result<bool, String> {
-        self.eval(input, vars).map(|v| !matches!(v, Json::Null | Json::Bool(false)))
+        self.eval(input, vars)
+            .map(|v| !matches!(v, Json::Null | Json::Bool(false)))
     }
 }
 
@@ -113,11 +117,18 @@ fn compile(source: &str) -> Result<Filter, Vec<JqError>> {
 }
 
 fn compile_code(source: &str) -> Result<Filter, Vec<JqError>> {
-    let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-    let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
     let loader = Loader::new(defs);
     let arena = Arena::default();
-    let program = File { code: source, path: () };
+    let program = File {
+        code: source,
+        path: (),
+    };
     let modules = loader.load(&arena, program).map_err(|errs| {
         errs.into_iter()
             .flat_map(|(file, e)| load_errors(file.code, e))
@@ -150,7 +161,11 @@ fn load_errors<'s>(code: &'s str, e: jaq_core::load::Error<&'s str>) -> Vec<JqEr
             .into_iter()
             .map(|(s, msg)| {
                 let r = span_of(code, s);
-                JqError { message: msg, start: r.0, end: r.1 }
+                JqError {
+                    message: msg,
+                    start: r.0,
+                    end: r.1,
+                }
             })
             .collect(),
         Error::Lex(errs) => errs
@@ -168,7 +183,11 @@ fn load_errors<'s>(code: &'s str, e: jaq_core::load::Error<&'s str>) -> Vec<JqEr
             .into_iter()
             .map(|(expect, s)| {
                 let r = span_of(code, s);
-                let found = if s.is_empty() { "the end".to_string() } else { format!("`{}`", s.chars().take(20).collect::<String>()) };
+                let found = if s.is_empty() {
+                    "the end".to_string()
+                } else {
+                    format!("`{}`", s.chars().take(20).collect::<String>())
+                };
                 JqError {
                     message: format!("expected {}, found {found}", expect.as_str()),
                     start: r.0,
@@ -181,7 +200,9 @@ fn load_errors<'s>(code: &'s str, e: jaq_core::load::Error<&'s str>) -> Vec<JqEr
 
 /// Where `part` (a slice of `whole`) sits in it; jaq reports positions as sub-slices.
 fn span_of(whole: &str, part: &str) -> (usize, usize) {
-    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize).min(whole.len());
+    let start = (part.as_ptr() as usize)
+        .saturating_sub(whole.as_ptr() as usize)
+        .min(whole.len());
     (start, (start + part.len()).min(whole.len()))
 }
 
@@ -200,22 +221,43 @@ mod tests {
     use serde_json::json;
 
     fn vars<'a>(p: &'a Json, n: &'a Json) -> JqVars<'a> {
-        JqVars { params: p, steps: n, run: n, item: n, targets: n }
+        JqVars {
+            params: p,
+            steps: n,
+            run: n,
+            item: n,
+            targets: n,
+        }
     }
 
     #[test]
     fn evaluates_with_variables() {
         let p = json!({"id": 7});
         let n = Json::Null;
-        let jq = Jq::new(r#".body.state == "COMPLETED" and $params.id == 7"#, Span::default());
-        assert!(jq.truthy(&json!({"body": {"state": "COMPLETED"}}), &vars(&p, &n)).unwrap());
+        let jq = Jq::new(
+            r#".body.state == "COMPLETED" and $params.id == 7"#,
+            Span::default(),
+        );
+        assert!(
+            jq.truthy(&json!({"body": {"state": "COMPLETED"}}), &vars(&p, &n))
+                .unwrap()
+        );
         let jq = Jq::new(".body.scheduledSnapshots", Span::default());
-        assert_eq!(jq.eval(&json!({"body": {"scheduledSnapshots": ["a"]}}), &vars(&p, &n)).unwrap(), json!(["a"]));
+        assert_eq!(
+            jq.eval(
+                &json!({"body": {"scheduledSnapshots": ["a"]}}),
+                &vars(&p, &n)
+            )
+            .unwrap(),
+            json!(["a"])
+        );
     }
 
     #[test]
     fn reports_errors_with_positions() {
-        let e = Jq::new(".a | nosuchfn", Span::default()).check().unwrap_err();
+        let e = Jq::new(".a | nosuchfn", Span::default())
+            .check()
+            .unwrap_err();
         assert_eq!((e[0].start, e[0].end), (5, 13));
         let e = Jq::new(".a ==", Span::default()).check().unwrap_err();
         assert!(!e.is_empty());

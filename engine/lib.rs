@@ -3,26 +3,26 @@
 //! Pipeline: `yaml` (text -> spanned nodes) -> `raw` (shapes) -> `validate` (-> `plan::Plan`)
 //! -> `graph` (DAG) -> run. Diagnostics are collected, never thrown, until the CLI renders them.
 
+pub mod cli;
 pub mod clock;
 pub mod decode;
 pub mod diagnostic;
+pub mod dryrun;
 pub mod duration;
 pub mod graph;
+pub mod graphview;
+pub mod inputs;
 pub mod jq;
+pub mod loader;
 pub mod params;
 pub mod plan;
 pub mod raw;
+pub mod redact;
+pub mod render;
+pub mod request;
+pub mod schema;
 pub mod sim;
 pub mod source;
 pub mod template;
 pub mod validate;
 pub mod yaml;
-pub mod cli;
-pub mod dryrun;
-pub mod graphview;
-pub mod inputs;
-pub mod loader;
-pub mod redact;
-pub mod render;
-pub mod request;
-pub mod schema;

@@ -16,8 +16,15 @@ pub enum LoadError {
     #[diagnostic(code(runbook::io::read))]
     Read { path: String, message: String },
     #[error("{path} is {size} bytes; plan and values files are limited to {limit} bytes")]
-    #[diagnostic(code(runbook::io::too_large), help("split the plan, or check that this is the file you meant"))]
-    TooLarge { path: String, size: u64, limit: usize },
+    #[diagnostic(
+        code(runbook::io::too_large),
+        help("split the plan, or check that this is the file you meant")
+    )]
+    TooLarge {
+        path: String,
+        size: u64,
+        limit: usize,
+    },
     #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
     #[diagnostic(code(runbook::io::not_utf8), help("save the file as UTF-8"))]
     NotUtf8 { path: String, offset: usize },
@@ -29,16 +36,29 @@ pub enum LoadError {
 /// Reads a text file with the size limit and UTF-8 check.
 pub fn read_text(path: &Path) -> Result<SourceFile, LoadError> {
     let shown = path.display().to_string();
-    let read_err = |e: std::io::Error| LoadError::Read { path: shown.clone(), message: e.to_string() };
+    let read_err = |e: std::io::Error| LoadError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
     let meta = std::fs::metadata(path).map_err(read_err)?;
     if meta.is_dir() {
-        return Err(LoadError::Read { path: shown, message: "is a directory".into() });
+        return Err(LoadError::Read {
+            path: shown,
+            message: "is a directory".into(),
+        });
     }
     if meta.len() > MAX_FILE_BYTES as u64 {
-        return Err(LoadError::TooLarge { path: shown, size: meta.len(), limit: MAX_FILE_BYTES });
+        return Err(LoadError::TooLarge {
+            path: shown,
+            size: meta.len(),
+            limit: MAX_FILE_BYTES,
+        });
     }
     let bytes = std::fs::read(path).map_err(read_err)?;
-    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 { path: shown.clone(), offset: e.utf8_error().valid_up_to() })?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: shown.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
     Ok(SourceFile::new(shown, text))
 }
 
@@ -50,7 +70,10 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn diagnostics(&self) -> FileDiagnostics {
-        FileDiagnostics { source: self.source.clone(), diagnostics: self.validated.diagnostics.clone() }
+        FileDiagnostics {
+            source: self.source.clone(),
+            diagnostics: self.validated.diagnostics.clone(),
+        }
     }
 }
 
@@ -68,7 +91,12 @@ pub fn load_source(source: SourceFile) -> Loaded {
 }
 
 fn syntax(message: String, span: Span) -> Diagnostic {
-    Diagnostic::error("runbook::yaml::syntax", format!("invalid YAML: {message}"), span, "here")
+    Diagnostic::error(
+        "runbook::yaml::syntax",
+        format!("invalid YAML: {message}"),
+        span,
+        "here",
+    )
 }
 
 /// Reads and validates one plan file.
@@ -82,9 +110,14 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     for p in paths {
         if p.is_dir() {
             let before = out.len();
-            walk(p, &mut out).map_err(|e| LoadError::Read { path: p.display().to_string(), message: e.to_string() })?;
+            walk(p, &mut out).map_err(|e| LoadError::Read {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?;
             if out.len() == before {
-                return Err(LoadError::NoPlans { path: p.display().to_string() });
+                return Err(LoadError::NoPlans {
+                    path: p.display().to_string(),
+                });
             }
         } else {
             out.push(p.clone());
@@ -94,7 +127,9 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -108,5 +143,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Values files (`values*.yaml`) live beside plans but are not plans.
 fn is_values_file(p: &Path) -> bool {
-    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("values"))
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("values"))
 }

@@ -17,7 +17,11 @@ pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
         },
         ParamType::Integer => match v {
             Json::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
-            Json::String(s) => s.trim().parse::<i64>().map(Json::from).map_err(|_| format!("`{s}` is not an integer")),
+            Json::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Json::from)
+                .map_err(|_| format!("`{s}` is not an integer")),
             _ => Err(format!("expected an integer, found {}", kind(v))),
         },
         ParamType::Number => match v {
@@ -43,11 +47,16 @@ pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
         ParamType::Duration => match v {
             Json::String(s) => crate::duration::parse(s).map(|_| v.clone()),
             Json::Number(n) if n.is_u64() => Ok(Json::String(format!("{n}s"))),
-            _ => Err(format!("expected a duration such as `30s`, found {}", kind(v))),
+            _ => Err(format!(
+                "expected a duration such as `30s`, found {}",
+                kind(v)
+            )),
         },
         ParamType::Url => match v {
             Json::String(s) => match url::Url::parse(s) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Json::String(s.trim_end_matches('/').to_string())),
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    Ok(Json::String(s.trim_end_matches('/').to_string()))
+                }
                 Ok(u) => Err(format!("URL scheme `{}` is not http or https", u.scheme())),
                 Err(e) => Err(format!("`{s}` is not a URL: {e}")),
             },
@@ -63,11 +72,18 @@ pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
 
 /// `{a,b}` or `a,b` as a list of strings (Helm's `--set` list spelling).
 fn split_list(s: &str) -> Vec<Json> {
-    let inner = s.trim().strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(s.trim());
+    let inner = s
+        .trim()
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(s.trim());
     if inner.is_empty() {
         return Vec::new();
     }
-    inner.split(',').map(|x| Json::String(x.trim().to_string())).collect()
+    inner
+        .split(',')
+        .map(|x| Json::String(x.trim().to_string()))
+        .collect()
 }
 
 fn kind(v: &Json) -> &'static str {
@@ -89,9 +105,18 @@ mod tests {
     #[test]
     fn coerces_strings_from_the_command_line() {
         assert_eq!(coerce(&json!("42"), ParamType::Integer).unwrap(), json!(42));
-        assert_eq!(coerce(&json!("true"), ParamType::Boolean).unwrap(), json!(true));
-        assert_eq!(coerce(&json!("{a,b}"), ParamType::List).unwrap(), json!(["a", "b"]));
-        assert_eq!(coerce(&json!("http://x:1/"), ParamType::Url).unwrap(), json!("http://x:1"));
+        assert_eq!(
+            coerce(&json!("true"), ParamType::Boolean).unwrap(),
+            json!(true)
+        );
+        assert_eq!(
+            coerce(&json!("{a,b}"), ParamType::List).unwrap(),
+            json!(["a", "b"])
+        );
+        assert_eq!(
+            coerce(&json!("http://x:1/"), ParamType::Url).unwrap(),
+            json!("http://x:1")
+        );
         assert!(coerce(&json!("x"), ParamType::Integer).is_err());
         assert!(coerce(&json!("5"), ParamType::Duration).is_err());
     }

@@ -50,7 +50,9 @@ pub enum ParamType {
 }
 
 impl ParamType {
-    pub const ALL: &'static [&'static str] = &["string", "integer", "number", "boolean", "duration", "url", "list"];
+    pub const ALL: &'static [&'static str] = &[
+        "string", "integer", "number", "boolean", "duration", "url", "list",
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -107,6 +109,8 @@ pub struct Target {
     pub kind: TargetKind,
 }
 
+// A plan has a handful of targets: their size does not matter, their readability does.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum TargetKind {
     Http(HttpTarget),
@@ -127,7 +131,10 @@ pub struct HttpTarget {
 
 #[derive(Clone, Debug)]
 pub enum Auth {
-    Basic { username: Template, password: Template },
+    Basic {
+        username: Template,
+        password: Template,
+    },
     Bearer(Template),
 }
 
@@ -259,7 +266,12 @@ impl JsonTemplate {
         Ok(match self {
             JsonTemplate::Literal(v) => v.clone(),
             JsonTemplate::Text(t) => t.render_value(scope)?,
-            JsonTemplate::Array(items) => Json::Array(items.iter().map(|i| i.render(scope)).collect::<Result<_, _>>()?),
+            JsonTemplate::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|i| i.render(scope))
+                    .collect::<Result<_, _>>()?,
+            ),
             JsonTemplate::Object(entries) => Json::Object(
                 entries
                     .iter()
@@ -322,7 +334,9 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The delay before attempt `attempt + 1` (attempt counts from 1), without jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.multiplier.powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX));
+        let exp = self
+            .multiplier
+            .powi(i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX));
         let secs = (self.initial.as_secs_f64() * exp).min(self.max.as_secs_f64());
         Duration::from_secs_f64(secs.max(0.0))
     }

@@ -41,7 +41,7 @@ pub struct RawTarget {
 }
 
 pub enum RawTargetKind {
-    Http(RawHttpTarget),
+    Http(Box<RawHttpTarget>),
     Kubectl(RawKubectlTarget),
 }
 
@@ -166,23 +166,83 @@ pub struct RawUndo {
     pub timeout: Option<Text>,
 }
 
-const PLAN_KEYS: &[&str] = &["apiVersion", "kind", "name", "description", "requires", "params", "targets", "steps", "finally"];
-const PARAM_KEYS: &[&str] = &["type", "default", "required", "description", "enum", "secret", "env"];
+const PLAN_KEYS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "name",
+    "description",
+    "requires",
+    "params",
+    "targets",
+    "steps",
+    "finally",
+];
+const PARAM_KEYS: &[&str] = &[
+    "type",
+    "default",
+    "required",
+    "description",
+    "enum",
+    "secret",
+    "env",
+];
 const TARGET_KEYS: &[&str] = &["description", "http", "kubectl"];
-const HTTP_TARGET_KEYS: &[&str] = &["url", "headers", "auth", "tls", "timeout", "connect_timeout", "port_forward"];
+const HTTP_TARGET_KEYS: &[&str] = &[
+    "url",
+    "headers",
+    "auth",
+    "tls",
+    "timeout",
+    "connect_timeout",
+    "port_forward",
+];
 const AUTH_KEYS: &[&str] = &["basic", "bearer"];
 const BASIC_KEYS: &[&str] = &["username", "password"];
 const TLS_KEYS: &[&str] = &["ca_file", "insecure"];
 const PORT_FORWARD_KEYS: &[&str] = &["via", "resource", "remote_port", "local_port", "enabled"];
 const KUBECTL_TARGET_KEYS: &[&str] = &["context", "namespace", "kubeconfig"];
 pub const STEP_KEYS: &[&str] = &[
-    "id", "description", "needs", "when", "http", "kubectl", "exec", "wait", "retry", "timeout", "outputs", "undo",
-    "destructive", "idempotent", "for_each", "check", "check_message",
+    "id",
+    "description",
+    "needs",
+    "when",
+    "http",
+    "kubectl",
+    "exec",
+    "wait",
+    "retry",
+    "timeout",
+    "outputs",
+    "undo",
+    "destructive",
+    "idempotent",
+    "for_each",
+    "check",
+    "check_message",
 ];
-const HTTP_KEYS: &[&str] = &["target", "method", "path", "query", "headers", "json", "body", "expect", "max_response_bytes"];
+const HTTP_KEYS: &[&str] = &[
+    "target",
+    "method",
+    "path",
+    "query",
+    "headers",
+    "json",
+    "body",
+    "expect",
+    "max_response_bytes",
+];
 const KUBECTL_KEYS: &[&str] = &["target", "args", "stdin", "expect_exit"];
 const EXEC_KEYS: &[&str] = &["executor", "with"];
-const WAIT_KEYS: &[&str] = &["http", "kubectl", "exec", "until", "fail_if", "interval", "max_interval", "timeout"];
+const WAIT_KEYS: &[&str] = &[
+    "http",
+    "kubectl",
+    "exec",
+    "until",
+    "fail_if",
+    "interval",
+    "max_interval",
+    "timeout",
+];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "jitter"];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier"];
 const OUTPUT_KEYS: &[&str] = &["jq", "secret"];
@@ -222,15 +282,25 @@ impl RawPlan {
         plan.api_version = required_string(d, &f, "apiVersion", "the plan");
         plan.kind = required_string(d, &f, "kind", "the plan");
         plan.name = required_string(d, &f, "name", "the plan");
-        plan.description = f.get("description").and_then(|n| d.string(n, "`description`"));
+        plan.description = f
+            .get("description")
+            .and_then(|n| d.string(n, "`description`"));
         if let Some(n) = f.get("requires") {
             plan.requires = string_map(d, n, "`requires`");
         }
         if let Some(n) = f.get("params") {
-            plan.params = d.named_map(n, "`params`").into_iter().filter_map(|(name, n)| decode_param(d, name, n)).collect();
+            plan.params = d
+                .named_map(n, "`params`")
+                .into_iter()
+                .filter_map(|(name, n)| decode_param(d, name, n))
+                .collect();
         }
         if let Some(n) = f.get("targets") {
-            plan.targets = d.named_map(n, "`targets`").into_iter().map(|(name, n)| decode_target(d, name, n)).collect();
+            plan.targets = d
+                .named_map(n, "`targets`")
+                .into_iter()
+                .map(|(name, n)| decode_target(d, name, n))
+                .collect();
         }
         match f.get("steps") {
             Some(n) => {
@@ -269,13 +339,17 @@ fn opt_int(d: &mut Decoder, f: &Fields<'_>, key: &str) -> Option<Spanned<i64>> {
 }
 
 fn opt_duration(d: &mut Decoder, f: &Fields<'_>, key: &str) -> Option<Text> {
-    f.get(key).and_then(|n| d.duration_text(n, &format!("`{key}`")))
+    f.get(key)
+        .and_then(|n| d.duration_text(n, &format!("`{key}`")))
 }
 
 fn string_map(d: &mut Decoder, node: &Node, what: &str) -> Vec<(Text, Text)> {
     d.named_map(node, what)
         .into_iter()
-        .filter_map(|(k, v)| d.scalar_text(v, &format!("`{}` in {what}", k.value)).map(|v| (k, v)))
+        .filter_map(|(k, v)| {
+            d.scalar_text(v, &format!("`{}` in {what}", k.value))
+                .map(|v| (k, v))
+        })
         .collect()
 }
 
@@ -311,35 +385,55 @@ fn decode_target(d: &mut Decoder, name: Text, node: &Node) -> RawTarget {
         return target;
     };
     target.description = opt_string(d, &f, "description");
-    let kinds: Vec<&str> = ["http", "kubectl"].into_iter().filter(|k| f.has(k)).collect();
+    let kinds: Vec<&str> = ["http", "kubectl"]
+        .into_iter()
+        .filter(|k| f.has(k))
+        .collect();
     if kinds.len() != 1 {
-        let span = if kinds.len() > 1 { f.key_span(kinds[1]).unwrap_or(name.span) } else { name.span };
+        let span = if kinds.len() > 1 {
+            f.key_span(kinds[1]).unwrap_or(name.span)
+        } else {
+            name.span
+        };
         d.push(
             crate::diagnostic::Diagnostic::error(
                 "runbook::plan::target_kind",
                 format!("{what} must have exactly one of `http` or `kubectl`"),
                 span,
-                if kinds.is_empty() { "no kind given" } else { "second kind" },
+                if kinds.is_empty() {
+                    "no kind given"
+                } else {
+                    "second kind"
+                },
             )
-            .with_help("an HTTP endpoint is `http: {url: ...}`; a cluster is `kubectl: {namespace: ...}`"),
+            .with_help(
+                "an HTTP endpoint is `http: {url: ...}`; a cluster is `kubectl: {namespace: ...}`",
+            ),
         );
     }
     if let (Some(n), Some(k)) = (f.get("http"), f.key_span("http")) {
-        target.kind = decode_http_target(d, n, k, &what).map(RawTargetKind::Http);
+        target.kind = decode_http_target(d, n, k, &what).map(|h| RawTargetKind::Http(Box::new(h)));
     } else if let (Some(n), Some(k)) = (f.get("kubectl"), f.key_span("kubectl")) {
-        target.kind = d.fields(n, k, &format!("`kubectl` of {what}"), KUBECTL_TARGET_KEYS).map(|f| {
-            RawTargetKind::Kubectl(RawKubectlTarget {
-                span: k,
-                context: opt_string(d, &f, "context"),
-                namespace: opt_string(d, &f, "namespace"),
-                kubeconfig: opt_string(d, &f, "kubeconfig"),
-            })
-        });
+        target.kind = d
+            .fields(n, k, &format!("`kubectl` of {what}"), KUBECTL_TARGET_KEYS)
+            .map(|f| {
+                RawTargetKind::Kubectl(RawKubectlTarget {
+                    span: k,
+                    context: opt_string(d, &f, "context"),
+                    namespace: opt_string(d, &f, "namespace"),
+                    kubeconfig: opt_string(d, &f, "kubeconfig"),
+                })
+            });
     }
     target
 }
 
-fn decode_http_target(d: &mut Decoder, node: &Node, key: Span, what: &str) -> Option<RawHttpTarget> {
+fn decode_http_target(
+    d: &mut Decoder,
+    node: &Node,
+    key: Span,
+    what: &str,
+) -> Option<RawHttpTarget> {
     let what = format!("`http` of {what}");
     let f = d.fields(node, key, &what, HTTP_TARGET_KEYS)?;
     let mut t = RawHttpTarget {
@@ -408,7 +502,9 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
         });
     }
     if let Some(n) = f.get("bearer") {
-        return d.string(n, "`auth.bearer`").map(|token| RawAuth::Bearer { token });
+        return d
+            .string(n, "`auth.bearer`")
+            .map(|token| RawAuth::Bearer { token });
     }
     d.push(crate::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
@@ -445,7 +541,9 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     step.id = required_string(d, &f, "id", "a step");
     step.description = opt_string(d, &f, "description");
     if let Some(n) = f.get("needs") {
-        step.needs = d.list(n, "`needs`", true, |d, n| d.string(n, "an entry of `needs`"));
+        step.needs = d.list(n, "`needs`", true, |d, n| {
+            d.string(n, "an entry of `needs`")
+        });
     }
     step.when = opt_string(d, &f, "when");
     step.actions = decode_actions(d, &f, ACTION_KEYS);
@@ -487,7 +585,14 @@ fn decode_actions(d: &mut Decoder, f: &Fields<'_>, keys: &[&str]) -> Vec<(Span, 
                 _ => decode_wait(d, n, k).map(|w| RawAction::Wait(Box::new(w))),
             };
             // A malformed action still counts, so "exactly one action" stays accurate.
-            Some((k, action.unwrap_or(RawAction::Exec(RawExec { span: k, executor: None, with: None }))))
+            Some((
+                k,
+                action.unwrap_or(RawAction::Exec(RawExec {
+                    span: k,
+                    executor: None,
+                    with: None,
+                })),
+            ))
         })
         .collect()
 }
@@ -499,8 +604,14 @@ fn decode_http(d: &mut Decoder, node: &Node, key: Span) -> Option<RawHttp> {
         target: required_string(d, &f, "target", "`http`"),
         method: opt_string(d, &f, "method"),
         path: f.get("path").and_then(|n| d.string(n, "`path`")),
-        query: f.get("query").map(|n| string_map(d, n, "`query`")).unwrap_or_default(),
-        headers: f.get("headers").map(|n| string_map(d, n, "`headers`")).unwrap_or_default(),
+        query: f
+            .get("query")
+            .map(|n| string_map(d, n, "`query`"))
+            .unwrap_or_default(),
+        headers: f
+            .get("headers")
+            .map(|n| string_map(d, n, "`headers`"))
+            .unwrap_or_default(),
         json: f.get("json").cloned(),
         body: opt_string(d, &f, "body"),
         expect: Vec::new(),
@@ -510,7 +621,9 @@ fn decode_http(d: &mut Decoder, node: &Node, key: Span) -> Option<RawHttp> {
     if let Some(n) = f.get("expect") {
         h.expect = match &n.value {
             Value::Int(_) => d.int(n, "`expect`").into_iter().collect(),
-            _ => d.list(n, "`expect`", false, |d, n| d.int(n, "a status in `expect`")),
+            _ => d.list(n, "`expect`", false, |d, n| {
+                d.int(n, "a status in `expect`")
+            }),
         };
     }
     Some(h)
@@ -568,7 +681,9 @@ fn decode_retry(d: &mut Decoder, f: &Fields<'_>) -> Option<RawRetry> {
     {
         retry.initial = opt_duration(d, &b, "initial");
         retry.max = opt_duration(d, &b, "max");
-        retry.multiplier = b.get("multiplier").and_then(|n| d.number(n, "`multiplier`"));
+        retry.multiplier = b
+            .get("multiplier")
+            .and_then(|n| d.number(n, "`multiplier`"));
     }
     Some(retry)
 }
@@ -583,7 +698,11 @@ fn decode_output(d: &mut Decoder, name: Text, node: &Node) -> RawOutput {
         _ => {
             let what = format!("output `{}`", name.value);
             let Some(f) = d.fields(node, name.span, &what, OUTPUT_KEYS) else {
-                return RawOutput { name, jq: None, secret: None };
+                return RawOutput {
+                    name,
+                    jq: None,
+                    secret: None,
+                };
             };
             RawOutput {
                 jq: required_string(d, &f, "jq", &what),

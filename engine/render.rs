@@ -16,12 +16,21 @@ pub enum Format {
 
 /// Renders one diagnostic graphically; `color` for terminals.
 pub fn human(files: &[FileDiagnostics], color: bool, width: usize) -> String {
-    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme)
+        .with_width(width)
+        .with_links(false);
     let mut out = String::new();
     for f in files {
         for d in &f.diagnostics {
-            let r = Rendered { source: &f.source, diagnostic: d };
+            let r = Rendered {
+                source: &f.source,
+                diagnostic: d,
+            };
             let _ = handler.render_report(&mut out, &r);
             out.push('\n');
         }
@@ -75,7 +84,11 @@ pub fn github(files: &[FileDiagnostics]) -> String {
             let span = d.primary_span();
             let (line, col) = position(f, span.start);
             let (end_line, end_col) = position(f, span.end);
-            let level = if d.severity == Severity::Error { "error" } else { "warning" };
+            let level = if d.severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
             let mut msg = d.message.clone();
             if let Some(h) = &d.help {
                 msg.push_str(&format!(" (help: {h})"));
@@ -92,7 +105,9 @@ pub fn github(files: &[FileDiagnostics]) -> String {
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -101,7 +116,10 @@ fn escape_property(s: &str) -> String {
 
 /// SARIF 2.1.0, one run, rules named by diagnostic code.
 pub fn sarif(files: &[FileDiagnostics]) -> Json {
-    let mut rules: Vec<&str> = files.iter().flat_map(|f| f.diagnostics.iter().map(|d| d.code)).collect();
+    let mut rules: Vec<&str> = files
+        .iter()
+        .flat_map(|f| f.diagnostics.iter().map(|d| d.code))
+        .collect();
     rules.sort_unstable();
     rules.dedup();
     let results: Vec<Json> = files

@@ -56,7 +56,9 @@ pub fn target_scope(plan: &Plan, scope: &Json) -> Result<Json, String> {
     let mut out = Map::new();
     for t in &plan.targets {
         let v = match &t.kind {
-            TargetKind::Http(h) => json!({"name": t.name, "url": h.url.render(scope)?.trim_end_matches('/')}),
+            TargetKind::Http(h) => {
+                json!({"name": t.name, "url": h.url.render(scope)?.trim_end_matches('/')})
+            }
             TargetKind::Kubectl(k) => json!({
                 "name": t.name,
                 "context": opt(k.context.as_ref(), scope)?,
@@ -82,7 +84,11 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
             };
             let base = target.url.render(scope)?;
             let mut url = join_url(&base, &h.path.render(scope)?);
-            let query: Vec<(String, String)> = h.query.iter().map(|(k, v)| v.render(scope).map(|v| (k.clone(), v))).collect::<Result<_, _>>()?;
+            let query: Vec<(String, String)> = h
+                .query
+                .iter()
+                .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
+                .collect::<Result<_, _>>()?;
             append_query(&mut url, &query);
             let mut headers = target_headers(target, scope)?;
             for (k, v) in &h.headers {
@@ -122,7 +128,10 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 stdin: k.stdin.as_ref().map(|s| s.render(scope)).transpose()?,
             }))
         }
-        Action::Exec(e) => Ok(RenderedRequest::Exec { executor: e.executor.clone(), input: e.with.render(scope)? }),
+        Action::Exec(e) => Ok(RenderedRequest::Exec {
+            executor: e.executor.clone(),
+            input: e.with.render(scope)?,
+        }),
         Action::Wait(w) => render(plan, &w.probe, scope),
     }
 }
@@ -130,7 +139,11 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
 /// `--context`, `--namespace`, `--kubeconfig` from a kubectl target (empty values skipped).
 pub fn target_flags(target: &KubectlTarget, scope: &Json) -> Result<Vec<String>, String> {
     let mut flags = Vec::new();
-    for (flag, t) in [("--context", &target.context), ("--namespace", &target.namespace), ("--kubeconfig", &target.kubeconfig)] {
+    for (flag, t) in [
+        ("--context", &target.context),
+        ("--namespace", &target.namespace),
+        ("--kubeconfig", &target.kubeconfig),
+    ] {
         if let Some(t) = t {
             let v = t.render(scope)?;
             if !v.is_empty() {
@@ -142,7 +155,11 @@ pub fn target_flags(target: &KubectlTarget, scope: &Json) -> Result<Vec<String>,
 }
 
 fn target_headers(target: &HttpTarget, scope: &Json) -> Result<Vec<(String, String)>, String> {
-    let mut headers: Vec<(String, String)> = target.headers.iter().map(|(k, v)| v.render(scope).map(|v| (k.clone(), v))).collect::<Result<_, _>>()?;
+    let mut headers: Vec<(String, String)> = target
+        .headers
+        .iter()
+        .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
+        .collect::<Result<_, _>>()?;
     match &target.auth {
         Some(Auth::Basic { username, password }) => {
             let user = username.render(scope)?;
@@ -151,20 +168,33 @@ fn target_headers(target: &HttpTarget, scope: &Json) -> Result<Vec<(String, Stri
             if user.is_empty() && pass.is_empty() {
                 return Ok(headers);
             }
-            headers.push(("Authorization".into(), format!("Basic {}", base64(&format!("{user}:{pass}")))));
+            headers.push((
+                "Authorization".into(),
+                format!("Basic {}", base64(&format!("{user}:{pass}"))),
+            ));
         }
-        Some(Auth::Bearer(t)) => headers.push(("Authorization".into(), format!("Bearer {}", t.render(scope)?))),
+        Some(Auth::Bearer(t)) => headers.push((
+            "Authorization".into(),
+            format!("Bearer {}", t.render(scope)?),
+        )),
         None => {}
     }
     Ok(headers)
 }
 
 fn port_forward(target: &HttpTarget, scope: &Json) -> Result<Option<RenderedPortForward>, String> {
-    let Some(pf) = &target.port_forward else { return Ok(None) };
+    let Some(pf) = &target.port_forward else {
+        return Ok(None);
+    };
     if pf.enabled.render(scope)?.trim() != "true" {
         return Ok(None);
     }
-    Ok(Some(RenderedPortForward { via: pf.via.clone(), resource: pf.resource.render(scope)?, remote_port: pf.remote_port, local_port: pf.local_port }))
+    Ok(Some(RenderedPortForward {
+        via: pf.via.clone(),
+        resource: pf.resource.render(scope)?,
+        remote_port: pf.remote_port,
+        local_port: pf.local_port,
+    }))
 }
 
 /// Joins a base URL and a path without doubling or losing the `/` (reference §2.2: the
@@ -173,14 +203,21 @@ pub fn join_url(base: &str, path: &str) -> String {
     if path.is_empty() {
         return base.to_string();
     }
-    format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
 }
 
 fn append_query(url: &mut String, query: &[(String, String)]) {
     if query.is_empty() {
         return;
     }
-    let encoded: Vec<String> = query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    let encoded: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&encoded.join("&"));
 }
@@ -194,7 +231,11 @@ fn base64(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -211,7 +252,10 @@ fn base64(s: &str) -> String {
 pub fn shell_line(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
-            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', "'\\''"))
@@ -227,13 +271,22 @@ mod tests {
 
     #[test]
     fn joins_urls_and_encodes_queries() {
-        assert_eq!(join_url("http://a:1/", "/actuator/x"), "http://a:1/actuator/x");
+        assert_eq!(
+            join_url("http://a:1/", "/actuator/x"),
+            "http://a:1/actuator/x"
+        );
         assert_eq!(join_url("http://a:1", "actuator"), "http://a:1/actuator");
         let mut u = "http://a/p".to_string();
-        append_query(&mut u, &[("soft".into(), "true".into()), ("h".into(), "a b".into())]);
+        append_query(
+            &mut u,
+            &[("soft".into(), "true".into()), ("h".into(), "a b".into())],
+        );
         assert_eq!(u, "http://a/p?soft=true&h=a+b");
         assert_eq!(base64("user:pass"), "dXNlcjpwYXNz");
         assert_eq!(base64("a"), "YQ==");
-        assert_eq!(shell_line(&["kubectl".into(), "it's".into()]), "kubectl 'it'\\''s'");
+        assert_eq!(
+            shell_line(&["kubectl".into(), "it's".into()]),
+            "kubectl 'it'\\''s'"
+        );
     }
 }

@@ -40,12 +40,12 @@ fn actions() -> Json {
 
 fn retry() -> Json {
     json!({"type": "object", "additionalProperties": false, "description": "Retry retryable failures (connection errors, timeouts, 429, 5xx) with exponential backoff.",
-        "properties": {
-            "attempts": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Total attempts including the first (default 3 when `retry` is given)."},
-            "backoff": {"type": "object", "additionalProperties": false, "properties": {
-                "initial": duration(), "max": duration(), "multiplier": {"type": "number", "minimum": 1, "maximum": 100}}},
-            "jitter": {"type": "boolean", "description": "Randomise delays (default true)."}
-        }})
+    "properties": {
+        "attempts": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Total attempts including the first (default 3 when `retry` is given)."},
+        "backoff": {"type": "object", "additionalProperties": false, "properties": {
+            "initial": duration(), "max": duration(), "multiplier": {"type": "number", "minimum": 1, "maximum": 100}}},
+        "jitter": {"type": "boolean", "description": "Randomise delays (default true)."}
+    }})
 }
 
 fn step() -> Json {

@@ -8,14 +8,17 @@ use std::sync::{Arc, LazyLock};
 
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError, RenderErrorReason, Renderable,
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason, Renderable,
 };
 use serde_json::Value as Json;
 
 use crate::source::Span;
 
 /// Helpers templates may call, besides the block helpers `if`, `unless`, `each` and `with`.
-pub const HELPERS: &[&str] = &["json", "default", "now", "eq", "ne", "not", "and", "or", "len", "lookup"];
+pub const HELPERS: &[&str] = &[
+    "json", "default", "now", "eq", "ne", "not", "and", "or", "len", "lookup",
+];
 
 /// A parsed template string.
 #[derive(Clone, Debug)]
@@ -66,7 +69,11 @@ impl Template {
     /// Parses `source`. `span` is where it sits in the file; `exact` says whether offsets in
     /// `source` map 1:1 onto the file from `span.start` (false for escaped or folded YAML
     /// strings, whose labels then cover the whole value).
-    pub fn parse(source: &str, span: Span, content_start: Option<usize>) -> Result<Self, TemplateError> {
+    pub fn parse(
+        source: &str,
+        span: Span,
+        content_start: Option<usize>,
+    ) -> Result<Self, TemplateError> {
         if !source.contains("{{") {
             return Ok(Self::literal(source, span));
         }
@@ -75,7 +82,9 @@ impl Template {
             None => span,
         };
         let parsed = handlebars::Template::compile(source).map_err(|e| {
-            let offset = e.pos().map_or(0, |(line, col)| offset_in(source, line, col));
+            let offset = e
+                .pos()
+                .map_or(0, |(line, col)| offset_in(source, line, col));
             TemplateError {
                 message: e.reason().to_string(),
                 span: at(offset, 0),
@@ -145,18 +154,28 @@ fn render_message(e: &RenderError) -> String {
 }
 
 fn offset_in(source: &str, line: usize, col: usize) -> usize {
-    let line_start: usize = source.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let rest = source.get(line_start..).unwrap_or("");
-    line_start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    line_start
+        + rest
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
 }
 
 fn whole_path(t: &handlebars::Template) -> Option<Vec<String>> {
     match t.elements.as_slice() {
-        [TemplateElement::Expression(h)] if h.params.is_empty() && h.hash.is_empty() => match &h.name {
-            Parameter::Path(p) => Some(split_path(&raw_path(p))),
-            Parameter::Name(n) if !HELPERS.contains(&n.as_str()) => Some(vec![n.clone()]),
-            _ => None,
-        },
+        [TemplateElement::Expression(h)] if h.params.is_empty() && h.hash.is_empty() => {
+            match &h.name {
+                Parameter::Path(p) => Some(split_path(&raw_path(p))),
+                Parameter::Name(n) if !HELPERS.contains(&n.as_str()) => Some(vec![n.clone()]),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -175,7 +194,13 @@ fn split_path(raw: &str) -> Vec<String> {
         .collect()
 }
 
-fn collect_elements(elements: &[TemplateElement], src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+fn collect_elements(
+    elements: &[TemplateElement],
+    src: &str,
+    cursor: &mut usize,
+    guarded: bool,
+    refs: &mut Vec<Reference>,
+) {
     for el in elements {
         match el {
             TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
@@ -211,7 +236,13 @@ fn param_name(p: &Parameter) -> Option<String> {
     }
 }
 
-fn collect_helper(h: &HelperTemplate, src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+fn collect_helper(
+    h: &HelperTemplate,
+    src: &str,
+    cursor: &mut usize,
+    guarded: bool,
+    refs: &mut Vec<Reference>,
+) {
     let is_call = !h.params.is_empty() || !h.hash.is_empty();
     match &h.name {
         Parameter::Name(n) if is_call || HELPERS.contains(&n.as_str()) => {
@@ -227,7 +258,13 @@ fn collect_helper(h: &HelperTemplate, src: &str, cursor: &mut usize, guarded: bo
     }
 }
 
-fn collect_param(p: &Parameter, src: &str, cursor: &mut usize, guarded: bool, refs: &mut Vec<Reference>) {
+fn collect_param(
+    p: &Parameter,
+    src: &str,
+    cursor: &mut usize,
+    guarded: bool,
+    refs: &mut Vec<Reference>,
+) {
     match p {
         Parameter::Path(path) => push_ref(&raw_path(path), src, cursor, guarded, refs),
         Parameter::Name(n) => push_ref(n, src, cursor, guarded, refs),
@@ -244,7 +281,10 @@ fn push_ref(raw: &str, src: &str, cursor: &mut usize, guarded: bool, refs: &mut 
     if raw.starts_with('@') || raw == "this" || raw.starts_with("../") {
         return;
     }
-    let at = src.get(*cursor..).and_then(|rest| rest.find(raw)).map_or(*cursor, |i| *cursor + i);
+    let at = src
+        .get(*cursor..)
+        .and_then(|rest| rest.find(raw))
+        .map_or(*cursor, |i| *cursor + i);
     *cursor = at + raw.len();
     refs.push(Reference {
         path: split_path(raw),
@@ -263,20 +303,41 @@ static REGISTRY: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
     h
 });
 
-fn json_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn json_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let v = h.param(0).map_or(Json::Null, |p| p.value().clone());
     out.write(&serde_json::to_string(&v).unwrap_or_default())?;
     Ok(())
 }
 
-fn default_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn default_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let first = h.param(0).map(|p| p.value()).filter(|v| !v.is_null());
-    let v = first.or_else(|| h.param(1).map(|p| p.value())).cloned().unwrap_or(Json::Null);
+    let v = first
+        .or_else(|| h.param(1).map(|p| p.value()))
+        .cloned()
+        .unwrap_or(Json::Null);
     out.write(&display(&v))?;
     Ok(())
 }
 
-fn len_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
+fn len_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
     let n = match h.param(0).map(|p| p.value()) {
         Some(Json::Array(a)) => a.len(),
         Some(Json::Object(o)) => o.len(),
@@ -287,8 +348,17 @@ fn len_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, ou
     Ok(())
 }
 
-fn now_helper(h: &Helper, _: &Handlebars, _: &Context, _: &mut RenderContext, out: &mut dyn Output) -> HelperResult {
-    let format = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("unix");
+fn now_helper(
+    h: &Helper,
+    _: &Handlebars,
+    _: &Context,
+    _: &mut RenderContext,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let format = h
+        .param(0)
+        .and_then(|p| p.value().as_str())
+        .unwrap_or("unix");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -338,7 +408,10 @@ mod tests {
                 ("steps.a-b.outputs.c".into(), "steps.a-b.outputs.c", false)
             ]
         );
-        assert_eq!(refs("{{default steps.a.outputs.b 3}}"), vec![("steps.a.outputs.b".into(), "steps.a.outputs.b", true)]);
+        assert_eq!(
+            refs("{{default steps.a.outputs.b 3}}"),
+            vec![("steps.a.outputs.b".into(), "steps.a.outputs.b", true)]
+        );
         assert_eq!(refs("{{json item}}"), vec![("item".into(), "item", false)]);
         assert_eq!(refs("{{now \"unix\"}}"), vec![]);
     }

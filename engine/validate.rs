@@ -16,7 +16,8 @@ use crate::decode::Decoder;
 use crate::diagnostic::{Diagnostic, did_you_mean, list_names};
 use crate::graph::StepGraph;
 use crate::plan::{
-    Auth, HttpTarget, KubectlTarget, Param, ParamDefault, ParamType, Plan, PortForward, Requirement, Target, TargetKind,
+    Auth, HttpTarget, KubectlTarget, Param, ParamDefault, ParamType, Plan, PortForward,
+    Requirement, Target, TargetKind,
 };
 use crate::raw::{RawAuth, RawHttpTarget, RawParam, RawPlan, RawTarget, RawTargetKind, Text};
 use crate::source::SourceFile;
@@ -65,8 +66,13 @@ impl Checker<'_> {
             Ok(d) => Some(d),
             Err(e) => {
                 self.push(
-                    Diagnostic::error("runbook::plan::bad_duration", format!("{what} is not a valid duration: {e}"), text.span, "not a duration")
-                        .with_help("write a number with a unit: `250ms`, `30s`, `5m`, `1h30m`"),
+                    Diagnostic::error(
+                        "runbook::plan::bad_duration",
+                        format!("{what} is not a valid duration: {e}"),
+                        text.span,
+                        "not a duration",
+                    )
+                    .with_help("write a number with a unit: `250ms`, `30s`, `5m`, `1h30m`"),
                 );
                 None
             }
@@ -87,7 +93,10 @@ fn content_start(source: &SourceFile, text: &Text) -> Option<usize> {
 
 /// Validates a parsed YAML document.
 pub fn validate(source: &SourceFile, root: &Node) -> Validated {
-    let mut c = Checker { source, d: Decoder::default() };
+    let mut c = Checker {
+        source,
+        d: Decoder::default(),
+    };
     let raw = RawPlan::decode(root, &mut c.d);
     let header = check_header(&mut c, &raw);
     let requires = check_requires(&mut c, &raw);
@@ -132,20 +141,41 @@ fn check_header(c: &mut Checker<'_>, raw: &RawPlan) -> Option<(String, Option<St
         && v.value != API_VERSION
     {
         c.push(
-            Diagnostic::error("runbook::plan::api_version", format!("unsupported apiVersion `{}`", v.value), v.span, "unknown version")
-                .with_help(format!("this runbook reads `apiVersion: {API_VERSION}`")),
+            Diagnostic::error(
+                "runbook::plan::api_version",
+                format!("unsupported apiVersion `{}`", v.value),
+                v.span,
+                "unknown version",
+            )
+            .with_help(format!("this runbook reads `apiVersion: {API_VERSION}`")),
         );
     }
     if let Some(k) = &raw.kind
         && k.value != "Plan"
     {
-        c.push(Diagnostic::error("runbook::plan::kind", format!("unsupported kind `{}`", k.value), k.span, "expected `Plan`").with_help("write `kind: Plan`"));
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::kind",
+                format!("unsupported kind `{}`", k.value),
+                k.span,
+                "expected `Plan`",
+            )
+            .with_help("write `kind: Plan`"),
+        );
     }
     let name = raw.name.as_ref()?;
     if name.value.trim().is_empty() {
-        c.push(Diagnostic::error("runbook::plan::empty_name", "the plan name is empty", name.span, "give the plan a name"));
+        c.push(Diagnostic::error(
+            "runbook::plan::empty_name",
+            "the plan name is empty",
+            name.span,
+            "give the plan a name",
+        ));
     }
-    Some((name.value.clone(), raw.description.as_ref().map(|d| d.value.clone())))
+    Some((
+        name.value.clone(),
+        raw.description.as_ref().map(|d| d.value.clone()),
+    ))
 }
 
 fn check_requires(c: &mut Checker<'_>, raw: &RawPlan) -> Vec<Requirement> {
@@ -160,8 +190,13 @@ fn check_requires(c: &mut Checker<'_>, raw: &RawPlan) -> Vec<Requirement> {
             }),
             Err(e) => {
                 c.push(
-                    Diagnostic::error("runbook::plan::bad_version_constraint", format!("`{}` is not a version constraint: {e}", req.value), req.span, "not a constraint")
-                        .with_help("write e.g. `\">=8.8.0, <8.9.0\"`"),
+                    Diagnostic::error(
+                        "runbook::plan::bad_version_constraint",
+                        format!("`{}` is not a version constraint: {e}", req.value),
+                        req.span,
+                        "not a constraint",
+                    )
+                    .with_help("write e.g. `\">=8.8.0, <8.9.0\"`"),
                 );
                 None
             }
@@ -175,7 +210,12 @@ fn check_params(c: &mut Checker<'_>, raw: &[RawParam]) -> Vec<Param> {
         .filter_map(|p| {
             check_name(c, &p.name, "param");
             if !seen.insert(p.name.value.clone()) {
-                c.push(Diagnostic::error("runbook::plan::duplicate_param", format!("param `{}` is declared twice", p.name.value), p.name.span, "declared again"));
+                c.push(Diagnostic::error(
+                    "runbook::plan::duplicate_param",
+                    format!("param `{}` is declared twice", p.name.value),
+                    p.name.span,
+                    "declared again",
+                ));
             }
             check_param(c, p)
         })
@@ -184,12 +224,24 @@ fn check_params(c: &mut Checker<'_>, raw: &[RawParam]) -> Vec<Param> {
 
 fn check_name(c: &mut Checker<'_>, name: &Text, what: &str) {
     let ok = !name.value.is_empty()
-        && name.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-        && name.value.chars().next().is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_');
+        && name
+            .value
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        && name
+            .value
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_');
     if !ok {
         c.push(
-            Diagnostic::error("runbook::plan::bad_name", format!("`{}` is not a valid {what} name", name.value), name.span, "invalid name")
-                .with_help("names start with a letter or `_` and use letters, digits, `_` and `-`"),
+            Diagnostic::error(
+                "runbook::plan::bad_name",
+                format!("`{}` is not a valid {what} name", name.value),
+                name.span,
+                "invalid name",
+            )
+            .with_help("names start with a letter or `_` and use letters, digits, `_` and `-`"),
         );
     }
 }
@@ -200,25 +252,62 @@ fn check_param(c: &mut Checker<'_>, p: &RawParam) -> Option<Param> {
         Some(t) => match ParamType::parse(&t.value) {
             Some(ty) => ty,
             None => {
-                let help = did_you_mean(&t.value, ParamType::ALL.iter().copied()).unwrap_or_else(|| format!("types: {}", list_names(ParamType::ALL.iter().copied())));
-                c.push(Diagnostic::error("runbook::plan::unknown_type", format!("unknown param type `{}`", t.value), t.span, "not a type").with_help(help));
+                let help =
+                    did_you_mean(&t.value, ParamType::ALL.iter().copied()).unwrap_or_else(|| {
+                        format!("types: {}", list_names(ParamType::ALL.iter().copied()))
+                    });
+                c.push(
+                    Diagnostic::error(
+                        "runbook::plan::unknown_type",
+                        format!("unknown param type `{}`", t.value),
+                        t.span,
+                        "not a type",
+                    )
+                    .with_help(help),
+                );
                 return None;
             }
         },
     };
-    let choices: Vec<Json> = p.choices.as_ref().map(|ch| ch.value.iter().filter_map(|n| typed_value(c, n, ty, "an `enum` value")).collect()).unwrap_or_default();
-    let default = p.default.as_ref().and_then(|n| check_default(c, n, ty, &choices));
+    let choices: Vec<Json> = p
+        .choices
+        .as_ref()
+        .map(|ch| {
+            ch.value
+                .iter()
+                .filter_map(|n| typed_value(c, n, ty, "an `enum` value"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let default = p
+        .default
+        .as_ref()
+        .and_then(|n| check_default(c, n, ty, &choices));
     if let Some(env) = &p.env
-        && (env.value.is_empty() || !env.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+        && (env.value.is_empty()
+            || !env
+                .value
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
     {
-        c.push(Diagnostic::error("runbook::plan::bad_env", format!("`{}` is not an environment variable name", env.value), env.span, "invalid name"));
+        c.push(Diagnostic::error(
+            "runbook::plan::bad_env",
+            format!("`{}` is not an environment variable name", env.value),
+            env.span,
+            "invalid name",
+        ));
     }
     let required = p.required.as_ref().is_some_and(|r| r.value);
     if required && let (Some(r), Some(n)) = (&p.required, &p.default) {
         c.push(
-            Diagnostic::warning("runbook::plan::required_with_default", format!("param `{}` is required but has a default", p.name.value), n.span, "never used")
-                .with_label(r.span, "required here")
-                .with_help("drop `required: true` or the default"),
+            Diagnostic::warning(
+                "runbook::plan::required_with_default",
+                format!("param `{}` is required but has a default", p.name.value),
+                n.span,
+                "never used",
+            )
+            .with_label(r.span, "required here")
+            .with_help("drop `required: true` or the default"),
         );
     }
     Some(Param {
@@ -234,22 +323,37 @@ fn check_param(c: &mut Checker<'_>, p: &RawParam) -> Option<Param> {
     })
 }
 
-fn check_default(c: &mut Checker<'_>, n: &Node, ty: ParamType, choices: &[Json]) -> Option<ParamDefault> {
+fn check_default(
+    c: &mut Checker<'_>,
+    n: &Node,
+    ty: ParamType,
+    choices: &[Json],
+) -> Option<ParamDefault> {
     if let Value::Str(s) = &n.value
         && s.contains("{{")
     {
         let t = c.template(&Text::new(s.clone(), n.span));
         if let Some(r) = t.refs.first() {
             c.push(
-                Diagnostic::error("runbook::template::default_reference", format!("a computed default cannot read `{}`", r.dotted()), r.span, "not available before the run")
-                    .with_help("computed defaults may only call helpers such as `{{now \"unix\"}}`"),
+                Diagnostic::error(
+                    "runbook::template::default_reference",
+                    format!("a computed default cannot read `{}`", r.dotted()),
+                    r.span,
+                    "not available before the run",
+                )
+                .with_help("computed defaults may only call helpers such as `{{now \"unix\"}}`"),
             );
         }
         return Some(ParamDefault::Minted(t));
     }
     let v = typed_value(c, n, ty, "the default")?;
     if !choices.is_empty() && !choices.contains(&v) {
-        c.push(Diagnostic::error("runbook::plan::default_not_in_enum", "the default is not one of the `enum` values", n.span, "not allowed by `enum`"));
+        c.push(Diagnostic::error(
+            "runbook::plan::default_not_in_enum",
+            "the default is not one of the `enum` values",
+            n.span,
+            "not allowed by `enum`",
+        ));
     }
     Some(ParamDefault::Value(v))
 }
@@ -259,23 +363,42 @@ fn typed_value(c: &mut Checker<'_>, n: &Node, ty: ParamType, what: &str) -> Opti
     match crate::params::coerce(&n.to_json(), ty) {
         Ok(v) => Some(v),
         Err(e) => {
-            c.push(Diagnostic::error("runbook::plan::wrong_type", format!("{what} does not fit type `{}`: {e}", ty.as_str()), n.span, format!("not {}", ty.as_str())));
+            c.push(Diagnostic::error(
+                "runbook::plan::wrong_type",
+                format!("{what} does not fit type `{}`: {e}", ty.as_str()),
+                n.span,
+                format!("not {}", ty.as_str()),
+            ));
             None
         }
     }
 }
 
 fn check_targets(c: &mut Checker<'_>, raw: &[RawTarget]) -> Vec<Target> {
-    let kubectl_names: HashSet<&str> = raw.iter().filter(|t| matches!(t.kind, Some(RawTargetKind::Kubectl(_)))).map(|t| t.name.value.as_str()).collect();
+    let kubectl_names: HashSet<&str> = raw
+        .iter()
+        .filter(|t| matches!(t.kind, Some(RawTargetKind::Kubectl(_))))
+        .map(|t| t.name.value.as_str())
+        .collect();
     let mut seen = HashMap::new();
     let mut out = Vec::new();
     for t in raw {
         check_name(c, &t.name, "target");
         if let Some(first) = seen.insert(t.name.value.clone(), t.name.span) {
-            c.push(Diagnostic::error("runbook::plan::duplicate_target", format!("target `{}` is declared twice", t.name.value), t.name.span, "declared again").with_label(first, "first declared here"));
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::duplicate_target",
+                    format!("target `{}` is declared twice", t.name.value),
+                    t.name.span,
+                    "declared again",
+                )
+                .with_label(first, "first declared here"),
+            );
         }
         let kind = match &t.kind {
-            Some(RawTargetKind::Http(h)) => TargetKind::Http(check_http_target(c, h, &kubectl_names)),
+            Some(RawTargetKind::Http(h)) => {
+                TargetKind::Http(check_http_target(c, h, &kubectl_names))
+            }
             Some(RawTargetKind::Kubectl(k)) => TargetKind::Kubectl(KubectlTarget {
                 context: k.context.as_ref().map(|x| c.template(x)),
                 namespace: k.namespace.as_ref().map(|x| c.template(x)),
@@ -283,13 +406,24 @@ fn check_targets(c: &mut Checker<'_>, raw: &[RawTarget]) -> Vec<Target> {
             }),
             None => continue,
         };
-        out.push(Target { name: t.name.value.clone(), span: t.name.span, kind });
+        out.push(Target {
+            name: t.name.value.clone(),
+            span: t.name.span,
+            kind,
+        });
     }
     out
 }
 
-fn check_http_target(c: &mut Checker<'_>, h: &RawHttpTarget, kubectl: &HashSet<&str>) -> HttpTarget {
-    let url = h.url.as_ref().map_or_else(|| Template::literal("", h.span), |u| c.template(u));
+fn check_http_target(
+    c: &mut Checker<'_>,
+    h: &RawHttpTarget,
+    kubectl: &HashSet<&str>,
+) -> HttpTarget {
+    let url = h
+        .url
+        .as_ref()
+        .map_or_else(|| Template::literal("", h.span), |u| c.template(u));
     if let Some(u) = &h.url
         && url.is_literal()
     {
@@ -298,17 +432,43 @@ fn check_http_target(c: &mut Checker<'_>, h: &RawHttpTarget, kubectl: &HashSet<&
     let port_forward = h.port_forward.as_ref().and_then(|pf| {
         let via = pf.via.as_ref()?;
         if !kubectl.contains(via.value.as_str()) {
-            let help = did_you_mean(&via.value, kubectl.iter().copied()).unwrap_or_else(|| format!("kubectl targets: {}", list_names(kubectl.iter().copied())));
-            c.push(Diagnostic::error("runbook::plan::unknown_target", format!("`port_forward.via` names `{}`, which is not a kubectl target", via.value), via.span, "no kubectl target with this name").with_help(help));
+            let help = did_you_mean(&via.value, kubectl.iter().copied()).unwrap_or_else(|| {
+                format!("kubectl targets: {}", list_names(kubectl.iter().copied()))
+            });
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::unknown_target",
+                    format!(
+                        "`port_forward.via` names `{}`, which is not a kubectl target",
+                        via.value
+                    ),
+                    via.span,
+                    "no kubectl target with this name",
+                )
+                .with_help(help),
+            );
         }
         let remote_port = port(c, pf.remote_port.as_ref()?, false)?;
-        let local_port = pf.local_port.as_ref().map_or(Some(0), |p| port(c, p, true))?;
+        let local_port = pf
+            .local_port
+            .as_ref()
+            .map_or(Some(0), |p| port(c, p, true))?;
         let enabled = match &pf.enabled {
             None => Template::literal("true", pf.span),
-            Some(Node { value: Value::Bool(b), span }) => Template::literal(b.to_string(), *span),
-            Some(Node { value: Value::Str(s), span }) => c.template(&Text::new(s.clone(), *span)),
+            Some(Node {
+                value: Value::Bool(b),
+                span,
+            }) => Template::literal(b.to_string(), *span),
+            Some(Node {
+                value: Value::Str(s),
+                span,
+            }) => c.template(&Text::new(s.clone(), *span)),
             Some(n) => {
-                c.d.type_error(n, "`port_forward.enabled` must be a boolean or a template", "a boolean");
+                c.d.type_error(
+                    n,
+                    "`port_forward.enabled` must be a boolean or a template",
+                    "a boolean",
+                );
                 return None;
             }
         };
@@ -322,15 +482,26 @@ fn check_http_target(c: &mut Checker<'_>, h: &RawHttpTarget, kubectl: &HashSet<&
     });
     HttpTarget {
         url,
-        headers: h.headers.iter().map(|(k, v)| (k.value.clone(), c.template(v))).collect(),
+        headers: h
+            .headers
+            .iter()
+            .map(|(k, v)| (k.value.clone(), c.template(v)))
+            .collect(),
         auth: h.auth.as_ref().map(|a| match a {
-            RawAuth::Basic { username, password } => Auth::Basic { username: c.template(username), password: c.template(password) },
+            RawAuth::Basic { username, password } => Auth::Basic {
+                username: c.template(username),
+                password: c.template(password),
+            },
             RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
         }),
         ca_file: h.ca_file.as_ref().map(|f| c.template(f)),
         insecure: h.insecure.as_ref().is_some_and(|i| i.value),
         timeout: h.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
-        connect_timeout: h.connect_timeout.as_ref().and_then(|t| c.duration(t, "`connect_timeout`")).unwrap_or(Duration::from_secs(10)),
+        connect_timeout: h
+            .connect_timeout
+            .as_ref()
+            .and_then(|t| c.duration(t, "`connect_timeout`"))
+            .unwrap_or(Duration::from_secs(10)),
         port_forward,
     }
 }
@@ -339,7 +510,12 @@ fn port(c: &mut Checker<'_>, p: &crate::source::Spanned<i64>, zero_ok: bool) -> 
     match u16::try_from(p.value) {
         Ok(v) if v > 0 || zero_ok => Some(v),
         _ => {
-            c.push(Diagnostic::error("runbook::plan::bad_port", format!("{} is not a port number", p.value), p.span, "expected 1 to 65535"));
+            c.push(Diagnostic::error(
+                "runbook::plan::bad_port",
+                format!("{} is not a port number", p.value),
+                p.span,
+                "expected 1 to 65535",
+            ));
             None
         }
     }
@@ -348,10 +524,20 @@ fn port(c: &mut Checker<'_>, p: &crate::source::Spanned<i64>, zero_ok: bool) -> 
 pub(crate) fn check_url(c: &mut Checker<'_>, u: &Text) {
     match url::Url::parse(&u.value) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
-        Ok(parsed) => c.push(Diagnostic::error("runbook::plan::bad_url", format!("URL scheme `{}` is not supported", parsed.scheme()), u.span, "expected http or https")),
+        Ok(parsed) => c.push(Diagnostic::error(
+            "runbook::plan::bad_url",
+            format!("URL scheme `{}` is not supported", parsed.scheme()),
+            u.span,
+            "expected http or https",
+        )),
         Err(e) => c.push(
-            Diagnostic::error("runbook::plan::bad_url", format!("`{}` is not a valid URL: {e}", u.value), u.span, "not a URL")
-                .with_help("write a full URL such as `http://camunda-zeebe-gateway:9600`"),
+            Diagnostic::error(
+                "runbook::plan::bad_url",
+                format!("`{}` is not a valid URL: {e}", u.value),
+                u.span,
+                "not a URL",
+            )
+            .with_help("write a full URL such as `http://camunda-zeebe-gateway:9600`"),
         ),
     }
 }

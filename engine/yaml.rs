@@ -112,8 +112,8 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             value: Value::Null,
         });
     }
-    let raw: serde_saphyr::Spanned<RawNode> =
-        serde_saphyr::from_str_with_options(text, options()).map_err(|e| to_yaml_error(&e, text))?;
+    let raw: serde_saphyr::Spanned<RawNode> = serde_saphyr::from_str_with_options(text, options())
+        .map_err(|e| to_yaml_error(&e, text))?;
     Ok(convert(raw, text.len()))
 }
 
@@ -147,7 +147,10 @@ fn to_yaml_error(e: &serde_saphyr::Error, text: &str) -> YamlError {
             match s.byte_offset() {
                 Some(o) => {
                     let o = (o as usize).min(text.len());
-                    Span::new(o, o + (s.byte_len().unwrap_or(0) as usize).min(text.len() - o))
+                    Span::new(
+                        o,
+                        o + (s.byte_len().unwrap_or(0) as usize).min(text.len() - o),
+                    )
                 }
                 // Syntax errors carry only line and column.
                 None => {
@@ -173,10 +176,15 @@ fn clean_message(message: &str) -> String {
         return format!("the document nests deeper than {MAX_DEPTH} levels");
     }
     if first.contains("alias") || first.contains("Alias") || first.contains("replay") {
-        return format!("the document expands aliases too much (limit: {MAX_ALIAS_EVENTS} expanded nodes); is it an alias bomb?");
+        return format!(
+            "the document expands aliases too much (limit: {MAX_ALIAS_EVENTS} expanded nodes); is it an alias bomb?"
+        );
     }
     if first.contains("budget breached") {
-        return format!("the document is too large to read ({})", first.trim_start_matches("budget breached: "));
+        return format!(
+            "the document is too large to read ({})",
+            first.trim_start_matches("budget breached: ")
+        );
     }
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let first = match (first.starts_with("line "), first.find(": ")) {
@@ -197,7 +205,9 @@ fn convert(raw: serde_saphyr::Spanned<RawNode>, text_len: usize) -> Node {
         RawNode::Int(i) => Value::Int(i),
         RawNode::Float(f) => Value::Float(f),
         RawNode::Str(s) => Value::Str(s),
-        RawNode::Seq(items) => Value::Seq(items.into_iter().map(|n| convert(n, text_len)).collect()),
+        RawNode::Seq(items) => {
+            Value::Seq(items.into_iter().map(|n| convert(n, text_len)).collect())
+        }
         RawNode::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -216,7 +226,9 @@ fn convert(raw: serde_saphyr::Spanned<RawNode>, text_len: usize) -> Node {
 }
 
 fn extend(span: Span, children: impl Iterator<Item = Span>) -> Span {
-    children.fold(span, |acc, s| Span::new(acc.start.min(s.start), acc.end.max(s.end)))
+    children.fold(span, |acc, s| {
+        Span::new(acc.start.min(s.start), acc.end.max(s.end))
+    })
 }
 
 fn raw_span(location: &serde_saphyr::Location, text_len: usize) -> Span {
@@ -234,7 +246,12 @@ enum RawNode {
     Float(f64),
     Str(String),
     Seq(Vec<serde_saphyr::Spanned<RawNode>>),
-    Map(Vec<(serde_saphyr::Spanned<RawNode>, serde_saphyr::Spanned<RawNode>)>),
+    Map(
+        Vec<(
+            serde_saphyr::Spanned<RawNode>,
+            serde_saphyr::Spanned<RawNode>,
+        )>,
+    ),
 }
 
 impl<'de> Deserialize<'de> for RawNode {
@@ -321,10 +338,14 @@ mod tests {
     fn scalars_keep_their_spans() {
         let text = "a: 'x'\nb: [1, 2]\n";
         let n = node(text);
-        let Value::Map(entries) = &n.value else { panic!() };
+        let Value::Map(entries) = &n.value else {
+            panic!()
+        };
         assert_eq!(&text[entries[0].0.span.start..entries[0].0.span.end], "a");
         assert_eq!(&text[entries[0].1.span.start..entries[0].1.span.end], "'x'");
-        let Value::Seq(items) = &entries[1].1.value else { panic!() };
+        let Value::Seq(items) = &entries[1].1.value else {
+            panic!()
+        };
         assert_eq!(&text[items[1].span.start..items[1].span.end], "2");
     }
 
@@ -356,7 +377,9 @@ mod tests {
     fn deep_nesting_is_refused() {
         let text = format!("{}1{}", "[".repeat(200), "]".repeat(200));
         assert!(parse(&text).is_err());
-        let text: String = (0..100).map(|i| format!("{}k:\n", "  ".repeat(i))).collect();
+        let text: String = (0..100)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
         assert!(parse(&text).is_err());
     }
 

@@ -22,31 +22,71 @@ fn every_shipped_plan_names_the_schema() {
 
 #[test]
 fn committed_schema_is_current() {
-    let committed = std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap_or_default();
+    let committed =
+        std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap_or_default();
     let generated = runbook(["schema"]).stdout;
-    assert!(committed == generated, "schemas/plan.schema.json is stale: run `cargo run -- schema > schemas/plan.schema.json`");
+    assert!(
+        committed == generated,
+        "schemas/plan.schema.json is stale: run `cargo run -- schema > schemas/plan.schema.json`"
+    );
 }
 
 #[test]
 fn dry_run_shows_exact_requests_and_masks_secrets() {
-    let r = runbook(["plan", "plans/camunda/backup-8.8.yaml", "--set", "backup_id=42", "--set", "datastore_password=s3cret-pw"]);
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=42",
+        "--set",
+        "datastore_password=s3cret-pw",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("send: POST http://camunda-zeebe-gateway:9600/actuator/exporting/pause?soft=true"));
+    assert!(r.stdout.contains(
+        "send: POST http://camunda-zeebe-gateway:9600/actuator/exporting/pause?soft=true"
+    ));
     assert!(r.stdout.contains("send: PUT http://camunda-elasticsearch:9200/_snapshot/camunda/camunda_zeebe_records_backup_42?wait_for_completion=true"));
-    assert!(r.stdout.contains(r#"body: {"indices":"zeebe-record*","feature_states":["none"]}"#));
+    assert!(
+        r.stdout
+            .contains(r#"body: {"indices":"zeebe-record*","feature_states":["none"]}"#)
+    );
     assert!(!r.stdout.contains("s3cret-pw") && !r.stderr.contains("s3cret-pw"));
-    let j = runbook(["plan", "plans/camunda/backup-8.8.yaml", "--set", "backup_id=42", "--format", "json"]);
+    let j = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=42",
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
-    assert_eq!(v["steps"][0]["requests"][0]["url"], "http://camunda-zeebe-gateway:9600/actuator/exporting/pause?soft=true");
+    assert_eq!(
+        v["steps"][0]["requests"][0]["url"],
+        "http://camunda-zeebe-gateway:9600/actuator/exporting/pause?soft=true"
+    );
     assert_eq!(v["finally"][0]["id"], "resume-exporting");
 }
 
 #[test]
 fn bad_set_is_a_usage_error() {
-    let r = runbook(["plan", "plans/camunda/backup-8.8.yaml", "--set", "backup_idd=1"]);
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_idd=1",
+    ]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("did you mean `backup_id`?"), "{}", r.stderr);
-    let r = runbook(["plan", "plans/camunda/backup-8.8.yaml", "--set", "backup_id=abc"]);
+    assert!(
+        r.stderr.contains("did you mean `backup_id`?"),
+        "{}",
+        r.stderr
+    );
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=abc",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("`abc` is not an integer"), "{}", r.stderr);
 }
@@ -57,7 +97,13 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let p = e.path();
         if p.is_dir() {
             out.extend(walk(&p));
-        } else if p.extension().is_some_and(|x| x == "yaml") && !p.file_name().unwrap().to_string_lossy().starts_with("values") {
+        } else if p.extension().is_some_and(|x| x == "yaml")
+            && !p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("values")
+        {
             out.push(p);
         }
     }

@@ -13,7 +13,10 @@ fn check(name: &str) {
     let first = &v[0]["diagnostics"][0];
     // The human report names the same place as the JSON (file:line:column).
     let place = format!("{}:{}:{}", path, first["line"], first["column"]);
-    assert!(human.stderr.contains(&place), "{name}: human output does not show {place}");
+    assert!(
+        human.stderr.contains(&place),
+        "{name}: human output does not show {place}"
+    );
 }
 
 macro_rules! fixtures {
@@ -48,13 +51,23 @@ fn warnings_pass_unless_denied() {
     let path = fixture("invalid/warnings.yaml");
     let r = runbook(["validate", &path]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("runbook::plan::unused_param") && r.stderr.contains("runbook::plan::wait_without_timeout"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("runbook::plan::unused_param")
+            && r.stderr.contains("runbook::plan::wait_without_timeout"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(runbook(["validate", "--deny-warnings", &path]).code, 1);
 }
 
 #[test]
 fn every_problem_of_a_file_is_reported() {
-    let r = runbook(["validate", "--format", "json", &fixture("invalid/many_problems.yaml")]);
+    let r = runbook([
+        "validate",
+        "--format",
+        "json",
+        &fixture("invalid/many_problems.yaml"),
+    ]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v[0]["errors"].as_u64().unwrap() >= 4, "{}", r.stdout);
 }
@@ -63,11 +76,19 @@ fn every_problem_of_a_file_is_reported() {
 fn github_and_sarif_formats() {
     let path = fixture("invalid/unknown_key.yaml");
     let g = runbook(["validate", "--format", "github", &path]);
-    assert!(g.stdout.starts_with("::error file=tests/fixtures/invalid/unknown_key.yaml,line="), "{}", g.stdout);
+    assert!(
+        g.stdout
+            .starts_with("::error file=tests/fixtures/invalid/unknown_key.yaml,line="),
+        "{}",
+        g.stdout
+    );
     let s = runbook(["validate", "--format", "sarif", &path]);
     let v: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
     assert_eq!(v["version"], "2.1.0");
-    assert_eq!(v["runs"][0]["results"][0]["ruleId"], "runbook::plan::unknown_key");
+    assert_eq!(
+        v["runs"][0]["results"][0]["ruleId"],
+        "runbook::plan::unknown_key"
+    );
 }
 
 #[test]
@@ -87,7 +108,9 @@ fn hostile_yaml_is_refused_in_bounded_memory() {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..15 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
     for (name, text) in [("bomb.yaml", bomb), ("deep.yaml", deep)] {
@@ -95,6 +118,10 @@ fn hostile_yaml_is_refused_in_bounded_memory() {
         std::fs::write(&p, text).unwrap();
         let r = runbook(["validate", p.to_str().unwrap()]);
         assert_eq!(r.code, 1, "{name}: {}", r.stderr);
-        assert!(r.stderr.contains("runbook::yaml::syntax"), "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("runbook::yaml::syntax"),
+            "{name}: {}",
+            r.stderr
+        );
     }
 }

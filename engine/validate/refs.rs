@@ -21,8 +21,15 @@ const KUBECTL_TARGET_FIELDS: &[&str] = &["context", "namespace", "kubeconfig", "
 /// Where a reference is read from, which decides what it may see.
 #[derive(Clone, Copy)]
 enum Site {
-    Step { index: usize, finally: bool, for_each: bool },
-    Undo { index: usize, for_each: bool },
+    Step {
+        index: usize,
+        finally: bool,
+        for_each: bool,
+    },
+    Undo {
+        index: usize,
+        for_each: bool,
+    },
     Target,
 }
 
@@ -39,7 +46,15 @@ struct Scope<'a> {
     used_params: HashSet<String>,
 }
 
-pub(super) fn check_references(c: &mut Checker<'_>, params: &[Param], targets: &[Target], main: &[Step], finally: &[Step], main_graph: &StepGraph, finally_graph: &StepGraph) {
+pub(super) fn check_references(
+    c: &mut Checker<'_>,
+    params: &[Param],
+    targets: &[Target],
+    main: &[Step],
+    finally: &[Step],
+    main_graph: &StepGraph,
+    finally_graph: &StepGraph,
+) {
     let mut index = HashMap::new();
     for (i, s) in main.iter().enumerate() {
         index.insert(s.id.as_str(), (false, i));
@@ -75,8 +90,16 @@ pub(super) fn check_references(c: &mut Checker<'_>, params: &[Param], targets: &
         }
         if !scope.used_params.contains(&p.name) {
             c.push(
-                Diagnostic::warning("runbook::plan::unused_param", format!("param `{}` is never used", p.name), p.span, "declared but not read")
-                    .with_help(format!("use it as `{{{{params.{}}}}}` or `$params.{}`, or remove it", p.name, p.name)),
+                Diagnostic::warning(
+                    "runbook::plan::unused_param",
+                    format!("param `{}` is never used", p.name),
+                    p.span,
+                    "declared but not read",
+                )
+                .with_help(format!(
+                    "use it as `{{{{params.{}}}}}` or `$params.{}`, or remove it",
+                    p.name, p.name
+                )),
             );
         }
     }
@@ -89,7 +112,9 @@ fn target_templates(t: &Target) -> Vec<&Template> {
             v.extend(h.headers.iter().map(|(_, t)| t));
             if let Some(a) = &h.auth {
                 match a {
-                    crate::plan::Auth::Basic { username, password } => v.extend([username, password]),
+                    crate::plan::Auth::Basic { username, password } => {
+                        v.extend([username, password])
+                    }
                     crate::plan::Auth::Bearer(t) => v.push(t),
                 }
             }
@@ -99,13 +124,22 @@ fn target_templates(t: &Target) -> Vec<&Template> {
             }
             v
         }
-        TargetKind::Kubectl(k) => k.context.iter().chain(&k.namespace).chain(&k.kubeconfig).collect(),
+        TargetKind::Kubectl(k) => k
+            .context
+            .iter()
+            .chain(&k.namespace)
+            .chain(&k.kubeconfig)
+            .collect(),
     }
 }
 
 fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is_finally: bool) {
     let for_each = s.for_each.is_some();
-    let site = Site::Step { index: i, finally: is_finally, for_each };
+    let site = Site::Step {
+        index: i,
+        finally: is_finally,
+        for_each,
+    };
     for t in s.action.templates() {
         check_template(c, scope, t, site);
     }
@@ -143,21 +177,44 @@ fn check_reference(c: &mut Checker<'_>, scope: &mut Scope<'_>, r: &Reference, si
         ["params"] => bad_path(c, r, "name a param: `params.<name>`"),
         ["targets", name, rest @ ..] => check_target(c, scope, name, rest.first().copied(), r.span),
         ["run", field, ..] if RUN_FIELDS.contains(field) => {}
-        ["run", ..] => bad_path(c, r, &format!("run fields: {}", list_names(RUN_FIELDS.iter().copied()))),
+        ["run", ..] => bad_path(
+            c,
+            r,
+            &format!("run fields: {}", list_names(RUN_FIELDS.iter().copied())),
+        ),
         ["item", ..] => check_item(c, site, r.span),
-        ["steps", id, "outputs", name, ..] => check_output(c, scope, id, name, r.span, r.guarded, site),
+        ["steps", id, "outputs", name, ..] => {
+            check_output(c, scope, id, name, r.span, r.guarded, site)
+        }
         ["steps", ..] => bad_path(c, r, "read a step's output as `steps.<id>.outputs.<name>`"),
         [first, ..] => {
             let roots = ["params", "targets", "steps", "run", "item"];
-            let help = did_you_mean(first, roots).unwrap_or_else(|| format!("templates can read {}", list_names(roots)));
-            c.push(Diagnostic::error("runbook::template::unknown_variable", format!("unknown template variable `{}`", r.dotted()), r.span, "not a known variable").with_help(help));
+            let help = did_you_mean(first, roots)
+                .unwrap_or_else(|| format!("templates can read {}", list_names(roots)));
+            c.push(
+                Diagnostic::error(
+                    "runbook::template::unknown_variable",
+                    format!("unknown template variable `{}`", r.dotted()),
+                    r.span,
+                    "not a known variable",
+                )
+                .with_help(help),
+            );
         }
         [] => {}
     }
 }
 
 fn bad_path(c: &mut Checker<'_>, r: &Reference, help: &str) {
-    c.push(Diagnostic::error("runbook::template::bad_reference", format!("`{}` is not a value a template can read", r.dotted()), r.span, "incomplete or unknown path").with_help(help.to_string()));
+    c.push(
+        Diagnostic::error(
+            "runbook::template::bad_reference",
+            format!("`{}` is not a value a template can read", r.dotted()),
+            r.span,
+            "incomplete or unknown path",
+        )
+        .with_help(help.to_string()),
+    );
 }
 
 fn check_param(c: &mut Checker<'_>, scope: &mut Scope<'_>, name: &str, span: Span) {
@@ -166,22 +223,55 @@ fn check_param(c: &mut Checker<'_>, scope: &mut Scope<'_>, name: &str, span: Spa
         return;
     }
     let names = scope.params.iter().map(|p| p.name.as_str());
-    let help = did_you_mean(name, names.clone()).unwrap_or_else(|| format!("declared params: {}", list_names(names)));
-    c.push(Diagnostic::error("runbook::template::unknown_param", format!("unknown param `{name}`"), span, "not declared in `params`").with_help(help));
+    let help = did_you_mean(name, names.clone())
+        .unwrap_or_else(|| format!("declared params: {}", list_names(names)));
+    c.push(
+        Diagnostic::error(
+            "runbook::template::unknown_param",
+            format!("unknown param `{name}`"),
+            span,
+            "not declared in `params`",
+        )
+        .with_help(help),
+    );
 }
 
-fn check_target(c: &mut Checker<'_>, scope: &Scope<'_>, name: &str, field: Option<&str>, span: Span) {
+fn check_target(
+    c: &mut Checker<'_>,
+    scope: &Scope<'_>,
+    name: &str,
+    field: Option<&str>,
+    span: Span,
+) {
     let Some(t) = scope.targets.iter().find(|t| t.name == name) else {
         let names = scope.targets.iter().map(|t| t.name.as_str());
-        let help = did_you_mean(name, names.clone()).unwrap_or_else(|| format!("declared targets: {}", list_names(names)));
-        c.push(Diagnostic::error("runbook::template::unknown_target", format!("unknown target `{name}`"), span, "not declared in `targets`").with_help(help));
+        let help = did_you_mean(name, names.clone())
+            .unwrap_or_else(|| format!("declared targets: {}", list_names(names)));
+        c.push(
+            Diagnostic::error(
+                "runbook::template::unknown_target",
+                format!("unknown target `{name}`"),
+                span,
+                "not declared in `targets`",
+            )
+            .with_help(help),
+        );
         return;
     };
-    let fields = if matches!(t.kind, TargetKind::Http(_)) { HTTP_TARGET_FIELDS } else { KUBECTL_TARGET_FIELDS };
+    let fields = if matches!(t.kind, TargetKind::Http(_)) {
+        HTTP_TARGET_FIELDS
+    } else {
+        KUBECTL_TARGET_FIELDS
+    };
     if !field.is_some_and(|f| fields.contains(&f)) {
         c.push(
-            Diagnostic::error("runbook::template::bad_reference", format!("target `{name}` has no field `{}`", field.unwrap_or("")), span, "unknown field")
-                .with_help(format!("fields: {}", list_names(fields.iter().copied()))),
+            Diagnostic::error(
+                "runbook::template::bad_reference",
+                format!("target `{name}` has no field `{}`", field.unwrap_or("")),
+                span,
+                "unknown field",
+            )
+            .with_help(format!("fields: {}", list_names(fields.iter().copied()))),
         );
     }
 }
@@ -192,34 +282,90 @@ fn check_item(c: &mut Checker<'_>, site: Site, span: Span) {
         Site::Target => false,
     };
     if !ok {
-        c.push(Diagnostic::error("runbook::template::item_outside_for_each", "`item` is only set in a step with `for_each`", span, "no `for_each` here").with_help("add `for_each:` with a jq expression that yields a list"));
+        c.push(
+            Diagnostic::error(
+                "runbook::template::item_outside_for_each",
+                "`item` is only set in a step with `for_each`",
+                span,
+                "no `for_each` here",
+            )
+            .with_help("add `for_each:` with a jq expression that yields a list"),
+        );
     }
 }
 
-fn check_output(c: &mut Checker<'_>, scope: &Scope<'_>, id: &str, name: &str, span: Span, guarded: bool, site: Site) {
+fn check_output(
+    c: &mut Checker<'_>,
+    scope: &Scope<'_>,
+    id: &str,
+    name: &str,
+    span: Span,
+    guarded: bool,
+    site: Site,
+) {
     let Some(&(src_finally, src)) = scope.index.get(id) else {
-        let names = scope.main.iter().chain(scope.finally).map(|s| s.id.as_str());
+        let names = scope
+            .main
+            .iter()
+            .chain(scope.finally)
+            .map(|s| s.id.as_str());
         let help = did_you_mean(id, names).unwrap_or_else(|| "check the step id".into());
-        c.push(Diagnostic::error("runbook::template::unknown_step", format!("unknown step `{id}`"), span, "no step with this id").with_help(help));
+        c.push(
+            Diagnostic::error(
+                "runbook::template::unknown_step",
+                format!("unknown step `{id}`"),
+                span,
+                "no step with this id",
+            )
+            .with_help(help),
+        );
         return;
     };
-    let source_step = if src_finally { &scope.finally[src] } else { &scope.main[src] };
+    let source_step = if src_finally {
+        &scope.finally[src]
+    } else {
+        &scope.main[src]
+    };
     if !source_step.outputs.iter().any(|o| o.name == name) {
         let names = source_step.outputs.iter().map(|o| o.name.as_str());
-        let help = did_you_mean(name, names.clone()).unwrap_or_else(|| format!("outputs of `{id}`: {}", list_names(names)));
-        c.push(Diagnostic::error("runbook::template::unknown_output", format!("step `{id}` has no output `{name}`"), span, "not declared in its `outputs`").with_help(help));
+        let help = did_you_mean(name, names.clone())
+            .unwrap_or_else(|| format!("outputs of `{id}`: {}", list_names(names)));
+        c.push(
+            Diagnostic::error(
+                "runbook::template::unknown_output",
+                format!("step `{id}` has no output `{name}`"),
+                span,
+                "not declared in its `outputs`",
+            )
+            .with_help(help),
+        );
         return;
     }
     if let Some(problem) = availability(scope, src_finally, src, guarded, site) {
         let (code, msg, help) = problem;
-        c.push(Diagnostic::error(code, msg.replace("{id}", id), span, "may not have a value yet").with_label(source_step.id_span, "declared by this step").with_help(help.replace("{id}", id)));
+        c.push(
+            Diagnostic::error(
+                code,
+                msg.replace("{id}", id),
+                span,
+                "may not have a value yet",
+            )
+            .with_label(source_step.id_span, "declared by this step")
+            .with_help(help.replace("{id}", id)),
+        );
     }
 }
 
 type Problem = (&'static str, String, String);
 
 /// Whether step `src` (in `finally` or not) has surely finished when `site` runs.
-fn availability(scope: &Scope<'_>, src_finally: bool, src: usize, guarded: bool, site: Site) -> Option<Problem> {
+fn availability(
+    scope: &Scope<'_>,
+    src_finally: bool,
+    src: usize,
+    guarded: bool,
+    site: Site,
+) -> Option<Problem> {
     match site {
         Site::Target => Some((
             "runbook::template::output_in_target",
@@ -268,7 +414,10 @@ fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
     let mut out = Vec::new();
     for (root, _) in src.match_indices('$') {
         let rest = &src[root + 1..];
-        let var: String = rest.chars().take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_').collect();
+        let var: String = rest
+            .chars()
+            .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+            .collect();
         if var != "params" && var != "steps" && var != "item" {
             continue;
         }
@@ -278,7 +427,10 @@ fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
         while path.len() < 4 {
             let tail = &src[end..];
             if let Some(t) = tail.strip_prefix(".") {
-                let seg: String = t.chars().take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '-').collect();
+                let seg: String = t
+                    .chars()
+                    .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_' || *ch == '-')
+                    .collect();
                 if seg.is_empty() {
                     break;
                 }
@@ -306,9 +458,16 @@ fn check_jq(c: &mut Checker<'_>, scope: &mut Scope<'_>, jq: &Jq, site: Site) {
         match path.as_slice() {
             ["params", name, ..] => check_param(c, scope, name, span),
             ["item", ..] => check_item(c, site, span),
-            ["steps", id, "outputs", name, ..] => check_output(c, scope, id, name, span, guarded, site),
+            ["steps", id, "outputs", name, ..] => {
+                check_output(c, scope, id, name, span, guarded, site)
+            }
             ["steps", id, ..] if !scope.index.contains_key(id) => {
-                c.push(Diagnostic::error("runbook::template::unknown_step", format!("unknown step `{id}`"), span, "no step with this id"));
+                c.push(Diagnostic::error(
+                    "runbook::template::unknown_step",
+                    format!("unknown step `{id}`"),
+                    span,
+                    "no step with this id",
+                ));
             }
             _ => {}
         }
@@ -321,7 +480,9 @@ mod tests {
 
     #[test]
     fn finds_jq_references() {
-        let refs = jq_references(r#".x == $params.id and ($steps["list-indices"].outputs.names | length) > 0"#);
+        let refs = jq_references(
+            r#".x == $params.id and ($steps["list-indices"].outputs.names | length) > 0"#,
+        );
         let paths: Vec<Vec<String>> = refs.into_iter().map(|r| r.0).collect();
         assert_eq!(paths[0], vec!["params", "id"]);
         assert_eq!(paths[1], vec!["steps", "list-indices", "outputs", "names"]);

@@ -9,7 +9,8 @@ use crate::diagnostic::{Diagnostic, did_you_mean, list_names};
 use crate::graph::{StepGraph, resolve_needs};
 use crate::jq::Jq;
 use crate::plan::{
-    Action, Body, ExecAction, HttpAction, JsonTemplate, KubectlAction, Output, RetryPolicy, Step, Target, TargetKind, Undo, WaitAction,
+    Action, Body, ExecAction, HttpAction, JsonTemplate, KubectlAction, Output, RetryPolicy, Step,
+    Target, TargetKind, Undo, WaitAction,
 };
 use crate::raw::{RawAction, RawHttp, RawKubectl, RawPlan, RawRetry, RawStep, RawWait, Text};
 use crate::source::Span;
@@ -20,29 +21,62 @@ use super::Checker;
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const DEFAULT_MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
-pub(super) fn check_steps(c: &mut Checker<'_>, raw: &RawPlan, targets: &[Target]) -> (Vec<Step>, Vec<Step>) {
+pub(super) fn check_steps(
+    c: &mut Checker<'_>,
+    raw: &RawPlan,
+    targets: &[Target],
+) -> (Vec<Step>, Vec<Step>) {
     if raw.steps.is_empty() && raw.api_version.is_some() {
-        c.push(Diagnostic::error("runbook::plan::no_steps", "the plan has no steps", raw.steps_span, "add at least one step"));
+        c.push(Diagnostic::error(
+            "runbook::plan::no_steps",
+            "the plan has no steps",
+            raw.steps_span,
+            "add at least one step",
+        ));
     }
     let mut ids: HashMap<String, Span> = HashMap::new();
-    let main = raw.steps.iter().filter_map(|s| check_step(c, s, targets, &mut ids, false)).collect();
-    let finally = raw.finally.iter().filter_map(|s| check_step(c, s, targets, &mut ids, true)).collect();
+    let main = raw
+        .steps
+        .iter()
+        .filter_map(|s| check_step(c, s, targets, &mut ids, false))
+        .collect();
+    let finally = raw
+        .finally
+        .iter()
+        .filter_map(|s| check_step(c, s, targets, &mut ids, true))
+        .collect();
     (main, finally)
 }
 
-fn check_step(c: &mut Checker<'_>, s: &RawStep, targets: &[Target], ids: &mut HashMap<String, Span>, is_finally: bool) -> Option<Step> {
+fn check_step(
+    c: &mut Checker<'_>,
+    s: &RawStep,
+    targets: &[Target],
+    ids: &mut HashMap<String, Span>,
+    is_finally: bool,
+) -> Option<Step> {
     let id = s.id.as_ref()?;
     super::check_name(c, id, "step");
     if let Some(first) = ids.insert(id.value.clone(), id.span) {
         c.push(
-            Diagnostic::error("runbook::plan::duplicate_step", format!("step id `{}` is used twice", id.value), id.span, "used again here")
-                .with_label(first, "first used here")
-                .with_help("step ids must be unique across `steps` and `finally`"),
+            Diagnostic::error(
+                "runbook::plan::duplicate_step",
+                format!("step id `{}` is used twice", id.value),
+                id.span,
+                "used again here",
+            )
+            .with_label(first, "first used here")
+            .with_help("step ids must be unique across `steps` and `finally`"),
         );
     }
     let action = single_action(c, &s.actions, id, "step", targets);
     if is_finally && let Some(u) = &s.undo {
-        c.push(Diagnostic::error("runbook::plan::undo_in_finally", "a `finally` step cannot have `undo`", u.span, "nothing compensates a finally step"));
+        c.push(Diagnostic::error(
+            "runbook::plan::undo_in_finally",
+            "a `finally` step cannot have `undo`",
+            u.span,
+            "nothing compensates a finally step",
+        ));
     }
     let undo = s.undo.as_ref().and_then(|u| {
         let action = single_action(c, &u.actions, id, "undo", targets)?;
@@ -90,7 +124,15 @@ fn outputs(c: &mut Checker<'_>, s: &RawStep) -> Vec<Output> {
         .iter()
         .filter_map(|o| {
             if let Some(first) = seen.insert(o.name.value.clone(), o.name.span) {
-                c.push(Diagnostic::error("runbook::plan::duplicate_output", format!("output `{}` is declared twice", o.name.value), o.name.span, "declared again").with_label(first, "first declared here"));
+                c.push(
+                    Diagnostic::error(
+                        "runbook::plan::duplicate_output",
+                        format!("output `{}` is declared twice", o.name.value),
+                        o.name.span,
+                        "declared again",
+                    )
+                    .with_label(first, "first declared here"),
+                );
             }
             Some(Output {
                 name: o.name.value.clone(),
@@ -108,7 +150,9 @@ pub(super) fn jq(c: &mut Checker<'_>, text: &Text, what: &str) -> Jq {
     if let Err(errors) = jq.check() {
         let start = super::content_start(c.source, text);
         for e in errors {
-            let span = start.map_or(text.span, |s| Span::new(s + e.start, s + e.end.max(e.start)));
+            let span = start.map_or(text.span, |s| {
+                Span::new(s + e.start, s + e.end.max(e.start))
+            });
             c.push(
                 Diagnostic::error("runbook::jq::compile", format!("{what} is not a valid jq expression: {}", e.message), span, e.message.clone())
                     .with_help("jq variables available: $params, $steps, $run, $item, $targets; `.` is the action's result"),
@@ -118,21 +162,41 @@ pub(super) fn jq(c: &mut Checker<'_>, text: &Text, what: &str) -> Jq {
     jq
 }
 
-fn single_action(c: &mut Checker<'_>, actions: &[(Span, RawAction)], id: &Text, what: &str, targets: &[Target]) -> Option<Action> {
+fn single_action(
+    c: &mut Checker<'_>,
+    actions: &[(Span, RawAction)],
+    id: &Text,
+    what: &str,
+    targets: &[Target],
+) -> Option<Action> {
     match actions {
         [(_, a)] => action(c, a, targets, what == "step"),
         [] => {
-            let keys = if what == "step" { "`http`, `kubectl`, `exec` or `wait`" } else { "`http`, `kubectl` or `exec`" };
+            let keys = if what == "step" {
+                "`http`, `kubectl`, `exec` or `wait`"
+            } else {
+                "`http`, `kubectl` or `exec`"
+            };
             c.push(
-                Diagnostic::error("runbook::plan::no_action", format!("{what} `{}` has no action", id.value), id.span, "this step does nothing")
-                    .with_help(format!("give it exactly one of {keys}")),
+                Diagnostic::error(
+                    "runbook::plan::no_action",
+                    format!("{what} `{}` has no action", id.value),
+                    id.span,
+                    "this step does nothing",
+                )
+                .with_help(format!("give it exactly one of {keys}")),
             );
             None
         }
         [(first, _), rest @ ..] => {
-            let mut d = Diagnostic::error("runbook::plan::several_actions", format!("{what} `{}` has {} actions", id.value, actions.len()), rest[0].0, "second action")
-                .with_label(*first, "first action")
-                .with_help("a step does one thing: split it into steps linked with `needs`");
+            let mut d = Diagnostic::error(
+                "runbook::plan::several_actions",
+                format!("{what} `{}` has {} actions", id.value, actions.len()),
+                rest[0].0,
+                "second action",
+            )
+            .with_label(*first, "first action")
+            .with_help("a step does one thing: split it into steps linked with `needs`");
             for (span, _) in &rest[1..] {
                 d = d.with_label(*span, "another action");
             }
@@ -142,17 +206,37 @@ fn single_action(c: &mut Checker<'_>, actions: &[(Span, RawAction)], id: &Text, 
     }
 }
 
-fn action(c: &mut Checker<'_>, a: &RawAction, targets: &[Target], allow_wait: bool) -> Option<Action> {
+fn action(
+    c: &mut Checker<'_>,
+    a: &RawAction,
+    targets: &[Target],
+    allow_wait: bool,
+) -> Option<Action> {
     match a {
         RawAction::Http(h) => http(c, h, targets).map(Action::Http),
         RawAction::Kubectl(k) => kubectl(c, k, targets).map(Action::Kubectl),
         RawAction::Exec(e) => Some(Action::Exec(ExecAction {
             executor: e.executor.as_ref().map(|x| x.value.clone())?,
-            with: e.with.as_ref().map_or(JsonTemplate::Literal(serde_json::Value::Null), |n| json_template(c, n)),
+            with: e
+                .with
+                .as_ref()
+                .map_or(JsonTemplate::Literal(serde_json::Value::Null), |n| {
+                    json_template(c, n)
+                }),
         })),
         RawAction::Wait(w) if allow_wait => wait(c, w, targets).map(|w| Action::Wait(Box::new(w))),
         RawAction::Wait(w) => {
-            c.push(Diagnostic::error("runbook::plan::nested_wait", "`wait` is not allowed here", w.span, "not allowed here").with_help("an undo or a wait's probe is a single `http`, `kubectl` or `exec` call"));
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::nested_wait",
+                    "`wait` is not allowed here",
+                    w.span,
+                    "not allowed here",
+                )
+                .with_help(
+                    "an undo or a wait's probe is a single `http`, `kubectl` or `exec` call",
+                ),
+            );
             None
         }
     }
@@ -163,14 +247,36 @@ fn target_of(c: &mut Checker<'_>, name: &Text, targets: &[Target], want_http: bo
     match targets.iter().find(|t| t.name == name.value) {
         Some(t) if matches!(t.kind, TargetKind::Http(_)) == want_http => true,
         Some(_) => {
-            c.push(Diagnostic::error("runbook::plan::wrong_target_kind", format!("target `{}` is not {kind} target", name.value), name.span, format!("expected {kind} target")));
+            c.push(Diagnostic::error(
+                "runbook::plan::wrong_target_kind",
+                format!("target `{}` is not {kind} target", name.value),
+                name.span,
+                format!("expected {kind} target"),
+            ));
             false
         }
         None => {
-            let candidates = targets.iter().filter(|t| matches!(t.kind, TargetKind::Http(_)) == want_http).map(|t| t.name.as_str());
+            let candidates = targets
+                .iter()
+                .filter(|t| matches!(t.kind, TargetKind::Http(_)) == want_http)
+                .map(|t| t.name.as_str());
             let names: Vec<&str> = candidates.collect();
-            let help = did_you_mean(&name.value, names.iter().copied()).unwrap_or_else(|| format!("declared {} targets: {}", if want_http { "HTTP" } else { "kubectl" }, list_names(names.iter().copied())));
-            c.push(Diagnostic::error("runbook::plan::unknown_target", format!("unknown target `{}`", name.value), name.span, "no target with this name").with_help(help));
+            let help = did_you_mean(&name.value, names.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "declared {} targets: {}",
+                    if want_http { "HTTP" } else { "kubectl" },
+                    list_names(names.iter().copied())
+                )
+            });
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::unknown_target",
+                    format!("unknown target `{}`", name.value),
+                    name.span,
+                    "no target with this name",
+                )
+                .with_help(help),
+            );
             false
         }
     }
@@ -179,40 +285,88 @@ fn target_of(c: &mut Checker<'_>, name: &Text, targets: &[Target], want_http: bo
 fn http(c: &mut Checker<'_>, h: &RawHttp, targets: &[Target]) -> Option<HttpAction> {
     let target = h.target.as_ref()?;
     let target_ok = target_of(c, target, targets, true);
-    let method = h.method.as_ref().map_or_else(|| "GET".to_string(), |m| m.value.to_uppercase());
+    let method = h
+        .method
+        .as_ref()
+        .map_or_else(|| "GET".to_string(), |m| m.value.to_uppercase());
     if let Some(m) = &h.method
         && !METHODS.contains(&method.as_str())
     {
-        let help = did_you_mean(&method, METHODS.iter().copied()).unwrap_or_else(|| format!("methods: {}", list_names(METHODS.iter().copied())));
-        c.push(Diagnostic::error("runbook::plan::bad_method", format!("`{}` is not an HTTP method", m.value), m.span, "unknown method").with_help(help));
+        let help = did_you_mean(&method, METHODS.iter().copied())
+            .unwrap_or_else(|| format!("methods: {}", list_names(METHODS.iter().copied())));
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::bad_method",
+                format!("`{}` is not an HTTP method", m.value),
+                m.span,
+                "unknown method",
+            )
+            .with_help(help),
+        );
     }
     if let (Some(j), Some(b)) = (&h.json, &h.body) {
-        c.push(Diagnostic::error("runbook::plan::two_bodies", "`json` and `body` cannot both be given", b.span, "second body").with_label(j.span, "first body"));
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::two_bodies",
+                "`json` and `body` cannot both be given",
+                b.span,
+                "second body",
+            )
+            .with_label(j.span, "first body"),
+        );
     }
     let expect = statuses(c, h);
-    let path = h.path.as_ref().map_or_else(|| crate::template::Template::literal("", h.span), |p| c.template(p));
+    let path = h.path.as_ref().map_or_else(
+        || crate::template::Template::literal("", h.span),
+        |p| c.template(p),
+    );
     if let Some(p) = &h.path
         && path.is_literal()
         && !p.value.is_empty()
         && !p.value.starts_with('/')
         && !p.value.starts_with('?')
     {
-        c.push(Diagnostic::error("runbook::plan::bad_path", "`path` must start with `/`", p.span, "relative path").with_help(format!("write `/{}`", p.value)));
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::bad_path",
+                "`path` must start with `/`",
+                p.span,
+                "relative path",
+            )
+            .with_help(format!("write `/{}`", p.value)),
+        );
     }
-    let max = h.max_response_bytes.as_ref().map_or(Some(DEFAULT_MAX_RESPONSE), |m| match usize::try_from(m.value) {
-        Ok(v) if v > 0 => Some(v),
-        _ => {
-            c.push(Diagnostic::error("runbook::plan::bad_limit", "`max_response_bytes` must be positive", m.span, "not a positive size"));
-            None
-        }
-    });
+    let max =
+        h.max_response_bytes.as_ref().map_or(
+            Some(DEFAULT_MAX_RESPONSE),
+            |m| match usize::try_from(m.value) {
+                Ok(v) if v > 0 => Some(v),
+                _ => {
+                    c.push(Diagnostic::error(
+                        "runbook::plan::bad_limit",
+                        "`max_response_bytes` must be positive",
+                        m.span,
+                        "not a positive size",
+                    ));
+                    None
+                }
+            },
+        );
     let action = HttpAction {
         target: target.value.clone(),
         target_span: target.span,
         method,
         path,
-        query: h.query.iter().map(|(k, v)| (k.value.clone(), c.template(v))).collect(),
-        headers: h.headers.iter().map(|(k, v)| (k.value.clone(), c.template(v))).collect(),
+        query: h
+            .query
+            .iter()
+            .map(|(k, v)| (k.value.clone(), c.template(v)))
+            .collect(),
+        headers: h
+            .headers
+            .iter()
+            .map(|(k, v)| (k.value.clone(), c.template(v)))
+            .collect(),
         body: match (&h.json, &h.body) {
             (Some(j), _) => Some(Body::Json(json_template(c, j))),
             (None, Some(b)) => Some(Body::Text(c.template(b))),
@@ -230,7 +384,12 @@ fn statuses(c: &mut Checker<'_>, h: &RawHttp) -> Vec<u16> {
         .filter_map(|s| match u16::try_from(s.value) {
             Ok(v) if (100..600).contains(&v) => Some(v),
             _ => {
-                c.push(Diagnostic::error("runbook::plan::bad_status", format!("{} is not an HTTP status", s.value), s.span, "expected 100 to 599"));
+                c.push(Diagnostic::error(
+                    "runbook::plan::bad_status",
+                    format!("{} is not an HTTP status", s.value),
+                    s.span,
+                    "expected 100 to 599",
+                ));
                 None
             }
         })
@@ -240,15 +399,29 @@ fn statuses(c: &mut Checker<'_>, h: &RawHttp) -> Vec<u16> {
 fn kubectl(c: &mut Checker<'_>, k: &RawKubectl, targets: &[Target]) -> Option<KubectlAction> {
     let target = k.target.as_ref()?;
     let ok = target_of(c, target, targets, false);
-    if k.args.is_empty() && let Some(span) = k.args_span {
-        c.push(Diagnostic::error("runbook::plan::no_args", "`args` is empty", span, "no kubectl command").with_help("e.g. `args: [get, statefulset, camunda-zeebe, -o, json]`"));
+    if k.args.is_empty()
+        && let Some(span) = k.args_span
+    {
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::no_args",
+                "`args` is empty",
+                span,
+                "no kubectl command",
+            )
+            .with_help("e.g. `args: [get, statefulset, camunda-zeebe, -o, json]`"),
+        );
     }
     let action = KubectlAction {
         target: target.value.clone(),
         target_span: target.span,
         args: k.args.iter().map(|a| c.template(a)).collect(),
         stdin: k.stdin.as_ref().map(|s| c.template(s)),
-        expect_exit: k.expect_exit.iter().filter_map(|e| i32::try_from(e.value).ok()).collect(),
+        expect_exit: k
+            .expect_exit
+            .iter()
+            .filter_map(|e| i32::try_from(e.value).ok())
+            .collect(),
     };
     ok.then_some(action)
 }
@@ -257,29 +430,67 @@ fn wait(c: &mut Checker<'_>, w: &RawWait, targets: &[Target]) -> Option<WaitActi
     let probe = match w.probe.as_slice() {
         [(_, a)] => action(c, a, targets, false),
         [] => {
-            c.push(Diagnostic::error("runbook::plan::no_action", "`wait` has nothing to poll", w.span, "no probe").with_help("add the call to repeat: `http`, `kubectl` or `exec`"));
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::no_action",
+                    "`wait` has nothing to poll",
+                    w.span,
+                    "no probe",
+                )
+                .with_help("add the call to repeat: `http`, `kubectl` or `exec`"),
+            );
             None
         }
         [_, (second, _), ..] => {
-            c.push(Diagnostic::error("runbook::plan::several_actions", "`wait` polls exactly one call", *second, "second call"));
+            c.push(Diagnostic::error(
+                "runbook::plan::several_actions",
+                "`wait` polls exactly one call",
+                *second,
+                "second call",
+            ));
             None
         }
     };
-    let interval = w.interval.as_ref().and_then(|t| c.duration(t, "`interval`")).unwrap_or(Duration::from_secs(1));
-    let max_interval = w.max_interval.as_ref().and_then(|t| c.duration(t, "`max_interval`")).unwrap_or(interval.max(Duration::from_secs(5)));
+    let interval = w
+        .interval
+        .as_ref()
+        .and_then(|t| c.duration(t, "`interval`"))
+        .unwrap_or(Duration::from_secs(1));
+    let max_interval = w
+        .max_interval
+        .as_ref()
+        .and_then(|t| c.duration(t, "`max_interval`"))
+        .unwrap_or(interval.max(Duration::from_secs(5)));
     if let Some(m) = &w.max_interval
         && max_interval < interval
     {
-        c.push(Diagnostic::error("runbook::plan::bad_interval", "`max_interval` is shorter than `interval`", m.span, "shorter than `interval`"));
+        c.push(Diagnostic::error(
+            "runbook::plan::bad_interval",
+            "`max_interval` is shorter than `interval`",
+            m.span,
+            "shorter than `interval`",
+        ));
     }
-    if interval.is_zero() && let Some(i) = &w.interval {
-        c.push(Diagnostic::error("runbook::plan::bad_interval", "`interval` must be more than zero", i.span, "zero"));
+    if interval.is_zero()
+        && let Some(i) = &w.interval
+    {
+        c.push(Diagnostic::error(
+            "runbook::plan::bad_interval",
+            "`interval` must be more than zero",
+            i.span,
+            "zero",
+        ));
     }
     let timeout = w.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`"));
     if w.timeout.is_none() {
         c.push(
-            Diagnostic::warning("runbook::plan::wait_without_timeout", "this `wait` has no timeout", w.span, "may poll forever")
-                .with_help("add `timeout:` (the step's own `timeout` also bounds it)"),
+            Diagnostic::warning(
+                "runbook::plan::wait_without_timeout",
+                "this `wait` has no timeout",
+                w.span,
+                "may poll forever",
+            )
+            .with_help("add `timeout:` (the step's own `timeout` also bounds it)"),
         );
     }
     Some(WaitAction {
@@ -298,7 +509,15 @@ fn retry(c: &mut Checker<'_>, r: Option<&RawRetry>) -> RetryPolicy {
     if let Some(a) = &r.attempts {
         match u32::try_from(a.value) {
             Ok(n) if (1..=1000).contains(&n) => policy.attempts = n,
-            _ => c.push(Diagnostic::error("runbook::plan::bad_attempts", format!("`attempts: {}` is out of range", a.value), a.span, "expected 1 to 1000").with_help("attempts counts the first try: `attempts: 3` retries twice")),
+            _ => c.push(
+                Diagnostic::error(
+                    "runbook::plan::bad_attempts",
+                    format!("`attempts: {}` is out of range", a.value),
+                    a.span,
+                    "expected 1 to 1000",
+                )
+                .with_help("attempts counts the first try: `attempts: 3` retries twice"),
+            ),
         }
     } else {
         policy.attempts = 3;
@@ -313,14 +532,26 @@ fn retry(c: &mut Checker<'_>, r: Option<&RawRetry>) -> RetryPolicy {
         if m.value >= 1.0 && m.value <= 100.0 {
             policy.multiplier = m.value;
         } else {
-            c.push(Diagnostic::error("runbook::plan::bad_multiplier", "`multiplier` must be between 1 and 100", m.span, "out of range"));
+            c.push(Diagnostic::error(
+                "runbook::plan::bad_multiplier",
+                "`multiplier` must be between 1 and 100",
+                m.span,
+                "out of range",
+            ));
         }
     }
     if let Some(j) = &r.jitter {
         policy.jitter = j.value;
     }
-    if policy.max < policy.initial && let Some(m) = &r.max {
-        c.push(Diagnostic::error("runbook::plan::bad_backoff", "`backoff.max` is shorter than `backoff.initial`", m.span, "shorter than `initial`"));
+    if policy.max < policy.initial
+        && let Some(m) = &r.max
+    {
+        c.push(Diagnostic::error(
+            "runbook::plan::bad_backoff",
+            "`backoff.max` is shorter than `backoff.initial`",
+            m.span,
+            "shorter than `initial`",
+        ));
     }
     policy
 }
@@ -328,20 +559,35 @@ fn retry(c: &mut Checker<'_>, r: Option<&RawRetry>) -> RetryPolicy {
 /// A JSON body whose strings are templates.
 pub(super) fn json_template(c: &mut Checker<'_>, n: &Node) -> JsonTemplate {
     match &n.value {
-        Value::Str(s) if s.contains("{{") => JsonTemplate::Text(c.template(&Text::new(s.clone(), n.span))),
-        Value::Seq(items) => JsonTemplate::Array(items.iter().map(|i| json_template(c, i)).collect()),
-        Value::Map(entries) => JsonTemplate::Object(entries.iter().map(|(k, v)| (k.key_text(), json_template(c, v))).collect()),
+        Value::Str(s) if s.contains("{{") => {
+            JsonTemplate::Text(c.template(&Text::new(s.clone(), n.span)))
+        }
+        Value::Seq(items) => {
+            JsonTemplate::Array(items.iter().map(|i| json_template(c, i)).collect())
+        }
+        Value::Map(entries) => JsonTemplate::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.key_text(), json_template(c, v)))
+                .collect(),
+        ),
         _ => JsonTemplate::Literal(n.to_json()),
     }
 }
 
 /// Resolves `needs`, reports unknown names, and builds both graphs.
-pub(super) fn check_graphs(c: &mut Checker<'_>, main: &[Step], finally: &[Step]) -> Option<(StepGraph, StepGraph)> {
+pub(super) fn check_graphs(
+    c: &mut Checker<'_>,
+    main: &[Step],
+    finally: &[Step],
+) -> Option<(StepGraph, StepGraph)> {
     check_needs(c, main, finally, false);
     check_needs(c, finally, main, true);
     let g = |c: &mut Checker<'_>, steps: &[Step]| {
         let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
-        StepGraph::build(&ids, &resolve_needs(steps)).map_err(|ds| ds.into_iter().for_each(|d| c.push(d))).ok()
+        StepGraph::build(&ids, &resolve_needs(steps))
+            .map_err(|ds| ds.into_iter().for_each(|d| c.push(d)))
+            .ok()
     };
     let main_graph = g(c, main);
     let finally_graph = g(c, finally);
@@ -354,7 +600,12 @@ fn check_needs(c: &mut Checker<'_>, steps: &[Step], other: &[Step], is_finally: 
         for (need, span) in &s.needs {
             if names.contains(&need.as_str()) {
                 if need == &s.id {
-                    c.push(Diagnostic::error("runbook::graph::cycle", format!("step `{}` needs itself", s.id), *span, "a step cannot need itself"));
+                    c.push(Diagnostic::error(
+                        "runbook::graph::cycle",
+                        format!("step `{}` needs itself", s.id),
+                        *span,
+                        "a step cannot need itself",
+                    ));
                 }
                 continue;
             }
@@ -366,8 +617,19 @@ fn check_needs(c: &mut Checker<'_>, steps: &[Step], other: &[Step], is_finally: 
                 };
                 Diagnostic::error("runbook::graph::cross_section_need", msg, *span, "in the other section").with_help("`finally` steps run after the whole main graph; they may only need other `finally` steps")
             } else {
-                let help = did_you_mean(need, names.iter().copied()).unwrap_or_else(|| format!("defined steps: {}", list_names(names.iter().take(12).copied())));
-                Diagnostic::error("runbook::graph::unknown_step", format!("step `{}` needs unknown step `{need}`", s.id), *span, "no step with this id").with_help(help)
+                let help = did_you_mean(need, names.iter().copied()).unwrap_or_else(|| {
+                    format!(
+                        "defined steps: {}",
+                        list_names(names.iter().take(12).copied())
+                    )
+                });
+                Diagnostic::error(
+                    "runbook::graph::unknown_step",
+                    format!("step `{}` needs unknown step `{need}`", s.id),
+                    *span,
+                    "no step with this id",
+                )
+                .with_help(help)
             };
             c.push(d);
         }
