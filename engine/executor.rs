@@ -180,3 +180,7 @@ impl Executor for Executors {
         Box::pin(self.run(request, cancel))
     }
 }
+
+#[cfg(test)]
+#[path = "executor/routing_tests.rs"]
+mod tests;

@@ -176,10 +176,7 @@ impl StepError {
     /// One line for logs and the journal: the message with newlines folded, shortened.
     pub fn summary(&self) -> String {
         let text = self.to_string();
-        let folded: String = text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         truncate_chars(&folded, SUMMARY_MAX_CHARS)
     }
 

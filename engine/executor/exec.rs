@@ -84,8 +84,7 @@ impl ExecExecutor {
         {
             return Err(StepError::Spawn {
                 program,
-                message: "executor names may only use letters, digits, '-', '_' and '.'"
-                    .to_owned(),
+                message: "executor names may only use letters, digits, '-', '_' and '.'".to_owned(),
             });
         }
         let search = self

@@ -63,7 +63,16 @@ async fn executor_exec_error_results() {
         let err = echo(json!({"simulate": "retryable_error"}))
             .await
             .expect_err("retryable error");
-        assert!(matches!(err, StepError::Exec { retryable: true, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                StepError::Exec {
+                    retryable: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.retryable());
     })
     .await;
@@ -84,7 +93,10 @@ async fn executor_exec_protocol_errors() {
             .expect_err("exit 3");
         assert!(matches!(err, StepError::Protocol { .. }), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("code 3") && text.contains("exiting as asked"), "{text}");
+        assert!(
+            text.contains("code 3") && text.contains("exiting as asked"),
+            "{text}"
+        );
     })
     .await;
 }
@@ -186,8 +198,17 @@ fn executor_exec_response_parsing() {
     ];
     for stdout in bad {
         let err = parse_response("x", stdout.as_bytes(), "diag").expect_err(stdout);
-        assert!(matches!(err, StepError::Protocol { .. }), "{stdout}: {err:?}");
+        assert!(
+            matches!(err, StepError::Protocol { .. }),
+            "{stdout}: {err:?}"
+        );
     }
     let failed = parse_response("x", b"{\"ok\":false,\"error\":\"e\"}", "").expect_err("failed");
-    assert!(matches!(failed, StepError::Exec { retryable: false, .. }));
+    assert!(matches!(
+        failed,
+        StepError::Exec {
+            retryable: false,
+            ..
+        }
+    ));
 }

@@ -24,9 +24,10 @@ async fn bounded<F: Future>(fut: F) -> F::Output {
 }
 
 async fn echo(method: Method, uri: Uri, headers: AxumHeaders, body: String) -> impl IntoResponse {
-    let query: Vec<(String, String)> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let headers: serde_json::Map<String, serde_json::Value> = headers
         .iter()
         .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
@@ -71,7 +72,10 @@ async fn server() -> SocketAddr {
         .route("/stream/{n}", get(stream))
         .route("/slow", get(slow))
         .route("/text", get(|| async { "plain text" }))
-        .route("/json", get(|| async { axum::Json(json!({"healthy": true})) }));
+        .route(
+            "/json",
+            get(|| async { axum::Json(json!({"healthy": true})) }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -109,7 +113,10 @@ async fn executor_http_method_query_headers_and_json_body_arrive() {
             json!([["q", "a b&c=d"], ["unicode", "ü/?"]])
         );
         let raw_query = echoed["raw_query"].as_str().expect("raw query");
-        assert!(!raw_query.contains(' ') && !raw_query.contains('ü'), "{raw_query}");
+        assert!(
+            !raw_query.contains(' ') && !raw_query.contains('ü'),
+            "{raw_query}"
+        );
         assert_eq!(echoed["headers"]["x-test"], "v1");
         assert_eq!(echoed["headers"]["content-type"], "application/json");
         let body: serde_json::Value =
@@ -135,9 +142,12 @@ async fn executor_http_text_body_and_other_methods() {
             assert_eq!(echoed["body"], "raw text");
             assert!(echoed["headers"].get("content-type").is_none());
         }
-        let head = run(&exec, &HttpRequest::new("HEAD", format!("http://{addr}/echo")))
-            .await
-            .expect("head");
+        let head = run(
+            &exec,
+            &HttpRequest::new("HEAD", format!("http://{addr}/echo")),
+        )
+        .await
+        .expect("head");
         assert_eq!(head.value["status"], 200);
         assert_eq!(head.value["body"], "");
     })
@@ -166,7 +176,10 @@ async fn executor_http_basic_and_bearer_auth() {
             result.value["body"]["headers"]["authorization"],
             "Bearer t0ken"
         );
-        assert!(!format!("{req:?}").contains("t0ken"), "Debug leaks the token");
+        assert!(
+            !format!("{req:?}").contains("t0ken"),
+            "Debug leaks the token"
+        );
     })
     .await;
 }
@@ -183,7 +196,10 @@ async fn executor_http_expect_lists_and_status_classification() {
         assert!(!err.retryable());
         req.url = format!("http://{addr}/status/404");
         req.expect = vec![200, 404];
-        assert_eq!(run(&exec, &req).await.expect("404 accepted").value["status"], 404);
+        assert_eq!(
+            run(&exec, &req).await.expect("404 accepted").value["status"],
+            404
+        );
 
         req.expect = Vec::new();
         let err = run(&exec, &req).await.expect_err("404");
@@ -289,13 +305,19 @@ async fn executor_http_json_and_text_bodies() {
     bounded(async {
         let addr = server().await;
         let exec = HttpExecutor::new();
-        let json_result = run(&exec, &HttpRequest::new("GET", format!("http://{addr}/json")))
-            .await
-            .expect("json");
+        let json_result = run(
+            &exec,
+            &HttpRequest::new("GET", format!("http://{addr}/json")),
+        )
+        .await
+        .expect("json");
         assert_eq!(json_result.value["body"], json!({"healthy": true}));
-        let text = run(&exec, &HttpRequest::new("GET", format!("http://{addr}/text")))
-            .await
-            .expect("text");
+        let text = run(
+            &exec,
+            &HttpRequest::new("GET", format!("http://{addr}/text")),
+        )
+        .await
+        .expect("text");
         assert_eq!(text.value["body"], "plain text");
         assert!(
             text.value["headers"]["content-type"]
@@ -322,7 +344,10 @@ async fn executor_http_cancellation_is_prompt() {
             trigger.cancel();
         });
         let started = Instant::now();
-        let err = exec.execute(&req, None, &cancel).await.expect_err("cancelled");
+        let err = exec
+            .execute(&req, None, &cancel)
+            .await
+            .expect_err("cancelled");
         assert!(matches!(err, StepError::Cancelled), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(!err.retryable());
@@ -443,16 +468,48 @@ async fn tls_server() -> Option<TlsServer> {
     .ok()?;
     let steps: [&[&str]; 3] = [
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-            "ca.pem", "-days", "2", "-subj", "/CN=runbook test CA",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=runbook test CA",
         ],
         &[
-            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "leaf.key", "-out", "leaf.csr",
-            "-subj", "/CN=127.0.0.1",
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
         ],
         &[
-            "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "leaf.pem", "-days", "2", "-extfile", "leaf.ext",
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
         ],
     ];
     for step in steps {
@@ -466,7 +523,9 @@ async fn tls_server() -> Option<TlsServer> {
         .ok()?
         .port();
     let child = tokio::process::Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key"])
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key",
+        ])
         .args(["-accept", &format!("127.0.0.1:{port}")])
         .current_dir(path)
         .stdin(std::process::Stdio::piped())
@@ -476,7 +535,10 @@ async fn tls_server() -> Option<TlsServer> {
         .spawn()
         .ok()?;
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Some(TlsServer { dir, child, port });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -195,7 +195,11 @@ impl PortForwards {
             }
             Err(_) => {
                 kill_and_reap(&mut child).await;
-                return Err(start_failed(spec, "no `Forwarding from` line in time", &stderr));
+                return Err(start_failed(
+                    spec,
+                    "no `Forwarding from` line in time",
+                    &stderr,
+                ));
             }
         };
         // kubectl logs every connection on stdout; unread, the pipe would fill and block it.
@@ -235,7 +239,11 @@ impl PortForwards {
 
     /// Polls a TCP connect to the local port until it succeeds, the child dies or the ready
     /// timeout expires; the forward is killed on failure.
-    async fn wait_ready(&self, forward: &mut Forward, spec: &PortForwardSpec) -> Result<(), StepError> {
+    async fn wait_ready(
+        &self,
+        forward: &mut Forward,
+        spec: &PortForwardSpec,
+    ) -> Result<(), StepError> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, forward.local_port));
         let deadline = tokio::time::Instant::now() + self.options.port_forward_ready_timeout;
         loop {
@@ -249,7 +257,10 @@ impl PortForwards {
                 kill_and_reap(&mut forward.child).await;
                 return Err(start_failed(
                     spec,
-                    &format!("local port {} never accepted a connection", forward.local_port),
+                    &format!(
+                        "local port {} never accepted a connection",
+                        forward.local_port
+                    ),
                     &forward.stderr,
                 ));
             }

@@ -10,8 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::executor::{
-    ActionRequest, Executor, ExecutorConfig, Executors, HttpRequest, KubectlTarget,
-    PortForwardSpec,
+    ActionRequest, Executor, ExecutorConfig, Executors, HttpRequest, KubectlTarget, PortForwardSpec,
 };
 
 /// Every test is bounded; a hang fails instead of stalling the suite.
@@ -184,7 +183,11 @@ async fn executor_port_forward_restarted_after_the_child_died() {
         let second = pid_of(&exec, &request).await;
         assert_ne!(first, second);
         assert_eq!(starts(dir.path()).len(), 2);
-        assert_eq!(pid_of(&exec, &request).await, second, "reused after restart");
+        assert_eq!(
+            pid_of(&exec, &request).await,
+            second,
+            "reused after restart"
+        );
         exec.shutdown().await;
         assert!(!running(second));
     })
@@ -202,7 +205,10 @@ async fn executor_port_forward_start_failure_is_retryable_and_keeps_stderr() {
             .await
             .expect_err("start fails");
         assert!(matches!(err, StepError::PortForward { .. }), "{err:?}");
-        assert!(err.to_string().contains("simulated port-forward failure"), "{err}");
+        assert!(
+            err.to_string().contains("simulated port-forward failure"),
+            "{err}"
+        );
         assert!(err.retryable());
         // The next use tries again.
         std::fs::remove_file(dir.path().join("fail")).expect("remove");
@@ -256,6 +262,12 @@ fn executor_port_forward_parses_the_forwarding_line() {
         parse_forwarding_line("Forwarding from 127.0.0.1:43117 -> 9600", 8080),
         None
     );
-    assert_eq!(parse_forwarding_line("Handling connection for 43117", 8080), None);
-    assert_eq!(parse_forwarding_line("Forwarding from 127.0.0.1:x -> 8080", 8080), None);
+    assert_eq!(
+        parse_forwarding_line("Handling connection for 43117", 8080),
+        None
+    );
+    assert_eq!(
+        parse_forwarding_line("Forwarding from 127.0.0.1:x -> 8080", 8080),
+        None
+    );
 }
