@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio_util::sync::CancellationToken;
 
 use super::StepError;
@@ -18,6 +18,9 @@ use super::StepError;
 /// How long a killed child may take to be reaped before we stop waiting for it (tokio still
 /// reaps it in the background).
 const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the pipes may stay open after the child exited (a grandchild holding them).
+const PIPE_DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// What to run.
 pub(crate) struct ProcessSpec<'a> {
@@ -94,32 +97,60 @@ async fn collect(
     spec: &ProcessSpec<'_>,
     program: &str,
 ) -> Result<ProcessOutput, StepError> {
+    let mut stdout = Vec::new();
+    let mut stderr = TailBuffer::new(spec.stderr_tail);
     let stdin_pipe = child.stdin.take();
     let stdout_pipe = child.stdout.take();
     let stderr_pipe = child.stderr.take();
-    let write_stdin = async {
-        if let (Some(mut pipe), Some(data)) = (stdin_pipe, spec.stdin.as_deref()) {
-            // A child that exits without reading all of stdin gives EPIPE; its exit status
-            // and output tell the real story, so the write error is not reported.
-            let _ = pipe.write_all(data).await;
-            let _ = pipe.shutdown().await;
+    let (status, overflowed) = {
+        let side = async {
+            tokio::join!(
+                write_stdin(stdin_pipe, spec.stdin.as_deref()),
+                read_tail_into(stderr_pipe, &mut stderr)
+            )
+        };
+        let out = read_capped_into(stdout_pipe, spec.max_stdout, &mut stdout);
+        tokio::pin!(side, out);
+        let mut side_done = false;
+        let mut out_done = false;
+        let mut overflowed = false;
+        let mut status = None;
+        let mut drain_deadline = None;
+        loop {
+            if side_done
+                && out_done
+                && let Some(status) = status
+            {
+                break (status, overflowed);
+            }
+            tokio::select! {
+                _ = &mut side, if !side_done => side_done = true,
+                over = &mut out, if !out_done => {
+                    out_done = true;
+                    if over {
+                        overflowed = true;
+                        // Stop a runaway child now rather than let it block on a full pipe.
+                        let _ = child.start_kill();
+                    }
+                }
+                exited = child.wait(), if status.is_none() => {
+                    status = Some(exited.map_err(|err| StepError::Spawn {
+                        program: program.to_owned(),
+                        message: format!("waiting for the process failed: {err}"),
+                    })?);
+                    drain_deadline = Some(tokio::time::Instant::now() + PIPE_DRAIN_GRACE);
+                }
+                // A grandchild may keep a pipe open after the child exited: stop reading.
+                () = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)),
+                    if drain_deadline.is_some() => {
+                    if let Some(status) = status {
+                        break (status, overflowed);
+                    }
+                }
+            }
         }
     };
-    let read_stdout = async {
-        let read = read_capped(stdout_pipe, spec.max_stdout).await;
-        if read.overflowed {
-            // Stop a runaway child now rather than let it block on a full pipe forever.
-            let _ = child.start_kill();
-        }
-        read
-    };
-    let read_stderr = read_tail(stderr_pipe, spec.stderr_tail);
-    let ((), stdout, stderr_tail) = tokio::join!(write_stdin, read_stdout, read_stderr);
-    let status = child.wait().await.map_err(|err| StepError::Spawn {
-        program: program.to_owned(),
-        message: format!("waiting for the process failed: {err}"),
-    })?;
-    if stdout.overflowed {
+    if overflowed {
         return Err(StepError::OutputTooLarge {
             program: program.to_owned(),
             limit: spec.max_stdout,
@@ -127,9 +158,18 @@ async fn collect(
     }
     Ok(ProcessOutput {
         exit_code: status.code(),
-        stdout: stdout.bytes,
-        stderr_tail: String::from_utf8_lossy(&stderr_tail).into_owned(),
+        stdout,
+        stderr_tail: stderr.to_text(),
     })
+}
+
+async fn write_stdin(pipe: Option<ChildStdin>, data: Option<&[u8]>) {
+    if let (Some(mut pipe), Some(data)) = (pipe, data) {
+        // A child that exits without reading all of stdin gives EPIPE; its exit status and
+        // output tell the real story, so the write error is not reported.
+        let _ = pipe.write_all(data).await;
+        let _ = pipe.shutdown().await;
+    }
 }
 
 /// Kills the child and waits (bounded) for it to be reaped, so that it is gone on return.
@@ -138,59 +178,42 @@ pub(crate) async fn kill_and_reap(child: &mut Child) {
     let _ = tokio::time::timeout(REAP_TIMEOUT, child.wait()).await;
 }
 
-/// Bytes read up to a cap.
-pub(crate) struct Capped {
-    /// At most the cap.
-    pub bytes: Vec<u8>,
-    /// Whether more than the cap was available.
-    pub overflowed: bool,
-}
-
-/// Reads until EOF or until more than `cap` bytes arrived. Read errors end the read: the
-/// exit status reports what happened to the child.
-pub(crate) async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>, cap: usize) -> Capped {
-    let mut bytes = Vec::new();
+/// Reads into `bytes` until EOF or until more than `cap` bytes arrived; returns whether the
+/// cap was exceeded (`bytes` then holds the first `cap`). Read errors end the read: the exit
+/// status reports what happened to the child.
+async fn read_capped_into<R: AsyncRead + Unpin>(
+    reader: Option<R>,
+    cap: usize,
+    bytes: &mut Vec<u8>,
+) -> bool {
     let Some(mut reader) = reader else {
-        return Capped {
-            bytes,
-            overflowed: false,
-        };
+        return false;
     };
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
         match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return false,
             Ok(n) => {
                 bytes.extend_from_slice(&chunk[..n]);
                 if bytes.len() > cap {
                     bytes.truncate(cap);
-                    return Capped {
-                        bytes,
-                        overflowed: true,
-                    };
+                    return true;
                 }
             }
         }
     }
-    Capped {
-        bytes,
-        overflowed: false,
-    }
 }
 
-/// Reads until EOF, keeping only the last `keep` bytes.
-pub(crate) async fn read_tail<R: AsyncRead + Unpin>(reader: Option<R>, keep: usize) -> Vec<u8> {
-    let mut tail = TailBuffer::new(keep);
-    if let Some(mut reader) = reader {
-        let mut chunk = vec![0u8; 8 * 1024];
-        loop {
-            match reader.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => tail.push(&chunk[..n]),
-            }
+/// Reads until EOF into `tail`.
+async fn read_tail_into<R: AsyncRead + Unpin>(reader: Option<R>, tail: &mut TailBuffer) {
+    let Some(mut reader) = reader else { return };
+    let mut chunk = vec![0u8; 8 * 1024];
+    loop {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => tail.push(&chunk[..n]),
         }
     }
-    tail.into_bytes()
 }
 
 /// Keeps the last `keep` bytes of a stream.
@@ -222,12 +245,6 @@ impl TailBuffer {
         self.bytes.drain(..excess);
     }
 
-    /// The kept bytes.
-    pub fn into_bytes(mut self) -> Vec<u8> {
-        self.trim();
-        self.bytes
-    }
-
     /// The kept bytes as (lossy) text.
     pub fn to_text(&self) -> String {
         let start = self.bytes.len().saturating_sub(self.keep);
@@ -254,7 +271,49 @@ mod tests {
             tail.push(chunk);
         }
         assert_eq!(tail.to_text(), "ghij");
-        assert_eq!(tail.into_bytes(), b"ghij");
+    }
+
+    #[tokio::test]
+    async fn executor_process_grandchild_holding_stdout_does_not_hang() {
+        let spec = ProcessSpec {
+            program: OsStr::new("sh"),
+            args: vec!["-c".into(), "sleep 5 & echo done".into()],
+            stdin: None,
+            max_stdout: 1024,
+            stderr_tail: 1024,
+        };
+        let started = std::time::Instant::now();
+        let output = tokio::time::timeout(
+            Duration::from_secs(10),
+            run(spec, &CancellationToken::new()),
+        )
+        .await
+        .expect("bounded")
+        .expect("runs");
+        assert_eq!(output.exit_code, Some(0));
+        assert_eq!(output.stdout, b"done\n");
+        assert!(started.elapsed() < PIPE_DRAIN_GRACE + Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn executor_process_stdin_and_exit_code() {
+        let spec = ProcessSpec {
+            program: OsStr::new("sh"),
+            args: vec!["-c".into(), "cat; echo oops >&2; exit 7".into()],
+            stdin: Some(b"in".to_vec()),
+            max_stdout: 1024,
+            stderr_tail: 1024,
+        };
+        let output = tokio::time::timeout(
+            Duration::from_secs(10),
+            run(spec, &CancellationToken::new()),
+        )
+        .await
+        .expect("bounded")
+        .expect("runs");
+        assert_eq!(output.exit_code, Some(7));
+        assert_eq!(output.stdout, b"in");
+        assert_eq!(output.stderr_tail, "oops\n");
     }
 
     #[test]
