@@ -61,12 +61,12 @@ impl HttpExecutor {
             connect_timeout: req.connect_timeout,
             direct: forwarded_port.is_some(),
         })?;
-        let builder = build_request(&client, req, url.clone())?;
         tracing::debug!(method = %req.method, url = %redact_url(url.as_str()), "http request");
+        let builder = build_request(&client, req, url)?;
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(StepError::Cancelled),
-            outcome = send(builder, req, &url) => outcome,
+            outcome = send(builder, req) => outcome,
         }
     }
 
@@ -206,7 +206,6 @@ fn is_sensitive(name: &HeaderName) -> bool {
 async fn send(
     builder: reqwest::RequestBuilder,
     req: &HttpRequest,
-    url: &Url,
 ) -> Result<ActionResult, StepError> {
     let mut response = builder.send().await.map_err(classify)?;
     let status = response.status().as_u16();
@@ -224,7 +223,8 @@ async fn send(
     Err(StepError::HttpStatus {
         status,
         method: req.method.clone(),
-        url: redact_url(url.as_str()),
+        // The URL as the plan wrote it (not the port-forward's), minus secrets.
+        url: redact_url(&req.url),
         body_excerpt: truncate_chars(&String::from_utf8_lossy(&body), BODY_EXCERPT_CHARS),
         result,
     })

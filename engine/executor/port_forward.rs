@@ -26,6 +26,9 @@ use super::{ExecutorOptions, KubectlTarget, PortForwardSpec, StepError};
 /// Pause between ready-check connection attempts.
 const READY_POLL: Duration = Duration::from_millis(50);
 
+/// How long to wait for kubectl's stderr to close after killing it, for error messages.
+const STDERR_SETTLE: Duration = Duration::from_secs(1);
+
 /// What identifies one forward; the requested local port is not part of it (first use wins).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ForwardKey {
@@ -60,14 +63,18 @@ struct Forward {
     child: Child,
     local_port: u16,
     stderr: Arc<Mutex<TailBuffer>>,
-    drains: Vec<JoinHandle<()>>,
+    stderr_drain: Option<JoinHandle<()>>,
+    stdout_drain: Option<JoinHandle<()>>,
 }
 
 impl Drop for Forward {
     fn drop(&mut self) {
         // kill_on_drop also does this; being explicit keeps teardown independent of it.
         let _ = self.child.start_kill();
-        for drain in &self.drains {
+        for drain in [&self.stderr_drain, &self.stdout_drain]
+            .into_iter()
+            .flatten()
+        {
             drain.abort();
         }
     }
@@ -76,6 +83,24 @@ impl Drop for Forward {
 impl Forward {
     fn is_alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|tail| tail.to_text())
+            .unwrap_or_default()
+    }
+
+    /// Kills and reaps the child, then returns its stderr once the pipe is drained (bounded),
+    /// so that error messages carry kubectl's last words.
+    async fn stop_and_collect_stderr(&mut self) -> String {
+        kill_and_reap(&mut self.child).await;
+        if let Some(mut drain) = self.stderr_drain.take() {
+            let _ = tokio::time::timeout(STDERR_SETTLE, &mut drain).await;
+            drain.abort();
+        }
+        self.stderr_text()
     }
 }
 
@@ -172,46 +197,47 @@ impl PortForwards {
     }
 
     /// Starts `kubectl port-forward`, waits for its `Forwarding from` line and for the local
-    /// port to accept connections.
+    /// port to accept connections. On failure the child is killed.
     async fn start(&self, spec: &PortForwardSpec) -> Result<Forward, StepError> {
         let mut child = self.spawn(spec)?;
         let stderr = Arc::new(Mutex::new(TailBuffer::new(self.options.stderr_tail_bytes)));
-        let mut drains = vec![tokio::spawn(drain_into(
-            child.stderr.take(),
-            Arc::clone(&stderr),
-        ))];
-        let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| no_pipe(spec))?);
-        let waited = tokio::time::timeout(
-            self.options.port_forward_start_timeout,
-            forwarding_port(&mut stdout, spec.remote_port),
-        )
-        .await;
-        let local_port = match waited {
-            Ok(Some(port)) => port,
-            Ok(None) => {
-                // kubectl closed stdout: it is exiting; let stderr finish for the message.
-                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
-                return Err(start_failed(spec, "kubectl exited", &stderr));
-            }
-            Err(_) => {
-                kill_and_reap(&mut child).await;
-                return Err(start_failed(
-                    spec,
-                    "no `Forwarding from` line in time",
-                    &stderr,
-                ));
-            }
-        };
-        // kubectl logs every connection on stdout; unread, the pipe would fill and block it.
-        drains.push(tokio::spawn(discard(stdout)));
+        let stderr_drain = tokio::spawn(drain_into(child.stderr.take(), Arc::clone(&stderr)));
+        let stdout = child.stdout.take();
         let mut forward = Forward {
             child,
-            local_port,
+            local_port: 0,
             stderr,
-            drains,
+            stderr_drain: Some(stderr_drain),
+            stdout_drain: None,
         };
+        let Some(stdout) = stdout else {
+            return Err(start_failed(&mut forward, spec, "no stdout pipe").await);
+        };
+        let mut stdout = BufReader::new(stdout);
+        let start_timeout = self.options.port_forward_start_timeout;
+        match tokio::time::timeout(
+            start_timeout,
+            forwarding_port(&mut stdout, spec.remote_port),
+        )
+        .await
+        {
+            Ok(Some(port)) => forward.local_port = port,
+            Ok(None) => {
+                return Err(start_failed(&mut forward, spec, "kubectl exited").await);
+            }
+            Err(_) => {
+                let what = format!("no `Forwarding from 127.0.0.1:` line within {start_timeout:?}");
+                return Err(start_failed(&mut forward, spec, &what).await);
+            }
+        }
+        // kubectl logs every connection on stdout; unread, the pipe would fill and block it.
+        forward.stdout_drain = Some(tokio::spawn(discard(stdout)));
         self.wait_ready(&mut forward, spec).await?;
-        tracing::info!(resource = %spec.resource, local_port, "port-forward started");
+        tracing::info!(
+            resource = %spec.resource,
+            local_port = forward.local_port,
+            "port-forward started"
+        );
         Ok(forward)
     }
 
@@ -238,31 +264,28 @@ impl PortForwards {
     }
 
     /// Polls a TCP connect to the local port until it succeeds, the child dies or the ready
-    /// timeout expires; the forward is killed on failure.
+    /// timeout expires.
     async fn wait_ready(
         &self,
         forward: &mut Forward,
         spec: &PortForwardSpec,
     ) -> Result<(), StepError> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, forward.local_port));
-        let deadline = tokio::time::Instant::now() + self.options.port_forward_ready_timeout;
+        let ready_timeout = self.options.port_forward_ready_timeout;
+        let deadline = tokio::time::Instant::now() + ready_timeout;
         loop {
             if TcpStream::connect(addr).await.is_ok() {
                 return Ok(());
             }
             if !forward.is_alive() {
-                return Err(start_failed(spec, "kubectl exited", &forward.stderr));
+                return Err(start_failed(forward, spec, "kubectl exited").await);
             }
             if tokio::time::Instant::now() >= deadline {
-                kill_and_reap(&mut forward.child).await;
-                return Err(start_failed(
-                    spec,
-                    &format!(
-                        "local port {} never accepted a connection",
-                        forward.local_port
-                    ),
-                    &forward.stderr,
-                ));
+                let what = format!(
+                    "local port {} accepted no connection within {ready_timeout:?}",
+                    forward.local_port
+                );
+                return Err(start_failed(forward, spec, &what).await);
             }
             tokio::time::sleep(READY_POLL).await;
         }
@@ -274,15 +297,6 @@ impl PortForwards {
         let slot = self.slot(ForwardKey::of(spec));
         let guard = slot.lock().await;
         guard.as_ref().and_then(|forward| forward.child.id())
-    }
-}
-
-impl Forward {
-    fn stderr_text(&self) -> String {
-        self.stderr
-            .lock()
-            .map(|tail| tail.to_text())
-            .unwrap_or_default()
     }
 }
 
@@ -313,8 +327,9 @@ fn parse_forwarding_line(line: &str, remote: u16) -> Option<u16> {
     local.trim().parse().ok().filter(|port| *port != 0)
 }
 
-fn start_failed(spec: &PortForwardSpec, what: &str, stderr: &Mutex<TailBuffer>) -> StepError {
-    let stderr = stderr.lock().map(|t| t.to_text()).unwrap_or_default();
+/// Stops a forward that failed to start and describes why, with kubectl's stderr.
+async fn start_failed(forward: &mut Forward, spec: &PortForwardSpec, what: &str) -> StepError {
+    let stderr = forward.stop_and_collect_stderr().await;
     StepError::PortForward {
         message: format!(
             "kubectl port-forward {} {}: {what}; stderr: {}",
@@ -322,12 +337,6 @@ fn start_failed(spec: &PortForwardSpec, what: &str, stderr: &Mutex<TailBuffer>) 
             spec.remote_port,
             stderr.trim()
         ),
-    }
-}
-
-fn no_pipe(spec: &PortForwardSpec) -> StepError {
-    StepError::PortForward {
-        message: format!("kubectl port-forward {}: no stdout pipe", spec.resource),
     }
 }
 
