@@ -29,7 +29,7 @@ impl fmt::Display for TransportKind {
 }
 
 /// Why one attempt failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StepError {
     /// The server answered with a status outside `expect`.
     #[error("HTTP {method} {url} returned status {status}: {body_excerpt}")]

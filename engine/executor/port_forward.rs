@@ -144,7 +144,7 @@ impl PortForwards {
         }
         let forward = tokio::select! {
             biased;
-            // Dropping the start future drops the child, which kill_on_drop kills.
+            // Dropping the start future drops the child, which is then killed.
             () = cancel.cancelled() => return Err(StepError::Cancelled),
             forward = self.start(spec) => forward?,
         };
@@ -215,12 +215,7 @@ impl PortForwards {
         };
         let mut stdout = BufReader::new(stdout);
         let start_timeout = self.options.port_forward_start_timeout;
-        match tokio::time::timeout(
-            start_timeout,
-            forwarding_port(&mut stdout, spec.remote_port),
-        )
-        .await
-        {
+        match tokio::time::timeout(start_timeout, forwarding_port(&mut stdout)).await {
             Ok(Some(port)) => forward.local_port = port,
             Ok(None) => {
                 return Err(start_failed(&mut forward, spec, "kubectl exited").await);
@@ -300,15 +295,15 @@ impl PortForwards {
     }
 }
 
-/// Reads stdout lines until `Forwarding from 127.0.0.1:<port> -> <remote>`; `None` on EOF.
-async fn forwarding_port(stdout: &mut BufReader<ChildStdout>, remote: u16) -> Option<u16> {
+/// Reads stdout lines until `Forwarding from 127.0.0.1:<port> -> ...`; `None` on EOF.
+async fn forwarding_port(stdout: &mut BufReader<ChildStdout>) -> Option<u16> {
     let mut line = String::new();
     loop {
         line.clear();
         match stdout.read_line(&mut line).await {
             Ok(0) | Err(_) => return None,
             Ok(_) => {
-                if let Some(port) = parse_forwarding_line(&line, remote) {
+                if let Some(port) = parse_forwarding_line(&line) {
                     return Some(port);
                 }
             }
@@ -316,14 +311,12 @@ async fn forwarding_port(stdout: &mut BufReader<ChildStdout>, remote: u16) -> Op
     }
 }
 
-/// Parses `Forwarding from 127.0.0.1:<port> -> <remote>` (the IPv6 line is ignored).
-fn parse_forwarding_line(line: &str, remote: u16) -> Option<u16> {
+/// Parses `Forwarding from 127.0.0.1:<port> -> <target>` (the IPv6 line is ignored). The
+/// target is not checked: for a service kubectl prints the container's port, which may differ
+/// from the service port asked for (e.g. 80 -> 8080), and each child forwards one port only.
+fn parse_forwarding_line(line: &str) -> Option<u16> {
     let rest = line.trim().strip_prefix("Forwarding from 127.0.0.1:")?;
-    let (local, to) = rest.split_once(" -> ")?;
-    let to: u16 = to.trim().parse().ok()?;
-    if to != remote {
-        return None;
-    }
+    let (local, _target) = rest.split_once(" -> ")?;
     local.trim().parse().ok().filter(|port| *port != 0)
 }
 

@@ -251,23 +251,25 @@ async fn executor_port_forward_cancel_while_starting() {
 #[test]
 fn executor_port_forward_parses_the_forwarding_line() {
     assert_eq!(
-        parse_forwarding_line("Forwarding from 127.0.0.1:43117 -> 8080\n", 8080),
+        parse_forwarding_line("Forwarding from 127.0.0.1:43117 -> 8080\n"),
+        Some(43117)
+    );
+    // A service port 80 forwarded to its container port 8080.
+    assert_eq!(
+        parse_forwarding_line("Forwarding from 127.0.0.1:43117 -> 8080"),
         Some(43117)
     );
     assert_eq!(
-        parse_forwarding_line("Forwarding from [::1]:43117 -> 8080", 8080),
+        parse_forwarding_line("Forwarding from [::1]:43117 -> 8080"),
+        None
+    );
+    assert_eq!(parse_forwarding_line("Handling connection for 43117"), None);
+    assert_eq!(
+        parse_forwarding_line("Forwarding from 127.0.0.1:x -> 8080"),
         None
     );
     assert_eq!(
-        parse_forwarding_line("Forwarding from 127.0.0.1:43117 -> 9600", 8080),
-        None
-    );
-    assert_eq!(
-        parse_forwarding_line("Handling connection for 43117", 8080),
-        None
-    );
-    assert_eq!(
-        parse_forwarding_line("Forwarding from 127.0.0.1:x -> 8080", 8080),
+        parse_forwarding_line("Forwarding from 127.0.0.1:0 -> 8080"),
         None
     );
 }
