@@ -21,11 +21,12 @@ async fn bounded<F: Future>(fut: F) -> F::Output {
 }
 
 /// Writes the fake kubectl into `dir`. It appends its argv to `dir/starts`, fails when
-/// `dir/fail` exists, and otherwise serves `{"pid", "remote", "resource", "path"}` as JSON.
+/// `dir/fail` exists, and otherwise serves `{"pid", "remote", "resource", "path"}` as JSON;
+/// `GET /close-listener` makes it stop listening while staying alive.
 fn fake_kubectl(dir: &Path) -> PathBuf {
     let script = format!(
         r#"#!/usr/bin/env python3
-import http.server, json, os, sys, time
+import http.server, json, os, sys, threading, time
 STATE = {state:?}
 args = sys.argv[1:]
 with open(os.path.join(STATE, "starts"), "a") as f:
@@ -38,6 +39,9 @@ resource = args[i + 1]
 local, remote = args[i + 2].split(":")
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/close-listener":
+            # Stay alive but stop listening: a forward that runs yet refuses connections.
+            threading.Thread(target=server.shutdown).start()
         body = json.dumps({{"pid": os.getpid(), "remote": int(remote),
                            "resource": resource, "path": self.path}}).encode()
         self.send_response(200)
@@ -52,6 +56,8 @@ time.sleep(0.3)  # a slow start, so that concurrent first users really overlap
 print("Forwarding from 127.0.0.1:%d -> %s" % (server.server_address[1], remote), flush=True)
 print("Forwarding from [::1]:%d -> %s" % (server.server_address[1], remote), flush=True)
 server.serve_forever()
+server.server_close()
+time.sleep(3600)
 "#,
         state = dir.display().to_string()
     );
@@ -190,6 +196,56 @@ async fn executor_port_forward_restarted_after_the_child_died() {
         );
         exec.shutdown().await;
         assert!(!running(second));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_port_forward_refusing_connections_is_replaced() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let exec = executors(fake_kubectl(dir.path()));
+        let first = pid_of(&exec, &forwarded_request()).await;
+        let mut close = HttpRequest::new("GET", "http://zeebe:8080/close-listener");
+        close.port_forward = Some(spec());
+        let close = ActionRequest::Http(close);
+        exec.execute(&close, &CancellationToken::new())
+            .await
+            .expect("close the listener");
+        // The listener closes asynchronously; the next attempts get refused until then.
+        let mut refused = None;
+        for _ in 0..50 {
+            match exec
+                .execute(&forwarded_request(), &CancellationToken::new())
+                .await
+            {
+                Err(err) => {
+                    refused = Some(err);
+                    break;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        let refused = refused.expect("connection refused");
+        assert!(
+            matches!(
+                refused,
+                StepError::Transport {
+                    kind: crate::executor::TransportKind::Connect,
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert!(refused.retryable());
+        assert!(
+            eventually_not_running(first).await,
+            "broken forward not stopped"
+        );
+        let second = pid_of(&exec, &forwarded_request()).await;
+        assert_ne!(first, second);
+        assert_eq!(starts(dir.path()).len(), 2);
+        exec.shutdown().await;
     })
     .await;
 }
