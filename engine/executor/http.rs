@@ -260,7 +260,7 @@ fn headers_json(headers: &HeaderMap) -> Value {
 /// Streams the body, failing as soon as it exceeds `limit` (announced or actual).
 async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, StepError> {
     if let Some(length) = response.content_length()
-        && length > limit as u64
+        && length > u64::try_from(limit).unwrap_or(u64::MAX)
     {
         return Err(StepError::ResponseTooLarge { limit });
     }

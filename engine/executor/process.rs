@@ -53,6 +53,9 @@ pub(crate) async fn run(
     spec: ProcessSpec<'_>,
     cancel: &CancellationToken,
 ) -> Result<ProcessOutput, StepError> {
+    if cancel.is_cancelled() {
+        return Err(StepError::Cancelled);
+    }
     let program = spec.program.to_string_lossy().into_owned();
     let mut child = spawn(&spec, &program)?;
     let outcome = {
