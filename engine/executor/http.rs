@@ -58,7 +58,7 @@ impl HttpExecutor {
         let url = target_url(req, forwarded_port)?;
         let client = self.client(&ClientKey {
             tls: req.tls.clone(),
-            connect_timeout: req.connect_timeout,
+            connect_timeout: effective_connect_timeout(req.connect_timeout),
             direct: forwarded_port.is_some(),
         })?;
         tracing::debug!(method = %req.method, url = %redact_url(url.as_str()), "http request");
@@ -81,6 +81,16 @@ impl HttpExecutor {
         let client = build_client(key)?;
         clients.insert(key.clone(), client.clone());
         Ok(client)
+    }
+}
+
+/// A zero connect timeout can only mean "not set" (it would fail every request), so it gets
+/// the default.
+fn effective_connect_timeout(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        HttpRequest::DEFAULT_CONNECT_TIMEOUT
+    } else {
+        timeout
     }
 }
 

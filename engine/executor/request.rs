@@ -39,7 +39,7 @@ pub struct HttpRequest {
     pub auth: Option<HttpAuth>,
     /// TLS trust settings.
     pub tls: TlsOptions,
-    /// Time allowed to establish the connection.
+    /// Time allowed to establish the connection; zero means the default (10 s).
     pub connect_timeout: Duration,
     /// Per-request timeout (connect to end of body).
     pub timeout: Option<Duration>,
