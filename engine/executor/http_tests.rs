@@ -373,6 +373,40 @@ async fn executor_http_clients_are_cached_per_tls_options() {
 }
 
 #[tokio::test]
+async fn executor_http_connections_are_reused_across_requests() {
+    bounded(async {
+        use axum::serve::ListenerExt;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let listener = listener.tap_io(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = Router::new().route("/json", get(|| async { axum::Json(json!({"n": 1})) }));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let exec = HttpExecutor::new();
+        let req = HttpRequest::new("GET", format!("http://{addr}/json"));
+        for _ in 0..50 {
+            run(&exec, &req).await.expect("ok");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "sequential requests share a connection"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn executor_http_invalid_requests_are_not_retryable() {
     bounded(async {
         let exec = HttpExecutor::new();
