@@ -2,6 +2,7 @@
 //!
 //! Pipeline: `yaml` (text -> spanned nodes) -> `raw` (shapes) -> `validate` (-> `plan::Plan`)
 //! -> `graph` (DAG) -> run. Diagnostics are collected, never thrown, until the CLI renders them.
+//! runbook: declarative workflow engine for operational procedures.
 
 pub mod cli;
 pub mod clock;
@@ -9,6 +10,7 @@ pub mod decode;
 pub mod diagnostic;
 pub mod dryrun;
 pub mod duration;
+pub mod executor;
 pub mod graph;
 pub mod graphview;
 pub mod inputs;

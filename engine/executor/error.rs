@@ -1,0 +1,252 @@
+//! The error of one failed attempt, and whether retrying it can help.
+//!
+//! Classifies failures; it must NOT decide how often or when to retry (the scheduler does).
+//! Messages never carry header values, auth, request bodies or URL credentials/queries.
+
+use std::fmt;
+
+use super::ActionResult;
+
+/// What went wrong below HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// The connection could not be established (refused, DNS, unreachable).
+    Connect,
+    /// The connect or request timeout expired.
+    Timeout,
+    /// Anything else on the wire (reset mid-body, malformed response, ...).
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Timeout => "timeout",
+            Self::Other => "other",
+        })
+    }
+}
+
+/// Why one attempt failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StepError {
+    /// The server answered with a status outside `expect`.
+    #[error("HTTP {method} {url} returned status {status}: {body_excerpt}")]
+    HttpStatus {
+        /// The status received.
+        status: u16,
+        /// The request method.
+        method: String,
+        /// The URL without credentials or query.
+        url: String,
+        /// The start of the response body, for humans.
+        body_excerpt: String,
+        /// The full result, so `fail_if` / `until` can still read it.
+        result: ActionResult,
+    },
+    /// The request did not get a complete response.
+    #[error("HTTP transport error ({kind}): {message}")]
+    Transport {
+        /// What happened, without secrets.
+        message: String,
+        /// Connect, timeout or other.
+        kind: TransportKind,
+    },
+    /// The response body was larger than `max_response_bytes`.
+    #[error("HTTP response body exceeds the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// TLS setup or verification failed (bad CA file, untrusted certificate, ...).
+    #[error("TLS error: {message}")]
+    Tls {
+        /// What happened.
+        message: String,
+    },
+    /// `kubectl` exited with an unexpected code (or was killed by a signal).
+    #[error("kubectl failed (exit code {}): {stderr_tail}", display_exit(*exit_code))]
+    Kubectl {
+        /// The exit code; `None` when killed by a signal.
+        exit_code: Option<i32>,
+        /// The end of stderr.
+        stderr_tail: String,
+        /// The result document, when the process ran to completion.
+        result: Option<ActionResult>,
+    },
+    /// A program's stdout exceeded the output cap.
+    #[error("{program} wrote more than the limit of {limit} bytes to stdout")]
+    OutputTooLarge {
+        /// The program.
+        program: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A program could not be found or started.
+    #[error("cannot start {program}: {message}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        message: String,
+    },
+    /// An external executor reported a failure (`{"ok": false, ...}`).
+    #[error("executor failed: {message}")]
+    Exec {
+        /// The executor's message.
+        message: String,
+        /// Whether the executor says retrying may help.
+        retryable: bool,
+    },
+    /// An external executor broke the protocol (bad JSON, non-zero exit, ...).
+    #[error("executor protocol error: {message}")]
+    Protocol {
+        /// What was wrong.
+        message: String,
+    },
+    /// A port-forward could not be started or was shut down.
+    #[error("port-forward error: {message}")]
+    PortForward {
+        /// What happened.
+        message: String,
+    },
+    /// The request cannot be sent as given (bad URL, header name, method, ...).
+    #[error("invalid request: {message}")]
+    InvalidRequest {
+        /// What is wrong.
+        message: String,
+    },
+    /// The attempt was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn display_exit(code: Option<i32>) -> String {
+    code.map_or_else(|| "none, killed by a signal".to_owned(), |c| c.to_string())
+}
+
+/// stderr fragments that mean kubectl could not talk to the API server (a transient problem),
+/// as opposed to the server refusing the request.
+const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
+    "unable to connect to the server",
+    "connection refused",
+    "connection reset by peer",
+    "i/o timeout",
+    "tls handshake timeout",
+    "no route to host",
+    "network is unreachable",
+    "client.timeout exceeded",
+    "context deadline exceeded",
+    "http2: client connection lost",
+    "the server is currently unable to handle the request",
+    "the server was unable to return a response in the time allotted",
+    "etcdserver: request timed out",
+    "unexpected eof",
+];
+
+/// Longest summary returned by [`StepError::summary`].
+const SUMMARY_MAX_CHARS: usize = 300;
+
+impl StepError {
+    /// Whether another attempt may succeed: connection errors, timeouts, 429 and 5xx (HTTP);
+    /// kubectl only when stderr shows it could not reach the API server; exec as the executor
+    /// says; port-forward failures (pods restart); never `Cancelled`.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Self::HttpStatus { status, .. } => *status == 429 || (500..=599).contains(status),
+            Self::Transport { .. } | Self::PortForward { .. } => true,
+            Self::Kubectl { stderr_tail, .. } => {
+                let stderr = stderr_tail.to_ascii_lowercase();
+                KUBECTL_CONNECTION_PATTERNS
+                    .iter()
+                    .any(|pattern| stderr.contains(pattern))
+            }
+            Self::Exec { retryable, .. } => *retryable,
+            Self::ResponseTooLarge { .. }
+            | Self::Tls { .. }
+            | Self::OutputTooLarge { .. }
+            | Self::Spawn { .. }
+            | Self::Protocol { .. }
+            | Self::InvalidRequest { .. }
+            | Self::Cancelled => false,
+        }
+    }
+
+    /// One line for logs and the journal: the message with newlines folded, shortened.
+    pub fn summary(&self) -> String {
+        let text = self.to_string();
+        let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        truncate_chars(&folded, SUMMARY_MAX_CHARS)
+    }
+
+    /// The result document when the action ran far enough to produce one.
+    pub fn result(&self) -> Option<&ActionResult> {
+        match self {
+            Self::HttpStatus { result, .. } => Some(result),
+            Self::Kubectl { result, .. } => result.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// Shortens `text` to at most `max` characters, marking the cut with an ellipsis.
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(status: u16) -> StepError {
+        StepError::HttpStatus {
+            status,
+            method: "GET".into(),
+            url: "http://x/".into(),
+            body_excerpt: String::new(),
+            result: ActionResult::new(serde_json::Value::Null),
+        }
+    }
+
+    #[test]
+    fn executor_error_http_status_classification() {
+        assert!(http(503).retryable());
+        assert!(http(429).retryable());
+        assert!(!http(404).retryable());
+        assert!(!http(400).retryable());
+        assert!(http(404).result().is_some());
+    }
+
+    #[test]
+    fn executor_error_kubectl_connection_problem_is_retryable() {
+        let refused = StepError::Kubectl {
+            exit_code: Some(1),
+            stderr_tail: "The connection to the server 127.0.0.1:6443 was refused - did you \
+                          specify the right host or port? dial tcp: connection refused"
+                .into(),
+            result: None,
+        };
+        assert!(refused.retryable());
+        let not_found = StepError::Kubectl {
+            exit_code: Some(1),
+            stderr_tail: "Error from server (NotFound): pods \"x\" not found".into(),
+            result: None,
+        };
+        assert!(!not_found.retryable());
+        assert!(!StepError::Cancelled.retryable());
+    }
+
+    #[test]
+    fn executor_error_summary_is_one_short_line() {
+        let err = StepError::Protocol {
+            message: format!("line one\nline two {}", "x".repeat(1000)),
+        };
+        let summary = err.summary();
+        assert!(!summary.contains('\n'));
+        assert!(summary.chars().count() <= SUMMARY_MAX_CHARS + 1);
+    }
+}

@@ -1,0 +1,349 @@
+//! One attempt of one HTTP action: build the request, send it, read the body up to its cap,
+//! check the status and shape the result JSON.
+//!
+//! Owns the cache of `reqwest::Client`s (one per TLS option set, so connections are pooled
+//! across steps). It must NOT retry, follow redirects, start port-forwards (it is handed the
+//! local port) or log header values, auth, bodies, queries or URL credentials.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::error::truncate_chars;
+use super::process::json_or_text;
+use super::{ActionResult, HttpAuth, HttpBody, HttpRequest, StepError, TlsOptions, TransportKind};
+
+/// How much of an unexpected response body goes into the error message.
+const BODY_EXCERPT_CHARS: usize = 512;
+
+/// What makes two requests need different clients.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ClientKey {
+    tls: TlsOptions,
+    // reqwest only has a per-client connect timeout.
+    connect_timeout: Duration,
+    // Port-forwarded requests go to 127.0.0.1 and must never go through a proxy.
+    direct: bool,
+}
+
+/// Sends HTTP requests through cached clients.
+pub(crate) struct HttpExecutor {
+    clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
+}
+
+impl HttpExecutor {
+    /// An executor with no clients yet.
+    pub fn new() -> Self {
+        Self {
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Runs one attempt; `forwarded_port` redirects the request to `http://127.0.0.1:<port>`.
+    pub async fn execute(
+        &self,
+        req: &HttpRequest,
+        forwarded_port: Option<u16>,
+        cancel: &CancellationToken,
+    ) -> Result<ActionResult, StepError> {
+        if cancel.is_cancelled() {
+            return Err(StepError::Cancelled);
+        }
+        let url = target_url(req, forwarded_port)?;
+        let client = self.client(&ClientKey {
+            tls: req.tls.clone(),
+            connect_timeout: effective_connect_timeout(req.connect_timeout),
+            direct: forwarded_port.is_some(),
+        })?;
+        tracing::debug!(method = %req.method, url = %redact_url(url.as_str()), "http request");
+        let builder = build_request(&client, req, url)?;
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(StepError::Cancelled),
+            outcome = send(builder, req) => outcome,
+        }
+    }
+
+    /// The cached client for `key`, built on first use.
+    fn client(&self, key: &ClientKey) -> Result<reqwest::Client, StepError> {
+        // A poisoned lock only means another thread panicked while inserting; the map
+        // itself is still usable.
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(key) {
+            return Ok(client.clone());
+        }
+        let client = build_client(key)?;
+        clients.insert(key.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+/// A zero connect timeout can only mean "not set" (it would fail every request), so it gets
+/// the default.
+fn effective_connect_timeout(timeout: Duration) -> Duration {
+    if timeout.is_zero() {
+        HttpRequest::DEFAULT_CONNECT_TIMEOUT
+    } else {
+        timeout
+    }
+}
+
+fn build_client(key: &ClientKey) -> Result<reqwest::Client, StepError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(key.connect_timeout)
+        // One attempt is one request: a redirect is reported, not followed.
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_danger_accept_invalid_certs(key.tls.insecure);
+    if key.direct {
+        builder = builder.no_proxy();
+    }
+    if let Some(path) = &key.tls.ca_file {
+        builder = builder.tls_certs_merge(load_ca_file(path)?);
+    }
+    builder.build().map_err(|err| StepError::Tls {
+        message: format!("cannot build the HTTP client: {}", error_chain(&err)),
+    })
+}
+
+fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, StepError> {
+    let pem = std::fs::read(path).map_err(|err| StepError::Tls {
+        message: format!("cannot read CA file {}: {err}", path.display()),
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| StepError::Tls {
+        message: format!("invalid CA file {}: {}", path.display(), error_chain(&err)),
+    })?;
+    if certs.is_empty() {
+        return Err(StepError::Tls {
+            message: format!("CA file {} holds no PEM certificate", path.display()),
+        });
+    }
+    Ok(certs)
+}
+
+/// The URL to send to: `url` plus `query`, rerouted to the forwarded port when there is one.
+fn target_url(req: &HttpRequest, forwarded_port: Option<u16>) -> Result<Url, StepError> {
+    let mut url = Url::parse(&req.url).map_err(|err| StepError::InvalidRequest {
+        message: format!("invalid URL {}: {err}", redact_url(&req.url)),
+    })?;
+    if let Some(port) = forwarded_port {
+        reroute(&mut url, port)?;
+    }
+    if !req.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&req.query);
+    }
+    Ok(url)
+}
+
+fn reroute(url: &mut Url, port: u16) -> Result<(), StepError> {
+    let shown = redact_url(url.as_str());
+    let invalid = |what: &str| StepError::InvalidRequest {
+        message: format!("cannot route {shown} through a port-forward: {what}"),
+    };
+    if url.scheme() != "http" && url.set_scheme("http").is_err() {
+        return Err(invalid("not an http(s) URL"));
+    }
+    url.set_host(Some("127.0.0.1"))
+        .map_err(|_| invalid("cannot set the host"))?;
+    url.set_port(Some(port))
+        .map_err(|()| invalid("cannot set the port"))?;
+    Ok(())
+}
+
+fn build_request(
+    client: &reqwest::Client,
+    req: &HttpRequest,
+    url: Url,
+) -> Result<reqwest::RequestBuilder, StepError> {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+        StepError::InvalidRequest {
+            message: format!("invalid HTTP method {:?}", req.method),
+        }
+    })?;
+    let mut builder = client.request(method, url).headers(header_map(req)?);
+    if let Some(timeout) = req.timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder = match &req.auth {
+        None => builder,
+        Some(HttpAuth::Basic { username, password }) => {
+            builder.basic_auth(username, Some(password))
+        }
+        Some(HttpAuth::Bearer(token)) => builder.bearer_auth(token),
+    };
+    builder = match &req.body {
+        None => builder,
+        // `json` keeps a Content-Type the caller set explicitly.
+        Some(HttpBody::Json(value)) => builder.json(value),
+        Some(HttpBody::Text(text)) => builder.body(text.clone()),
+    };
+    Ok(builder)
+}
+
+fn header_map(req: &HttpRequest) -> Result<HeaderMap, StepError> {
+    let mut headers = HeaderMap::with_capacity(req.headers.len());
+    for (name, value) in &req.headers {
+        let header_name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| StepError::InvalidRequest {
+                message: format!("invalid header name {name:?}"),
+            })?;
+        // The value is a potential secret: the message names the header only.
+        let mut header_value =
+            HeaderValue::from_str(value).map_err(|_| StepError::InvalidRequest {
+                message: format!("invalid value for header {name:?}"),
+            })?;
+        header_value.set_sensitive(is_sensitive(&header_name));
+        headers.append(header_name, header_value);
+    }
+    Ok(headers)
+}
+
+fn is_sensitive(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    name == "authorization"
+        || name == "proxy-authorization"
+        || name == "cookie"
+        || name.contains("token")
+        || name.contains("key")
+        || name.contains("secret")
+}
+
+async fn send(
+    builder: reqwest::RequestBuilder,
+    req: &HttpRequest,
+) -> Result<ActionResult, StepError> {
+    let mut response = builder.send().await.map_err(classify)?;
+    let status = response.status().as_u16();
+    let headers = headers_json(response.headers());
+    let body = read_body(&mut response, req.max_response_bytes).await?;
+    let value = serde_json::json!({
+        "status": status,
+        "headers": headers,
+        "body": if body.is_empty() { Value::String(String::new()) } else { json_or_text(&body) },
+    });
+    let result = ActionResult::new(value);
+    if status_accepted(status, &req.expect) {
+        return Ok(result);
+    }
+    Err(StepError::HttpStatus {
+        status,
+        method: req.method.clone(),
+        // The URL as the plan wrote it (not the port-forward's), minus secrets.
+        url: redact_url(&req.url),
+        body_excerpt: truncate_chars(&String::from_utf8_lossy(&body), BODY_EXCERPT_CHARS),
+        result,
+    })
+}
+
+fn status_accepted(status: u16, expect: &[u16]) -> bool {
+    if expect.is_empty() {
+        (200..=299).contains(&status)
+    } else {
+        expect.contains(&status)
+    }
+}
+
+/// Response headers as a JSON object with lower-case names; repeated headers are joined with
+/// `", "` as HTTP allows.
+fn headers_json(headers: &HeaderMap) -> Value {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match map.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                map.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+/// Streams the body, failing as soon as it exceeds `limit` (announced or actual).
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> Result<Vec<u8>, StepError> {
+    if let Some(length) = response.content_length()
+        && length > u64::try_from(limit).unwrap_or(u64::MAX)
+    {
+        return Err(StepError::ResponseTooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify)? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(StepError::ResponseTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Maps a reqwest error to a step error. The message is built from the error chain with the
+/// URL stripped, since reqwest's own Display includes the full URL (query and all).
+fn classify(err: reqwest::Error) -> StepError {
+    let kind = if err.is_timeout() {
+        TransportKind::Timeout
+    } else if err.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    };
+    let message = error_chain(&err.without_url());
+    if kind != TransportKind::Timeout && looks_like_tls(&message) {
+        return StepError::Tls { message };
+    }
+    StepError::Transport { message, kind }
+}
+
+fn looks_like_tls(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "corrupt message"]
+        .iter()
+        .any(|needle| message.contains(needle))
+}
+
+/// The error and its sources, joined with ": ".
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Some layers repeat their source's message; keep each text once.
+        if !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// The URL without credentials, query or fragment: safe for logs and error messages.
+pub(crate) fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or("");
+            match url.port() {
+                Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+                None => format!("{}://{host}{}", url.scheme(), url.path()),
+            }
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+impl HttpExecutor {
+    fn client_count(&self) -> usize {
+        self.clients.lock().map(|c| c.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;

@@ -1,0 +1,611 @@
+//! Tests for the HTTP executor, against real axum servers on 127.0.0.1 (and an `openssl
+//! s_server` for TLS when the `openssl` binary is available).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Path as UrlPath;
+use axum::http::{HeaderMap as AxumHeaders, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::{any, get};
+use serde_json::json;
+
+use super::*;
+use crate::executor::PortForwardSpec;
+
+/// Every test is bounded; a hang fails instead of stalling the suite.
+async fn bounded<F: Future>(fut: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), fut)
+        .await
+        .expect("test timed out")
+}
+
+async fn echo(method: Method, uri: Uri, headers: AxumHeaders, body: String) -> impl IntoResponse {
+    let query: Vec<(String, String)> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or(""))))
+        .collect();
+    axum::Json(json!({
+        "method": method.as_str(),
+        "path": uri.path(),
+        "raw_query": uri.query(),
+        "query": query,
+        "headers": headers,
+        "body": body,
+    }))
+}
+
+async fn status(UrlPath(code): UrlPath<u16>) -> impl IntoResponse {
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, format!("status {}", code.as_u16()))
+}
+
+async fn big(UrlPath(n): UrlPath<usize>) -> impl IntoResponse {
+    "x".repeat(n)
+}
+
+/// A body of `n` bytes without Content-Length, so only streaming can enforce the cap.
+async fn stream(UrlPath(n): UrlPath<usize>) -> impl IntoResponse {
+    let chunks = (0..n.div_ceil(1000))
+        .map(|_| Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'y'; 1000])));
+    Body::from_stream(futures::stream::iter(chunks))
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    "late"
+}
+
+/// Starts the test server; it lives until the test's runtime ends.
+async fn server() -> SocketAddr {
+    let app = Router::new()
+        .route("/echo", any(echo))
+        .route("/status/{code}", any(status))
+        .route("/big/{n}", get(big))
+        .route("/stream/{n}", get(stream))
+        .route("/slow", get(slow))
+        .route("/text", get(|| async { "plain text" }))
+        .route(
+            "/json",
+            get(|| async { axum::Json(json!({"healthy": true})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+async fn run(exec: &HttpExecutor, req: &HttpRequest) -> Result<ActionResult, StepError> {
+    exec.execute(req, None, &CancellationToken::new()).await
+}
+
+#[tokio::test]
+async fn executor_http_method_query_headers_and_json_body_arrive() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("POST", format!("http://{addr}/echo"));
+        req.query = vec![
+            ("q".into(), "a b&c=d".into()),
+            ("unicode".into(), "ü/?".into()),
+        ];
+        req.headers = vec![("X-Test".into(), "v1".into())];
+        req.body = Some(HttpBody::Json(json!({"k": [1, 2]})));
+        let result = run(&exec, &req).await.expect("ok");
+        let v = &result.value;
+        assert_eq!(v["status"], 200);
+        assert_eq!(v["headers"]["content-type"], "application/json");
+        let echoed = &v["body"];
+        assert_eq!(echoed["method"], "POST");
+        assert_eq!(
+            echoed["query"],
+            json!([["q", "a b&c=d"], ["unicode", "ü/?"]])
+        );
+        let raw_query = echoed["raw_query"].as_str().expect("raw query");
+        assert!(
+            !raw_query.contains(' ') && !raw_query.contains('ü'),
+            "{raw_query}"
+        );
+        assert_eq!(echoed["headers"]["x-test"], "v1");
+        assert_eq!(echoed["headers"]["content-type"], "application/json");
+        let body: serde_json::Value =
+            serde_json::from_str(echoed["body"].as_str().expect("body")).expect("json body");
+        assert_eq!(body, json!({"k": [1, 2]}));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_text_body_and_other_methods() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        for method in ["PUT", "PATCH", "DELETE", "GET"] {
+            let mut req = HttpRequest::new(method, format!("http://{addr}/echo?keep=1"));
+            req.query = vec![("added".into(), "2".into())];
+            req.body = Some(HttpBody::Text("raw text".into()));
+            let result = run(&exec, &req).await.expect("ok");
+            let echoed = &result.value["body"];
+            assert_eq!(echoed["method"], method);
+            assert_eq!(echoed["query"], json!([["keep", "1"], ["added", "2"]]));
+            assert_eq!(echoed["body"], "raw text");
+            assert!(echoed["headers"].get("content-type").is_none());
+        }
+        let head = run(
+            &exec,
+            &HttpRequest::new("HEAD", format!("http://{addr}/echo")),
+        )
+        .await
+        .expect("head");
+        assert_eq!(head.value["status"], 200);
+        assert_eq!(head.value["body"], "");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_basic_and_bearer_auth() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", format!("http://{addr}/echo"));
+        req.auth = Some(HttpAuth::Basic {
+            username: "user".into(),
+            password: "pass".into(),
+        });
+        let result = run(&exec, &req).await.expect("basic");
+        // base64("user:pass")
+        assert_eq!(
+            result.value["body"]["headers"]["authorization"],
+            "Basic dXNlcjpwYXNz"
+        );
+        req.auth = Some(HttpAuth::Bearer("t0ken".into()));
+        let result = run(&exec, &req).await.expect("bearer");
+        assert_eq!(
+            result.value["body"]["headers"]["authorization"],
+            "Bearer t0ken"
+        );
+        assert!(
+            !format!("{req:?}").contains("t0ken"),
+            "Debug leaks the token"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_expect_lists_and_status_classification() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("POST", format!("http://{addr}/status/202"));
+        assert!(run(&exec, &req).await.is_ok(), "any 2xx by default");
+        req.expect = vec![200];
+        let err = run(&exec, &req).await.expect_err("202 not in [200]");
+        assert!(!err.retryable());
+        req.url = format!("http://{addr}/status/404");
+        req.expect = vec![200, 404];
+        assert_eq!(
+            run(&exec, &req).await.expect("404 accepted").value["status"],
+            404
+        );
+
+        req.expect = Vec::new();
+        let err = run(&exec, &req).await.expect_err("404");
+        assert!(!err.retryable());
+        match &err {
+            StepError::HttpStatus {
+                status,
+                body_excerpt,
+                result,
+                ..
+            } => {
+                assert_eq!(*status, 404);
+                assert_eq!(body_excerpt, "status 404");
+                assert_eq!(result.value["body"], "status 404");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(err.result().expect("result").value["status"], 404);
+        for code in [503, 429, 500] {
+            req.url = format!("http://{addr}/status/{code}");
+            let err = run(&exec, &req).await.expect_err("error status");
+            assert!(err.retryable(), "{code} must be retryable");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_connection_refused_is_retryable() {
+    bounded(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        drop(listener);
+        let err = run(
+            &HttpExecutor::new(),
+            &HttpRequest::new("GET", format!("http://{addr}/x")),
+        )
+        .await
+        .expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                StepError::Transport {
+                    kind: TransportKind::Connect,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.retryable());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_timeout_is_retryable() {
+    bounded(async {
+        let addr = server().await;
+        let mut req = HttpRequest::new("GET", format!("http://{addr}/slow"));
+        req.timeout = Some(Duration::from_millis(200));
+        let started = Instant::now();
+        let err = run(&HttpExecutor::new(), &req).await.expect_err("timeout");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            matches!(
+                err,
+                StepError::Transport {
+                    kind: TransportKind::Timeout,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.retryable());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_response_cap_announced_and_streamed() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        for path in ["big", "stream"] {
+            let mut req = HttpRequest::new("GET", format!("http://{addr}/{path}/5000"));
+            req.max_response_bytes = 4999;
+            let err = run(&exec, &req).await.expect_err("too large");
+            assert!(
+                matches!(err, StepError::ResponseTooLarge { limit: 4999 }),
+                "{path}: {err:?}"
+            );
+            assert!(!err.retryable());
+            req.max_response_bytes = 5000;
+            let ok = run(&exec, &req).await.expect("exactly at the cap");
+            assert_eq!(ok.value["body"].as_str().map(str::len), Some(5000));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_json_and_text_bodies() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let json_result = run(
+            &exec,
+            &HttpRequest::new("GET", format!("http://{addr}/json")),
+        )
+        .await
+        .expect("json");
+        assert_eq!(json_result.value["body"], json!({"healthy": true}));
+        let text = run(
+            &exec,
+            &HttpRequest::new("GET", format!("http://{addr}/text")),
+        )
+        .await
+        .expect("text");
+        assert_eq!(text.value["body"], "plain text");
+        assert!(
+            text.value["headers"]["content-type"]
+                .as_str()
+                .is_some_and(|ct| ct.starts_with("text/plain"))
+        );
+        // The result is serializable as the journal needs.
+        let serialized = serde_json::to_string(&text).expect("serialize");
+        assert!(serialized.contains("plain text"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_cancellation_is_prompt() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let req = HttpRequest::new("GET", format!("http://{addr}/slow"));
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            trigger.cancel();
+        });
+        let started = Instant::now();
+        let err = exec
+            .execute(&req, None, &cancel)
+            .await
+            .expect_err("cancelled");
+        assert!(matches!(err, StepError::Cancelled), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!err.retryable());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_clients_are_cached_per_tls_options() {
+    bounded(async {
+        let addr = server().await;
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", format!("http://{addr}/json"));
+        for _ in 0..3 {
+            run(&exec, &req).await.expect("ok");
+        }
+        assert_eq!(exec.client_count(), 1);
+        req.tls.insecure = true;
+        run(&exec, &req).await.expect("ok");
+        assert_eq!(exec.client_count(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_connections_are_reused_across_requests() {
+    bounded(async {
+        use axum::serve::ListenerExt;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let listener = listener.tap_io(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = Router::new().route("/json", get(|| async { axum::Json(json!({"n": 1})) }));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let exec = HttpExecutor::new();
+        let req = HttpRequest::new("GET", format!("http://{addr}/json"));
+        for _ in 0..50 {
+            run(&exec, &req).await.expect("ok");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "sequential requests share a connection"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_invalid_requests_are_not_retryable() {
+    bounded(async {
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", "not a url");
+        let err = run(&exec, &req).await.expect_err("bad url");
+        assert!(matches!(err, StepError::InvalidRequest { .. }), "{err:?}");
+        req.url = "http://127.0.0.1:1/".into();
+        req.headers = vec![("Bad Header".into(), "secret-value".into())];
+        let err = run(&exec, &req).await.expect_err("bad header");
+        assert!(matches!(err, StepError::InvalidRequest { .. }), "{err:?}");
+        assert!(!err.to_string().contains("secret-value"));
+        assert!(!err.retryable());
+    })
+    .await;
+}
+
+#[test]
+fn executor_http_port_forward_rewrites_scheme_host_and_port() {
+    let mut req = HttpRequest::new("GET", "https://user:pw@zeebe.example:8443/v2/topology?a=1");
+    req.query = vec![("b".into(), "x y".into())];
+    req.port_forward = Some(PortForwardSpec {
+        kubectl: Default::default(),
+        resource: "services/zeebe".into(),
+        remote_port: 8080,
+        local_port: 0,
+    });
+    let url = target_url(&req, Some(40123)).expect("url");
+    assert_eq!(url.scheme(), "http");
+    assert_eq!(url.host_str(), Some("127.0.0.1"));
+    assert_eq!(url.port(), Some(40123));
+    assert_eq!(url.path(), "/v2/topology");
+    assert_eq!(url.query(), Some("a=1&b=x+y"));
+}
+
+#[test]
+fn executor_http_redact_url_drops_credentials_and_query() {
+    assert_eq!(
+        redact_url("https://user:secret@host:8443/path?token=abc#frag"),
+        "https://host:8443/path"
+    );
+    assert_eq!(redact_url("garbage"), "<unparsable URL>");
+}
+
+#[tokio::test]
+async fn executor_http_ca_file_errors_are_tls_errors() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", "https://127.0.0.1:1/");
+        req.tls.ca_file = Some(dir.path().join("missing.pem"));
+        let err = run(&exec, &req).await.expect_err("missing CA file");
+        assert!(matches!(err, StepError::Tls { .. }), "{err:?}");
+        assert!(err.to_string().contains("missing.pem"));
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").expect("write");
+        req.tls.ca_file = Some(garbage);
+        let err = run(&exec, &req).await.expect_err("no certificate");
+        assert!(matches!(err, StepError::Tls { .. }), "{err:?}");
+        assert!(!err.retryable());
+    })
+    .await;
+}
+
+/// A CA and a server certificate for 127.0.0.1 made with the `openssl` binary, served by
+/// `openssl s_server -www`. `None` when openssl is not installed (the test then only covers
+/// the error paths above).
+struct TlsServer {
+    dir: tempfile::TempDir,
+    child: tokio::process::Child,
+    port: u16,
+}
+
+async fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    tokio::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
+}
+
+async fn tls_server() -> Option<TlsServer> {
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path();
+    std::fs::write(
+        path.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .ok()?;
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=runbook test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    ];
+    for step in steps {
+        if !openssl(path, step).await {
+            return None;
+        }
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = tokio::process::Command::new("openssl")
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "leaf.pem", "-key", "leaf.key",
+        ])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .current_dir(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Some(TlsServer { dir, child, port });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn executor_http_tls_ca_file_and_insecure_switch() {
+    bounded(async {
+        let Some(mut server) = tls_server().await else {
+            eprintln!("openssl not available: TLS round trip skipped");
+            return;
+        };
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", format!("https://127.0.0.1:{}/", server.port));
+        let err = run(&exec, &req).await.expect_err("untrusted");
+        eprintln!("untrusted: {}", err.summary());
+        assert!(matches!(err, StepError::Tls { .. }), "{err:?}");
+        assert!(!err.retryable());
+
+        req.tls.ca_file = Some(server.dir.path().join("ca.pem"));
+        let ok = run(&exec, &req).await.expect("trusted through the CA file");
+        assert_eq!(ok.value["status"], 200);
+
+        req.tls = TlsOptions {
+            ca_file: None,
+            insecure: true,
+        };
+        let ok = run(&exec, &req).await.expect("insecure");
+        assert_eq!(ok.value["status"], 200);
+        let _ = server.child.start_kill();
+        let _ = server.child.wait().await;
+    })
+    .await;
+}
