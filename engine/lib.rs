@@ -2,7 +2,6 @@
 //!
 //! Pipeline: `yaml` (text -> spanned nodes) -> `raw` (shapes) -> `validate` (-> `plan::Plan`)
 //! -> `graph` (DAG) -> run. Diagnostics are collected, never thrown, until the CLI renders them.
-//! runbook: declarative workflow engine for operational procedures.
 
 pub mod cli;
 pub mod clock;
