@@ -27,3 +27,8 @@ pub mod source;
 pub mod template;
 pub mod validate;
 pub mod yaml;
+pub mod events;
+pub mod journal;
+pub mod runenv;
+pub mod scheduler;
+pub mod step_runner;

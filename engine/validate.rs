@@ -3,7 +3,7 @@
 //! reference checks (templates, jq, ancestry) in `validate/refs.rs`. Nothing here runs
 //! anything or touches the network.
 
-mod refs;
+pub(crate) mod refs;
 mod steps;
 
 use std::collections::{HashMap, HashSet};

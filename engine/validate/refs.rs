@@ -410,7 +410,7 @@ fn availability(
 
 /// Reads `$params.x` and `$steps.<id>` / `$steps["<id>"]` out of a jq expression, with
 /// their offsets, so jq conditions get the same reference checks as templates.
-fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
+pub(crate) fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
     let mut out = Vec::new();
     for (root, _) in src.match_indices('$') {
         let rest = &src[root + 1..];

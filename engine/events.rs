@@ -1,0 +1,122 @@
+//! events: what happens during a run, as one serde enum. The scheduler emits them; the
+//! journal writes them, the progress display and the report read them. Values in events are
+//! already masked: an event never carries a secret.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// Which part of the run a step belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Main,
+    Undo,
+    Finally,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    /// A step failed; every undo and finally step completed.
+    Failed,
+    /// An undo or finally step failed: a human must look.
+    CompensationFailed,
+    /// Interrupted (signal or run timeout); undo and finally ran.
+    Interrupted,
+}
+
+impl Outcome {
+    /// The documented exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Succeeded => 0,
+            Outcome::Failed => 1,
+            Outcome::CompensationFailed => 3,
+            Outcome::Interrupted => 130,
+        }
+    }
+}
+
+/// One journal line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RunEvent {
+    RunStarted {
+        run_id: String,
+        plan: String,
+        plan_file: String,
+        plan_digest: String,
+        params: serde_json::Map<String, Json>,
+        minted: Vec<String>,
+        pid: u32,
+        started_at: String,
+    },
+    StepStarted {
+        phase: Phase,
+        id: String,
+        attempt: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<Json>,
+    },
+    WaitPolled {
+        id: String,
+        poll: u32,
+        observed: Json,
+    },
+    StepRetrying {
+        phase: Phase,
+        id: String,
+        attempt: u32,
+        delay_ms: u64,
+        error: String,
+    },
+    StepSucceeded {
+        phase: Phase,
+        id: String,
+        attempts: u32,
+        duration_ms: u64,
+        outputs: serde_json::Map<String, Json>,
+    },
+    StepFailed {
+        phase: Phase,
+        id: String,
+        attempts: u32,
+        duration_ms: u64,
+        error: String,
+    },
+    StepSkipped {
+        phase: Phase,
+        id: String,
+        reason: String,
+    },
+    UndoRegistered {
+        id: String,
+    },
+    Interrupted {
+        reason: String,
+    },
+    RunFinished {
+        outcome: Outcome,
+        exit_code: u8,
+        duration_ms: u64,
+        message: String,
+    },
+}
+
+impl RunEvent {
+    /// The step id an event is about, if any.
+    pub fn step_id(&self) -> Option<&str> {
+        match self {
+            RunEvent::StepStarted { id, .. }
+            | RunEvent::WaitPolled { id, .. }
+            | RunEvent::StepRetrying { id, .. }
+            | RunEvent::StepSucceeded { id, .. }
+            | RunEvent::StepFailed { id, .. }
+            | RunEvent::StepSkipped { id, .. }
+            | RunEvent::UndoRegistered { id } => Some(id),
+            _ => None,
+        }
+    }
+}
