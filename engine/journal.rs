@@ -70,6 +70,18 @@ impl Journal {
         self.file.sync_data()
     }
 
+    /// Appends one event without syncing; `sync` makes a batch durable (group commit).
+    pub fn append_unsynced(&mut self, event: &RunEvent) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)
+    }
+
+    /// Syncs everything appended so far to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
     /// Releases the lock (also done on drop).
     pub fn close(&mut self) {
         self.lock.take();

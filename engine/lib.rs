@@ -32,3 +32,4 @@ pub mod journal;
 pub mod runenv;
 pub mod scheduler;
 pub mod step_runner;
+pub mod recorder;

@@ -19,8 +19,9 @@ use crate::request::RenderedRequest;
 
 /// Receives every event of a run (journal, progress, report).
 pub trait EventSink: Send + Sync {
-    /// Records an event. Returns once it is durable where the sink promises durability.
-    fn emit(&self, event: RunEvent);
+    /// Records an event. When `durable` is given, the sink signals it once the event is on
+    /// disk (the journal syncs in batches, so concurrent steps share one sync).
+    fn emit(&self, event: RunEvent, durable: Option<tokio::sync::oneshot::Sender<()>>);
 }
 
 /// Outputs of finished steps, by step id.
@@ -56,7 +57,15 @@ impl RunEnv {
     }
 
     pub fn emit(&self, event: RunEvent) {
-        self.sink.emit(event);
+        self.sink.emit(event, None);
+    }
+
+    /// Records an event and waits until it is durable: used before side effects, so a
+    /// crash never hides a started step.
+    pub async fn emit_durable(&self, event: RunEvent) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sink.emit(event, Some(tx));
+        let _ = rx.await;
     }
 
     /// Masks secrets in a message bound for output.

@@ -103,7 +103,7 @@ async fn run_item(env: &RunEnv, step: &Step, phase: Phase, steps: &Json, item: J
     let mut attempt = 0;
     loop {
         attempt += 1;
-        env.emit(RunEvent::StepStarted { phase, id: step.id.clone(), attempt, item: item_field.clone() });
+        env.emit_durable(RunEvent::StepStarted { phase, id: step.id.clone(), attempt, item: item_field.clone() }).await;
         let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
         match result {
             Ok(outputs) => return StepOutcome::Succeeded { outputs, attempts: attempt },
@@ -236,7 +236,7 @@ pub async fn run_undo(env: &RunEnv, step: &Step, outputs: &Outputs, cancel: &Can
     let mut attempt = 0;
     loop {
         attempt += 1;
-        env.emit(RunEvent::StepStarted { phase: Phase::Undo, id: step.id.clone(), attempt, item: None });
+        env.emit_durable(RunEvent::StepStarted { phase: Phase::Undo, id: step.id.clone(), attempt, item: None }).await;
         let result = match env.request(&undo.action, &scope) {
             Err(e) => Err(AttemptError::fatal(format!("cannot render the undo: {e}"))),
             Ok(req) => execute_bounded(env, &req, undo.timeout, cancel).await,
