@@ -5,10 +5,36 @@
 //! (pods follow replicas, PVC protection, what a container logs) come from a [`Reconciler`].
 //!
 //! CONTRACT (agreed between the kube stand-in and the Camunda simulator; do not change the
-//! signatures below without changing both sides):
+//! signatures below without changing both sides): [`ObjectKey`], [`DeleteDecision`],
+//! [`Reconciler`], [`KubeObjects`], [`KubeHandle`] and [`start`].
+//!
+//! Layout: one concept per file under `kube/`: the store (`store.rs`), the resource registry
+//! (`resources.rs`), discovery documents (`discovery.rs`), Status errors (`status.rs`),
+//! selectors (`selectors.rs`), patches (`patch.rs`), tables (`table.rs`), watches (`watch.rs`),
+//! the scale subresource (`scale.rs`), pod logs (`logs.rs`), request routing and verbs
+//! (`handlers.rs`), timestamps (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running
+//! server (`server.rs`).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod discovery;
+mod handlers;
+mod kubeconfig;
+mod logs;
+mod patch;
+mod resources;
+mod scale;
+mod selectors;
+mod server;
+mod status;
+mod store;
+mod table;
+mod time;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+pub use server::{KubeHandle, start};
+pub use store::KubeObjects;
 
 use serde_json::Value;
 
@@ -21,6 +47,37 @@ pub struct ObjectKey {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+}
+
+impl ObjectKey {
+    /// A key from its parts (`namespace` is "" for cluster-scoped kinds such as `Namespace`).
+    pub fn new(group: &str, kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The key of a full object (`apiVersion`, `kind`, `metadata.namespace`, `metadata.name`);
+    /// `None` when `kind` or `metadata.name` is missing. The group is the part of `apiVersion`
+    /// before `/` ("" for `v1`).
+    pub fn of(object: &Value) -> Option<Self> {
+        let api_version = object.get("apiVersion")?.as_str()?;
+        let kind = object.get("kind")?.as_str()?;
+        let metadata = object.get("metadata")?;
+        let name = metadata.get("name")?.as_str()?;
+        let namespace = metadata
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if kind.is_empty() || name.is_empty() {
+            return None;
+        }
+        Some(ObjectKey::new(group, kind, namespace, name))
+    }
 }
 
 /// What to do with a delete request.
@@ -43,87 +100,3 @@ pub trait Reconciler: Send + Sync + 'static {
     /// Decides a delete request before it happens.
     fn on_delete(&self, objects: &KubeObjects, key: &ObjectKey) -> DeleteDecision;
 }
-
-/// The in-memory object store. Objects are full JSON objects as the real API server would
-/// return them (`apiVersion`, `kind`, `metadata`, `spec`, `status`).
-pub struct KubeObjects {
-    // filled in by the kube stand-in: objects by key, resourceVersion counter, watch channel,
-    // pod logs (current and previous) by (namespace, pod, container).
-    _private: (),
-}
-
-impl KubeObjects {
-    /// The object, if present.
-    pub fn get(&self, _key: &ObjectKey) -> Option<&Value> {
-        todo!()
-    }
-    /// Creates or replaces an object; sets `metadata.resourceVersion` (and `uid`,
-    /// `creationTimestamp` on create) and notifies watchers. Does not bump `generation`:
-    /// the API handlers do that when a spec changes.
-    pub fn put(&mut self, _object: Value) {
-        todo!()
-    }
-    /// Removes an object and notifies watchers (`DELETED`).
-    pub fn remove(&mut self, _key: &ObjectKey) -> Option<Value> {
-        todo!()
-    }
-    /// All objects of a kind in a namespace, ordered by name.
-    pub fn list(&self, _group: &str, _kind: &str, _namespace: &str) -> Vec<&Value> {
-        todo!()
-    }
-    /// Appends a line to a container's current log.
-    pub fn append_log(&mut self, _namespace: &str, _pod: &str, _container: &str, _line: &str) {
-        todo!()
-    }
-    /// Moves the current log of a container to "previous" (what `kubectl logs --previous`
-    /// shows), as a container restart does.
-    pub fn rotate_log(&mut self, _namespace: &str, _pod: &str, _container: &str) {
-        todo!()
-    }
-}
-
-/// A running stand-in.
-pub struct KubeHandle {
-    _private: (),
-}
-
-impl KubeHandle {
-    /// The base URL, e.g. `http://127.0.0.1:41234`.
-    pub fn url(&self) -> &str {
-        todo!()
-    }
-    /// Runs the reconciler now (for time-driven changes such as pods becoming ready).
-    pub fn reconcile_now(&self) {
-        todo!()
-    }
-    /// Runs `f` with the store locked (seeding objects, reading state for checks).
-    pub fn with_objects<R>(&self, _f: impl FnOnce(&mut KubeObjects) -> R) -> R {
-        todo!()
-    }
-    /// Writes a kubeconfig (cluster, user, context named `context`, namespace `namespace`)
-    /// pointing at this server, to `path`.
-    pub fn write_kubeconfig(
-        &self,
-        _path: &std::path::Path,
-        _context: &str,
-        _namespace: &str,
-    ) -> std::io::Result<()> {
-        todo!()
-    }
-    /// Stops serving.
-    pub async fn shutdown(self) {
-        todo!()
-    }
-}
-
-/// Starts the stand-in on `127.0.0.1:port` (0 = any free port).
-pub async fn start(
-    _port: u16,
-    _reconciler: Arc<dyn Reconciler>,
-    _seed: Vec<Value>,
-) -> std::io::Result<KubeHandle> {
-    todo!()
-}
-
-#[allow(dead_code)]
-fn _unused(_: BTreeMap<(), ()>) {}
