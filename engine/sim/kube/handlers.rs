@@ -62,6 +62,11 @@ impl Request {
             .transpose()
     }
 
+    /// `dryRun=All` (`kubectl --dry-run=server`): validate and answer, but change nothing.
+    fn dry_run(&self) -> bool {
+        self.param("dryRun") == Some("All")
+    }
+
     /// The body as JSON (an empty body reads as `null`).
     fn json_body(&self) -> Result<Value, ApiError> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
@@ -84,7 +89,12 @@ struct Target {
 impl Target {
     fn key(&self, name: &str) -> ObjectKey {
         let r = self.resource;
-        ObjectKey::new(r.group, r.kind, self.namespace.as_deref().unwrap_or(""), name)
+        ObjectKey::new(
+            r.group,
+            r.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            name,
+        )
     }
 }
 
@@ -132,7 +142,9 @@ fn route(shared: &Arc<Shared>, path: &str, req: &Request) -> Result<Response, Ap
     };
     match document {
         Some(doc) if req.method == Method::GET => Ok(json_response(StatusCode::OK, &doc)),
-        Some(_) => Err(ApiError::method_not_allowed("discovery documents are read-only")),
+        Some(_) => Err(ApiError::method_not_allowed(
+            "discovery documents are read-only",
+        )),
         None => Err(ApiError::no_route()),
     }
 }
@@ -215,6 +227,7 @@ fn filter(t: &Target, req: &Request) -> Result<Filter, ApiError> {
         namespace: t.namespace.clone(),
         labels,
         fields,
+        table: table::wanted(&req.accept),
     })
 }
 
@@ -223,7 +236,13 @@ fn get(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Re
     let object = store
         .get(&t.key(name))
         .ok_or_else(|| ApiError::not_found(t.resource, name))?;
-    Ok(object_response(StatusCode::OK, t.resource, object, &store, req))
+    Ok(object_response(
+        StatusCode::OK,
+        t.resource,
+        object,
+        &store,
+        req,
+    ))
 }
 
 fn list(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, ApiError> {
@@ -262,14 +281,17 @@ fn create(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, A
     let r = t.resource;
     let mut object = req.json_body()?;
     if !object.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     object["apiVersion"] = json!(r.api_version());
     object["kind"] = json!(r.kind);
     let mut store = shared.lock();
     let name = {
         let meta = metadata_mut(&mut object);
-        if let (Some(ns), Some(given)) = (&t.namespace, meta.get("namespace").and_then(Value::as_str))
+        if let (Some(ns), Some(given)) =
+            (&t.namespace, meta.get("namespace").and_then(Value::as_str))
             && !given.is_empty()
             && given != ns
         {
@@ -292,7 +314,13 @@ fn create(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, A
                 meta.insert("name".to_string(), json!(n));
                 n
             }
-            None => return Err(ApiError::invalid(r, "", "metadata.name: Required value: name or generateName is required")),
+            None => {
+                return Err(ApiError::invalid(
+                    r,
+                    "",
+                    "metadata.name: Required value: name or generateName is required",
+                ));
+            }
         }
     };
     let key = t.key(&name);
@@ -300,25 +328,54 @@ fn create(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, A
         return Err(ApiError::already_exists(r, &name));
     }
     metadata_mut(&mut object).remove("resourceVersion");
+    if req.dry_run() {
+        return Ok(object_response(
+            StatusCode::CREATED,
+            r,
+            &object,
+            &store,
+            req,
+        ));
+    }
     store.put(object.clone());
     shared.reconcile(&mut store);
     let stored = store.get(&key).cloned().unwrap_or(object);
-    Ok(object_response(StatusCode::CREATED, r, &stored, &store, req))
+    Ok(object_response(
+        StatusCode::CREATED,
+        r,
+        &stored,
+        &store,
+        req,
+    ))
 }
 
-fn replace(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Response, ApiError> {
+fn replace(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let body = req.json_body()?;
     if !body.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     let given = body.pointer("/metadata/name").and_then(Value::as_str);
     if given.is_some_and(|g| g != name) {
-        return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
+        return Err(ApiError::bad_request(
+            "the name of the object does not match the name on the URL",
+        ));
     }
     update(shared, t, name, req, |_| Ok(body.clone()))
 }
 
-fn patch_object(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Response, ApiError> {
+fn patch_object(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let kind = PatchType::from_content_type(&req.content_type)
         .ok_or_else(|| ApiError::unsupported_media_type(&req.content_type))?;
     let body = req.json_body()?;
@@ -345,13 +402,28 @@ fn update(
         .cloned()
         .ok_or_else(|| ApiError::not_found(t.resource, name))?;
     let new = finish_update(t.resource, name, &old, change(&old)?)?;
+    if req.dry_run() {
+        return Ok(object_response(
+            StatusCode::OK,
+            t.resource,
+            &new,
+            &store,
+            req,
+        ));
+    }
     let done = remove_if_finalized(&mut store, &key, &old, &new);
     if !done {
         store.put(new.clone());
     }
     shared.reconcile(&mut store);
     let stored = store.get(&key).cloned().unwrap_or(new);
-    Ok(object_response(StatusCode::OK, t.resource, &stored, &store, req))
+    Ok(object_response(
+        StatusCode::OK,
+        t.resource,
+        &stored,
+        &store,
+        req,
+    ))
 }
 
 /// What the API server enforces on an update: identity fields stay, a stale
@@ -360,10 +432,16 @@ fn update(
 fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Value, ApiError> {
     let mut new = new;
     if !new.is_object() {
-        return Err(ApiError::invalid(r, name, "the result is not a JSON object"));
+        return Err(ApiError::invalid(
+            r,
+            name,
+            "the result is not a JSON object",
+        ));
     }
     let old_rv = old.pointer("/metadata/resourceVersion").cloned();
-    if let Some(rv) = new.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+    if let Some(rv) = new
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
         && !rv.is_empty()
         && old_rv.as_ref().and_then(Value::as_str) != Some(rv)
     {
@@ -385,7 +463,13 @@ fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Va
         .unwrap_or(1);
     let spec_changed = old.get("spec") != new.get("spec");
     let meta = metadata_mut(&mut new);
-    for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+    ] {
         match old.get("metadata").and_then(|m| m.get(field)) {
             Some(v) => meta.insert(field.to_string(), v.clone()),
             None => meta.remove(field),
@@ -393,7 +477,11 @@ fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Va
     }
     meta.insert(
         "generation".to_string(),
-        json!(if spec_changed { generation + 1 } else { generation }),
+        json!(if spec_changed {
+            generation + 1
+        } else {
+            generation
+        }),
     );
     match old_rv {
         Some(rv) => meta.insert("resourceVersion".to_string(), rv),
@@ -417,7 +505,12 @@ fn remove_if_finalized(store: &mut KubeObjects, key: &ObjectKey, old: &Value, ne
     false
 }
 
-fn delete(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Response, ApiError> {
+fn delete(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
     // The body (`{"propagationPolicy":"Background"}`, preconditions, grace period) only needs
     // to be valid JSON: there are no dependents to collect and no grace periods to wait out.
     req.json_body()?;
@@ -427,9 +520,15 @@ fn delete(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result
         .get(&key)
         .cloned()
         .ok_or_else(|| ApiError::not_found(t.resource, name))?;
-    if old.pointer("/metadata/deletionTimestamp").is_some() {
-        // Already terminating: a real server answers with the object again.
-        return Ok(object_response(StatusCode::OK, t.resource, &old, &store, req));
+    if req.dry_run() || old.pointer("/metadata/deletionTimestamp").is_some() {
+        // Dry run, or already terminating: a real server answers with the object again.
+        return Ok(object_response(
+            StatusCode::OK,
+            t.resource,
+            &old,
+            &store,
+            req,
+        ));
     }
     let answer = match shared.reconciler.on_delete(&store, &key) {
         DeleteDecision::Now => store.remove(&key).unwrap_or(old),
@@ -440,7 +539,13 @@ fn delete(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result
         }
     };
     shared.reconcile(&mut store);
-    Ok(object_response(StatusCode::OK, t.resource, &answer, &store, req))
+    Ok(object_response(
+        StatusCode::OK,
+        t.resource,
+        &answer,
+        &store,
+        req,
+    ))
 }
 
 /// Sets `deletionTimestamp` (and the PVC protection finalizer on claims, which is what keeps
@@ -477,7 +582,12 @@ fn get_scale(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<Response, A
 /// PUT or PATCH of `.../scale`: the new replica count goes into the workload's
 /// `spec.replicas` (kubectl `scale` sends a merge patch `{"spec":{"replicas":N}}`, see
 /// kubectl `pkg/scale/scale.go` ScaleWithPatch; with preconditions it does GET then PUT).
-fn write_scale(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Response, ApiError> {
+fn write_scale(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let r = t.resource;
     let key = t.key(name);
     let body = req.json_body()?;
@@ -501,6 +611,9 @@ fn write_scale(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> R
         metadata_mut(&mut new).insert("resourceVersion".to_string(), rv.clone());
     }
     let new = finish_update(r, name, &old, new)?;
+    if req.dry_run() {
+        return Ok(json_response(StatusCode::OK, &scale::of(&new)));
+    }
     store.put(new.clone());
     shared.reconcile(&mut store);
     let stored = store.get(&key).cloned().unwrap_or(new);
@@ -520,7 +633,12 @@ fn set_replicas(object: &mut Value, replicas: i64) {
     }
 }
 
-fn pod_log(shared: &Arc<Shared>, t: &Target, name: &str, req: &Request) -> Result<Response, ApiError> {
+fn pod_log(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let tail = req.param("tailLines").and_then(|v| v.parse::<i64>().ok());
     let log_request = LogRequest {
         namespace: t.namespace.as_deref().unwrap_or_default(),

@@ -6,10 +6,10 @@
 
 use serde_json::Value;
 
+use super::ObjectKey;
 use super::resources::Resource;
 use super::status::ApiError;
 use super::store::KubeObjects;
-use super::ObjectKey;
 
 /// What a log request asks for.
 pub(crate) struct LogRequest<'a> {
@@ -22,7 +22,11 @@ pub(crate) struct LogRequest<'a> {
 }
 
 /// The log text.
-pub(crate) fn read(store: &KubeObjects, pods: &Resource, req: &LogRequest) -> Result<String, ApiError> {
+pub(crate) fn read(
+    store: &KubeObjects,
+    pods: &Resource,
+    req: &LogRequest,
+) -> Result<String, ApiError> {
     let key = ObjectKey::new("", "Pod", req.namespace, req.pod);
     let pod = store
         .get(&key)
@@ -42,12 +46,16 @@ pub(crate) fn read(store: &KubeObjects, pods: &Resource, req: &LogRequest) -> Re
 /// The requested container, or the only one; the API server refuses to guess among several
 /// (kubectl itself picks the default container before asking).
 fn pick_container(pod: &Value, req: &LogRequest) -> Result<String, ApiError> {
-    let names: Vec<&str> = ["/spec/containers", "/spec/initContainers", "/spec/ephemeralContainers"]
-        .iter()
-        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
-        .collect();
+    let names: Vec<&str> = [
+        "/spec/containers",
+        "/spec/initContainers",
+        "/spec/ephemeralContainers",
+    ]
+    .iter()
+    .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+    .flatten()
+    .filter_map(|c| c.get("name").and_then(Value::as_str))
+    .collect();
     match req.container.filter(|c| !c.is_empty()) {
         Some(c) if names.contains(&c) => Ok(c.to_string()),
         Some(c) => Err(ApiError::bad_request(format!(

@@ -74,7 +74,11 @@ pub(crate) fn json_patch(target: &Value, patch: &Value) -> Result<Value, String>
             .get("path")
             .and_then(Value::as_str)
             .ok_or("a JSON patch operation needs a path")?;
-        let value = || op.get("value").cloned().ok_or(format!("{name} {path}: missing value"));
+        let value = || {
+            op.get("value")
+                .cloned()
+                .ok_or(format!("{name} {path}: missing value"))
+        };
         let from = || {
             op.get("from")
                 .and_then(Value::as_str)
@@ -164,8 +168,13 @@ fn pointer_remove(doc: &mut Value, path: &str) -> Result<Value, String> {
 /// `containerPort` in containers and by `port` in services; the patch items tell which.
 fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes"
-        | "imagePullSecrets" | "resourceClaims" => Some("name"),
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "resourceClaims" => Some("name"),
         "volumeMounts" => Some("mountPath"),
         "volumeDevices" => Some("devicePath"),
         "conditions" => Some("type"),
@@ -173,7 +182,11 @@ fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
         "ownerReferences" => Some("uid"),
         "ports" => {
             let container_ports = items.iter().any(|i| i.get("containerPort").is_some());
-            Some(if container_ports { "containerPort" } else { "port" })
+            Some(if container_ports {
+                "containerPort"
+            } else {
+                "port"
+            })
         }
         _ => None,
     }
@@ -327,7 +340,10 @@ mod tests {
             env,
             &json!([{"name": "A", "value": "1"}, {"name": "ZEEBE_RESTORE", "value": "true"}, {"name": "B", "value": "2"}])
         );
-        assert_eq!(out["spec"]["template"]["spec"]["containers"][1]["name"], "sidecar");
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][1]["name"],
+            "sidecar"
+        );
 
         let delete = json!({"spec": {"template": {"spec": {"containers": [{
             "name": "orchestration",
@@ -335,7 +351,10 @@ mod tests {
         }]}}}});
         let out = strategic_merge(&out, &delete).unwrap();
         let env = &out["spec"]["template"]["spec"]["containers"][0]["env"];
-        assert_eq!(env, &json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]));
+        assert_eq!(
+            env,
+            &json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+        );
     }
 
     #[test]
@@ -352,7 +371,13 @@ mod tests {
         .unwrap();
         assert_eq!(out["spec"]["replicas"], 1);
         assert_eq!(out["metadata"]["a"], 1);
-        assert_eq!(out["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(json_patch(&sts(), &json!([{"op": "remove", "path": "/nope"}])).is_err());
         assert!(json_patch(&sts(), &json!({"op": "x"})).is_err());
     }

@@ -50,7 +50,9 @@ impl Resource {
 }
 
 /// What every served resource supports (deletecollection is not implemented, so not listed).
-pub(crate) const VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+pub(crate) const VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
 
 const STATUS: Subresource = Subresource {
     name: "status",

@@ -10,7 +10,13 @@ use super::selectors::selector_string;
 pub(crate) fn of(object: &Value) -> Value {
     let meta = object.get("metadata").cloned().unwrap_or_else(|| json!({}));
     let mut metadata = json!({});
-    for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+    for field in [
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+    ] {
         if let Some(value) = meta.get(field) {
             metadata[field] = value.clone();
         }
@@ -33,7 +39,9 @@ pub(crate) fn replicas(scale: &Value) -> Result<i64, String> {
         Some(v) => v
             .as_i64()
             .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
-            .ok_or_else(|| format!("spec.replicas: Invalid value: {v}: must be greater than or equal to 0")),
+            .ok_or_else(|| {
+                format!("spec.replicas: Invalid value: {v}: must be greater than or equal to 0")
+            }),
         None => Ok(0),
     }
 }

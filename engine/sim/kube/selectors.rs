@@ -65,7 +65,9 @@ impl FieldSelector {
             } else if let Some((p, v)) = part.split_once('=') {
                 (p, true, v)
             } else {
-                return Err(format!("invalid selector: '{text}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{text}'; can't understand '{part}'"
+                ));
             };
             terms.push((path.trim().to_string(), equal, value.trim().to_string()));
         }
@@ -115,7 +117,11 @@ pub(crate) fn selector_string(selector: Option<&Value>) -> String {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        match expr.get("operator").and_then(Value::as_str).unwrap_or_default() {
+        match expr
+            .get("operator")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+        {
             "In" => parts.push(format!("{key} in ({})", values.join(","))),
             "NotIn" => parts.push(format!("{key} notin ({})", values.join(","))),
             "Exists" => parts.push(key.to_string()),
@@ -152,10 +158,16 @@ fn parse_requirement(part: &str) -> Result<Requirement, String> {
         return Ok(Requirement::NotExists(label_key(key, part)?));
     }
     if let Some((k, v)) = part.split_once("!=") {
-        return Ok(Requirement::NotEquals(label_key(k, part)?, v.trim().to_string()));
+        return Ok(Requirement::NotEquals(
+            label_key(k, part)?,
+            v.trim().to_string(),
+        ));
     }
     if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-        return Ok(Requirement::Equals(label_key(k, part)?, v.trim().to_string()));
+        return Ok(Requirement::Equals(
+            label_key(k, part)?,
+            v.trim().to_string(),
+        ));
     }
     if let Some(open) = part.find('(') {
         let close = part.rfind(')').filter(|c| *c > open).ok_or_else(bad)?;
@@ -190,7 +202,13 @@ mod tests {
     #[test]
     fn label_selectors_match() {
         let pod = json!({"metadata": {"labels": {"app": "x", "tier": "db"}}});
-        let yes = ["app=x", "app==x,tier", "tier in (db, web)", "app,!missing", "tier notin (web)"];
+        let yes = [
+            "app=x",
+            "app==x,tier",
+            "tier in (db, web)",
+            "app,!missing",
+            "tier notin (web)",
+        ];
         for text in yes {
             assert!(LabelSelector::parse(text).unwrap().matches(&pod), "{text}");
         }
@@ -204,9 +222,21 @@ mod tests {
     #[test]
     fn field_selectors_match() {
         let pod = json!({"metadata": {"name": "p"}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("metadata.name=p").unwrap().matches(&pod));
-        assert!(FieldSelector::parse("status.phase!=Failed").unwrap().matches(&pod));
-        assert!(!FieldSelector::parse("metadata.name==q").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("metadata.name=p")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            FieldSelector::parse("status.phase!=Failed")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name==q")
+                .unwrap()
+                .matches(&pod)
+        );
         assert!(FieldSelector::parse("nonsense").is_err());
     }
 }

@@ -27,7 +27,9 @@ impl Shared {
     /// The store, locked. A panic in a reconciler poisons the mutex; the store is still
     /// consistent object by object, so serving goes on rather than failing every request.
     pub fn lock(&self) -> MutexGuard<'_, KubeObjects> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs the reconciler on the locked store.
@@ -77,7 +79,10 @@ impl KubeHandle {
     pub async fn shutdown(self) {
         self.shared.stop.cancel();
         let mut server = self.server;
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+            .await
+            .is_err()
+        {
             server.abort();
         }
     }

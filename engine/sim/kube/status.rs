@@ -29,7 +29,8 @@ impl ApiError {
     }
 
     fn with_details(mut self, resource: &Resource, name: &str) -> Self {
-        self.details = Some(json!({"name": name, "group": resource.group, "kind": resource.plural}));
+        self.details =
+            Some(json!({"name": name, "group": resource.group, "kind": resource.plural}));
         self
     }
 
@@ -41,7 +42,11 @@ impl ApiError {
 
     /// A path the server does not serve.
     pub fn no_route() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// `pods "x" already exists`.
@@ -82,13 +87,19 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
         )
     }
 
     /// A watch that asks for history the store no longer has.
     pub fn expired(revision: u64) -> Self {
-        Self::new(410, "Expired", format!("too old resource version: {revision}"))
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {revision}"),
+        )
     }
 
     /// The `Status` object.

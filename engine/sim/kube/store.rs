@@ -119,7 +119,12 @@ impl KubeObjects {
         let revision = self.next_revision();
         let mut object = previous.clone();
         set_metadata(&mut object, "resourceVersion", json!(revision.to_string()));
-        self.record(ChangeType::Deleted, key.clone(), object.clone(), Some(previous));
+        self.record(
+            ChangeType::Deleted,
+            key.clone(),
+            object.clone(),
+            Some(previous),
+        );
         Some(object)
     }
 
@@ -168,7 +173,11 @@ impl KubeObjects {
     /// [`KubeObjects::rotate_log`]. `None` for a previous log when there was no restart; the
     /// current log of a container that never logged is empty.
     pub fn log(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> Option<&str> {
-        let key = (namespace.to_string(), pod.to_string(), container.to_string());
+        let key = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
         let log = self.logs.get(&key);
         if previous {
             log.and_then(|l| l.previous.as_deref())
@@ -209,7 +218,13 @@ impl KubeObjects {
         self.revision
     }
 
-    fn record(&mut self, change: ChangeType, key: ObjectKey, object: Value, previous: Option<Value>) {
+    fn record(
+        &mut self,
+        change: ChangeType,
+        key: ObjectKey,
+        object: Value,
+        previous: Option<Value>,
+    ) {
         self.history.push_back(Change {
             revision: self.revision,
             change,
@@ -235,7 +250,11 @@ impl KubeObjects {
     }
 
     fn log_entry(&mut self, namespace: &str, pod: &str, container: &str) -> &mut ContainerLog {
-        let key = (namespace.to_string(), pod.to_string(), container.to_string());
+        let key = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
         self.logs.entry(key).or_default()
     }
 }
@@ -247,7 +266,12 @@ fn keep_server_fields(object: &mut Value, old: &Value) {
         return;
     };
     let meta = metadata_mut(object);
-    for field in ["uid", "creationTimestamp", "generation", "deletionTimestamp"] {
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "generation",
+        "deletionTimestamp",
+    ] {
         if let Some(value) = old_meta.get(field)
             && !meta.contains_key(field)
         {

@@ -49,8 +49,18 @@ pub(crate) fn table(resource: &Resource, objects: &[&Value], revision: u64) -> V
 
 type Column = (&'static str, &'static str, u8, &'static str);
 
-const NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.");
-const AGE: Column = ("Age", "string", 0, "CreationTimestamp is a timestamp representing the server time when this object was created.");
+const NAME: Column = (
+    "Name",
+    "string",
+    0,
+    "Name must be unique within a namespace.",
+);
+const AGE: Column = (
+    "Age",
+    "string",
+    0,
+    "CreationTimestamp is a timestamp representing the server time when this object was created.",
+);
 
 /// Column definitions per kind: (name, type, priority, description); priority 1 columns show
 /// only with `-o wide`.
@@ -58,40 +68,125 @@ fn columns(kind: &str) -> Vec<Column> {
     match kind {
         "Pod" => vec![
             NAME,
-            ("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
-            ("Status", "string", 0, "The aggregate status of the containers in this pod."),
-            ("Restarts", "string", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+            (
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            (
+                "Status",
+                "string",
+                0,
+                "The aggregate status of the containers in this pod.",
+            ),
+            (
+                "Restarts",
+                "string",
+                0,
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
             AGE,
             ("IP", "string", 1, "IP address allocated to the pod."),
-            ("Node", "string", 1, "Name of the node this pod is scheduled on."),
-            ("Nominated Node", "string", 1, "Name of the node nominated for this pod."),
-            ("Readiness Gates", "string", 1, "Readiness gates of this pod."),
+            (
+                "Node",
+                "string",
+                1,
+                "Name of the node this pod is scheduled on.",
+            ),
+            (
+                "Nominated Node",
+                "string",
+                1,
+                "Name of the node nominated for this pod.",
+            ),
+            (
+                "Readiness Gates",
+                "string",
+                1,
+                "Readiness gates of this pod.",
+            ),
         ],
         "StatefulSet" => vec![
             NAME,
             ("Ready", "string", 0, "Number of the pod with ready state"),
             AGE,
-            ("Containers", "string", 1, "Names of each container in the template."),
-            ("Images", "string", 1, "Images referenced by each container in the template."),
+            (
+                "Containers",
+                "string",
+                1,
+                "Names of each container in the template.",
+            ),
+            (
+                "Images",
+                "string",
+                1,
+                "Images referenced by each container in the template.",
+            ),
         ],
         "Deployment" => vec![
             NAME,
             ("Ready", "string", 0, "Number of the pod with ready state"),
-            ("Up-to-date", "string", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-            ("Available", "string", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+            (
+                "Up-to-date",
+                "string",
+                0,
+                "Total number of non-terminated pods targeted by this deployment that have the desired template spec.",
+            ),
+            (
+                "Available",
+                "string",
+                0,
+                "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
+            ),
             AGE,
-            ("Containers", "string", 1, "Names of each container in the template."),
-            ("Images", "string", 1, "Images referenced by each container in the template."),
+            (
+                "Containers",
+                "string",
+                1,
+                "Names of each container in the template.",
+            ),
+            (
+                "Images",
+                "string",
+                1,
+                "Images referenced by each container in the template.",
+            ),
             ("Selector", "string", 1, "Label selector for pods."),
         ],
         "PersistentVolumeClaim" => vec![
             NAME,
             ("Status", "string", 0, "The phase of the claim."),
-            ("Volume", "string", 0, "The name of the volume bound to the claim."),
-            ("Capacity", "string", 0, "The actual resources of the underlying volume."),
-            ("Access Modes", "string", 0, "The access modes of the underlying volume."),
-            ("StorageClass", "string", 0, "The storage class of the claim."),
-            ("VolumeAttributesClass", "string", 0, "The volume attributes class of the claim."),
+            (
+                "Volume",
+                "string",
+                0,
+                "The name of the volume bound to the claim.",
+            ),
+            (
+                "Capacity",
+                "string",
+                0,
+                "The actual resources of the underlying volume.",
+            ),
+            (
+                "Access Modes",
+                "string",
+                0,
+                "The access modes of the underlying volume.",
+            ),
+            (
+                "StorageClass",
+                "string",
+                0,
+                "The storage class of the claim.",
+            ),
+            (
+                "VolumeAttributesClass",
+                "string",
+                0,
+                "The volume attributes class of the claim.",
+            ),
             AGE,
             ("VolumeMode", "string", 1, "The volume mode of the claim."),
         ],
@@ -99,12 +194,21 @@ fn columns(kind: &str) -> Vec<Column> {
             NAME,
             ("Type", "string", 0, "The type of the service."),
             ("Cluster-IP", "string", 0, "The cluster IP of the service."),
-            ("External-IP", "string", 0, "The external IP of the service."),
+            (
+                "External-IP",
+                "string",
+                0,
+                "The external IP of the service.",
+            ),
             ("Port(s)", "string", 0, "The ports of the service."),
             AGE,
             ("Selector", "string", 1, "The selector of the service."),
         ],
-        "Namespace" => vec![NAME, ("Status", "string", 0, "The status of the namespace"), AGE],
+        "Namespace" => vec![
+            NAME,
+            ("Status", "string", 0, "The status of the namespace"),
+            AGE,
+        ],
         "ConfigMap" => vec![NAME, ("Data", "integer", 0, "Number of keys."), AGE],
         "Secret" => vec![
             NAME,
@@ -118,24 +222,43 @@ fn columns(kind: &str) -> Vec<Column> {
 
 fn cells(kind: &str, o: &Value) -> Vec<Value> {
     let name = json!(text(o, "/metadata/name"));
-    let age = json!(time::age(o.pointer("/metadata/creationTimestamp").and_then(Value::as_str)));
+    let age = json!(time::age(
+        o.pointer("/metadata/creationTimestamp")
+            .and_then(Value::as_str)
+    ));
     match kind {
         "Pod" => {
             let [ready, status, restarts] = pod_summary(o);
-            vec![name, json!(ready), json!(status), json!(restarts), age,
-                 json!(or_none(text(o, "/status/podIP"))), json!(or_none(text(o, "/spec/nodeName"))),
-                 json!("<none>"), json!("<none>")]
+            vec![
+                name,
+                json!(ready),
+                json!(status),
+                json!(restarts),
+                age,
+                json!(or_none(text(o, "/status/podIP"))),
+                json!(or_none(text(o, "/spec/nodeName"))),
+                json!("<none>"),
+                json!("<none>"),
+            ]
         }
         "StatefulSet" => vec![
             name,
-            json!(format!("{}/{}", int(o, "/status/readyReplicas"), replicas(o))),
+            json!(format!(
+                "{}/{}",
+                int(o, "/status/readyReplicas"),
+                replicas(o)
+            )),
             age,
             json!(containers(o, "name")),
             json!(containers(o, "image")),
         ],
         "Deployment" => vec![
             name,
-            json!(format!("{}/{}", int(o, "/status/readyReplicas"), replicas(o))),
+            json!(format!(
+                "{}/{}",
+                int(o, "/status/readyReplicas"),
+                replicas(o)
+            )),
             json!(int(o, "/status/updatedReplicas")),
             json!(int(o, "/status/availableReplicas")),
             age,
@@ -145,8 +268,16 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
         ],
         "PersistentVolumeClaim" => pvc_cells(o, name, age),
         "Service" => service_cells(o, name, age),
-        "Namespace" => vec![name, json!(text(o, "/status/phase").unwrap_or("Active")), age],
-        "ConfigMap" => vec![name, json!(count(o, "/data") + count(o, "/binaryData")), age],
+        "Namespace" => vec![
+            name,
+            json!(text(o, "/status/phase").unwrap_or("Active")),
+            age,
+        ],
+        "ConfigMap" => vec![
+            name,
+            json!(count(o, "/data") + count(o, "/binaryData")),
+            age,
+        ],
         "Secret" => vec![
             name,
             json!(text(o, "/type").unwrap_or("Opaque")),
@@ -259,14 +390,24 @@ fn service_cells(o: &Value, name: Value, age: Value) -> Vec<Value> {
         json!(text(o, "/spec/type").unwrap_or("ClusterIP")),
         json!(or_none(text(o, "/spec/clusterIP"))),
         json!("<none>"),
-        json!(if ports.is_empty() { "<none>".to_string() } else { ports.join(",") }),
+        json!(if ports.is_empty() {
+            "<none>".to_string()
+        } else {
+            ports.join(",")
+        }),
         age,
-        json!(if selector.is_empty() { "<none>".to_string() } else { selector.join(",") }),
+        json!(if selector.is_empty() {
+            "<none>".to_string()
+        } else {
+            selector.join(",")
+        }),
     ]
 }
 
 fn text<'a>(o: &'a Value, pointer: &str) -> Option<&'a str> {
-    o.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty())
+    o.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn or_none(value: Option<&str>) -> &str {
@@ -279,11 +420,15 @@ fn int(o: &Value, pointer: &str) -> i64 {
 
 /// `spec.replicas`, which defaults to 1 for workloads.
 fn replicas(o: &Value) -> i64 {
-    o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+    o.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
 }
 
 fn count(o: &Value, pointer: &str) -> usize {
-    o.pointer(pointer).and_then(Value::as_object).map_or(0, |m| m.len())
+    o.pointer(pointer)
+        .and_then(Value::as_object)
+        .map_or(0, |m| m.len())
 }
 
 /// A field of every container in the pod template, comma-joined.

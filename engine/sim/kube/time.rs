@@ -32,7 +32,10 @@ pub(crate) fn format_rfc3339(secs: i64) -> String {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` into Unix seconds; `None` when malformed.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
-    if bytes.len() < 20 || bytes.get(4) != Some(&b'-') || bytes.get(10).map(u8::to_ascii_uppercase) != Some(b'T') {
+    if bytes.len() < 20
+        || bytes.get(4) != Some(&b'-')
+        || bytes.get(10).map(u8::to_ascii_uppercase) != Some(b'T')
+    {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> { text.get(range)?.parse().ok() };
@@ -86,7 +89,11 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
     }
     if minutes < 180 {
         return format!("{minutes}m");
@@ -94,14 +101,22 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     let hours = seconds / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
@@ -109,7 +124,11 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
         let y = hours / 24 / 365;
-        return if dy == 0 { format!("{y}y") } else { format!("{y}y{dy}d") };
+        return if dy == 0 {
+            format!("{y}y")
+        } else {
+            format!("{y}y{dy}d")
+        };
     }
     format!("{}y", hours / 24 / 365)
 }

@@ -19,6 +19,7 @@ use super::selectors::{FieldSelector, LabelSelector};
 use super::server::Shared;
 use super::status::ApiError;
 use super::store::{Change, ChangeType, KubeObjects};
+use super::table;
 
 /// How often an idle watch writes a blank line. The client's JSON stream decoder skips
 /// whitespace; the write is what lets the server notice a client that went away (a closed
@@ -33,6 +34,8 @@ pub(crate) struct Filter {
     pub namespace: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
+    /// Events carry one-row Tables instead of objects (`kubectl get -w` asks for them).
+    pub table: bool,
 }
 
 impl Filter {
@@ -48,6 +51,19 @@ impl Filter {
                 .namespace
                 .as_ref()
                 .is_none_or(|ns| *ns == change.key.namespace)
+    }
+
+    /// A watch event of this watch, with the object as a Table when asked for one.
+    fn event(&self, kind: &str, object: &Value) -> Value {
+        if !self.table {
+            return event(kind, object);
+        }
+        let revision = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|rv| rv.parse().ok())
+            .unwrap_or_default();
+        event(kind, &table::table(self.resource, &[object], revision))
     }
 
     /// The objects a list returns: in scope and selected, ordered by namespace and name.
@@ -97,7 +113,7 @@ impl Start {
         let mut initial: Vec<Value> = filter
             .select(store)
             .into_iter()
-            .map(|o| event("ADDED", o))
+            .map(|o| filter.event("ADDED", o))
             .collect();
         if send_initial_events {
             let r = filter.resource;
@@ -223,7 +239,7 @@ fn translate(filter: &Filter, change: &Change) -> Option<Value> {
         (true, false) => "DELETED",
         (false, false) => return None,
     };
-    Some(event(kind, &change.object))
+    Some(filter.event(kind, &change.object))
 }
 
 fn event(kind: &str, object: &Value) -> Value {

@@ -15,13 +15,18 @@ fn parse(text: &str) -> Value {
 #[tokio::test]
 async fn get_statefulset_json() {
     let c = Cluster::start().await;
-    let out = ok(c.kubectl(&["get", "statefulset", "camunda-zeebe", "-o", "json"]).await);
+    let out = ok(c
+        .kubectl(&["get", "statefulset", "camunda-zeebe", "-o", "json"])
+        .await);
     let sts = parse(&out);
     assert_eq!(sts["kind"], "StatefulSet");
     assert_eq!(sts["apiVersion"], "apps/v1");
     assert_eq!(sts["spec"]["replicas"], 3);
     assert_eq!(sts["status"]["readyReplicas"], 3);
-    assert_eq!(sts["spec"]["template"]["spec"]["containers"][0]["name"], "orchestration");
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["name"],
+        "orchestration"
+    );
     c.handle.shutdown().await;
 }
 
@@ -34,16 +39,23 @@ async fn get_statefulset_table() {
     assert!(lines[0].starts_with("NAME            READY   AGE"), "{out}");
     assert!(lines[1].starts_with("camunda-zeebe   3/3     "), "{out}");
     let wide = ok(c.kubectl(&["get", "sts", "-o", "wide"]).await);
-    assert!(wide.contains("CONTAINERS") && wide.contains("orchestration"), "{wide}");
+    assert!(
+        wide.contains("CONTAINERS") && wide.contains("orchestration"),
+        "{wide}"
+    );
     c.handle.shutdown().await;
 }
 
 #[tokio::test]
 async fn get_deployment_json_and_missing_one() {
     let c = Cluster::start().await;
-    let out = ok(c.kubectl(&["get", "deployment", "camunda-optimize", "-o", "json"]).await);
+    let out = ok(c
+        .kubectl(&["get", "deployment", "camunda-optimize", "-o", "json"])
+        .await);
     assert_eq!(parse(&out)["metadata"]["name"], "camunda-optimize");
-    let run = c.kubectl(&["get", "deployment", "camunda-connectors", "-o", "json"]).await;
+    let run = c
+        .kubectl(&["get", "deployment", "camunda-connectors", "-o", "json"])
+        .await;
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert_eq!(
         run.stderr.trim(),
@@ -65,41 +77,91 @@ async fn get_pods_json_with_label_selector() {
         .collect();
     assert_eq!(
         names,
-        ["camunda-optimize-0", "camunda-zeebe-0", "camunda-zeebe-1", "camunda-zeebe-2"]
+        [
+            "camunda-optimize-0",
+            "camunda-zeebe-0",
+            "camunda-zeebe-1",
+            "camunda-zeebe-2"
+        ]
     );
-    let selected = ["get", "pods", "-l", "app.kubernetes.io/component=zeebe-broker", "-o", "json"];
+    let selected = [
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component=zeebe-broker",
+        "-o",
+        "json",
+    ];
     let brokers = parse(&ok(c.kubectl(&selected).await));
     assert_eq!(brokers["items"].as_array().unwrap().len(), 3);
-    let set = ["get", "pods", "-l", "app.kubernetes.io/component in (optimize,x)", "-o", "json"];
+    let set = [
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component in (optimize,x)",
+        "-o",
+        "json",
+    ];
     let optimize = parse(&ok(c.kubectl(&set).await));
-    assert_eq!(optimize["items"][0]["metadata"]["name"], "camunda-optimize-0");
+    assert_eq!(
+        optimize["items"][0]["metadata"]["name"],
+        "camunda-optimize-0"
+    );
     let table = ok(c.kubectl(&["get", "pods"]).await);
     assert!(table.starts_with("NAME"), "{table}");
-    assert!(table.contains("camunda-zeebe-0      1/1     Running   0"), "{table}");
+    assert!(
+        table.contains("camunda-zeebe-0      1/1     Running   0"),
+        "{table}"
+    );
     let none = c.kubectl(&["get", "pods", "-l", "app=nothing"]).await;
     assert_eq!(none.code, Some(0));
-    assert_eq!(none.stderr.trim(), "No resources found in camunda namespace.");
+    assert_eq!(
+        none.stderr.trim(),
+        "No resources found in camunda namespace."
+    );
     c.handle.shutdown().await;
 }
 
 #[tokio::test]
 async fn scale_statefulset_and_deployment() {
     let c = Cluster::start().await;
-    let out = ok(c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"]).await);
+    let out = ok(c
+        .kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
+        .await);
     assert_eq!(out, "statefulset.apps/camunda-zeebe scaled\n");
     let sts = c.object("apps", "StatefulSet", "camunda-zeebe").unwrap();
     assert_eq!(sts["spec"]["replicas"], 0);
     assert_eq!(sts["metadata"]["generation"], 2);
     assert_eq!(sts["status"]["replicas"], 0);
     assert_eq!(c.names("", "Pod"), ["camunda-optimize-0"]);
-    let out = ok(c.kubectl(&["scale", "deployment/camunda-optimize", "--replicas=0"]).await);
+    let out = ok(c
+        .kubectl(&["scale", "deployment/camunda-optimize", "--replicas=0"])
+        .await);
     assert_eq!(out, "deployment.apps/camunda-optimize scaled\n");
     assert!(c.names("", "Pod").is_empty());
     // With a precondition kubectl reads the Scale and PUTs it; --timeout polls it.
-    let args = ["scale", "sts", "camunda-zeebe", "--current-replicas=0", "--replicas=2", "--timeout=10s"];
-    assert_eq!(ok(c.kubectl(&args).await), "statefulset.apps/camunda-zeebe scaled\n");
+    let args = [
+        "scale",
+        "sts",
+        "camunda-zeebe",
+        "--current-replicas=0",
+        "--replicas=2",
+        "--timeout=10s",
+    ];
+    assert_eq!(
+        ok(c.kubectl(&args).await),
+        "statefulset.apps/camunda-zeebe scaled\n"
+    );
     assert_eq!(c.names("", "Pod"), ["camunda-zeebe-0", "camunda-zeebe-1"]);
-    let wrong = c.kubectl(&["scale", "sts", "camunda-zeebe", "--current-replicas=5", "--replicas=1"]).await;
+    let wrong = c
+        .kubectl(&[
+            "scale",
+            "sts",
+            "camunda-zeebe",
+            "--current-replicas=5",
+            "--replicas=1",
+        ])
+        .await;
     assert_eq!(wrong.code, Some(1), "{wrong:#?}");
     c.handle.shutdown().await;
 }
@@ -107,9 +169,18 @@ async fn scale_statefulset_and_deployment() {
 #[tokio::test]
 async fn list_pvc_names() {
     let c = Cluster::start().await;
-    let args = ["get", "pvc", "-o", "custom-columns=NAME:.metadata.name", "--no-headers"];
+    let args = [
+        "get",
+        "pvc",
+        "-o",
+        "custom-columns=NAME:.metadata.name",
+        "--no-headers",
+    ];
     let out = ok(c.kubectl(&args).await);
-    assert_eq!(out, "data-camunda-zeebe-0\ndata-camunda-zeebe-1\ndata-camunda-zeebe-2\n");
+    assert_eq!(
+        out,
+        "data-camunda-zeebe-0\ndata-camunda-zeebe-1\ndata-camunda-zeebe-2\n"
+    );
     let table = ok(c.kubectl(&["get", "pvc"]).await);
     assert!(table.contains("data-camunda-zeebe-0   Bound"), "{table}");
     c.handle.shutdown().await;
@@ -118,10 +189,19 @@ async fn list_pvc_names() {
 #[tokio::test]
 async fn delete_pvc_after_scale_down() {
     let c = Cluster::start().await;
-    ok(c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"]).await);
+    ok(
+        c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
+            .await,
+    );
     let out = ok(c.kubectl(&["delete", "pvc", "data-camunda-zeebe-0"]).await);
-    assert_eq!(out, "persistentvolumeclaim \"data-camunda-zeebe-0\" deleted\n");
-    assert_eq!(c.names("", "PersistentVolumeClaim"), ["data-camunda-zeebe-1", "data-camunda-zeebe-2"]);
+    assert_eq!(
+        out,
+        "persistentvolumeclaim \"data-camunda-zeebe-0\" deleted\n"
+    );
+    assert_eq!(
+        c.names("", "PersistentVolumeClaim"),
+        ["data-camunda-zeebe-1", "data-camunda-zeebe-2"]
+    );
     let again = c.kubectl(&["delete", "pvc", "data-camunda-zeebe-0"]).await;
     assert_eq!(again.code, Some(1));
     assert_eq!(
@@ -136,15 +216,26 @@ async fn delete_pvc_in_use_waits_for_its_pod() {
     let c = Cluster::start().await;
     let mut child = c.spawn(&["delete", "pvc", "data-camunda-zeebe-1"]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(child.try_wait().unwrap().is_none(), "delete returned while the pod uses the claim");
-    let pvc = c.object("", "PersistentVolumeClaim", "data-camunda-zeebe-1").unwrap();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "delete returned while the pod uses the claim"
+    );
+    let pvc = c
+        .object("", "PersistentVolumeClaim", "data-camunda-zeebe-1")
+        .unwrap();
     assert!(pvc["metadata"]["deletionTimestamp"].is_string());
     let table = ok(c.kubectl(&["get", "pvc", "data-camunda-zeebe-1"]).await);
     assert!(table.contains("Terminating"), "{table}");
     c.set_replicas("camunda-zeebe", 1);
     let run = finish(child, &["delete"]).await;
-    assert_eq!(ok(run), "persistentvolumeclaim \"data-camunda-zeebe-1\" deleted\n");
-    assert_eq!(c.names("", "PersistentVolumeClaim"), ["data-camunda-zeebe-0", "data-camunda-zeebe-2"]);
+    assert_eq!(
+        ok(run),
+        "persistentvolumeclaim \"data-camunda-zeebe-1\" deleted\n"
+    );
+    assert_eq!(
+        c.names("", "PersistentVolumeClaim"),
+        ["data-camunda-zeebe-0", "data-camunda-zeebe-2"]
+    );
     c.handle.shutdown().await;
 }
 
@@ -157,10 +248,19 @@ fn env_of(c: &Cluster) -> Value {
 async fn set_env_and_remove_it() {
     let c = Cluster::start().await;
     let set = [
-        "set", "env", "statefulset/camunda-zeebe", "-c", "orchestration", "ZEEBE_RESTORE=true",
-        "ZEEBE_RESTORE_FROM_BACKUP_ID=1748937221", "SPRING_PROFILES_ACTIVE=restore",
+        "set",
+        "env",
+        "statefulset/camunda-zeebe",
+        "-c",
+        "orchestration",
+        "ZEEBE_RESTORE=true",
+        "ZEEBE_RESTORE_FROM_BACKUP_ID=1748937221",
+        "SPRING_PROFILES_ACTIVE=restore",
     ];
-    assert_eq!(ok(c.kubectl(&set).await), "statefulset.apps/camunda-zeebe env updated\n");
+    assert_eq!(
+        ok(c.kubectl(&set).await),
+        "statefulset.apps/camunda-zeebe env updated\n"
+    );
     assert_eq!(
         env_of(&c),
         serde_json::json!([
@@ -173,14 +273,31 @@ async fn set_env_and_remove_it() {
     let sts = c.object("apps", "StatefulSet", "camunda-zeebe").unwrap();
     assert_eq!(sts["metadata"]["generation"], 2);
     assert_eq!(sts["status"]["observedGeneration"], 2);
-    assert_eq!(sts["spec"]["template"]["spec"]["containers"][0]["image"], "camunda/camunda:8.8.0");
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["image"],
+        "camunda/camunda:8.8.0"
+    );
     let unset = [
-        "set", "env", "statefulset/camunda-zeebe", "-c", "orchestration", "ZEEBE_RESTORE-",
-        "ZEEBE_RESTORE_FROM_BACKUP_ID-", "SPRING_PROFILES_ACTIVE-",
+        "set",
+        "env",
+        "statefulset/camunda-zeebe",
+        "-c",
+        "orchestration",
+        "ZEEBE_RESTORE-",
+        "ZEEBE_RESTORE_FROM_BACKUP_ID-",
+        "SPRING_PROFILES_ACTIVE-",
     ];
-    assert_eq!(ok(c.kubectl(&unset).await), "statefulset.apps/camunda-zeebe env updated\n");
-    assert_eq!(env_of(&c), serde_json::json!([{"name": "CAMUNDA_CLUSTER_SIZE", "value": "3"}]));
-    let listed = ok(c.kubectl(&["set", "env", "statefulset/camunda-zeebe", "--list"]).await);
+    assert_eq!(
+        ok(c.kubectl(&unset).await),
+        "statefulset.apps/camunda-zeebe env updated\n"
+    );
+    assert_eq!(
+        env_of(&c),
+        serde_json::json!([{"name": "CAMUNDA_CLUSTER_SIZE", "value": "3"}])
+    );
+    let listed = ok(c
+        .kubectl(&["set", "env", "statefulset/camunda-zeebe", "--list"])
+        .await);
     assert!(listed.contains("CAMUNDA_CLUSTER_SIZE=3"), "{listed}");
     c.handle.shutdown().await;
 }
@@ -190,7 +307,13 @@ async fn logs_current_and_previous() {
     let c = Cluster::start().await;
     let args = ["logs", "camunda-zeebe-0", "-c", "orchestration"];
     assert_eq!(ok(c.kubectl(&args).await), "camunda-zeebe-0 started\n");
-    let previous = ["logs", "camunda-zeebe-0", "-c", "orchestration", "--previous"];
+    let previous = [
+        "logs",
+        "camunda-zeebe-0",
+        "-c",
+        "orchestration",
+        "--previous",
+    ];
     let run = c.kubectl(&previous).await;
     assert_eq!(run.code, Some(1));
     assert_eq!(
@@ -198,7 +321,12 @@ async fn logs_current_and_previous() {
         "Error from server (BadRequest): previous terminated container \"orchestration\" in pod \"camunda-zeebe-0\" not found"
     );
     c.handle.with_objects(|o| {
-        o.append_log("camunda", "camunda-zeebe-0", "orchestration", "restore failed");
+        o.append_log(
+            "camunda",
+            "camunda-zeebe-0",
+            "orchestration",
+            "restore failed",
+        );
         o.rotate_log("camunda", "camunda-zeebe-0", "orchestration");
         o.append_log("camunda", "camunda-zeebe-0", "orchestration", "second run");
     });
@@ -208,8 +336,13 @@ async fn logs_current_and_previous() {
     );
     assert_eq!(ok(c.kubectl(&args).await), "second run\n");
     // Without -c kubectl picks the only container itself.
-    assert_eq!(ok(c.kubectl(&["logs", "camunda-zeebe-0"]).await), "second run\n");
-    let missing = c.kubectl(&["logs", "camunda-zeebe-7", "-c", "orchestration"]).await;
+    assert_eq!(
+        ok(c.kubectl(&["logs", "camunda-zeebe-0"]).await),
+        "second run\n"
+    );
+    let missing = c
+        .kubectl(&["logs", "camunda-zeebe-7", "-c", "orchestration"])
+        .await;
     assert_eq!(missing.code, Some(1));
     assert_eq!(
         missing.stderr.trim(),
@@ -222,10 +355,30 @@ async fn logs_current_and_previous() {
 #[tokio::test]
 async fn rollout_status_when_done() {
     let c = Cluster::start().await;
-    let out = ok(c.kubectl(&["rollout", "status", "statefulset/camunda-zeebe", "--timeout=10m"]).await);
-    assert!(out.starts_with("statefulset rolling update complete 3 pods at revision camunda-zeebe-"), "{out}");
-    let out = ok(c.kubectl(&["rollout", "status", "deployment/camunda-optimize", "--timeout=10m"]).await);
-    assert_eq!(out, "deployment \"camunda-optimize\" successfully rolled out\n");
+    let out = ok(c
+        .kubectl(&[
+            "rollout",
+            "status",
+            "statefulset/camunda-zeebe",
+            "--timeout=10m",
+        ])
+        .await);
+    assert!(
+        out.starts_with("statefulset rolling update complete 3 pods at revision camunda-zeebe-"),
+        "{out}"
+    );
+    let out = ok(c
+        .kubectl(&[
+            "rollout",
+            "status",
+            "deployment/camunda-optimize",
+            "--timeout=10m",
+        ])
+        .await);
+    assert_eq!(
+        out,
+        "deployment \"camunda-optimize\" successfully rolled out\n"
+    );
     c.handle.shutdown().await;
 }
 
@@ -233,15 +386,33 @@ async fn rollout_status_when_done() {
 async fn rollout_status_waits_for_a_later_reconcile() {
     let c = Cluster::start().await;
     c.rules.hold.store(true, Ordering::SeqCst);
-    let set = ["set", "env", "statefulset/camunda-zeebe", "-c", "orchestration", "ZEEBE_RESTORE=true"];
+    let set = [
+        "set",
+        "env",
+        "statefulset/camunda-zeebe",
+        "-c",
+        "orchestration",
+        "ZEEBE_RESTORE=true",
+    ];
     ok(c.kubectl(&set).await);
-    let mut child = c.spawn(&["rollout", "status", "statefulset/camunda-zeebe", "--timeout=10m"]);
+    let mut child = c.spawn(&[
+        "rollout",
+        "status",
+        "statefulset/camunda-zeebe",
+        "--timeout=10m",
+    ]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(child.try_wait().unwrap().is_none(), "rollout status returned before the rollout");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "rollout status returned before the rollout"
+    );
     c.rules.hold.store(false, Ordering::SeqCst);
     c.handle.reconcile_now();
     let out = ok(finish(child, &["rollout", "status"]).await);
-    assert!(out.contains("statefulset rolling update complete 3 pods at revision"), "{out}");
+    assert!(
+        out.contains("statefulset rolling update complete 3 pods at revision"),
+        "{out}"
+    );
     c.handle.shutdown().await;
 }
 
@@ -249,11 +420,19 @@ async fn rollout_status_waits_for_a_later_reconcile() {
 async fn wait_for_pods_to_be_deleted() {
     let c = Cluster::start().await;
     let wait = [
-        "wait", "--for=delete", "pod", "-l", "app.kubernetes.io/component=zeebe-broker", "--timeout=60s",
+        "wait",
+        "--for=delete",
+        "pod",
+        "-l",
+        "app.kubernetes.io/component=zeebe-broker",
+        "--timeout=60s",
     ];
     let child = c.spawn(&wait);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    ok(c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"]).await);
+    ok(
+        c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
+            .await,
+    );
     let run = finish(child, &wait).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     // Nothing left to wait for: ends at once.
@@ -267,11 +446,23 @@ async fn version_and_discovery() {
     let c = Cluster::start().await;
     let out = parse(&ok(c.kubectl(&["version", "-o", "json"]).await));
     assert_eq!(out["serverVersion"]["gitVersion"], "v1.32.0");
-    let resources = ok(c.kubectl(&["api-resources", "--no-headers", "-o", "name"]).await);
-    for name in ["pods", "persistentvolumeclaims", "statefulsets.apps", "deployments.apps"] {
-        assert!(resources.lines().any(|l| l == name), "{name} missing: {resources}");
+    let resources = ok(c
+        .kubectl(&["api-resources", "--no-headers", "-o", "name"])
+        .await);
+    for name in [
+        "pods",
+        "persistentvolumeclaims",
+        "statefulsets.apps",
+        "deployments.apps",
+    ] {
+        assert!(
+            resources.lines().any(|l| l == name),
+            "{name} missing: {resources}"
+        );
     }
-    let openapi = reqwest::get(format!("{}/openapi/v2", c.handle.url())).await.unwrap();
+    let openapi = reqwest::get(format!("{}/openapi/v2", c.handle.url()))
+        .await
+        .unwrap();
     assert_eq!(openapi.status(), 404);
     c.handle.shutdown().await;
 }
@@ -288,7 +479,11 @@ async fn watch_ends_after_timeout_seconds() {
     })
     .await
     .expect("watch did not end");
-    let events: Vec<Value> = body.lines().filter(|l| !l.trim().is_empty()).map(parse).collect();
+    let events: Vec<Value> = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse)
+        .collect();
     assert_eq!(events.len(), 3, "{body}");
     assert!(events.iter().all(|e| e["type"] == "ADDED"));
     c.handle.shutdown().await;
@@ -301,9 +496,15 @@ async fn bad_requests_get_status_errors() {
     let base = c.handle.url().to_string();
     let cases = [
         ("/api/v1/namespaces/camunda/pods?labelSelector=a+in+(b", 400),
-        ("/api/v1/namespaces/camunda/pods?watch=true&resourceVersion=x", 400),
+        (
+            "/api/v1/namespaces/camunda/pods?watch=true&resourceVersion=x",
+            400,
+        ),
         ("/apis/apps/v1/namespaces/camunda/widgets", 404),
-        ("/api/v1/namespaces/camunda/pods/camunda-zeebe-0/log?container=nope", 400),
+        (
+            "/api/v1/namespaces/camunda/pods/camunda-zeebe-0/log?container=nope",
+            400,
+        ),
     ];
     for (path, code) in cases {
         let response = client.get(format!("{base}{path}")).send().await.unwrap();
@@ -313,7 +514,9 @@ async fn bad_requests_get_status_errors() {
         assert_eq!(status["code"], code, "{path}");
     }
     let patch = client
-        .patch(format!("{base}/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe"))
+        .patch(format!(
+            "{base}/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe"
+        ))
         .header("Content-Type", "application/strategic-merge-patch+json")
         .body("{not json")
         .send()
@@ -321,7 +524,9 @@ async fn bad_requests_get_status_errors() {
         .unwrap();
     assert_eq!(patch.status().as_u16(), 400);
     let scale = client
-        .patch(format!("{base}/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe/scale"))
+        .patch(format!(
+            "{base}/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe/scale"
+        ))
         .header("Content-Type", "application/merge-patch+json")
         .body(r#"{"spec":{"replicas":-1}}"#)
         .send()
@@ -342,7 +547,41 @@ async fn trace() {
         let mut args: Vec<&str> = command.split_whitespace().collect();
         args.push("-v=8");
         let run = c.kubectl(&args).await;
-        println!("=== {command}\ncode {:?}\n{}\n{}", run.code, run.stdout, run.stderr);
+        println!(
+            "=== {command}\ncode {:?}\n{}\n{}",
+            run.code, run.stdout, run.stderr
+        );
     }
+    c.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_watch_prints_table_rows() {
+    let c = Cluster::start().await;
+    let args = [
+        "get",
+        "pods",
+        "-l",
+        "app.kubernetes.io/component=zeebe-broker",
+        "-w",
+    ];
+    let mut child = c.spawn(&args);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    c.set_replicas("camunda-zeebe", 2);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    child.start_kill().unwrap();
+    let run = finish(child, &args).await;
+    println!("{}\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{}", run.stdout);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("camunda-zeebe-2"))
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
     c.handle.shutdown().await;
 }

@@ -34,7 +34,9 @@ pub struct Cluster {
 impl Cluster {
     pub async fn start() -> Self {
         let rules = Arc::new(TestCluster::default());
-        let handle = start(0, rules.clone(), seed()).await.expect("start the stand-in");
+        let handle = start(0, rules.clone(), seed())
+            .await
+            .expect("start the stand-in");
         let dir = tempfile::tempdir().expect("temp dir");
         handle
             .write_kubeconfig(&dir.path().join("kubeconfig"), "sim", "camunda")
@@ -195,19 +197,31 @@ pub fn seed() -> Vec<Value> {
                 }
             }
         }),
-        service("camunda-zeebe", "zeebe-broker", json!([
-            {"name": "internal", "port": 26502, "protocol": "TCP"},
-            {"name": "command", "port": 26501, "protocol": "TCP"},
-            {"name": "management", "port": 9600, "protocol": "TCP"}
-        ])),
-        service("camunda-zeebe-gateway", "zeebe-broker", json!([
-            {"name": "http", "port": 8080, "protocol": "TCP"},
-            {"name": "management", "port": 9600, "protocol": "TCP"},
-            {"name": "grpc-api", "port": 26500, "protocol": "TCP"}
-        ])),
-        service("camunda-optimize", "optimize", json!([
-            {"name": "http", "port": 80, "targetPort": 8090, "protocol": "TCP"},
-            {"name": "management", "port": 8092, "targetPort": 8092, "protocol": "TCP"}
-        ])),
+        service(
+            "camunda-zeebe",
+            "zeebe-broker",
+            json!([
+                {"name": "internal", "port": 26502, "protocol": "TCP"},
+                {"name": "command", "port": 26501, "protocol": "TCP"},
+                {"name": "management", "port": 9600, "protocol": "TCP"}
+            ]),
+        ),
+        service(
+            "camunda-zeebe-gateway",
+            "zeebe-broker",
+            json!([
+                {"name": "http", "port": 8080, "protocol": "TCP"},
+                {"name": "management", "port": 9600, "protocol": "TCP"},
+                {"name": "grpc-api", "port": 26500, "protocol": "TCP"}
+            ]),
+        ),
+        service(
+            "camunda-optimize",
+            "optimize",
+            json!([
+                {"name": "http", "port": 80, "targetPort": 8090, "protocol": "TCP"},
+                {"name": "management", "port": 8092, "targetPort": 8092, "protocol": "TCP"}
+            ]),
+        ),
     ]
 }

@@ -20,7 +20,11 @@ impl Reconciler for TestCluster {
     fn reconcile(&self, objects: &mut KubeObjects) {
         let hold = self.hold.load(Ordering::SeqCst);
         for kind in ["StatefulSet", "Deployment"] {
-            let workloads: Vec<Value> = objects.list_all("apps", kind).into_iter().cloned().collect();
+            let workloads: Vec<Value> = objects
+                .list_all("apps", kind)
+                .into_iter()
+                .cloned()
+                .collect();
             for workload in workloads {
                 reconcile_workload(objects, &workload, hold);
             }
@@ -38,23 +42,35 @@ impl Reconciler for TestCluster {
 }
 
 fn text<'a>(o: &'a Value, pointer: &str) -> &'a str {
-    o.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    o.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// A short stable hash of the pod template, as the controller's revision names carry one.
 fn revision(workload: &Value) -> String {
-    let template = workload.pointer("/spec/template").map(Value::to_string).unwrap_or_default();
-    let hash = template
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    format!("{}-{:08x}", text(workload, "/metadata/name"), hash & 0xffff_ffff)
+    let template = workload
+        .pointer("/spec/template")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let hash = template.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    format!(
+        "{}-{:08x}",
+        text(workload, "/metadata/name"),
+        hash & 0xffff_ffff
+    )
 }
 
 fn reconcile_workload(objects: &mut KubeObjects, workload: &Value, hold: bool) {
     let ns = text(workload, "/metadata/namespace").to_string();
     let name = text(workload, "/metadata/name").to_string();
     let kind = text(workload, "/kind").to_string();
-    let replicas = workload.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
+    let replicas = workload
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     let update = revision(workload);
     let claims = claim_templates(workload);
     for ordinal in 0..replicas {
@@ -102,7 +118,10 @@ fn claim_templates(workload: &Value) -> Vec<String> {
 }
 
 fn ensure_claim(objects: &mut KubeObjects, ns: &str, name: &str) {
-    if objects.get(&ObjectKey::new("", "PersistentVolumeClaim", ns, name)).is_some() {
+    if objects
+        .get(&ObjectKey::new("", "PersistentVolumeClaim", ns, name))
+        .is_some()
+    {
         return;
     }
     objects.put(json!({
@@ -114,7 +133,14 @@ fn ensure_claim(objects: &mut KubeObjects, ns: &str, name: &str) {
     }));
 }
 
-fn create_pod(objects: &mut KubeObjects, workload: &Value, ns: &str, pod: &str, revision: &str, claims: &[String]) {
+fn create_pod(
+    objects: &mut KubeObjects,
+    workload: &Value,
+    ns: &str,
+    pod: &str,
+    revision: &str,
+    claims: &[String],
+) {
     let mut labels = workload
         .pointer("/spec/template/metadata/labels")
         .cloned()
@@ -148,7 +174,15 @@ fn create_pod(objects: &mut KubeObjects, workload: &Value, ns: &str, pod: &str, 
     }
 }
 
-fn update_status(objects: &mut KubeObjects, workload: &Value, kind: &str, ns: &str, name: &str, replicas: i64, update: &str) {
+fn update_status(
+    objects: &mut KubeObjects,
+    workload: &Value,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    replicas: i64,
+    update: &str,
+) {
     let pods: Vec<Value> = objects
         .list("", "Pod", ns)
         .into_iter()
