@@ -3,6 +3,7 @@
 //! must not interpret requests (that is `handlers.rs`).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub(crate) struct Shared {
     store: Mutex<KubeObjects>,
     pub reconciler: Arc<dyn Reconciler>,
     pub stop: CancellationToken,
+    /// Open watch streams (see [`KubeHandle::open_watches`]).
+    pub watches: AtomicUsize,
 }
 
 impl Shared {
@@ -42,7 +45,15 @@ impl Shared {
 pub struct KubeHandle {
     url: String,
     shared: Arc<Shared>,
-    server: JoinHandle<()>,
+    /// Taken by [`KubeHandle::shutdown`]; a handle dropped without it still stops serving.
+    server: Option<JoinHandle<()>>,
+}
+
+impl Drop for KubeHandle {
+    fn drop(&mut self) {
+        // Nobody can reach the store any more; let the server wind down on its own.
+        self.shared.stop.cancel();
+    }
 }
 
 impl KubeHandle {
@@ -76,15 +87,22 @@ impl KubeHandle {
     }
 
     /// Stops serving: open watches end, then connections get a short grace period.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.shared.stop.cancel();
-        let mut server = self.server;
+        let Some(mut server) = self.server.take() else {
+            return;
+        };
         if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
             .await
             .is_err()
         {
             server.abort();
         }
+    }
+
+    /// How many watches are streaming now (tests check that they end).
+    pub fn open_watches(&self) -> usize {
+        self.shared.watches.load(Ordering::SeqCst)
     }
 }
 
@@ -104,6 +122,7 @@ pub async fn start(
         store: Mutex::new(store),
         reconciler,
         stop: CancellationToken::new(),
+        watches: AtomicUsize::new(0),
     });
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -118,6 +137,6 @@ pub async fn start(
     Ok(KubeHandle {
         url,
         shared,
-        server,
+        server: Some(server),
     })
 }

@@ -195,7 +195,7 @@ impl KubeObjects {
     /// that far (the watch must then report `410 Expired`).
     pub(crate) fn changes_since(&self, revision: u64) -> Option<Vec<Change>> {
         if let Some(oldest) = self.history.front()
-            && revision + 1 < oldest.revision
+            && revision.saturating_add(1) < oldest.revision
         {
             return None;
         }

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -147,6 +148,8 @@ pub(crate) fn response(
     response
 }
 
+/// The state of one open watch; counted in [`Shared::watches`] while it exists, so the count
+/// drops when the stream ends or the connection goes away (the body, and this, are dropped).
 struct WatchState {
     shared: Arc<Shared>,
     changed: tokio::sync::watch::Receiver<u64>,
@@ -157,6 +160,12 @@ struct WatchState {
     done: bool,
 }
 
+impl Drop for WatchState {
+    fn drop(&mut self) {
+        self.shared.watches.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn events(
     shared: Arc<Shared>,
     filter: Filter,
@@ -165,6 +174,7 @@ fn events(
 ) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let changed = shared.lock().subscribe();
     let initial: String = start.initial.iter().map(line).collect();
+    shared.watches.fetch_add(1, Ordering::SeqCst);
     let state = WatchState {
         shared,
         changed,

@@ -401,7 +401,8 @@ async fn rollout_status_waits_for_a_later_reconcile() {
         "statefulset/camunda-zeebe",
         "--timeout=10m",
     ]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Longer than the watch heartbeat, so kubectl has read a blank heartbeat line too.
+    tokio::time::sleep(Duration::from_millis(6000)).await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "rollout status returned before the rollout"
@@ -436,6 +437,18 @@ async fn wait_for_pods_to_be_deleted() {
     let run = finish(child, &wait).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     // Nothing left to wait for: ends at once.
+    let ready = [
+        "wait",
+        "--for=condition=Ready",
+        "pod",
+        "-l",
+        "app.kubernetes.io/component=optimize",
+        "--timeout=10s",
+    ];
+    assert_eq!(
+        ok(c.kubectl(&ready).await),
+        "pod/camunda-optimize-0 condition met\n"
+    );
     let run = c.kubectl(&wait).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     c.handle.shutdown().await;
@@ -583,5 +596,25 @@ async fn get_watch_prints_table_rows() {
         "{}",
         run.stdout
     );
+    c.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn watch_ends_when_the_client_goes_away() {
+    let c = Cluster::start().await;
+    let url = format!(
+        "{}/apis/apps/v1/namespaces/camunda/statefulsets?watch=true",
+        c.handle.url()
+    );
+    let mut response = reqwest::get(url).await.unwrap();
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("\"ADDED\""));
+    assert_eq!(c.handle.open_watches(), 1);
+    drop(response);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while c.handle.open_watches() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "watch still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.handle.shutdown().await;
 }
