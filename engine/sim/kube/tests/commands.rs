@@ -618,3 +618,47 @@ async fn watch_ends_when_the_client_goes_away() {
     }
     c.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn create_from_file_and_patch_json() {
+    let c = Cluster::start().await;
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let cm =
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"extra"},"data":{"a":"b"}}"#;
+    std::fs::write(file.path(), cm).unwrap();
+    let path = file.path().to_str().unwrap();
+    // No OpenAPI documents are served (404), so kubectl's client-side validation is off.
+    let create = ["create", "--validate=false", "-f", path];
+    assert_eq!(ok(c.kubectl(&create).await), "configmap/extra created\n");
+    let again = c.kubectl(&create).await;
+    assert_eq!(again.code, Some(1));
+    assert!(again.stderr.contains("(AlreadyExists)"), "{again:#?}");
+    let patch = r#"[{"op":"replace","path":"/spec/replicas","value":1}]"#;
+    let args = ["patch", "sts", "camunda-zeebe", "--type=json", "-p", patch];
+    assert_eq!(
+        ok(c.kubectl(&args).await),
+        "statefulset.apps/camunda-zeebe patched\n"
+    );
+    assert_eq!(
+        c.names("", "Pod"),
+        ["camunda-optimize-0", "camunda-zeebe-0"]
+    );
+    let merge = [
+        "patch",
+        "deploy",
+        "camunda-optimize",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":0}}"#,
+    ];
+    assert_eq!(
+        ok(c.kubectl(&merge).await),
+        "deployment.apps/camunda-optimize patched\n"
+    );
+    assert_eq!(c.names("", "Pod"), ["camunda-zeebe-0"]);
+    let restart = ok(c
+        .kubectl(&["rollout", "restart", "statefulset/camunda-zeebe"])
+        .await);
+    assert_eq!(restart, "statefulset.apps/camunda-zeebe restarted\n");
+    c.handle.shutdown().await;
+}
