@@ -8,13 +8,58 @@
 //! signatures below without changing both sides): [`ObjectKey`], [`DeleteDecision`],
 //! [`Reconciler`], [`KubeObjects`], [`KubeHandle`] and [`start`].
 //!
+//! USING THE STORE (what a [`Reconciler`] needs to know):
+//! - Objects are full JSON objects; the key comes from `apiVersion` (group before `/`),
+//!   `kind`, `metadata.namespace` and `metadata.name`. Served through the API: `v1` Pod,
+//!   Service, PersistentVolumeClaim, ConfigMap, Secret, Namespace (cluster-scoped: no
+//!   namespace) and `apps/v1` StatefulSet, Deployment. Other kinds can be stored but kubectl
+//!   cannot reach them.
+//! - [`KubeObjects::put`] of an object equal to the stored one changes nothing (no new
+//!   resourceVersion, no watch event), so a reconciler may rewrite status on every run. It
+//!   keeps `uid`, `creationTimestamp`, `generation` and `deletionTimestamp` when the new object
+//!   omits them. Update by cloning the stored object and changing it.
+//! - Workloads get the API server's defaults on every put (see `defaults.rs`), notably
+//!   `updateStrategy.rollingUpdate.partition: 0` on StatefulSets; kubectl then judges a
+//!   StatefulSet rollout by `status.updatedReplicas >= spec.replicas - partition`.
+//! - API writes keep `status` (it belongs to the reconciler) and bump `metadata.generation`
+//!   when `spec` changes; the reconciler reports `status.observedGeneration`.
+//! - `kubectl rollout status statefulset/x` ends when `status.observedGeneration >=
+//!   metadata.generation` (and not 0), `status.readyReplicas >= spec.replicas` and
+//!   `status.updatedReplicas >= spec.replicas - partition` (printing `partitioned roll out
+//!   complete: N new pods have been updated...`; kubectl `polymorphichelpers/rollout_status.go`);
+//!   without a partition it needs `status.updateRevision == status.currentRevision`
+//!   instead; for a Deployment when `observedGeneration >= generation`,
+//!   `updatedReplicas >= spec.replicas`, `replicas <= updatedReplicas` and
+//!   `availableReplicas >= updatedReplicas`. Until then it waits on a watch, which sees every
+//!   later change, including one made by [`KubeHandle::reconcile_now`].
+//! - A ready pod: `status.phase: Running`, `status.conditions: [{type: Ready, status: "True"}]`
+//!   (`kubectl wait --for=condition=Ready`), and per container `status.containerStatuses:
+//!   [{name, ready: true, restartCount, state: {running: {startedAt}}}]` (READY, STATUS and
+//!   RESTARTS of `kubectl get pods`; `state.waiting.reason: CrashLoopBackOff` shows as the
+//!   STATUS). `kubectl describe` counts only pods whose `metadata.ownerReferences` name the
+//!   workload (`{apiVersion, kind, name, uid, controller: true}`).
+//! - Logs: `kubectl logs pod -c c` prints the current log ([`KubeObjects::append_log`] lines;
+//!   empty if none), `--previous` the log saved by the last [`KubeObjects::rotate_log`] (a
+//!   container restart). With no rotation yet, `--previous` fails like a real cluster: exit 1,
+//!   `Error from server (BadRequest): previous terminated container "c" in pod "p" not found`.
+//!   The container must be in the pod's `spec.containers` (or init/ephemeral containers).
+//!   Logs outlive [`KubeObjects::remove`] of the pod; [`KubeObjects::clear_logs`] forgets them.
+//! - Deletes: [`Reconciler::on_delete`] decides; for [`DeleteDecision::Defer`] the stand-in
+//!   sets `deletionTimestamp` (and the `kubernetes.io/pvc-protection` finalizer on PVCs) and
+//!   `kubectl delete` keeps waiting until the reconciler calls [`KubeObjects::remove`].
+//! - [`KubeHandle::with_objects`] does not reconcile; call [`KubeHandle::reconcile_now`].
+//! - Not served: port-forward (405), OpenAPI documents (404, so `kubectl create -f` needs
+//!   `--validate=false`), protobuf bodies (415, so `kubectl create configmap ...` generators
+//!   fail), server-side apply, deletecollection.
+//!
 //! Layout: one concept per file under `kube/`: the store (`store.rs`), the resource registry
-//! (`resources.rs`), discovery documents (`discovery.rs`), Status errors (`status.rs`),
+//! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`), Status errors (`status.rs`),
 //! selectors (`selectors.rs`), patches (`patch.rs`), tables (`table.rs`), watches (`watch.rs`),
 //! the scale subresource (`scale.rs`), pod logs (`logs.rs`), request routing and verbs
 //! (`handlers.rs`), timestamps (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running
 //! server (`server.rs`).
 
+mod defaults;
 mod discovery;
 mod handlers;
 mod kubeconfig;

@@ -23,7 +23,7 @@ use super::server::Shared;
 use super::status::ApiError;
 use super::store::{KubeObjects, metadata_mut};
 use super::watch::{self, Filter, Start};
-use super::{DeleteDecision, ObjectKey, discovery, table, time};
+use super::{DeleteDecision, ObjectKey, defaults, discovery, table, time};
 
 /// The router: every path goes through [`handle`], which does its own routing (the URL space
 /// is data-driven by the resource registry).
@@ -481,6 +481,8 @@ fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Va
         .pointer("/metadata/generation")
         .and_then(Value::as_i64)
         .unwrap_or(1);
+    // Defaults first, so a patch that drops a defaulted field does not count as a change.
+    defaults::apply(&mut new);
     let spec_changed = old.get("spec") != new.get("spec");
     let meta = metadata_mut(&mut new);
     for field in [

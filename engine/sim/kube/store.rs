@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::ObjectKey;
-use super::time;
+use super::{defaults, time};
 
 /// How many changes the store remembers for watches that resume from a resourceVersion. A
 /// watch asking for something older gets `410 Expired` and kubectl relists, as with a real
@@ -85,13 +85,15 @@ impl KubeObjects {
     /// lacks `uid`, `creationTimestamp`, `generation` or `deletionTimestamp` keeps the stored
     /// ones (so a reconciler may build objects from scratch); a replacement equal to the
     /// stored object changes nothing (no new resourceVersion, no watch event), as on a real
-    /// server. An object without `kind` or `metadata.name` is ignored with a warning.
+    /// server. StatefulSets and Deployments get the API server's defaults for missing fields
+    /// (`defaults.rs`). An object without `kind` or `metadata.name` is ignored with a warning.
     pub fn put(&mut self, object: Value) {
         let Some(key) = ObjectKey::of(&object) else {
             tracing::warn!("sim/kube: ignoring an object without kind or metadata.name");
             return;
         };
         let mut object = object;
+        defaults::apply(&mut object);
         let previous = self.objects.get(&key).cloned();
         match &previous {
             Some(old) => keep_server_fields(&mut object, old),

@@ -363,9 +363,9 @@ async fn rollout_status_when_done() {
             "--timeout=10m",
         ])
         .await);
-    assert!(
-        out.starts_with("statefulset rolling update complete 3 pods at revision camunda-zeebe-"),
-        "{out}"
+    assert_eq!(
+        out,
+        "partitioned roll out complete: 3 new pods have been updated...\n"
     );
     let out = ok(c
         .kubectl(&[
@@ -411,7 +411,7 @@ async fn rollout_status_waits_for_a_later_reconcile() {
     c.handle.reconcile_now();
     let out = ok(finish(child, &["rollout", "status"]).await);
     assert!(
-        out.contains("statefulset rolling update complete 3 pods at revision"),
+        out.contains("partitioned roll out complete: 3 new pods have been updated..."),
         "{out}"
     );
     c.handle.shutdown().await;
