@@ -136,22 +136,28 @@ fn labels(component: &str) -> Value {
     })
 }
 
+/// The chart's selector labels (a subset of the common labels).
 fn selector(component: &str) -> Value {
     json!({
         "app": "camunda-platform",
         "app.kubernetes.io/name": "camunda-platform",
         "app.kubernetes.io/instance": "camunda",
-        "app.kubernetes.io/managed-by": "Helm",
         "app.kubernetes.io/part-of": "camunda-platform",
         "app.kubernetes.io/component": component
     })
 }
 
 fn service(name: &str, component: &str, ports: Value) -> Value {
+    // The broker service is headless in the chart.
+    let cluster_ip = if name == "camunda-zeebe" {
+        "None"
+    } else {
+        "10.96.0.10"
+    };
     json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": name, "namespace": "camunda", "labels": labels(component)},
-        "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.10", "selector": selector(component), "ports": ports}
+        "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "selector": selector(component), "ports": ports}
     })
 }
 

@@ -161,9 +161,14 @@ fn create_pod(
         .iter()
         .map(|c| json!({"name": c, "persistentVolumeClaim": {"claimName": format!("{c}-{pod}")}}))
         .collect();
+    // The controller reference is what `kubectl describe` counts pods by.
+    let owner = json!({
+        "apiVersion": "apps/v1", "kind": workload["kind"], "name": workload["metadata"]["name"],
+        "uid": workload["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
+    });
     objects.put(json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": pod, "namespace": ns, "labels": labels},
+        "metadata": {"name": pod, "namespace": ns, "labels": labels, "ownerReferences": [owner]},
         "spec": {"containers": containers, "volumes": volumes, "nodeName": "sim-node"},
         "status": {"phase": "Running", "podIP": "10.0.0.1",
                    "conditions": [{"type": "Ready", "status": "True"}],
