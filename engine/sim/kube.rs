@@ -53,11 +53,12 @@
 //!   fail), server-side apply, deletecollection.
 //!
 //! Layout: one concept per file under `kube/`: the store (`store.rs`), the resource registry
-//! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`), Status errors (`status.rs`),
-//! selectors (`selectors.rs`), patches (`patch.rs`), tables (`table.rs`), watches (`watch.rs`),
-//! the scale subresource (`scale.rs`), pod logs (`logs.rs`), request routing and verbs
-//! (`handlers.rs`), timestamps (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running
-//! server (`server.rs`).
+//! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`),
+//! Status errors (`status.rs`), selectors (`selectors.rs`), patches (`patch.rs`), tables
+//! (`table.rs`), watches (`watch.rs`), the scale subresource (`scale.rs`), pod logs
+//! (`logs.rs`), request routing (`handlers.rs`), the read and write verbs (`reads.rs`,
+//! `writes.rs`), response encoding (`respond.rs`), timestamps (`time.rs`), the kubeconfig
+//! (`kubeconfig.rs`) and the running server (`server.rs`).
 
 mod defaults;
 mod discovery;
@@ -65,7 +66,9 @@ mod handlers;
 mod kubeconfig;
 mod logs;
 mod patch;
+mod reads;
 mod resources;
+mod respond;
 mod scale;
 mod selectors;
 mod server;
@@ -74,6 +77,7 @@ mod store;
 mod table;
 mod time;
 mod watch;
+mod writes;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,99 @@
+//! The read verbs: get (JSON or a one-row Table), list (JSON or Table, with selectors),
+//! watch, the scale subresource and pod logs. They lock the store only to read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+use super::handlers::{Request, Target, filter};
+use super::logs::{self, LogRequest};
+use super::respond::{json_response, object_response, typed_response, typed_response_text};
+use super::scale as scale_object;
+use super::server::Shared;
+use super::status::ApiError;
+use super::table;
+use super::watch::{self as watches, Start};
+
+pub(crate) fn get(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let store = shared.lock();
+    let object = store
+        .get(&t.key(name))
+        .ok_or_else(|| ApiError::not_found(t.resource, name))?;
+    Ok(object_response(
+        StatusCode::OK,
+        t.resource,
+        object,
+        &store,
+        req,
+    ))
+}
+
+pub(crate) fn list(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, ApiError> {
+    let filter = filter(t, req)?;
+    let store = shared.lock();
+    let items = filter.select(&store);
+    if table::wanted(&req.accept) {
+        let doc = table::table(t.resource, &items, store.revision());
+        return Ok(typed_response(StatusCode::OK, &doc, table::CONTENT_TYPE));
+    }
+    let doc = json!({
+        "kind": format!("{}List", t.resource.kind),
+        "apiVersion": t.resource.api_version(),
+        "metadata": {"resourceVersion": store.revision().to_string()},
+        "items": items,
+    });
+    Ok(json_response(StatusCode::OK, &doc))
+}
+
+pub(crate) fn watch(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, ApiError> {
+    let filter = filter(t, req)?;
+    let start = {
+        let store = shared.lock();
+        Start::new(
+            &store,
+            &filter,
+            req.param("resourceVersion"),
+            req.flag("sendInitialEvents"),
+        )?
+    };
+    let timeout = req.number("timeoutSeconds")?.map(Duration::from_secs);
+    Ok(watches::response(shared.clone(), filter, start, timeout))
+}
+
+pub(crate) fn scale(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<Response, ApiError> {
+    let store = shared.lock();
+    let object = store
+        .get(&t.key(name))
+        .ok_or_else(|| ApiError::not_found(t.resource, name))?;
+    Ok(json_response(StatusCode::OK, &scale_object::of(object)))
+}
+
+pub(crate) fn pod_log(
+    shared: &Arc<Shared>,
+    t: &Target,
+    name: &str,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let tail = req.param("tailLines").and_then(|v| v.parse::<i64>().ok());
+    let log_request = LogRequest {
+        namespace: t.namespace.as_deref().unwrap_or_default(),
+        pod: name,
+        container: req.param("container"),
+        previous: req.flag("previous"),
+        // Negative tailLines means "all", as in kubectl.
+        tail_lines: tail.and_then(|n| usize::try_from(n).ok()),
+        limit_bytes: req
+            .number("limitBytes")?
+            .and_then(|n| usize::try_from(n).ok()),
+    };
+    let text = logs::read(&shared.lock(), t.resource, &log_request)?;
+    Ok(typed_response_text(StatusCode::OK, text, "text/plain"))
+}
