@@ -662,3 +662,53 @@ async fn create_from_file_and_patch_json() {
     assert_eq!(restart, "statefulset.apps/camunda-zeebe restarted\n");
     c.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn replace_checks_the_resource_version() {
+    let c = Cluster::start().await;
+    let mut sts = parse(&ok(c
+        .kubectl(&["get", "sts", "camunda-zeebe", "-o", "json"])
+        .await));
+    sts["spec"]["template"]["spec"]["containers"][0]["image"] = "camunda/camunda:8.8.1".into();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), sts.to_string()).unwrap();
+    let path = file.path().to_str().unwrap();
+    let replace = ["replace", "--validate=false", "-f", path];
+    assert_eq!(
+        ok(c.kubectl(&replace).await),
+        "statefulset.apps/camunda-zeebe replaced\n"
+    );
+    let stored = c.object("apps", "StatefulSet", "camunda-zeebe").unwrap();
+    assert_eq!(
+        stored["spec"]["template"]["spec"]["containers"][0]["image"],
+        "camunda/camunda:8.8.1"
+    );
+    assert_eq!(stored["metadata"]["generation"], 2);
+    // The file still carries the old resourceVersion: a real server refuses it.
+    let stale = c.kubectl(&replace).await;
+    assert_eq!(stale.code, Some(1));
+    assert!(
+        stale
+            .stderr
+            .contains("Error from server (Conflict): error when replacing"),
+        "{stale:#?}"
+    );
+    assert!(
+        stale.stderr.contains("the object has been modified"),
+        "{stale:#?}"
+    );
+    c.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn logs_tail() {
+    let c = Cluster::start().await;
+    c.handle.with_objects(|o| {
+        for line in ["one", "two", "three"] {
+            o.append_log("camunda", "camunda-zeebe-1", "orchestration", line);
+        }
+    });
+    let out = ok(c.kubectl(&["logs", "camunda-zeebe-1", "--tail=2"]).await);
+    assert_eq!(out, "two\nthree\n");
+    c.handle.shutdown().await;
+}
