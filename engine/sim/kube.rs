@@ -44,6 +44,8 @@
 //!   `Error from server (BadRequest): previous terminated container "c" in pod "p" not found`.
 //!   The container must be in the pod's `spec.containers` (or init/ephemeral containers).
 //!   Logs outlive [`KubeObjects::remove`] of the pod; [`KubeObjects::clear_logs`] forgets them.
+//!   `kubectl logs -f` streams appended lines and ends when the container restarts
+//!   ([`KubeObjects::rotate_log`]) or the pod is removed.
 //! - Deletes: [`Reconciler::on_delete`] decides; for [`DeleteDecision::Defer`] the stand-in
 //!   sets `deletionTimestamp` (and the `kubernetes.io/pvc-protection` finalizer on PVCs) and
 //!   `kubectl delete` keeps waiting until the reconciler calls [`KubeObjects::remove`].
@@ -56,12 +58,13 @@
 //! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`),
 //! Status errors (`status.rs`), selectors (`selectors.rs`), patches (`patch.rs`), tables
 //! (`table.rs`), watches (`watch.rs`), the scale subresource (`scale.rs`), pod logs
-//! (`logs.rs`), request routing (`handlers.rs`), the read and write verbs (`reads.rs`,
-//! `writes.rs`), response encoding (`respond.rs`), timestamps (`time.rs`), the kubeconfig
-//! (`kubeconfig.rs`) and the running server (`server.rs`).
+//! (`logs.rs`) and following them (`follow.rs`), request routing (`handlers.rs`), the read
+//! and write verbs (`reads.rs`, `writes.rs`), response encoding (`respond.rs`), timestamps
+//! (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running server (`server.rs`).
 
 mod defaults;
 mod discovery;
+mod follow;
 mod handlers;
 mod kubeconfig;
 mod logs;

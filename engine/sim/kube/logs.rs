@@ -21,12 +21,12 @@ pub(crate) struct LogRequest<'a> {
     pub limit_bytes: Option<usize>,
 }
 
-/// The log text.
+/// The container the log is read from, and the log text.
 pub(crate) fn read(
     store: &KubeObjects,
     pods: &Resource,
     req: &LogRequest,
-) -> Result<String, ApiError> {
+) -> Result<(String, String), ApiError> {
     let key = ObjectKey::new("", "Pod", req.namespace, req.pod);
     let pod = store
         .get(&key)
@@ -40,7 +40,8 @@ pub(crate) fn read(
                 req.pod
             ))
         })?;
-    Ok(trim(text, req.tail_lines, req.limit_bytes))
+    let text = trim(text, req.tail_lines, req.limit_bytes);
+    Ok((container, text))
 }
 
 /// The requested container, or the only one; the API server refuses to guess among several

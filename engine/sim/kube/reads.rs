@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
+use super::follow::{self, Follow};
 use super::handlers::{Request, Target, filter};
 use super::logs::{self, LogRequest};
 use super::respond::{json_response, object_response, typed_response, typed_response_text};
@@ -94,6 +95,19 @@ pub(crate) fn pod_log(
             .number("limitBytes")?
             .and_then(|n| usize::try_from(n).ok()),
     };
-    let text = logs::read(&shared.lock(), t.resource, &log_request)?;
-    Ok(typed_response_text(StatusCode::OK, text, "text/plain"))
+    let store = shared.lock();
+    let (container, text) = logs::read(&store, t.resource, &log_request)?;
+    if !req.flag("follow") || log_request.previous {
+        return Ok(typed_response_text(StatusCode::OK, text, "text/plain"));
+    }
+    let cursor = store.log_cursor(log_request.namespace, name, &container);
+    let follow = Follow {
+        namespace: log_request.namespace.to_string(),
+        pod: name.to_string(),
+        offset: cursor.current.len(),
+        restarts: cursor.restarts,
+        container,
+    };
+    drop(store);
+    Ok(follow::response(shared.clone(), text, follow))
 }

@@ -39,6 +39,15 @@ pub(crate) struct Change {
 struct ContainerLog {
     current: String,
     previous: Option<String>,
+    /// How often the log was rotated (container restarts); a follower ends on a change.
+    restarts: u64,
+}
+
+/// Where a container's log stands, for `kubectl logs -f`.
+pub(crate) struct LogCursor<'a> {
+    pub restarts: u64,
+    pub current: &'a str,
+    pub previous: Option<&'a str>,
 }
 
 /// The in-memory object store. Objects are full JSON objects as the real API server would
@@ -156,6 +165,8 @@ impl KubeObjects {
         if !line.ends_with('\n') {
             log.current.push('\n');
         }
+        // Wakes log followers (watches find no new change and wait again).
+        self.changed.send_replace(self.revision);
     }
 
     /// Moves the current log of a container to "previous" (what `kubectl logs --previous`
@@ -163,12 +174,36 @@ impl KubeObjects {
     pub fn rotate_log(&mut self, namespace: &str, pod: &str, container: &str) {
         let log = self.log_entry(namespace, pod, container);
         log.previous = Some(std::mem::take(&mut log.current));
+        log.restarts += 1;
+        self.changed.send_replace(self.revision);
     }
 
     /// Forgets every log of a pod (current and previous), as a recreated pod starts fresh.
     pub fn clear_logs(&mut self, namespace: &str, pod: &str) {
         self.logs
             .retain(|(ns, p, _), _| !(ns == namespace && p == pod));
+        self.changed.send_replace(self.revision);
+    }
+
+    /// The state of a container's log for a follower.
+    pub(crate) fn log_cursor(&self, namespace: &str, pod: &str, container: &str) -> LogCursor<'_> {
+        let key = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
+        match self.logs.get(&key) {
+            Some(log) => LogCursor {
+                restarts: log.restarts,
+                current: &log.current,
+                previous: log.previous.as_deref(),
+            },
+            None => LogCursor {
+                restarts: 0,
+                current: "",
+                previous: None,
+            },
+        }
     }
 
     /// A container's log: the current one, or with `previous` the one before the last

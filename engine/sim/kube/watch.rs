@@ -22,9 +22,9 @@ use super::status::ApiError;
 use super::store::{Change, ChangeType, KubeObjects};
 use super::table;
 
-/// How often an idle watch writes a blank line. The client's JSON stream decoder skips
-/// whitespace; the write is what lets the server notice a client that went away (a closed
-/// connection is only seen on write), so idle watches do not pile up.
+/// How often an idle watch writes a blank line (the client's JSON stream decoder skips
+/// whitespace). hyper notices a client that closed its connection by itself; the write also
+/// surfaces a peer that vanished without closing, and keeps idle-timeouts of proxies at bay.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Which objects a watch (or list) covers.

@@ -712,3 +712,23 @@ async fn logs_tail() {
     assert_eq!(out, "two\nthree\n");
     c.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn logs_follow_until_the_container_restarts() {
+    let c = Cluster::start().await;
+    let args = ["logs", "-f", "camunda-zeebe-0", "-c", "orchestration"];
+    let mut child = c.spawn(&args);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    c.handle
+        .with_objects(|o| o.append_log("camunda", "camunda-zeebe-0", "orchestration", "line two"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "logs -f ended early");
+    c.handle.with_objects(|o| {
+        o.append_log("camunda", "camunda-zeebe-0", "orchestration", "last words");
+        o.rotate_log("camunda", "camunda-zeebe-0", "orchestration");
+        o.append_log("camunda", "camunda-zeebe-0", "orchestration", "next run");
+    });
+    let out = ok(finish(child, &args).await);
+    assert_eq!(out, "camunda-zeebe-0 started\nline two\nlast words\n");
+    c.handle.shutdown().await;
+}
