@@ -215,7 +215,7 @@ async fn delete_pvc_after_scale_down() {
 async fn delete_pvc_in_use_waits_for_its_pod() {
     let c = Cluster::start().await;
     let mut child = c.spawn(&["delete", "pvc", "data-camunda-zeebe-1"]);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.until_watching().await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "delete returned while the pod uses the claim"
@@ -402,6 +402,7 @@ async fn rollout_status_waits_for_a_later_reconcile() {
         "--timeout=10m",
     ]);
     // Longer than the watch heartbeat, so kubectl has read a blank heartbeat line too.
+    c.until_watching().await;
     tokio::time::sleep(Duration::from_millis(6000)).await;
     assert!(
         child.try_wait().unwrap().is_none(),
@@ -429,7 +430,7 @@ async fn wait_for_pods_to_be_deleted() {
         "--timeout=60s",
     ];
     let child = c.spawn(&wait);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    c.until_watching().await;
     ok(
         c.kubectl(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
             .await,
@@ -579,9 +580,9 @@ async fn get_watch_prints_table_rows() {
         "-w",
     ];
     let mut child = c.spawn(&args);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    c.until_watching().await;
     c.set_replicas("camunda-zeebe", 2);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     child.start_kill().unwrap();
     let run = finish(child, &args).await;
     println!("{}\n{}", run.stdout, run.stderr);

@@ -75,6 +75,19 @@ impl Cluster {
         self.command(args).spawn().expect("spawn kubectl")
     }
 
+    /// Waits until a kubectl started in the background has opened a watch (so it has done
+    /// its request and list, and waits for changes).
+    pub async fn until_watching(&self) {
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while self.handle.open_watches() == 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "kubectl never started watching"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A stored object.
     pub fn object(&self, group: &str, kind: &str, name: &str) -> Option<Value> {
         let key = ObjectKey::new(group, kind, "camunda", name);
