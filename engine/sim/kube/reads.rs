@@ -18,6 +18,7 @@ use super::status::ApiError;
 use super::table;
 use super::watch::{self as watches, Start};
 
+/// GET of one object (or its `status` subresource, which is the whole object here).
 pub(crate) fn get(
     shared: &Arc<Shared>,
     t: &Target,
@@ -37,6 +38,8 @@ pub(crate) fn get(
     ))
 }
 
+/// GET of a collection, filtered by label and field selectors; `limit` and `continue` are
+/// ignored (everything fits in one page).
 pub(crate) fn list(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, ApiError> {
     let filter = filter(t, req)?;
     let store = shared.lock();
@@ -54,6 +57,7 @@ pub(crate) fn list(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Re
     Ok(json_response(StatusCode::OK, &doc))
 }
 
+/// GET of a collection with `watch=true`: a streaming watch.
 pub(crate) fn watch(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<Response, ApiError> {
     let filter = filter(t, req)?;
     let start = {
@@ -69,6 +73,7 @@ pub(crate) fn watch(shared: &Arc<Shared>, t: &Target, req: &Request) -> Result<R
     Ok(watches::response(shared.clone(), filter, start, timeout))
 }
 
+/// GET of `.../scale`.
 pub(crate) fn scale(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<Response, ApiError> {
     let store = shared.lock();
     let object = store
@@ -77,6 +82,7 @@ pub(crate) fn scale(shared: &Arc<Shared>, t: &Target, name: &str) -> Result<Resp
     Ok(json_response(StatusCode::OK, &scale_object::of(object)))
 }
 
+/// GET of `pods/<pod>/log`: the log as text, or a stream with `follow=true`.
 pub(crate) fn pod_log(
     shared: &Arc<Shared>,
     t: &Target,

@@ -19,6 +19,7 @@ use super::status::ApiError;
 use super::store::{KubeObjects, metadata_mut};
 use super::{DeleteDecision, ObjectKey, defaults, time};
 
+/// POST to a collection: stores a new object (namespace from the URL), then reconciles.
 pub(crate) fn create(
     shared: &Arc<Shared>,
     t: &Target,
@@ -34,41 +35,7 @@ pub(crate) fn create(
     object["apiVersion"] = json!(r.api_version());
     object["kind"] = json!(r.kind);
     let mut store = shared.lock();
-    let name = {
-        let meta = metadata_mut(&mut object);
-        if let (Some(ns), Some(given)) =
-            (&t.namespace, meta.get("namespace").and_then(Value::as_str))
-            && !given.is_empty()
-            && given != ns
-        {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
-        match &t.namespace {
-            Some(ns) => meta.insert("namespace".to_string(), json!(ns)),
-            None => meta.remove("namespace"),
-        };
-        let generated = meta
-            .get("generateName")
-            .and_then(Value::as_str)
-            .filter(|g| !g.is_empty())
-            .map(|g| format!("{g}{:05x}", store.revision() & 0xfffff));
-        let name = meta.get("name").and_then(Value::as_str).map(str::to_string);
-        match name.filter(|n| !n.is_empty()).or(generated) {
-            Some(n) => {
-                meta.insert("name".to_string(), json!(n));
-                n
-            }
-            None => {
-                return Err(ApiError::invalid(
-                    r,
-                    "",
-                    "metadata.name: Required value: name or generateName is required",
-                ));
-            }
-        }
-    };
+    let name = place(&mut object, t, store.revision())?;
     let key = t.key(&name);
     if store.get(&key).is_some() {
         return Err(ApiError::already_exists(r, &name));
@@ -95,6 +62,43 @@ pub(crate) fn create(
     ))
 }
 
+/// Sets the namespace from the URL and the name (from `generateName` when needed) of an
+/// object to create, and returns the name.
+fn place(object: &mut Value, t: &Target, revision: u64) -> Result<String, ApiError> {
+    let meta = metadata_mut(object);
+    let given = meta.get("namespace").and_then(Value::as_str);
+    if let (Some(ns), Some(given)) = (&t.namespace, given)
+        && !given.is_empty()
+        && given != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    match &t.namespace {
+        Some(ns) => meta.insert("namespace".to_string(), json!(ns)),
+        None => meta.remove("namespace"),
+    };
+    // A suffix from the revision keeps generated names unique enough; a clash is reported as
+    // AlreadyExists, which kubectl shows like a real server's.
+    let generated = meta
+        .get("generateName")
+        .and_then(Value::as_str)
+        .filter(|g| !g.is_empty())
+        .map(|g| format!("{g}{:05x}", revision & 0xfffff));
+    let name = meta.get("name").and_then(Value::as_str).map(str::to_string);
+    let Some(name) = name.filter(|n| !n.is_empty()).or(generated) else {
+        return Err(ApiError::invalid(
+            t.resource,
+            "",
+            "metadata.name: Required value: name or generateName is required",
+        ));
+    };
+    meta.insert("name".to_string(), json!(name));
+    Ok(name)
+}
+
+/// PUT of an object: replaces it wholesale (status kept, see [`finish_update`]).
 pub(crate) fn replace(
     shared: &Arc<Shared>,
     t: &Target,
@@ -116,6 +120,7 @@ pub(crate) fn replace(
     update(shared, t, name, req, |_| Ok(body.clone()))
 }
 
+/// PATCH of an object, in the format its `Content-Type` names.
 pub(crate) fn patch(
     shared: &Arc<Shared>,
     t: &Target,
@@ -253,6 +258,8 @@ fn remove_if_finalized(store: &mut KubeObjects, key: &ObjectKey, old: &Value, ne
     false
 }
 
+/// DELETE of an object: the reconciler decides between removing it now and marking it
+/// terminating; either way the answer is the object (200), as kubectl expects.
 pub(crate) fn delete(
     shared: &Arc<Shared>,
     t: &Target,
