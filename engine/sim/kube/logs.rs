@@ -63,12 +63,14 @@ fn pick_container(pod: &Value, req: &LogRequest) -> Result<String, ApiError> {
             "container {c} is not valid for pod {}",
             req.pod
         ))),
-        None if names.len() == 1 => Ok(names[0].to_string()),
-        None => Err(ApiError::bad_request(format!(
-            "a container name must be specified for pod {}, choose one of: [{}]",
-            req.pod,
-            names.join(" ")
-        ))),
+        None => match names.as_slice() {
+            [only] => Ok(only.to_string()),
+            _ => Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {}, choose one of: [{}]",
+                req.pod,
+                names.join(" ")
+            ))),
+        },
     }
 }
 

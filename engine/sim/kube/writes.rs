@@ -32,6 +32,8 @@ pub(crate) fn create(
             "the request body must be a JSON object",
         ));
     }
+    let given = object.pointer("/metadata/name").and_then(Value::as_str);
+    validate(&object).map_err(|m| ApiError::invalid(r, given.unwrap_or_default(), m))?;
     object["apiVersion"] = json!(r.api_version());
     object["kind"] = json!(r.kind);
     let mut store = shared.lock();
@@ -182,13 +184,7 @@ fn update(
 /// belongs to the reconciler), and a changed `spec` bumps `metadata.generation`.
 fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Value, ApiError> {
     let mut new = new;
-    if !new.is_object() {
-        return Err(ApiError::invalid(
-            r,
-            name,
-            "the result is not a JSON object",
-        ));
-    }
+    validate(&new).map_err(|m| ApiError::invalid(r, name, m))?;
     let old_rv = old.pointer("/metadata/resourceVersion").cloned();
     if let Some(rv) = new
         .pointer("/metadata/resourceVersion")
@@ -241,6 +237,28 @@ fn finish_update(r: &Resource, name: &str, old: &Value, new: Value) -> Result<Va
         None => meta.remove("resourceVersion"),
     };
     Ok(new)
+}
+
+/// The shape checks a real server's validation would fail first: an object with object
+/// `metadata` and `spec`, and a whole non-negative `spec.replicas`. (Anything deeper is the
+/// reconciler's business; it must cope with odd specs without panicking.)
+fn validate(object: &Value) -> Result<(), String> {
+    if !object.is_object() {
+        return Err("the object is not a JSON object".to_string());
+    }
+    for field in ["metadata", "spec"] {
+        if object.get(field).is_some_and(|v| !v.is_object()) {
+            return Err(format!("{field}: Invalid value: must be an object"));
+        }
+    }
+    if let Some(replicas) = object.pointer("/spec/replicas")
+        && !replicas.as_i64().is_some_and(|n| n >= 0)
+    {
+        return Err(format!(
+            "spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
+        ));
+    }
+    Ok(())
 }
 
 /// A terminating object whose last finalizer an update removed is gone, as on a real server.

@@ -733,3 +733,179 @@ async fn logs_follow_until_the_container_restarts() {
     assert_eq!(out, "camunda-zeebe-0 started\nline two\nlast words\n");
     c.handle.shutdown().await;
 }
+
+/// Malformed requests get an HTTP answer (never a dropped connection from a panic).
+#[tokio::test]
+async fn malformed_requests_never_break_the_server() {
+    let c = Cluster::start().await;
+    let client = reqwest::Client::new();
+    let base = c.handle.url().to_string();
+    let sts = "/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe";
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "PATCH",
+            sts.into(),
+            "application/json-patch+json",
+            r#"[{"op":"add","path":"/spec/x/y/z","value":1}]"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/json-patch+json",
+            r#"[{"op":"replace","path":"","value":7}]"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/json-patch+json",
+            r#"[{"op":"move","from":"/spec","path":"/spec/a"}]"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/merge-patch+json",
+            r#"{"spec":"flat","metadata":7}"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/merge-patch+json",
+            r#"[1,2]"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/strategic-merge-patch+json",
+            r#"{"spec":{"template":{"spec":{"containers":[1,"x",null]}}}}"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/strategic-merge-patch+json",
+            r#"{"spec":{"template":{"spec":{"containers":{"$patch":"explode"}}}}}"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/strategic-merge-patch+json",
+            r#"{"$patch":"delete"}"#,
+        ),
+        (
+            "PATCH",
+            sts.into(),
+            "application/apply-patch+yaml",
+            "spec: {}",
+        ),
+        (
+            "PATCH",
+            format!("{sts}/scale"),
+            "application/merge-patch+json",
+            r#"{"spec":{"replicas":"3"}}"#,
+        ),
+        (
+            "PUT",
+            format!("{sts}/scale"),
+            "application/json",
+            r#"{"spec":{"replicas":1e99}}"#,
+        ),
+        (
+            "PUT",
+            sts.into(),
+            "application/json",
+            r#"{"metadata":{"name":"other"}}"#,
+        ),
+        ("PUT", sts.into(), "application/json", r#""just a string""#),
+        (
+            "POST",
+            "/api/v1/namespaces/camunda/pods".into(),
+            "application/json",
+            r#"{"metadata":[]}"#,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/camunda/pods".into(),
+            "application/json",
+            r#"{"metadata":{"namespace":"other","name":"x"}}"#,
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/camunda/pods".into(),
+            "application/json",
+            r#"{"metadata":{"generateName":"p-"},"spec":7}"#,
+        ),
+        (
+            "DELETE",
+            "/api/v1/namespaces/camunda/pods/camunda-zeebe-0".into(),
+            "application/json",
+            "{",
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/camunda/pods?watch=true&timeoutSeconds=-1".into(),
+            "",
+            "",
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/camunda/pods?fieldSelector=%FF%FE".into(),
+            "",
+            "",
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/camunda/pods/camunda-zeebe-0/log?tailLines=x&limitBytes=-3".into(),
+            "",
+            "",
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/camunda/pods/camunda-zeebe-0/log?limitBytes=1".into(),
+            "",
+            "",
+        ),
+        (
+            "GET",
+            "/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe/scale/extra".into(),
+            "",
+            "",
+        ),
+        (
+            "GET",
+            "/api/v1/namespaces/camunda/pods/camunda-zeebe-0/portforward".into(),
+            "",
+            "",
+        ),
+        ("GET", "/apis/apps".into(), "", ""),
+        ("GET", "/apis/nope/v9".into(), "", ""),
+        ("POST", "/api".into(), "", ""),
+    ];
+    for (method, path, content_type, body) in cases {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = client
+            .request(method.clone(), format!("{base}{path}"))
+            .body(body.to_string());
+        if !content_type.is_empty() {
+            request = request.header("Content-Type", content_type);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let code = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        println!("{method} {path} -> {code} {text:.120}");
+    }
+    // Still serving, and the objects are still well-formed for kubectl.
+    let sts = c.object("apps", "StatefulSet", "camunda-zeebe").unwrap();
+    assert_eq!(sts["spec"]["replicas"], 3, "{sts}");
+    assert_eq!(
+        c.object("", "Pod", "camunda-zeebe-0").unwrap()["spec"]["containers"][0]["name"],
+        "orchestration"
+    );
+    let out = ok(c
+        .kubectl(&["get", "sts", "camunda-zeebe", "-o", "json"])
+        .await);
+    assert_eq!(parse(&out)["kind"], "StatefulSet");
+    ok(c.kubectl(&["get", "pods"]).await);
+    c.handle.shutdown().await;
+}
