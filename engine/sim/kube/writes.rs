@@ -252,7 +252,7 @@ fn validate(object: &Value) -> Result<(), String> {
         }
     }
     if let Some(replicas) = object.pointer("/spec/replicas")
-        && !replicas.as_i64().is_some_and(|n| n >= 0)
+        && replicas.as_i64().is_none_or(|n| n < 0)
     {
         return Err(format!(
             "spec.replicas: Invalid value: {replicas}: must be greater than or equal to 0"
