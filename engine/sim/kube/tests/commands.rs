@@ -909,3 +909,14 @@ async fn malformed_requests_never_break_the_server() {
     ok(c.kubectl(&["get", "pods"]).await);
     c.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn delete_pod_that_its_statefulset_recreates() {
+    let c = Cluster::start().await;
+    let before = c.object("", "Pod", "camunda-zeebe-0").unwrap();
+    let out = ok(c.kubectl(&["delete", "pod", "camunda-zeebe-0"]).await);
+    assert_eq!(out, "pod \"camunda-zeebe-0\" deleted\n");
+    let after = c.object("", "Pod", "camunda-zeebe-0").unwrap();
+    assert_ne!(before["metadata"]["uid"], after["metadata"]["uid"]);
+    c.handle.shutdown().await;
+}
