@@ -50,6 +50,8 @@
 //!   sets `deletionTimestamp` (and the `kubernetes.io/pvc-protection` finalizer on PVCs) and
 //!   `kubectl delete` keeps waiting until the reconciler calls [`KubeObjects::remove`].
 //! - [`KubeHandle::with_objects`] does not reconcile; call [`KubeHandle::reconcile_now`].
+//! - A reconciler can be unit-tested on a bare [`KubeObjects::new`]; `kube/tests/reconciler.rs`
+//!   is a small complete example (pods, PVCs, protection, status, rollouts).
 //! - Not served: port-forward (405), OpenAPI documents (404, so `kubectl create -f` needs
 //!   `--validate=false`), protobuf bodies (415, so `kubectl create configmap ...` generators
 //!   fail), server-side apply, deletecollection.
