@@ -5,10 +5,90 @@
 //! (pods follow replicas, PVC protection, what a container logs) come from a [`Reconciler`].
 //!
 //! CONTRACT (agreed between the kube stand-in and the Camunda simulator; do not change the
-//! signatures below without changing both sides):
+//! signatures below without changing both sides): [`ObjectKey`], [`DeleteDecision`],
+//! [`Reconciler`], [`KubeObjects`], [`KubeHandle`] and [`start`].
+//!
+//! USING THE STORE (what a [`Reconciler`] needs to know):
+//! - Objects are full JSON objects; the key comes from `apiVersion` (group before `/`),
+//!   `kind`, `metadata.namespace` and `metadata.name`. Served through the API: `v1` Pod,
+//!   Service, PersistentVolumeClaim, ConfigMap, Secret, Namespace (cluster-scoped: no
+//!   namespace) and `apps/v1` StatefulSet, Deployment. Other kinds can be stored but kubectl
+//!   cannot reach them.
+//! - [`KubeObjects::put`] of an object equal to the stored one changes nothing (no new
+//!   resourceVersion, no watch event), so a reconciler may rewrite status on every run. It
+//!   keeps `uid`, `creationTimestamp`, `generation` and `deletionTimestamp` when the new object
+//!   omits them. Update by cloning the stored object and changing it.
+//! - Workloads get the API server's defaults on every put (see `defaults.rs`), notably
+//!   `updateStrategy.rollingUpdate.partition: 0` on StatefulSets; kubectl then judges a
+//!   StatefulSet rollout by `status.updatedReplicas >= spec.replicas - partition`.
+//! - API writes keep `status` (it belongs to the reconciler) and bump `metadata.generation`
+//!   when `spec` changes; the reconciler reports `status.observedGeneration`.
+//! - `kubectl rollout status statefulset/x` ends when `status.observedGeneration >=
+//!   metadata.generation` (and not 0), `status.readyReplicas >= spec.replicas` and
+//!   `status.updatedReplicas >= spec.replicas - partition` (printing `partitioned roll out
+//!   complete: N new pods have been updated...`; kubectl `polymorphichelpers/rollout_status.go`);
+//!   without a partition it needs `status.updateRevision == status.currentRevision`
+//!   instead; for a Deployment when `observedGeneration >= generation`,
+//!   `updatedReplicas >= spec.replicas`, `replicas <= updatedReplicas` and
+//!   `availableReplicas >= updatedReplicas`. Until then it waits on a watch, which sees every
+//!   later change, including one made by [`KubeHandle::reconcile_now`].
+//! - A ready pod: `status.phase: Running`, `status.conditions: [{type: Ready, status: "True"}]`
+//!   (`kubectl wait --for=condition=Ready`), and per container `status.containerStatuses:
+//!   [{name, ready: true, restartCount, state: {running: {startedAt}}}]` (READY, STATUS and
+//!   RESTARTS of `kubectl get pods`; `state.waiting.reason: CrashLoopBackOff` shows as the
+//!   STATUS). `kubectl describe` counts only pods whose `metadata.ownerReferences` name the
+//!   workload (`{apiVersion, kind, name, uid, controller: true}`).
+//! - Logs: `kubectl logs pod -c c` prints the current log ([`KubeObjects::append_log`] lines;
+//!   empty if none), `--previous` the log saved by the last [`KubeObjects::rotate_log`] (a
+//!   container restart). With no rotation yet, `--previous` fails like a real cluster: exit 1,
+//!   `Error from server (BadRequest): previous terminated container "c" in pod "p" not found`.
+//!   The container must be in the pod's `spec.containers` (or init/ephemeral containers).
+//!   Logs outlive [`KubeObjects::remove`] of the pod; [`KubeObjects::clear_logs`] forgets them.
+//!   `kubectl logs -f` streams appended lines and ends when the container restarts
+//!   ([`KubeObjects::rotate_log`]) or the pod is removed.
+//! - Deletes: [`Reconciler::on_delete`] decides; for [`DeleteDecision::Defer`] the stand-in
+//!   sets `deletionTimestamp` (and the `kubernetes.io/pvc-protection` finalizer on PVCs) and
+//!   `kubectl delete` keeps waiting until the reconciler calls [`KubeObjects::remove`].
+//! - [`KubeHandle::with_objects`] does not reconcile; call [`KubeHandle::reconcile_now`].
+//! - A reconciler can be unit-tested on a bare [`KubeObjects::new`]; `kube/tests/reconciler.rs`
+//!   is a small complete example (pods, PVCs, protection, status, rollouts).
+//! - Not served: port-forward (405), OpenAPI documents (404, so `kubectl create -f` needs
+//!   `--validate=false`), protobuf bodies (415, so `kubectl create configmap ...` generators
+//!   fail), server-side apply, deletecollection.
+//!
+//! Layout: one concept per file under `kube/`: the store (`store.rs`), the resource registry
+//! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`),
+//! Status errors (`status.rs`), selectors (`selectors.rs`), patches (`patch.rs`), tables
+//! (`table.rs`), watches (`watch.rs`), the scale subresource (`scale.rs`), pod logs
+//! (`logs.rs`) and following them (`follow.rs`), request routing (`handlers.rs`), the read
+//! and write verbs (`reads.rs`, `writes.rs`), response encoding (`respond.rs`), timestamps
+//! (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running server (`server.rs`).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod defaults;
+mod discovery;
+mod follow;
+mod handlers;
+mod kubeconfig;
+mod logs;
+mod patch;
+mod reads;
+mod resources;
+mod respond;
+mod scale;
+mod selectors;
+mod server;
+mod status;
+mod store;
+mod table;
+mod time;
+mod watch;
+mod writes;
+
+#[cfg(test)]
+mod tests;
+
+pub use server::{KubeHandle, start};
+pub use store::KubeObjects;
 
 use serde_json::Value;
 
@@ -21,6 +101,37 @@ pub struct ObjectKey {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+}
+
+impl ObjectKey {
+    /// A key from its parts (`namespace` is "" for cluster-scoped kinds such as `Namespace`).
+    pub fn new(group: &str, kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The key of a full object (`apiVersion`, `kind`, `metadata.namespace`, `metadata.name`);
+    /// `None` when `kind` or `metadata.name` is missing. The group is the part of `apiVersion`
+    /// before `/` ("" for `v1`).
+    pub fn of(object: &Value) -> Option<Self> {
+        let api_version = object.get("apiVersion")?.as_str()?;
+        let kind = object.get("kind")?.as_str()?;
+        let metadata = object.get("metadata")?;
+        let name = metadata.get("name")?.as_str()?;
+        let namespace = metadata
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if kind.is_empty() || name.is_empty() {
+            return None;
+        }
+        Some(ObjectKey::new(group, kind, namespace, name))
+    }
 }
 
 /// What to do with a delete request.
@@ -43,87 +154,3 @@ pub trait Reconciler: Send + Sync + 'static {
     /// Decides a delete request before it happens.
     fn on_delete(&self, objects: &KubeObjects, key: &ObjectKey) -> DeleteDecision;
 }
-
-/// The in-memory object store. Objects are full JSON objects as the real API server would
-/// return them (`apiVersion`, `kind`, `metadata`, `spec`, `status`).
-pub struct KubeObjects {
-    // filled in by the kube stand-in: objects by key, resourceVersion counter, watch channel,
-    // pod logs (current and previous) by (namespace, pod, container).
-    _private: (),
-}
-
-impl KubeObjects {
-    /// The object, if present.
-    pub fn get(&self, _key: &ObjectKey) -> Option<&Value> {
-        todo!()
-    }
-    /// Creates or replaces an object; sets `metadata.resourceVersion` (and `uid`,
-    /// `creationTimestamp` on create) and notifies watchers. Does not bump `generation`:
-    /// the API handlers do that when a spec changes.
-    pub fn put(&mut self, _object: Value) {
-        todo!()
-    }
-    /// Removes an object and notifies watchers (`DELETED`).
-    pub fn remove(&mut self, _key: &ObjectKey) -> Option<Value> {
-        todo!()
-    }
-    /// All objects of a kind in a namespace, ordered by name.
-    pub fn list(&self, _group: &str, _kind: &str, _namespace: &str) -> Vec<&Value> {
-        todo!()
-    }
-    /// Appends a line to a container's current log.
-    pub fn append_log(&mut self, _namespace: &str, _pod: &str, _container: &str, _line: &str) {
-        todo!()
-    }
-    /// Moves the current log of a container to "previous" (what `kubectl logs --previous`
-    /// shows), as a container restart does.
-    pub fn rotate_log(&mut self, _namespace: &str, _pod: &str, _container: &str) {
-        todo!()
-    }
-}
-
-/// A running stand-in.
-pub struct KubeHandle {
-    _private: (),
-}
-
-impl KubeHandle {
-    /// The base URL, e.g. `http://127.0.0.1:41234`.
-    pub fn url(&self) -> &str {
-        todo!()
-    }
-    /// Runs the reconciler now (for time-driven changes such as pods becoming ready).
-    pub fn reconcile_now(&self) {
-        todo!()
-    }
-    /// Runs `f` with the store locked (seeding objects, reading state for checks).
-    pub fn with_objects<R>(&self, _f: impl FnOnce(&mut KubeObjects) -> R) -> R {
-        todo!()
-    }
-    /// Writes a kubeconfig (cluster, user, context named `context`, namespace `namespace`)
-    /// pointing at this server, to `path`.
-    pub fn write_kubeconfig(
-        &self,
-        _path: &std::path::Path,
-        _context: &str,
-        _namespace: &str,
-    ) -> std::io::Result<()> {
-        todo!()
-    }
-    /// Stops serving.
-    pub async fn shutdown(self) {
-        todo!()
-    }
-}
-
-/// Starts the stand-in on `127.0.0.1:port` (0 = any free port).
-pub async fn start(
-    _port: u16,
-    _reconciler: Arc<dyn Reconciler>,
-    _seed: Vec<Value>,
-) -> std::io::Result<KubeHandle> {
-    todo!()
-}
-
-#[allow(dead_code)]
-fn _unused(_: BTreeMap<(), ()>) {}
