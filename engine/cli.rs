@@ -29,6 +29,12 @@ enum Command {
     Graph(GraphArgs),
     /// Dry run: show every request and command a run would send, in order. Sends nothing.
     Plan(PlanArgs),
+    /// Run a plan: steps in parallel by their needs, undo on failure, finally always.
+    Run(crate::runcmd::RunArgs),
+    /// List the runs in the state directory with their outcome.
+    Runs(crate::runcmd::RunsArgs),
+    /// Show an unfinished run; roll it back, resume it or abandon it.
+    Recover(crate::runcmd::RecoverArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
 }
@@ -101,6 +107,9 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate(&a),
         Command::Graph(a) => graph(&a),
         Command::Plan(a) => plan(&a),
+        Command::Run(a) => crate::runcmd::run(&a),
+        Command::Runs(a) => crate::runcmd::runs(&a),
+        Command::Recover(a) => crate::runcmd::recover(&a),
         Command::Schema => {
             print!("{}", crate::schema::plan_schema_text());
             ExitCode::SUCCESS

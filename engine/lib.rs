@@ -33,3 +33,5 @@ pub mod runenv;
 pub mod scheduler;
 pub mod step_runner;
 pub mod recorder;
+pub mod recovery;
+pub mod runcmd;

@@ -34,6 +34,21 @@ pub struct Interrupts {
     pub skip_undo: CancellationToken,
 }
 
+/// What an earlier, unfinished run of the same plan already did (`runbook recover`).
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    /// Main steps that succeeded, in completion order, with their outputs.
+    pub done: Vec<(String, serde_json::Map<String, serde_json::Value>)>,
+    /// Main steps that were skipped (`when` false): done for their dependents.
+    pub skipped: Vec<String>,
+    /// Steps whose undo already ran.
+    pub undone: Vec<String>,
+    /// Finally steps that already succeeded.
+    pub finally_done: Vec<String>,
+    /// Run no main step: compensate what is done, then finally.
+    pub rollback: bool,
+}
+
 /// What the scheduler did, for the summary and the exit code.
 #[derive(Clone, Debug)]
 pub struct RunResult {
@@ -55,17 +70,27 @@ struct MainState {
     failed: Vec<(String, String)>,
 }
 
+/// Runs a plan from the start.
 pub async fn run(env: Arc<RunEnv>, graphs: &(StepGraph, StepGraph), opts: &RunOptions, interrupts: &Interrupts) -> RunResult {
+    run_with(env, graphs, opts, interrupts, Resume::default()).await
+}
+
+/// Runs a plan, continuing (or rolling back) from what `resume` says was done.
+pub async fn run_with(env: Arc<RunEnv>, graphs: &(StepGraph, StepGraph), opts: &RunOptions, interrupts: &Interrupts, resume: Resume) -> RunResult {
     let started = Instant::now();
     let plan = env.plan.clone();
     let needs = resolve_needs(&plan.steps);
     let abort = CancellationToken::new();
-    let (state, stop_reason) = run_main(&env, &plan.steps, &graphs.0, &needs, opts, interrupts, &abort).await;
+    let (state, stop_reason) = if resume.rollback {
+        (pre_completed(&plan.steps, &needs, &resume), Some("rolled back by `runbook recover --rollback`".to_string()))
+    } else {
+        run_main(&env, &plan.steps, &graphs.0, &needs, opts, interrupts, &abort, &resume).await
+    };
     let mut compensation_failed = Vec::new();
     if !state.failed.is_empty() || stop_reason.is_some() {
-        compensate(&env, &plan.steps, &state, interrupts, &mut compensation_failed).await;
+        compensate(&env, &plan.steps, &state, interrupts, &resume.undone, &mut compensation_failed).await;
     }
-    let finally_failed = run_finally(&env, &plan.finally, &graphs.1, &state.outputs, opts).await;
+    let finally_failed = run_finally(&env, &plan.finally, &graphs.1, &state.outputs, opts, &resume.finally_done).await;
     compensation_failed.extend(finally_failed);
     let outcome = if !compensation_failed.is_empty() {
         Outcome::CompensationFailed
@@ -95,8 +120,8 @@ fn summary_message(outcome: Outcome, failed: &[(String, String)], comp: &[(Strin
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edges, opts: &RunOptions, interrupts: &Interrupts, abort: &CancellationToken) -> (MainState, Option<String>) {
+/// The main state with the steps of an earlier run already completed.
+fn pre_completed(steps: &[Step], needs: &Edges, resume: &Resume) -> MainState {
     let mut st = MainState {
         indegree: needs.iter().map(Vec::len).collect(),
         ready: VecDeque::new(),
@@ -105,7 +130,32 @@ async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edge
         started: vec![false; steps.len()],
         failed: Vec::new(),
     };
-    st.ready.extend(g.order.iter().copied().filter(|&i| st.indegree[i] == 0));
+    let index = |id: &str| steps.iter().position(|s| s.id == id);
+    for (id, outputs) in &resume.done {
+        if let Some(i) = index(id) {
+            st.started[i] = true;
+            st.done_order.push(i);
+            st.outputs.insert(id.clone(), outputs.clone());
+        }
+    }
+    for id in &resume.skipped {
+        if let Some(i) = index(id) {
+            st.started[i] = true;
+        }
+    }
+    st
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edges, opts: &RunOptions, interrupts: &Interrupts, abort: &CancellationToken, resume: &Resume) -> (MainState, Option<String>) {
+    let mut st = pre_completed(steps, needs, resume);
+    let already: Vec<usize> = (0..steps.len()).filter(|&i| st.started[i]).collect();
+    for i in already {
+        for d in g.dependents(i) {
+            st.indegree[d] -= 1;
+        }
+    }
+    st.ready.extend(g.order.iter().copied().filter(|&i| st.indegree[i] == 0 && !st.started[i]));
     let deadline = opts.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut running: JoinSet<(usize, StepOutcome, Duration)> = JoinSet::new();
     let mut stop_reason = None;
@@ -232,10 +282,10 @@ fn masked(env: &RunEnv, step: &Step, outputs: &serde_json::Map<String, serde_jso
         .collect()
 }
 
-async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &Interrupts, failed: &mut Vec<(String, String)>) {
+async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &Interrupts, undone: &[String], failed: &mut Vec<(String, String)>) {
     for &i in st.done_order.iter().rev() {
         let step = &steps[i];
-        if step.undo.is_none() {
+        if step.undo.is_none() || undone.contains(&step.id) {
             continue;
         }
         if interrupts.skip_undo.is_cancelled() {
@@ -263,7 +313,7 @@ async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &I
 
 /// Runs the finally graph to its end: nothing interrupts it. A failed finally step fails
 /// the run's compensation; steps that need it are skipped, the others still run.
-async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outputs: &Outputs, opts: &RunOptions) -> Vec<(String, String)> {
+async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outputs: &Outputs, opts: &RunOptions, already: &[String]) -> Vec<(String, String)> {
     let needs = resolve_needs(steps);
     let mut indegree: Vec<usize> = needs.iter().map(Vec::len).collect();
     let mut blocked = vec![false; steps.len()];
@@ -275,10 +325,12 @@ async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outp
     loop {
         while running.len() < opts.max_parallel.max(1) {
             let Some(i) = ready.pop_front() else { break };
-            if blocked[i] {
-                env.emit(RunEvent::StepSkipped { phase: Phase::Finally, id: steps[i].id.clone(), reason: "a finally step it needs failed".into() });
+            if blocked[i] || already.contains(&steps[i].id) {
+                let reason = if blocked[i] { "a finally step it needs failed" } else { "already succeeded in the interrupted run" };
+                env.emit(RunEvent::StepSkipped { phase: Phase::Finally, id: steps[i].id.clone(), reason: reason.into() });
+                let ok = !blocked[i];
                 for d in g.dependents(i) {
-                    blocked[d] = true;
+                    blocked[d] |= !ok;
                     indegree[d] -= 1;
                     if indegree[d] == 0 {
                         ready.push_back(d);

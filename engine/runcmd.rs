@@ -1,0 +1,379 @@
+//! runcmd: `runbook run`, `runbook runs` and `runbook recover`: the wiring between the CLI,
+//! the journal, the recorder, the executors and the scheduler, plus confirmation of
+//! destructive steps, signal handling, the summary and the JSON report. Exit codes: 0
+//! success, 1 a step failed (compensation done), 2 invalid plan or usage, 3 compensation or
+//! finally failed, 130 interrupted.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value as Json, json};
+
+use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
+use crate::events::{Outcome, Phase, RunEvent};
+use crate::executor::{ExecutorConfig, Executors};
+use crate::graph::StepGraph;
+use crate::inputs::ResolvedParams;
+use crate::journal::{self, Journal};
+use crate::plan::Plan;
+use crate::recorder::{LogFormat, Recorder};
+use crate::redact::Redactor;
+use crate::runenv::RunEnv;
+use crate::scheduler::{Interrupts, Resume, RunOptions};
+
+#[derive(Args)]
+pub struct RunArgs {
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// Most steps running at once.
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+    /// Stop the run (then undo and finally) after this long, e.g. `45m`.
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Confirm destructive steps without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Show what would be sent, send nothing (same as `runbook plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct CommonRunArgs {
+    /// Where runs keep their journals and locks.
+    #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
+    pub state_dir: PathBuf,
+    /// Progress format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Write a JSON report (per-step timings, attempts, outputs with secrets masked).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The kubectl binary.
+    #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
+    pub kubectl: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::duration::parse(s)
+}
+
+pub fn run(a: &RunArgs) -> ExitCode {
+    let (plan, graphs) = match load_valid(&a.plan) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let params = match resolve_params(&plan, &a.values) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if a.dry_run {
+        let dry = crate::dryrun::dry_run(&plan, &graphs, &params);
+        print!("{}", Redactor::new(params.secret_values()).apply(&crate::dryrun::text(&dry)));
+        return ExitCode::SUCCESS;
+    }
+    if let Err(code) = confirm_destructive(&plan, a.yes) {
+        return code;
+    }
+    let run_id = new_run_id();
+    let started_at = crate::clock::now_rfc3339();
+    let journal = match Journal::create(&a.common.state_dir, &run_id, &plan.name, plan.source.text(), &started_at) {
+        Ok(j) => j,
+        Err(e) => return fail(e),
+    };
+    let start = RunEvent::RunStarted {
+        run_id: run_id.clone(),
+        plan: plan.name.clone(),
+        plan_file: plan.source.name().to_string(),
+        plan_digest: plan.digest.clone(),
+        params: params.masked(),
+        minted: params.minted.clone(),
+        pid: std::process::id(),
+        started_at: started_at.clone(),
+    };
+    let run_json = json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
+    execute(plan, &graphs, &params, run_json, Some((journal, start)), &a.common, &RunOptions { max_parallel: a.max_parallel, timeout: a.timeout }, Resume::default())
+}
+
+/// Runs (or continues) a plan to its end and reports.
+#[allow(clippy::too_many_arguments)]
+fn execute(plan: Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams, run_json: Json, journal: Option<(Journal, RunEvent)>, common: &CommonRunArgs, opts: &RunOptions, resume: Resume) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(crate::journal::JournalError::Io { path: "tokio runtime".into(), message: e.to_string() }),
+    };
+    let live = common.log_format == LogFormat::Text && std::io::stderr().is_terminal();
+    let (journal, first) = match journal {
+        Some((j, e)) => (Some(j), Some(e)),
+        None => (None, None),
+    };
+    let run_dir = journal.as_ref().map(|j| j.dir.clone());
+    let recorder = Recorder::start(journal, common.log_format, live);
+    let redactor = Redactor::new(params.secret_values());
+    let outcome = runtime.block_on(async {
+        if let Some(e) = first {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            crate::runenv::EventSink::emit(&*recorder, e, Some(tx));
+            let _ = rx.await;
+        }
+        let executors = Arc::new(Executors::new(ExecutorConfig { kubectl_path: common.kubectl.clone(), executor_search_path: None }));
+        let env = match RunEnv::new(Arc::new(plan), executors.clone(), Json::Object(params.values.clone()), run_json, recorder.clone(), redactor.clone()) {
+            Ok(env) => Arc::new(env),
+            Err(e) => return Err(e),
+        };
+        let interrupts = Interrupts::default();
+        let signals = tokio::spawn(watch_signals(interrupts.clone()));
+        let result = crate::scheduler::run_with(env, graphs, opts, &interrupts, resume).await;
+        // Port-forwards end with the run, whatever happened.
+        executors.shutdown().await;
+        signals.abort();
+        Ok(result)
+    });
+    recorder.finish();
+    let events = recorder.events();
+    match outcome {
+        Ok(result) => {
+            print_summary(&events, &result.outcome, &result.message, run_dir.as_deref());
+            if let Some(path) = &common.report
+                && let Err(e) = write_report(path, &events, &redactor)
+            {
+                eprintln!("warning: cannot write the report {}: {e}", path.display());
+            }
+            ExitCode::from(result.outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {}", redactor.apply(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn watch_signals(interrupts: Interrupts) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            _ = int.recv() => count += 1,
+            _ = term.recv() => count += 1,
+        }
+        if count == 1 {
+            eprintln!("\ninterrupt: stopping; undo and finally steps will run (interrupt again to skip the undos; finally always runs)");
+            interrupts.stop.cancel();
+        } else {
+            eprintln!("\nsecond interrupt: skipping the remaining undos; finally steps still run");
+            interrupts.skip_undo.cancel();
+        }
+    }
+}
+
+fn new_run_id() -> String {
+    let now = crate::clock::now_rfc3339();
+    let compact: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    format!("{compact}-{:04x}", fastrand::u16(..))
+}
+
+/// Destructive steps need `--yes`, or the plan's name typed at a terminal.
+fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
+    let destructive: Vec<&str> = plan.steps.iter().chain(&plan.finally).filter(|s| s.destructive).map(|s| s.id.as_str()).collect();
+    if destructive.is_empty() || yes {
+        return Ok(());
+    }
+    eprintln!("plan `{}` has destructive steps: {}", plan.name, destructive.join(", "));
+    if !std::io::stdin().is_terminal() {
+        eprintln!("error: refusing to run destructive steps without confirmation; review with `runbook plan`, then pass --yes");
+        return Err(ExitCode::from(2));
+    }
+    eprint!("type the plan name (`{}`) to continue: ", plan.name);
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == plan.name {
+        Ok(())
+    } else {
+        eprintln!("not confirmed; nothing was run");
+        Err(ExitCode::from(2))
+    }
+}
+
+fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
+    let rows = step_rows(events);
+    println!("\n{:<10} {:<32} {:>10} {:>8}", "PHASE", "STEP", "TIME", "ATTEMPTS");
+    for r in &rows {
+        let status = crate::step_runner::short(&r["status"]);
+        let status = status.trim_matches('"');
+        let status: String = status.chars().take(90).collect();
+        println!("{:<10} {:<32} {:>10} {:>8}  {status}", r["phase"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""), format!("{} ms", r["duration_ms"]), r["attempts"]);
+    }
+    println!("\n{}: {message}", match outcome {
+        Outcome::Succeeded => "SUCCEEDED",
+        Outcome::Failed => "FAILED",
+        Outcome::Interrupted => "INTERRUPTED",
+        Outcome::CompensationFailed => "COMPENSATION FAILED",
+    });
+    if let Some(dir) = run_dir {
+        println!("journal: {}", dir.join("journal.jsonl").display());
+    }
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Main => "step",
+        Phase::Undo => "undo",
+        Phase::Finally => "finally",
+    }
+}
+
+/// One row per (phase, step) with its final status.
+fn step_rows(events: &[RunEvent]) -> Vec<Json> {
+    let mut rows: Vec<Json> = Vec::new();
+    let mut upsert = |phase: Phase, id: &str, f: &dyn Fn(&mut Map<String, Json>)| {
+        let key = (phase_name(phase), id);
+        let pos = rows.iter().position(|r| r["phase"] == key.0 && r["id"] == key.1);
+        let row = match pos {
+            Some(p) => &mut rows[p],
+            None => {
+                rows.push(json!({"phase": key.0, "id": id, "status": "started", "attempts": 0, "duration_ms": 0}));
+                rows.last_mut().expect("just pushed")
+            }
+        };
+        if let Some(m) = row.as_object_mut() {
+            f(m);
+        }
+    };
+    for e in events {
+        match e {
+            RunEvent::StepStarted { phase, id, attempt, .. } => upsert(*phase, id, &|m| {
+                m.insert("attempts".into(), json!(attempt));
+            }),
+            RunEvent::StepSucceeded { phase, id, attempts, duration_ms, outputs } => upsert(*phase, id, &|m| {
+                m.insert("status".into(), json!("succeeded"));
+                m.insert("attempts".into(), json!(attempts));
+                m.insert("duration_ms".into(), json!(duration_ms));
+                m.insert("outputs".into(), Json::Object(outputs.clone()));
+            }),
+            RunEvent::StepFailed { phase, id, attempts, duration_ms, error } => upsert(*phase, id, &|m| {
+                m.insert("status".into(), json!(format!("failed: {error}")));
+                m.insert("attempts".into(), json!(attempts));
+                m.insert("duration_ms".into(), json!(duration_ms));
+            }),
+            RunEvent::StepSkipped { phase, id, reason } => upsert(*phase, id, &|m| {
+                m.insert("status".into(), json!(format!("skipped: {reason}")));
+            }),
+            _ => {}
+        }
+    }
+    rows
+}
+
+fn write_report(path: &Path, events: &[RunEvent], redactor: &Redactor) -> std::io::Result<()> {
+    let (run, finished) = (events.iter().find(|e| matches!(e, RunEvent::RunStarted { .. })), events.iter().rev().find(|e| matches!(e, RunEvent::RunFinished { .. })));
+    let report = json!({"run": run, "finished": finished, "steps": step_rows(events), "events": events});
+    let text = redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default());
+    std::fs::write(path, text)
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
+    pub state_dir: PathBuf,
+}
+
+pub fn runs(a: &RunsArgs) -> ExitCode {
+    let runs = journal::list(&a.state_dir);
+    if runs.is_empty() {
+        println!("no runs in {}", a.state_dir.display());
+        return ExitCode::SUCCESS;
+    }
+    println!("{:<22} {:<32} {:<20} {}", "RUN", "PLAN", "OUTCOME", "STARTED");
+    for r in &runs {
+        let started = match r.events.first() {
+            Some(RunEvent::RunStarted { started_at, .. }) => started_at.as_str(),
+            _ => "?",
+        };
+        let outcome = match r.finished() {
+            Some(RunEvent::RunFinished { outcome, .. }) => format!("{outcome:?}"),
+            _ => "UNFINISHED".into(),
+        };
+        println!("{:<22} {:<32} {:<20} {started}", r.run_id, r.plan(), outcome);
+    }
+    ExitCode::SUCCESS
+}
+
+#[derive(Args)]
+pub struct RecoverArgs {
+    /// The run to recover (default: the newest unfinished one).
+    pub run_id: Option<String>,
+    /// Run the pending undos (reverse order) and the finally steps.
+    #[arg(long, conflicts_with_all = ["resume", "abandon"])]
+    pub rollback: bool,
+    /// Continue with the same frozen values (same backup id).
+    #[arg(long, conflicts_with = "abandon")]
+    pub resume: bool,
+    /// Mark the run finished without running anything.
+    #[arg(long)]
+    pub abandon: bool,
+    /// Secrets are never journaled: give them again here (or through their env variables).
+    #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Re-run unfinished non-idempotent steps without asking.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+}
+
+pub fn recover(a: &RecoverArgs) -> ExitCode {
+    let info = match journal::find(&a.common.state_dir, a.run_id.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let state = crate::recovery::replay(&info.events);
+    println!("{}", state.describe(&info.run_id));
+    if !(a.rollback || a.resume || a.abandon) {
+        println!("\nchoose: runbook recover {} --rollback | --resume | --abandon", info.run_id);
+        return ExitCode::SUCCESS;
+    }
+    let plan_path = info.dir.join("plan.yaml");
+    let (plan, graphs) = match load_valid(&plan_path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let started_at = crate::clock::now_rfc3339();
+    let mut journal = match Journal::reopen(&a.common.state_dir, &info.run_id, &plan.name, &started_at) {
+        Ok(j) => j,
+        Err(e) => return fail(e),
+    };
+    if a.abandon {
+        let _ = journal.append(&RunEvent::RunFinished { outcome: Outcome::Failed, exit_code: 1, duration_ms: 0, message: "abandoned by the operator with `runbook recover --abandon`".into() });
+        println!("run {} marked abandoned", info.run_id);
+        return ExitCode::SUCCESS;
+    }
+    let params = match crate::recovery::frozen_params(&plan, &state, &a.values) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let resume = if a.rollback { state.rollback_plan() } else {
+        match state.resume_plan(&plan, a.yes) {
+            Ok(r) => r,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let run_json = json!({"id": info.run_id, "started_at": state.started_at, "plan": plan.name, "dry_run": false});
+    let first = RunEvent::Interrupted { reason: format!("recovering with {}", if a.rollback { "--rollback" } else { "--resume" }) };
+    execute(plan, &graphs, &params, run_json, Some((journal, first)), &a.common, &RunOptions { max_parallel: a.max_parallel, timeout: None }, resume)
+}
