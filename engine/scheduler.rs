@@ -7,7 +7,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -371,3 +373,7 @@ async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outp
     }
     failed
 }
+
+#[cfg(test)]
+#[path = "scheduler_tests.rs"]
+mod tests;

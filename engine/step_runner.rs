@@ -3,7 +3,9 @@
 //! with adaptive backoff. Also runs an undo. It talks to executors only through the
 //! `Executor` trait and knows nothing of the graph: the scheduler decides what runs when.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures::StreamExt;
 use serde_json::{Map, Value as Json};

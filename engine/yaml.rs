@@ -136,6 +136,8 @@ fn options() -> serde_saphyr::Options {
     options.budget = Some(budget);
     options.alias_limits = alias;
     options.with_snippet = false;
+    // YAML 1.2 booleans only: `on`, `n`, `yes` stay strings (the "Norway problem").
+    options.strict_booleans = true;
     options
 }
 
