@@ -228,13 +228,9 @@ async fn executor_port_forward_refusing_connections_is_replaced() {
         }
         let refused = refused.expect("connection refused");
         assert!(
-            matches!(
-                refused,
-                StepError::Transport {
-                    kind: crate::executor::TransportKind::Connect,
-                    ..
-                }
-            ),
+            // Connect when the listener is gone; a reset (Other) when it closes mid-request
+            // under load. Both are transport failures.
+            matches!(refused, StepError::Transport { .. }),
             "{refused:?}"
         );
         assert!(refused.retryable());
