@@ -14,21 +14,39 @@ use crate::events::RunEvent;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum JournalError {
     #[error("cannot use state directory {path}: {message}")]
-    #[diagnostic(code(runbook::journal::io), help("pass --state-dir DIR with a writable directory"))]
+    #[diagnostic(
+        code(runbook::journal::io),
+        help("pass --state-dir DIR with a writable directory")
+    )]
     Io { path: String, message: String },
-    #[error("plan `{plan}` is already being run from this state directory (pid {pid}, started {started_at}, run {run_id})")]
+    #[error(
+        "plan `{plan}` is already being run from this state directory (pid {pid}, started {started_at}, run {run_id})"
+    )]
     #[diagnostic(
         code(runbook::journal::locked),
-        help("wait for that run to end; if its process is gone, the lock is stale: run `runbook recover {run_id}`")
+        help(
+            "wait for that run to end; if its process is gone, the lock is stale: run `runbook recover {run_id}`"
+        )
     )]
-    Locked { plan: String, pid: u32, started_at: String, run_id: String },
+    Locked {
+        plan: String,
+        pid: u32,
+        started_at: String,
+        run_id: String,
+    },
     #[error("no run `{0}` in this state directory")]
-    #[diagnostic(code(runbook::journal::unknown_run), help("`runbook runs` lists the runs"))]
+    #[diagnostic(
+        code(runbook::journal::unknown_run),
+        help("`runbook runs` lists the runs")
+    )]
     UnknownRun(String),
 }
 
 fn io_err(path: &Path, e: &std::io::Error) -> JournalError {
-    JournalError::Io { path: path.display().to_string(), message: e.to_string() }
+    JournalError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// An open journal of one run.
@@ -40,26 +58,52 @@ pub struct Journal {
 
 impl Journal {
     /// Creates the run directory, takes the plan lock, and writes the plan text beside it.
-    pub fn create(state_dir: &Path, run_id: &str, plan_name: &str, plan_text: &str, started_at: &str) -> Result<Self, JournalError> {
+    pub fn create(
+        state_dir: &Path,
+        run_id: &str,
+        plan_name: &str,
+        plan_text: &str,
+        started_at: &str,
+    ) -> Result<Self, JournalError> {
         let dir = state_dir.join("runs").join(run_id);
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
         let lock = RunLock::acquire(state_dir, plan_name, run_id, started_at)?;
         std::fs::write(dir.join("plan.yaml"), plan_text).map_err(|e| io_err(&dir, &e))?;
         let path = dir.join("journal.jsonl");
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| io_err(&path, &e))?;
-        Ok(Self { dir, file, lock: Some(lock) })
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, &e))?;
+        Ok(Self {
+            dir,
+            file,
+            lock: Some(lock),
+        })
     }
 
     /// Reopens an existing run's journal for appending (recover), taking the plan lock.
-    pub fn reopen(state_dir: &Path, run_id: &str, plan_name: &str, started_at: &str) -> Result<Self, JournalError> {
+    pub fn reopen(
+        state_dir: &Path,
+        run_id: &str,
+        plan_name: &str,
+        started_at: &str,
+    ) -> Result<Self, JournalError> {
         let dir = state_dir.join("runs").join(run_id);
         let path = dir.join("journal.jsonl");
         if !path.exists() {
             return Err(JournalError::UnknownRun(run_id.to_string()));
         }
         let lock = RunLock::acquire(state_dir, plan_name, run_id, started_at)?;
-        let file = OpenOptions::new().append(true).open(&path).map_err(|e| io_err(&path, &e))?;
-        Ok(Self { dir, file, lock: Some(lock) })
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, &e))?;
+        Ok(Self {
+            dir,
+            file,
+            lock: Some(lock),
+        })
     }
 
     /// Appends one event and syncs it to disk, so a crash loses at most the line being written.
@@ -114,20 +158,29 @@ impl RunInfo {
     }
 
     pub fn finished(&self) -> Option<&RunEvent> {
-        self.events.iter().rev().find(|e| matches!(e, RunEvent::RunFinished { .. }))
+        self.events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, RunEvent::RunFinished { .. }))
     }
 }
 
 /// Every run in `state_dir`, oldest first.
 pub fn list(state_dir: &Path) -> Vec<RunInfo> {
     let runs = state_dir.join("runs");
-    let Ok(entries) = std::fs::read_dir(&runs) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&runs) else {
+        return Vec::new();
+    };
     let mut out: Vec<RunInfo> = entries
         .filter_map(Result::ok)
         .filter_map(|e| {
             let dir = e.path();
             let events = read(&dir.join("journal.jsonl")).ok()?;
-            Some(RunInfo { run_id: e.file_name().to_string_lossy().into_owned(), dir, events })
+            Some(RunInfo {
+                run_id: e.file_name().to_string_lossy().into_owned(),
+                dir,
+                events,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.run_id.cmp(&b.run_id));
@@ -152,25 +205,49 @@ struct RunLock {
 }
 
 impl RunLock {
-    fn acquire(state_dir: &Path, plan: &str, run_id: &str, started_at: &str) -> Result<Self, JournalError> {
+    fn acquire(
+        state_dir: &Path,
+        plan: &str,
+        run_id: &str,
+        started_at: &str,
+    ) -> Result<Self, JournalError> {
         let dir = state_dir.join("locks");
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
-        let safe: String = plan.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+        let safe: String = plan
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let path = dir.join(format!("{safe}.lock"));
-        let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| io_err(&path, &e))?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, &e))?;
         if file.try_lock().is_err() {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
             let v: serde_json::Value = serde_json::from_str(&holder).unwrap_or_default();
             return Err(JournalError::Locked {
                 plan: plan.to_string(),
-                pid: v["pid"].as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+                pid: v["pid"]
+                    .as_u64()
+                    .and_then(|p| u32::try_from(p).ok())
+                    .unwrap_or(0),
                 started_at: v["started_at"].as_str().unwrap_or("?").to_string(),
                 run_id: v["run_id"].as_str().unwrap_or("?").to_string(),
             });
         }
         let holder = serde_json::json!({"pid": std::process::id(), "started_at": started_at, "run_id": run_id});
         file.set_len(0).map_err(|e| io_err(&path, &e))?;
-        file.write_all(holder.to_string().as_bytes()).map_err(|e| io_err(&path, &e))?;
+        file.write_all(holder.to_string().as_bytes())
+            .map_err(|e| io_err(&path, &e))?;
         Ok(Self { _file: file, path })
     }
 }
@@ -206,9 +283,15 @@ mod tests {
     fn partial_last_line_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(dir.path(), "r1", "p", "x", "t0").unwrap();
-        j.append(&RunEvent::UndoRegistered { id: "a".into() }).unwrap();
+        j.append(&RunEvent::UndoRegistered { id: "a".into() })
+            .unwrap();
         let path = j.dir.join("journal.jsonl");
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"event\":\"step_sta").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"event\":\"step_sta")
+            .unwrap();
         assert_eq!(read(&path).unwrap().len(), 1);
     }
 }

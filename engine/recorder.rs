@@ -42,7 +42,11 @@ impl Recorder {
             .name("runbook-journal".into())
             .spawn(move || writer(rx, journal, format, live, &kept))
             .ok();
-        Arc::new(Self { tx: Mutex::new(Some(tx)), thread: Mutex::new(thread), events })
+        Arc::new(Self {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(thread),
+            events,
+        })
     }
 
     /// Stops the writer after it has written everything sent so far.
@@ -63,13 +67,23 @@ impl Recorder {
 
 impl EventSink for Recorder {
     fn emit(&self, event: RunEvent, durable: Option<oneshot::Sender<()>>) {
-        let sent = self.tx.lock().ok().and_then(|tx| tx.as_ref().map(|tx| tx.send((event, durable))));
-        // After `finish` (or if the writer died) the ack is dropped, which releases waiters.
-        let _ = sent;
+        // After `finish` (or if the writer died) the message, ack included, is dropped, which
+        // releases any waiter.
+        if let Ok(tx) = self.tx.lock()
+            && let Some(tx) = tx.as_ref()
+        {
+            let _ = tx.send((event, durable)).is_ok();
+        }
     }
 }
 
-fn writer(rx: mpsc::Receiver<Message>, mut journal: Option<Journal>, format: LogFormat, live: bool, kept: &Mutex<Vec<RunEvent>>) {
+fn writer(
+    rx: mpsc::Receiver<Message>,
+    mut journal: Option<Journal>,
+    format: LogFormat,
+    live: bool,
+    kept: &Mutex<Vec<RunEvent>>,
+) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;
     while let Ok(first) = rx.recv() {
@@ -82,7 +96,10 @@ fn writer(rx: mpsc::Receiver<Message>, mut journal: Option<Journal>, format: Log
             }
             ok &= j.sync().is_ok();
             if !ok && journal_ok {
-                eprintln!("warning: cannot write the journal in {}; the run goes on without it", j.dir.display());
+                eprintln!(
+                    "warning: cannot write the journal in {}; the run goes on without it",
+                    j.dir.display()
+                );
                 journal_ok = false;
             }
         }
@@ -114,7 +131,13 @@ struct Progress {
 
 impl Progress {
     fn new(format: LogFormat, live: bool) -> Self {
-        Self { format, live, start: Instant::now(), running: Vec::new(), drawn: 0 }
+        Self {
+            format,
+            live,
+            start: Instant::now(),
+            running: Vec::new(),
+            drawn: 0,
+        }
     }
 
     fn show(&mut self, e: &RunEvent) {
@@ -134,15 +157,20 @@ impl Progress {
 
     fn track(&mut self, e: &RunEvent) {
         match e {
-            RunEvent::StepStarted { id, attempt: 1, .. } if !self.running.iter().any(|r| &r.0 == id) => {
-                self.running.push((id.clone(), Instant::now(), String::new()));
+            RunEvent::StepStarted { id, attempt: 1, .. }
+                if !self.running.iter().any(|r| &r.0 == id) =>
+            {
+                self.running
+                    .push((id.clone(), Instant::now(), String::new()));
             }
             RunEvent::WaitPolled { id, observed, .. } => {
                 if let Some(r) = self.running.iter_mut().find(|r| &r.0 == id) {
                     r.2 = crate::template::display(observed);
                 }
             }
-            RunEvent::StepSucceeded { id, .. } | RunEvent::StepFailed { id, .. } | RunEvent::StepSkipped { id, .. } => self.running.retain(|r| &r.0 != id),
+            RunEvent::StepSucceeded { id, .. }
+            | RunEvent::StepFailed { id, .. }
+            | RunEvent::StepSkipped { id, .. } => self.running.retain(|r| &r.0 != id),
             _ => {}
         }
     }
@@ -159,8 +187,16 @@ impl Progress {
             return;
         }
         for (id, since, seen) in self.running.iter().take(20) {
-            let seen = if seen.is_empty() { String::new() } else { format!("  last seen: {seen}") };
-            let _ = writeln!(err, "  ⋯ {id} ({:.1}s){seen}", since.elapsed().as_secs_f64());
+            let seen = if seen.is_empty() {
+                String::new()
+            } else {
+                format!("  last seen: {seen}")
+            };
+            let _ = writeln!(
+                err,
+                "  ⋯ {id} ({:.1}s){seen}",
+                since.elapsed().as_secs_f64()
+            );
             self.drawn += 1;
         }
     }
@@ -182,22 +218,77 @@ fn phase(p: Phase) -> &'static str {
 /// The plain log line of an event, if it gets one.
 pub fn line(e: &RunEvent) -> Option<String> {
     Some(match e {
-        RunEvent::RunStarted { run_id, plan, minted, params, .. } => {
-            let minted: Vec<String> = minted.iter().map(|m| format!("{m}={}", crate::template::display(&params[m]))).collect();
-            let minted = if minted.is_empty() { String::new() } else { format!(" (minted: {})", minted.join(", ")) };
+        RunEvent::RunStarted {
+            run_id,
+            plan,
+            minted,
+            params,
+            ..
+        } => {
+            let minted: Vec<String> = minted
+                .iter()
+                .map(|m| format!("{m}={}", crate::template::display(&params[m])))
+                .collect();
+            let minted = if minted.is_empty() {
+                String::new()
+            } else {
+                format!(" (minted: {})", minted.join(", "))
+            };
             format!("run {run_id} of plan `{plan}` started{minted}")
         }
-        RunEvent::StepStarted { phase: p, id, attempt, item } => {
-            let item = item.as_ref().map(|i| format!(" [{}]", crate::template::display(i))).unwrap_or_default();
-            if *attempt == 1 { format!("{}{id}{item} started", phase(*p)) } else { format!("{}{id}{item} attempt {attempt}", phase(*p)) }
+        RunEvent::StepStarted {
+            phase: p,
+            id,
+            attempt,
+            item,
+        } => {
+            let item = item
+                .as_ref()
+                .map(|i| format!(" [{}]", crate::template::display(i)))
+                .unwrap_or_default();
+            if *attempt == 1 {
+                format!("{}{id}{item} started", phase(*p))
+            } else {
+                format!("{}{id}{item} attempt {attempt}", phase(*p))
+            }
         }
-        RunEvent::WaitPolled { id, observed, .. } => format!("{id} observed {}", crate::template::display(observed)),
-        RunEvent::StepRetrying { phase: p, id, attempt, delay_ms, error } => format!("{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}", phase(*p)),
-        RunEvent::StepSucceeded { phase: p, id, duration_ms, .. } => format!("{}{id} succeeded ({duration_ms} ms)", phase(*p)),
-        RunEvent::StepFailed { phase: p, id, error, .. } => format!("{}{id} FAILED: {error}", phase(*p)),
-        RunEvent::StepSkipped { phase: p, id, reason } => format!("{}{id} skipped: {reason}", phase(*p)),
+        RunEvent::WaitPolled { id, observed, .. } => {
+            format!("{id} observed {}", crate::template::display(observed))
+        }
+        RunEvent::StepRetrying {
+            phase: p,
+            id,
+            attempt,
+            delay_ms,
+            error,
+        } => format!(
+            "{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}",
+            phase(*p)
+        ),
+        RunEvent::StepSucceeded {
+            phase: p,
+            id,
+            duration_ms,
+            ..
+        } => format!("{}{id} succeeded ({duration_ms} ms)", phase(*p)),
+        RunEvent::StepFailed {
+            phase: p,
+            id,
+            error,
+            ..
+        } => format!("{}{id} FAILED: {error}", phase(*p)),
+        RunEvent::StepSkipped {
+            phase: p,
+            id,
+            reason,
+        } => format!("{}{id} skipped: {reason}", phase(*p)),
         RunEvent::UndoRegistered { .. } => return None,
         RunEvent::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
-        RunEvent::RunFinished { outcome, exit_code, message, .. } => format!("run finished: {outcome:?} (exit {exit_code}): {message}"),
+        RunEvent::RunFinished {
+            outcome,
+            exit_code,
+            message,
+            ..
+        } => format!("run finished: {outcome:?} (exit {exit_code}): {message}"),
     })
 }

@@ -34,13 +34,24 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
     let mut st = RecoveryState::default();
     for e in events {
         match e {
-            RunEvent::RunStarted { plan, started_at, params, .. } => {
+            RunEvent::RunStarted {
+                plan,
+                started_at,
+                params,
+                ..
+            } => {
                 st.plan.clone_from(plan);
                 st.started_at.clone_from(started_at);
                 st.params.clone_from(params);
             }
-            RunEvent::StepStarted { phase: Phase::Main, id, .. } if !st.in_flight.contains(id) => st.in_flight.push(id.clone()),
-            RunEvent::StepSucceeded { phase, id, outputs, .. } => match phase {
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id,
+                ..
+            } if !st.in_flight.contains(id) => st.in_flight.push(id.clone()),
+            RunEvent::StepSucceeded {
+                phase, id, outputs, ..
+            } => match phase {
                 Phase::Main => {
                     st.in_flight.retain(|x| x != id);
                     st.done.push((id.clone(), outputs.clone()));
@@ -48,11 +59,19 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
                 Phase::Undo => st.undone.push(id.clone()),
                 Phase::Finally => st.finally_done.push(id.clone()),
             },
-            RunEvent::StepFailed { phase: Phase::Main, id, .. } => {
+            RunEvent::StepFailed {
+                phase: Phase::Main,
+                id,
+                ..
+            } => {
                 st.in_flight.retain(|x| x != id);
                 st.failed.push(id.clone());
             }
-            RunEvent::StepSkipped { phase: Phase::Main, id, reason } if !reason.starts_with("not started") => st.skipped.push(id.clone()),
+            RunEvent::StepSkipped {
+                phase: Phase::Main,
+                id,
+                reason,
+            } if !reason.starts_with("not started") => st.skipped.push(id.clone()),
             RunEvent::UndoRegistered { id } => st.undo_registered.push(id.clone()),
             RunEvent::RunFinished { message, .. } => st.finished = Some(message.clone()),
             _ => {}
@@ -64,11 +83,30 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
 impl RecoveryState {
     /// A human account of the run.
     pub fn describe(&self, run_id: &str) -> String {
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
         let done: Vec<String> = self.done.iter().map(|(id, _)| id.clone()).collect();
-        let pending: Vec<String> = self.undo_registered.iter().filter(|id| !self.undone.contains(id)).cloned().collect();
-        let mut out = format!("run {run_id} of plan `{}` (started {})\n", self.plan, self.started_at);
-        out.push_str(&format!("  finished:        {}\n", self.finished.as_deref().unwrap_or("NO (the process ended before the run did)")));
+        let pending: Vec<String> = self
+            .undo_registered
+            .iter()
+            .filter(|id| !self.undone.contains(id))
+            .cloned()
+            .collect();
+        let mut out = format!(
+            "run {run_id} of plan `{}` (started {})\n",
+            self.plan, self.started_at
+        );
+        out.push_str(&format!(
+            "  finished:        {}\n",
+            self.finished
+                .as_deref()
+                .unwrap_or("NO (the process ended before the run did)")
+        ));
         out.push_str(&format!("  succeeded:       {}\n", list(&done)));
         out.push_str(&format!("  in flight:       {}\n", list(&self.in_flight)));
         out.push_str(&format!("  failed:          {}\n", list(&self.failed)));
@@ -79,26 +117,47 @@ impl RecoveryState {
 
     /// Compensate every succeeded step whose undo has not run, then the finally steps.
     pub fn rollback_plan(&self) -> Resume {
-        Resume { done: self.done.clone(), skipped: self.skipped.clone(), undone: self.undone.clone(), finally_done: self.finally_done.clone(), rollback: true }
+        Resume {
+            done: self.done.clone(),
+            skipped: self.skipped.clone(),
+            undone: self.undone.clone(),
+            finally_done: self.finally_done.clone(),
+            rollback: true,
+        }
     }
 
     /// Continue: succeeded steps stay done; an in-flight step re-runs only if idempotent (or
     /// with `--yes`).
     pub fn resume_plan(&self, plan: &Plan, yes: bool) -> Result<Resume, String> {
-        let risky: Vec<&str> = self.in_flight.iter().filter(|id| plan.step(id).is_some_and(|s| !s.idempotent)).map(String::as_str).collect();
+        let risky: Vec<&str> = self
+            .in_flight
+            .iter()
+            .filter(|id| plan.step(id).is_some_and(|s| !s.idempotent))
+            .map(String::as_str)
+            .collect();
         if !risky.is_empty() && !yes {
             return Err(format!(
                 "steps {} were in flight when the run stopped and are not declared `idempotent: true`; re-running them may repeat a side effect. Check their state, then pass --yes to re-run them, or use --rollback",
                 risky.join(", ")
             ));
         }
-        Ok(Resume { done: self.done.clone(), skipped: self.skipped.clone(), undone: self.undone.clone(), finally_done: Vec::new(), rollback: false })
+        Ok(Resume {
+            done: self.done.clone(),
+            skipped: self.skipped.clone(),
+            undone: self.undone.clone(),
+            finally_done: Vec::new(),
+            rollback: false,
+        })
     }
 }
 
 /// The run's frozen param values: non-secret values from the journal (minted ones
 /// included), secrets given again by the operator (they are never journaled).
-pub fn frozen_params(plan: &Plan, st: &RecoveryState, values: &ValueArgs) -> Result<ResolvedParams, ExitCode> {
+pub fn frozen_params(
+    plan: &Plan,
+    st: &RecoveryState,
+    values: &ValueArgs,
+) -> Result<ResolvedParams, ExitCode> {
     let mut resolved = crate::cli::resolve_params(plan, values)?;
     for p in &plan.params {
         if p.secret {

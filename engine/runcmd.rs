@@ -77,7 +77,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
     };
     if a.dry_run {
         let dry = crate::dryrun::dry_run(&plan, &graphs, &params);
-        print!("{}", Redactor::new(params.secret_values()).apply(&crate::dryrun::text(&dry)));
+        print!(
+            "{}",
+            Redactor::new(params.secret_values()).apply(&crate::dryrun::text(&dry))
+        );
         return ExitCode::SUCCESS;
     }
     if let Err(code) = confirm_destructive(&plan, a.yes) {
@@ -85,7 +88,13 @@ pub fn run(a: &RunArgs) -> ExitCode {
     }
     let run_id = new_run_id();
     let started_at = crate::clock::now_rfc3339();
-    let journal = match Journal::create(&a.common.state_dir, &run_id, &plan.name, plan.source.text(), &started_at) {
+    let journal = match Journal::create(
+        &a.common.state_dir,
+        &run_id,
+        &plan.name,
+        plan.source.text(),
+        &started_at,
+    ) {
         Ok(j) => j,
         Err(e) => return fail(e),
     };
@@ -99,16 +108,46 @@ pub fn run(a: &RunArgs) -> ExitCode {
         pid: std::process::id(),
         started_at: started_at.clone(),
     };
-    let run_json = json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
-    execute(plan, &graphs, &params, run_json, Some((journal, start)), &a.common, &RunOptions { max_parallel: a.max_parallel, timeout: a.timeout }, Resume::default())
+    let run_json =
+        json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
+    execute(
+        plan,
+        &graphs,
+        &params,
+        run_json,
+        Some((journal, start)),
+        &a.common,
+        &RunOptions {
+            max_parallel: a.max_parallel,
+            timeout: a.timeout,
+        },
+        Resume::default(),
+    )
 }
 
 /// Runs (or continues) a plan to its end and reports.
 #[allow(clippy::too_many_arguments)]
-fn execute(plan: Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams, run_json: Json, journal: Option<(Journal, RunEvent)>, common: &CommonRunArgs, opts: &RunOptions, resume: Resume) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+fn execute(
+    plan: Plan,
+    graphs: &(StepGraph, StepGraph),
+    params: &ResolvedParams,
+    run_json: Json,
+    journal: Option<(Journal, RunEvent)>,
+    common: &CommonRunArgs,
+    opts: &RunOptions,
+    resume: Resume,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
-        Err(e) => return fail(crate::journal::JournalError::Io { path: "tokio runtime".into(), message: e.to_string() }),
+        Err(e) => {
+            return fail(crate::journal::JournalError::Io {
+                path: "tokio runtime".into(),
+                message: e.to_string(),
+            });
+        }
     };
     let live = common.log_format == LogFormat::Text && std::io::stderr().is_terminal();
     let (journal, first) = match journal {
@@ -124,8 +163,18 @@ fn execute(plan: Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams,
             crate::runenv::EventSink::emit(&*recorder, e, Some(tx));
             let _ = rx.await;
         }
-        let executors = Arc::new(Executors::new(ExecutorConfig { kubectl_path: common.kubectl.clone(), executor_search_path: None }));
-        let env = match RunEnv::new(Arc::new(plan), executors.clone(), Json::Object(params.values.clone()), run_json, recorder.clone(), redactor.clone()) {
+        let executors = Arc::new(Executors::new(ExecutorConfig {
+            kubectl_path: common.kubectl.clone(),
+            executor_search_path: None,
+        }));
+        let env = match RunEnv::new(
+            Arc::new(plan),
+            executors.clone(),
+            Json::Object(params.values.clone()),
+            run_json,
+            recorder.clone(),
+            redactor.clone(),
+        ) {
             Ok(env) => Arc::new(env),
             Err(e) => return Err(e),
         };
@@ -141,7 +190,12 @@ fn execute(plan: Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams,
     let events = recorder.events();
     match outcome {
         Ok(result) => {
-            print_summary(&events, &result.outcome, &result.message, run_dir.as_deref());
+            print_summary(
+                &events,
+                &result.outcome,
+                &result.message,
+                run_dir.as_deref(),
+            );
             if let Some(path) = &common.report
                 && let Err(e) = write_report(path, &events, &redactor)
             {
@@ -158,7 +212,10 @@ fn execute(plan: Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams,
 
 async fn watch_signals(interrupts: Interrupts) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     let mut count = 0;
@@ -168,7 +225,9 @@ async fn watch_signals(interrupts: Interrupts) {
             _ = term.recv() => count += 1,
         }
         if count == 1 {
-            eprintln!("\ninterrupt: stopping; undo and finally steps will run (interrupt again to skip the undos; finally always runs)");
+            eprintln!(
+                "\ninterrupt: stopping; undo and finally steps will run (interrupt again to skip the undos; finally always runs)"
+            );
             interrupts.stop.cancel();
         } else {
             eprintln!("\nsecond interrupt: skipping the remaining undos; finally steps still run");
@@ -179,19 +238,35 @@ async fn watch_signals(interrupts: Interrupts) {
 
 fn new_run_id() -> String {
     let now = crate::clock::now_rfc3339();
-    let compact: String = now.chars().filter(|c| c.is_ascii_digit()).take(14).collect();
+    let compact: String = now
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
     format!("{compact}-{:04x}", fastrand::u16(..))
 }
 
 /// Destructive steps need `--yes`, or the plan's name typed at a terminal.
 fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
-    let destructive: Vec<&str> = plan.steps.iter().chain(&plan.finally).filter(|s| s.destructive).map(|s| s.id.as_str()).collect();
+    let destructive: Vec<&str> = plan
+        .steps
+        .iter()
+        .chain(&plan.finally)
+        .filter(|s| s.destructive)
+        .map(|s| s.id.as_str())
+        .collect();
     if destructive.is_empty() || yes {
         return Ok(());
     }
-    eprintln!("plan `{}` has destructive steps: {}", plan.name, destructive.join(", "));
+    eprintln!(
+        "plan `{}` has destructive steps: {}",
+        plan.name,
+        destructive.join(", ")
+    );
     if !std::io::stdin().is_terminal() {
-        eprintln!("error: refusing to run destructive steps without confirmation; review with `runbook plan`, then pass --yes");
+        eprintln!(
+            "error: refusing to run destructive steps without confirmation; review with `runbook plan`, then pass --yes"
+        );
         return Err(ExitCode::from(2));
     }
     eprint!("type the plan name (`{}`) to continue: ", plan.name);
@@ -207,19 +282,31 @@ fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
     let rows = step_rows(events);
-    println!("\n{:<10} {:<32} {:>10} {:>8}", "PHASE", "STEP", "TIME", "ATTEMPTS");
+    println!(
+        "\n{:<10} {:<32} {:>10} {:>8}",
+        "PHASE", "STEP", "TIME", "ATTEMPTS"
+    );
     for r in &rows {
         let status = crate::step_runner::short(&r["status"]);
         let status = status.trim_matches('"');
         let status: String = status.chars().take(90).collect();
-        println!("{:<10} {:<32} {:>10} {:>8}  {status}", r["phase"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""), format!("{} ms", r["duration_ms"]), r["attempts"]);
+        println!(
+            "{:<10} {:<32} {:>10} {:>8}  {status}",
+            r["phase"].as_str().unwrap_or(""),
+            r["id"].as_str().unwrap_or(""),
+            format!("{} ms", r["duration_ms"]),
+            r["attempts"]
+        );
     }
-    println!("\n{}: {message}", match outcome {
-        Outcome::Succeeded => "SUCCEEDED",
-        Outcome::Failed => "FAILED",
-        Outcome::Interrupted => "INTERRUPTED",
-        Outcome::CompensationFailed => "COMPENSATION FAILED",
-    });
+    println!(
+        "\n{}: {message}",
+        match outcome {
+            Outcome::Succeeded => "SUCCEEDED",
+            Outcome::Failed => "FAILED",
+            Outcome::Interrupted => "INTERRUPTED",
+            Outcome::CompensationFailed => "COMPENSATION FAILED",
+        }
+    );
     if let Some(dir) = run_dir {
         println!("journal: {}", dir.join("journal.jsonl").display());
     }
@@ -238,7 +325,9 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
     let mut rows: Vec<Json> = Vec::new();
     let mut upsert = |phase: Phase, id: &str, f: &dyn Fn(&mut Map<String, Json>)| {
         let key = (phase_name(phase), id);
-        let pos = rows.iter().position(|r| r["phase"] == key.0 && r["id"] == key.1);
+        let pos = rows
+            .iter()
+            .position(|r| r["phase"] == key.0 && r["id"] == key.1);
         let row = match pos {
             Some(p) => &mut rows[p],
             None => {
@@ -252,16 +341,30 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
     };
     for e in events {
         match e {
-            RunEvent::StepStarted { phase, id, attempt, .. } => upsert(*phase, id, &|m| {
+            RunEvent::StepStarted {
+                phase, id, attempt, ..
+            } => upsert(*phase, id, &|m| {
                 m.insert("attempts".into(), json!(attempt));
             }),
-            RunEvent::StepSucceeded { phase, id, attempts, duration_ms, outputs } => upsert(*phase, id, &|m| {
+            RunEvent::StepSucceeded {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                outputs,
+            } => upsert(*phase, id, &|m| {
                 m.insert("status".into(), json!("succeeded"));
                 m.insert("attempts".into(), json!(attempts));
                 m.insert("duration_ms".into(), json!(duration_ms));
                 m.insert("outputs".into(), Json::Object(outputs.clone()));
             }),
-            RunEvent::StepFailed { phase, id, attempts, duration_ms, error } => upsert(*phase, id, &|m| {
+            RunEvent::StepFailed {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                error,
+            } => upsert(*phase, id, &|m| {
                 m.insert("status".into(), json!(format!("failed: {error}")));
                 m.insert("attempts".into(), json!(attempts));
                 m.insert("duration_ms".into(), json!(duration_ms));
@@ -276,8 +379,17 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
 }
 
 fn write_report(path: &Path, events: &[RunEvent], redactor: &Redactor) -> std::io::Result<()> {
-    let (run, finished) = (events.iter().find(|e| matches!(e, RunEvent::RunStarted { .. })), events.iter().rev().find(|e| matches!(e, RunEvent::RunFinished { .. })));
-    let report = json!({"run": run, "finished": finished, "steps": step_rows(events), "events": events});
+    let (run, finished) = (
+        events
+            .iter()
+            .find(|e| matches!(e, RunEvent::RunStarted { .. })),
+        events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, RunEvent::RunFinished { .. })),
+    );
+    let report =
+        json!({"run": run, "finished": finished, "steps": step_rows(events), "events": events});
     let text = redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default());
     std::fs::write(path, text)
 }
@@ -294,7 +406,7 @@ pub fn runs(a: &RunsArgs) -> ExitCode {
         println!("no runs in {}", a.state_dir.display());
         return ExitCode::SUCCESS;
     }
-    println!("{:<22} {:<32} {:<20} {}", "RUN", "PLAN", "OUTCOME", "STARTED");
+    println!("{:<22} {:<32} {:<20} STARTED", "RUN", "PLAN", "OUTCOME");
     for r in &runs {
         let started = match r.events.first() {
             Some(RunEvent::RunStarted { started_at, .. }) => started_at.as_str(),
@@ -304,7 +416,12 @@ pub fn runs(a: &RunsArgs) -> ExitCode {
             Some(RunEvent::RunFinished { outcome, .. }) => format!("{outcome:?}"),
             _ => "UNFINISHED".into(),
         };
-        println!("{:<22} {:<32} {:<20} {started}", r.run_id, r.plan(), outcome);
+        println!(
+            "{:<22} {:<32} {:<20} {started}",
+            r.run_id,
+            r.plan(),
+            outcome
+        );
     }
     ExitCode::SUCCESS
 }
@@ -342,7 +459,10 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
     let state = crate::recovery::replay(&info.events);
     println!("{}", state.describe(&info.run_id));
     if !(a.rollback || a.resume || a.abandon) {
-        println!("\nchoose: runbook recover {} --rollback | --resume | --abandon", info.run_id);
+        println!(
+            "\nchoose: runbook recover {} --rollback | --resume | --abandon",
+            info.run_id
+        );
         return ExitCode::SUCCESS;
     }
     let plan_path = info.dir.join("plan.yaml");
@@ -351,12 +471,18 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         Err(code) => return code,
     };
     let started_at = crate::clock::now_rfc3339();
-    let mut journal = match Journal::reopen(&a.common.state_dir, &info.run_id, &plan.name, &started_at) {
-        Ok(j) => j,
-        Err(e) => return fail(e),
-    };
+    let mut journal =
+        match Journal::reopen(&a.common.state_dir, &info.run_id, &plan.name, &started_at) {
+            Ok(j) => j,
+            Err(e) => return fail(e),
+        };
     if a.abandon {
-        let _ = journal.append(&RunEvent::RunFinished { outcome: Outcome::Failed, exit_code: 1, duration_ms: 0, message: "abandoned by the operator with `runbook recover --abandon`".into() });
+        let _ = journal.append(&RunEvent::RunFinished {
+            outcome: Outcome::Failed,
+            exit_code: 1,
+            duration_ms: 0,
+            message: "abandoned by the operator with `runbook recover --abandon`".into(),
+        });
         println!("run {} marked abandoned", info.run_id);
         return ExitCode::SUCCESS;
     }
@@ -364,7 +490,9 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let resume = if a.rollback { state.rollback_plan() } else {
+    let resume = if a.rollback {
+        state.rollback_plan()
+    } else {
         match state.resume_plan(&plan, a.yes) {
             Ok(r) => r,
             Err(msg) => {
@@ -374,6 +502,23 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         }
     };
     let run_json = json!({"id": info.run_id, "started_at": state.started_at, "plan": plan.name, "dry_run": false});
-    let first = RunEvent::Interrupted { reason: format!("recovering with {}", if a.rollback { "--rollback" } else { "--resume" }) };
-    execute(plan, &graphs, &params, run_json, Some((journal, first)), &a.common, &RunOptions { max_parallel: a.max_parallel, timeout: None }, resume)
+    let first = RunEvent::Interrupted {
+        reason: format!(
+            "recovering with {}",
+            if a.rollback { "--rollback" } else { "--resume" }
+        ),
+    };
+    execute(
+        plan,
+        &graphs,
+        &params,
+        run_json,
+        Some((journal, first)),
+        &a.common,
+        &RunOptions {
+            max_parallel: a.max_parallel,
+            timeout: None,
+        },
+        resume,
+    )
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json, json};
 
 use crate::events::RunEvent;
-use crate::executor::{ActionRequest, ExecRequest, Executor, HttpBody, HttpRequest, KubectlRequest, KubectlTarget, PortForwardSpec, TlsOptions};
+use crate::executor::{
+    ActionRequest, ExecRequest, Executor, HttpBody, HttpRequest, KubectlRequest, KubectlTarget,
+    PortForwardSpec, TlsOptions,
+};
 use crate::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
 use crate::redact::Redactor;
@@ -43,7 +46,14 @@ pub struct RunEnv {
 }
 
 impl RunEnv {
-    pub fn new(plan: Arc<Plan>, executor: Arc<dyn Executor>, params: Json, run: Json, sink: Arc<dyn EventSink>, redactor: Redactor) -> Result<Self, String> {
+    pub fn new(
+        plan: Arc<Plan>,
+        executor: Arc<dyn Executor>,
+        params: Json,
+        run: Json,
+        sink: Arc<dyn EventSink>,
+        redactor: Redactor,
+    ) -> Result<Self, String> {
         let base = json!({"params": params, "run": run});
         let targets = crate::request::target_scope(&plan, &base)?;
         let mut reads = HashMap::new();
@@ -53,7 +63,17 @@ impl RunEnv {
             reads.insert(s.id.clone(), ids);
             reads_all.insert(s.id.clone(), all);
         }
-        Ok(Self { plan, executor, params, targets, run, sink, redactor: Arc::new(Mutex::new(redactor)), reads, reads_all })
+        Ok(Self {
+            plan,
+            executor,
+            params,
+            targets,
+            run,
+            sink,
+            redactor: Arc::new(Mutex::new(redactor)),
+            reads,
+            reads_all,
+        })
     }
 
     pub fn emit(&self, event: RunEvent) {
@@ -70,7 +90,10 @@ impl RunEnv {
 
     /// Masks secrets in a message bound for output.
     pub fn redact(&self, text: &str) -> String {
-        self.redactor.lock().map(|r| r.apply(text)).unwrap_or_else(|_| "<redaction failed>".into())
+        self.redactor
+            .lock()
+            .map(|r| r.apply(text))
+            .unwrap_or_else(|_| "<redaction failed>".into())
     }
 
     /// The outputs a step may read, as the `steps` object of its scope.
@@ -79,7 +102,12 @@ impl RunEnv {
         let map: Map<String, Json> = if self.reads_all.get(&step.id).copied().unwrap_or(false) {
             outputs.keys().filter_map(pick).collect()
         } else {
-            self.reads.get(&step.id).into_iter().flatten().filter_map(pick).collect()
+            self.reads
+                .get(&step.id)
+                .into_iter()
+                .flatten()
+                .filter_map(pick)
+                .collect()
         };
         Json::Object(map)
     }
@@ -90,7 +118,13 @@ impl RunEnv {
     }
 
     pub fn jq_vars<'a>(&'a self, steps: &'a Json, item: &'a Json) -> JqVars<'a> {
-        JqVars { params: &self.params, steps, run: &self.run, item, targets: &self.targets }
+        JqVars {
+            params: &self.params,
+            steps,
+            run: &self.run,
+            item,
+            targets: &self.targets,
+        }
     }
 
     /// Renders an action and converts it to what the executor takes.
@@ -106,10 +140,18 @@ impl RunEnv {
                     return Err(format!("unknown target `{}`", h.target));
                 };
                 let mut req = HttpRequest::new(h.method, h.url);
-                req.headers = h.headers.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some()).collect();
+                req.headers = h
+                    .headers
+                    .into_iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some())
+                    .collect();
                 req.body = h.json.map(HttpBody::Json).or(h.body.map(HttpBody::Text));
                 req.tls = TlsOptions {
-                    ca_file: t.ca_file.as_ref().map(|c| c.render(scope).map(PathBuf::from)).transpose()?,
+                    ca_file: t
+                        .ca_file
+                        .as_ref()
+                        .map(|c| c.render(scope).map(PathBuf::from))
+                        .transpose()?,
                     insecure: t.insecure,
                 };
                 req.connect_timeout = t.connect_timeout;
@@ -117,19 +159,27 @@ impl RunEnv {
                 req.expect = h.expect;
                 req.max_response_bytes = a.max_response_bytes;
                 req.port_forward = match h.port_forward {
-                    Some(pf) => Some(PortForwardSpec { kubectl: self.kubectl_target(&pf.via, scope)?, resource: pf.resource, remote_port: pf.remote_port, local_port: pf.local_port }),
+                    Some(pf) => Some(PortForwardSpec {
+                        kubectl: self.kubectl_target(&pf.via, scope)?,
+                        resource: pf.resource,
+                        remote_port: pf.remote_port,
+                        local_port: pf.local_port,
+                    }),
                     None => None,
                 };
                 ActionRequest::Http(req)
             }
             (RenderedRequest::Kubectl(k), Action::Kubectl(a)) => {
-                let mut req = KubectlRequest::new(k.argv.into_iter().skip(1).filter(|a| !is_target_flag(a)));
+                let mut req =
+                    KubectlRequest::new(k.argv.into_iter().skip(1).filter(|a| !is_target_flag(a)));
                 req.target = self.kubectl_target(&k.target, scope)?;
                 req.stdin = k.stdin;
                 req.expect_exit = a.expect_exit.clone();
                 ActionRequest::Kubectl(req)
             }
-            (RenderedRequest::Exec { executor, input }, _) => ActionRequest::Exec(ExecRequest { executor, input }),
+            (RenderedRequest::Exec { executor, input }, _) => {
+                ActionRequest::Exec(ExecRequest { executor, input })
+            }
             _ => return Err("internal: rendered request does not match its action".into()),
         })
     }
@@ -139,16 +189,25 @@ impl RunEnv {
             return Err(format!("unknown kubectl target `{name}`"));
         };
         let field = |t: &Option<crate::template::Template>| -> Result<Option<String>, String> {
-            Ok(t.as_ref().map(|t| t.render(scope)).transpose()?.filter(|s| !s.is_empty()))
+            Ok(t.as_ref()
+                .map(|t| t.render(scope))
+                .transpose()?
+                .filter(|s| !s.is_empty()))
         };
-        Ok(KubectlTarget { context: field(&k.context)?, namespace: field(&k.namespace)?, kubeconfig: field(&k.kubeconfig)?.map(PathBuf::from) })
+        Ok(KubectlTarget {
+            context: field(&k.context)?,
+            namespace: field(&k.namespace)?,
+            kubeconfig: field(&k.kubeconfig)?.map(PathBuf::from),
+        })
     }
 }
 
 /// `request::render` puts the target's flags into the argv for display; the executor adds
 /// them itself from the target.
 fn is_target_flag(arg: &str) -> bool {
-    arg.starts_with("--context=") || arg.starts_with("--namespace=") || arg.starts_with("--kubeconfig=")
+    arg.starts_with("--context=")
+        || arg.starts_with("--namespace=")
+        || arg.starts_with("--kubeconfig=")
 }
 
 fn step_reads(s: &Step) -> (Vec<String>, bool) {

@@ -73,29 +73,72 @@ struct MainState {
 }
 
 /// Runs a plan from the start.
-pub async fn run(env: Arc<RunEnv>, graphs: &(StepGraph, StepGraph), opts: &RunOptions, interrupts: &Interrupts) -> RunResult {
+pub async fn run(
+    env: Arc<RunEnv>,
+    graphs: &(StepGraph, StepGraph),
+    opts: &RunOptions,
+    interrupts: &Interrupts,
+) -> RunResult {
     run_with(env, graphs, opts, interrupts, Resume::default()).await
 }
 
 /// Runs a plan, continuing (or rolling back) from what `resume` says was done.
-pub async fn run_with(env: Arc<RunEnv>, graphs: &(StepGraph, StepGraph), opts: &RunOptions, interrupts: &Interrupts, resume: Resume) -> RunResult {
+pub async fn run_with(
+    env: Arc<RunEnv>,
+    graphs: &(StepGraph, StepGraph),
+    opts: &RunOptions,
+    interrupts: &Interrupts,
+    resume: Resume,
+) -> RunResult {
     let started = Instant::now();
     let plan = env.plan.clone();
     let needs = resolve_needs(&plan.steps);
     let abort = CancellationToken::new();
     let (state, stop_reason) = if resume.rollback {
-        (pre_completed(&plan.steps, &needs, &resume), Some("rolled back by `runbook recover --rollback`".to_string()))
+        (
+            pre_completed(&plan.steps, &needs, &resume),
+            Some("rolled back by `runbook recover --rollback`".to_string()),
+        )
     } else {
-        run_main(&env, &plan.steps, &graphs.0, &needs, opts, interrupts, &abort, &resume).await
+        run_main(
+            &env,
+            &plan.steps,
+            &graphs.0,
+            &needs,
+            opts,
+            interrupts,
+            &abort,
+            &resume,
+        )
+        .await
     };
     let mut compensation_failed = Vec::new();
     if !state.failed.is_empty() || stop_reason.is_some() {
-        compensate(&env, &plan.steps, &state, interrupts, &resume.undone, &mut compensation_failed).await;
+        compensate(
+            &env,
+            &plan.steps,
+            &state,
+            interrupts,
+            &resume.undone,
+            &mut compensation_failed,
+        )
+        .await;
     }
-    let finally_failed = run_finally(&env, &plan.finally, &graphs.1, &state.outputs, opts, &resume.finally_done).await;
+    let finally_failed = run_finally(
+        &env,
+        &plan.finally,
+        &graphs.1,
+        &state.outputs,
+        opts,
+        &resume.finally_done,
+    )
+    .await;
     compensation_failed.extend(finally_failed);
     let outcome = if !compensation_failed.is_empty() {
         Outcome::CompensationFailed
+    } else if resume.rollback {
+        // A completed rollback: the run failed and compensation completed.
+        Outcome::Failed
     } else if stop_reason.is_some() {
         Outcome::Interrupted
     } else if !state.failed.is_empty() {
@@ -103,21 +146,60 @@ pub async fn run_with(env: Arc<RunEnv>, graphs: &(StepGraph, StepGraph), opts: &
     } else {
         Outcome::Succeeded
     };
-    let message = summary_message(outcome, &state.failed, &compensation_failed, stop_reason.as_deref());
-    env.emit(RunEvent::RunFinished { outcome, exit_code: outcome.exit_code(), duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), message: message.clone() });
-    RunResult { outcome, message, failed: state.failed, compensation_failed }
+    let message = summary_message(
+        outcome,
+        &state.failed,
+        &compensation_failed,
+        stop_reason.as_deref(),
+    );
+    env.emit(RunEvent::RunFinished {
+        outcome,
+        exit_code: outcome.exit_code(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        message: message.clone(),
+    });
+    RunResult {
+        outcome,
+        message,
+        failed: state.failed,
+        compensation_failed,
+    }
 }
 
-fn summary_message(outcome: Outcome, failed: &[(String, String)], comp: &[(String, String)], stop: Option<&str>) -> String {
-    let failed_txt = failed.iter().map(|(id, e)| format!("`{id}`: {e}")).collect::<Vec<_>>().join("; ");
-    let comp_txt = comp.iter().map(|(id, e)| format!("`{id}`: {e}")).collect::<Vec<_>>().join("; ");
+fn summary_message(
+    outcome: Outcome,
+    failed: &[(String, String)],
+    comp: &[(String, String)],
+    stop: Option<&str>,
+) -> String {
+    let failed_txt = failed
+        .iter()
+        .map(|(id, e)| format!("`{id}`: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let comp_txt = comp
+        .iter()
+        .map(|(id, e)| format!("`{id}`: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     match outcome {
         Outcome::Succeeded => "all steps succeeded".into(),
+        Outcome::Failed if failed.is_empty() => format!(
+            "{}; undo and finally steps completed",
+            stop.unwrap_or("stopped")
+        ),
         Outcome::Failed => format!("step failed ({failed_txt}); undo and finally steps completed"),
-        Outcome::Interrupted => format!("{}; undo and finally steps completed", stop.unwrap_or("interrupted")),
+        Outcome::Interrupted => format!(
+            "{}; undo and finally steps completed",
+            stop.unwrap_or("interrupted")
+        ),
         Outcome::CompensationFailed => format!(
             "HUMAN ATTENTION NEEDED: compensation or finally failed ({comp_txt}){}. Fix the cause, then `runbook recover --rollback`",
-            if failed_txt.is_empty() { String::new() } else { format!(" after a failed step ({failed_txt})") }
+            if failed_txt.is_empty() {
+                String::new()
+            } else {
+                format!(" after a failed step ({failed_txt})")
+            }
         ),
     }
 }
@@ -149,7 +231,16 @@ fn pre_completed(steps: &[Step], needs: &Edges, resume: &Resume) -> MainState {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edges, opts: &RunOptions, interrupts: &Interrupts, abort: &CancellationToken, resume: &Resume) -> (MainState, Option<String>) {
+async fn run_main(
+    env: &Arc<RunEnv>,
+    steps: &[Step],
+    g: &StepGraph,
+    needs: &Edges,
+    opts: &RunOptions,
+    interrupts: &Interrupts,
+    abort: &CancellationToken,
+    resume: &Resume,
+) -> (MainState, Option<String>) {
     let mut st = pre_completed(steps, needs, resume);
     let already: Vec<usize> = (0..steps.len()).filter(|&i| st.started[i]).collect();
     for i in already {
@@ -157,7 +248,12 @@ async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edge
             st.indegree[d] -= 1;
         }
     }
-    st.ready.extend(g.order.iter().copied().filter(|&i| st.indegree[i] == 0 && !st.started[i]));
+    st.ready.extend(
+        g.order
+            .iter()
+            .copied()
+            .filter(|&i| st.indegree[i] == 0 && !st.started[i]),
+    );
     let deadline = opts.timeout.map(|t| tokio::time::Instant::now() + t);
     let mut running: JoinSet<(usize, StepOutcome, Duration)> = JoinSet::new();
     let mut stop_reason = None;
@@ -166,7 +262,15 @@ async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edge
         while !stopping && running.len() < opts.max_parallel.max(1) {
             let Some(i) = st.ready.pop_front() else { break };
             st.started[i] = true;
-            spawn_step(&mut running, env, i, Phase::Main, &st.outputs, abort, opts.max_parallel);
+            spawn_step(
+                &mut running,
+                env,
+                i,
+                Phase::Main,
+                &st.outputs,
+                abort,
+                opts.max_parallel,
+            );
         }
         if running.is_empty() {
             break;
@@ -196,7 +300,11 @@ async fn run_main(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, needs: &Edge
     }
     for (i, s) in steps.iter().enumerate() {
         if !st.started[i] {
-            env.emit(RunEvent::StepSkipped { phase: Phase::Main, id: s.id.clone(), reason: "not started: the run stopped".into() });
+            env.emit(RunEvent::StepSkipped {
+                phase: Phase::Main,
+                id: s.id.clone(),
+                reason: "not started: the run stopped".into(),
+            });
         }
     }
     (st, stop_reason)
@@ -209,16 +317,40 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn spawn_step(set: &mut JoinSet<(usize, StepOutcome, Duration)>, env: &Arc<RunEnv>, i: usize, phase: Phase, outputs: &Outputs, cancel: &CancellationToken, max_parallel: usize) {
+fn spawn_step(
+    set: &mut JoinSet<(usize, StepOutcome, Duration)>,
+    env: &Arc<RunEnv>,
+    i: usize,
+    phase: Phase,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) {
     let env = env.clone();
     // Only the outputs this step reads travel with it.
-    let steps_list = if phase == Phase::Finally { &env.plan.finally } else { &env.plan.steps };
+    let steps_list = if phase == Phase::Finally {
+        &env.plan.finally
+    } else {
+        &env.plan.steps
+    };
     let step_outputs = env_outputs_for(&env, &steps_list[i], outputs);
     let cancel = cancel.clone();
     set.spawn(async move {
-        let steps_list = if phase == Phase::Finally { &env.plan.finally } else { &env.plan.steps };
+        let steps_list = if phase == Phase::Finally {
+            &env.plan.finally
+        } else {
+            &env.plan.steps
+        };
         let started = Instant::now();
-        let outcome = run_step(&env, &steps_list[i], phase, &step_outputs, &cancel, max_parallel).await;
+        let outcome = run_step(
+            &env,
+            &steps_list[i],
+            phase,
+            &step_outputs,
+            &cancel,
+            max_parallel,
+        )
+        .await;
         (i, outcome, started.elapsed())
     });
 }
@@ -227,16 +359,38 @@ fn env_outputs_for(env: &RunEnv, step: &Step, outputs: &Outputs) -> Outputs {
     let steps = env.steps_scope(step, outputs);
     steps
         .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.get("outputs").and_then(|o| o.as_object()).map(|o| (k.clone(), o.clone()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| {
+                    v.get("outputs")
+                        .and_then(|o| o.as_object())
+                        .map(|o| (k.clone(), o.clone()))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-fn settle(env: &RunEnv, steps: &[Step], g: &StepGraph, st: &mut MainState, i: usize, outcome: StepOutcome, took: Duration) {
+fn settle(
+    env: &RunEnv,
+    steps: &[Step],
+    g: &StepGraph,
+    st: &mut MainState,
+    i: usize,
+    outcome: StepOutcome,
+    took: Duration,
+) {
     let id = steps[i].id.clone();
     let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     match outcome {
         StepOutcome::Succeeded { outputs, attempts } => {
-            env.emit(RunEvent::StepSucceeded { phase: Phase::Main, id: id.clone(), attempts, duration_ms: ms, outputs: masked(env, &steps[i], &outputs) });
+            env.emit(RunEvent::StepSucceeded {
+                phase: Phase::Main,
+                id: id.clone(),
+                attempts,
+                duration_ms: ms,
+                outputs: masked(env, &steps[i], &outputs),
+            });
             if steps[i].undo.is_some() {
                 env.emit(RunEvent::UndoRegistered { id: id.clone() });
             }
@@ -245,17 +399,33 @@ fn settle(env: &RunEnv, steps: &[Step], g: &StepGraph, st: &mut MainState, i: us
             release(g, st, i);
         }
         StepOutcome::Skipped { reason } => {
-            env.emit(RunEvent::StepSkipped { phase: Phase::Main, id, reason });
+            env.emit(RunEvent::StepSkipped {
+                phase: Phase::Main,
+                id,
+                reason,
+            });
             // A skipped step counts as done for its dependents (they may read its outputs
             // only through `default`).
             release(g, st, i);
         }
         StepOutcome::Failed { error, attempts } => {
-            env.emit(RunEvent::StepFailed { phase: Phase::Main, id: id.clone(), attempts, duration_ms: ms, error: error.clone() });
+            env.emit(RunEvent::StepFailed {
+                phase: Phase::Main,
+                id: id.clone(),
+                attempts,
+                duration_ms: ms,
+                error: error.clone(),
+            });
             st.failed.push((id, error));
         }
         StepOutcome::Cancelled => {
-            env.emit(RunEvent::StepFailed { phase: Phase::Main, id, attempts: 0, duration_ms: ms, error: "cancelled".into() });
+            env.emit(RunEvent::StepFailed {
+                phase: Phase::Main,
+                id,
+                attempts: 0,
+                duration_ms: ms,
+                error: "cancelled".into(),
+            });
         }
     }
 }
@@ -273,25 +443,44 @@ fn release(g: &StepGraph, st: &mut MainState, i: usize) {
 }
 
 /// Output values with secret outputs masked, for events.
-fn masked(env: &RunEnv, step: &Step, outputs: &serde_json::Map<String, serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+fn masked(
+    env: &RunEnv,
+    step: &Step,
+    outputs: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
     outputs
         .iter()
         .map(|(k, v)| {
             let secret = step.outputs.iter().any(|o| &o.name == k && o.secret);
-            let v = if secret { serde_json::Value::String("***".into()) } else { serde_json::from_str(&env.redact(&v.to_string())).unwrap_or_else(|_| v.clone()) };
+            let v = if secret {
+                serde_json::Value::String("***".into())
+            } else {
+                serde_json::from_str(&env.redact(&v.to_string())).unwrap_or_else(|_| v.clone())
+            };
             (k.clone(), v)
         })
         .collect()
 }
 
-async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &Interrupts, undone: &[String], failed: &mut Vec<(String, String)>) {
+async fn compensate(
+    env: &RunEnv,
+    steps: &[Step],
+    st: &MainState,
+    interrupts: &Interrupts,
+    undone: &[String],
+    failed: &mut Vec<(String, String)>,
+) {
     for &i in st.done_order.iter().rev() {
         let step = &steps[i];
         if step.undo.is_none() || undone.contains(&step.id) {
             continue;
         }
         if interrupts.skip_undo.is_cancelled() {
-            env.emit(RunEvent::StepSkipped { phase: Phase::Undo, id: step.id.clone(), reason: "second interrupt: undo skipped, going to finally".into() });
+            env.emit(RunEvent::StepSkipped {
+                phase: Phase::Undo,
+                id: step.id.clone(),
+                reason: "second interrupt: undo skipped, going to finally".into(),
+            });
             continue;
         }
         let started = Instant::now();
@@ -299,14 +488,33 @@ async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &I
         let outcome = run_undo(env, step, &st.outputs, &interrupts.skip_undo).await;
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match outcome {
-            StepOutcome::Succeeded { attempts, .. } => env.emit(RunEvent::StepSucceeded { phase: Phase::Undo, id: step.id.clone(), attempts, duration_ms: ms, outputs: serde_json::Map::new() }),
+            StepOutcome::Succeeded { attempts, .. } => env.emit(RunEvent::StepSucceeded {
+                phase: Phase::Undo,
+                id: step.id.clone(),
+                attempts,
+                duration_ms: ms,
+                outputs: serde_json::Map::new(),
+            }),
             StepOutcome::Failed { error, attempts } => {
-                env.emit(RunEvent::StepFailed { phase: Phase::Undo, id: step.id.clone(), attempts, duration_ms: ms, error: error.clone() });
+                env.emit(RunEvent::StepFailed {
+                    phase: Phase::Undo,
+                    id: step.id.clone(),
+                    attempts,
+                    duration_ms: ms,
+                    error: error.clone(),
+                });
                 failed.push((format!("undo {}", step.id), error));
             }
             StepOutcome::Cancelled => {
-                env.emit(RunEvent::StepSkipped { phase: Phase::Undo, id: step.id.clone(), reason: "second interrupt: undo cancelled".into() });
-                failed.push((format!("undo {}", step.id), "cancelled by a second interrupt".into()));
+                env.emit(RunEvent::StepSkipped {
+                    phase: Phase::Undo,
+                    id: step.id.clone(),
+                    reason: "second interrupt: undo cancelled".into(),
+                });
+                failed.push((
+                    format!("undo {}", step.id),
+                    "cancelled by a second interrupt".into(),
+                ));
             }
             StepOutcome::Skipped { .. } => {}
         }
@@ -315,11 +523,23 @@ async fn compensate(env: &RunEnv, steps: &[Step], st: &MainState, interrupts: &I
 
 /// Runs the finally graph to its end: nothing interrupts it. A failed finally step fails
 /// the run's compensation; steps that need it are skipped, the others still run.
-async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outputs: &Outputs, opts: &RunOptions, already: &[String]) -> Vec<(String, String)> {
+async fn run_finally(
+    env: &Arc<RunEnv>,
+    steps: &[Step],
+    g: &StepGraph,
+    main_outputs: &Outputs,
+    opts: &RunOptions,
+    already: &[String],
+) -> Vec<(String, String)> {
     let needs = resolve_needs(steps);
     let mut indegree: Vec<usize> = needs.iter().map(Vec::len).collect();
     let mut blocked = vec![false; steps.len()];
-    let mut ready: VecDeque<usize> = g.order.iter().copied().filter(|&i| indegree[i] == 0).collect();
+    let mut ready: VecDeque<usize> = g
+        .order
+        .iter()
+        .copied()
+        .filter(|&i| indegree[i] == 0)
+        .collect();
     let mut outputs = main_outputs.clone();
     let mut failed = Vec::new();
     let never = CancellationToken::new();
@@ -328,8 +548,16 @@ async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outp
         while running.len() < opts.max_parallel.max(1) {
             let Some(i) = ready.pop_front() else { break };
             if blocked[i] || already.contains(&steps[i].id) {
-                let reason = if blocked[i] { "a finally step it needs failed" } else { "already succeeded in the interrupted run" };
-                env.emit(RunEvent::StepSkipped { phase: Phase::Finally, id: steps[i].id.clone(), reason: reason.into() });
+                let reason = if blocked[i] {
+                    "a finally step it needs failed"
+                } else {
+                    "already succeeded in the interrupted run"
+                };
+                env.emit(RunEvent::StepSkipped {
+                    phase: Phase::Finally,
+                    id: steps[i].id.clone(),
+                    reason: reason.into(),
+                });
                 let ok = !blocked[i];
                 for d in g.dependents(i) {
                     blocked[d] |= !ok;
@@ -340,24 +568,55 @@ async fn run_finally(env: &Arc<RunEnv>, steps: &[Step], g: &StepGraph, main_outp
                 }
                 continue;
             }
-            spawn_step(&mut running, env, i, Phase::Finally, &outputs, &never, opts.max_parallel);
+            spawn_step(
+                &mut running,
+                env,
+                i,
+                Phase::Finally,
+                &outputs,
+                &never,
+                opts.max_parallel,
+            );
         }
-        let Some(joined) = running.join_next().await else { break };
-        let Ok((i, outcome, took)) = joined else { continue };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let Ok((i, outcome, took)) = joined else {
+            continue;
+        };
         let id = steps[i].id.clone();
         let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         let ok = match outcome {
-            StepOutcome::Succeeded { outputs: o, attempts } => {
-                env.emit(RunEvent::StepSucceeded { phase: Phase::Finally, id: id.clone(), attempts, duration_ms: ms, outputs: masked(env, &steps[i], &o) });
+            StepOutcome::Succeeded {
+                outputs: o,
+                attempts,
+            } => {
+                env.emit(RunEvent::StepSucceeded {
+                    phase: Phase::Finally,
+                    id: id.clone(),
+                    attempts,
+                    duration_ms: ms,
+                    outputs: masked(env, &steps[i], &o),
+                });
                 outputs.insert(id, o);
                 true
             }
             StepOutcome::Skipped { reason } => {
-                env.emit(RunEvent::StepSkipped { phase: Phase::Finally, id, reason });
+                env.emit(RunEvent::StepSkipped {
+                    phase: Phase::Finally,
+                    id,
+                    reason,
+                });
                 true
             }
             StepOutcome::Failed { error, attempts } => {
-                env.emit(RunEvent::StepFailed { phase: Phase::Finally, id: id.clone(), attempts, duration_ms: ms, error: error.clone() });
+                env.emit(RunEvent::StepFailed {
+                    phase: Phase::Finally,
+                    id: id.clone(),
+                    attempts,
+                    duration_ms: ms,
+                    error: error.clone(),
+                });
                 failed.push((id, error));
                 false
             }

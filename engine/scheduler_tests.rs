@@ -33,7 +33,10 @@ enum Reply {
 
 impl Scripted {
     fn reply(self, path: &str, replies: Vec<Reply>) -> Self {
-        self.replies.lock().unwrap().insert(path.to_string(), replies);
+        self.replies
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), replies);
         self
     }
     fn delay(mut self, path: &str, d: Duration) -> Self {
@@ -57,10 +60,17 @@ fn path_of(req: &ActionRequest) -> String {
 }
 
 impl Executor for Scripted {
-    fn execute<'a>(&'a self, request: &'a ActionRequest, cancel: &'a CancellationToken) -> BoxFuture<'a, Result<ActionResult, StepError>> {
+    fn execute<'a>(
+        &'a self,
+        request: &'a ActionRequest,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<ActionResult, StepError>> {
         Box::pin(async move {
             let path = path_of(request);
-            self.calls.lock().unwrap().push((path.clone(), Instant::now()));
+            self.calls
+                .lock()
+                .unwrap()
+                .push((path.clone(), Instant::now()));
             if let Some(d) = self.delays.get(&path) {
                 tokio::select! {
                     () = tokio::time::sleep(*d) => {}
@@ -76,15 +86,20 @@ impl Executor for Scripted {
                 }
             };
             match reply {
-                Reply::Ok(body) => Ok(ActionResult::new(json!({"status": 200, "headers": {}, "body": body}))),
+                Reply::Ok(body) => Ok(ActionResult::new(
+                    json!({"status": 200, "headers": {}, "body": body}),
+                )),
                 Reply::Status(status) => Err(StepError::HttpStatus {
                     status,
                     method: "GET".into(),
                     url: path,
                     body_excerpt: String::new(),
-                    result: ActionResult::new(json!({"status": status})),
+                    result: Box::new(ActionResult::new(json!({"status": status}))),
                 }),
-                Reply::Refused => Err(StepError::Transport { message: "connection refused".into(), kind: TransportKind::Connect }),
+                Reply::Refused => Err(StepError::Transport {
+                    message: "connection refused".into(),
+                    kind: TransportKind::Connect,
+                }),
             }
         })
     }
@@ -102,7 +117,8 @@ impl EventSink for Collect {
     }
 }
 
-const HEAD: &str = "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  sim: {http: {url: \"http://sim\"}}\n";
+const HEAD: &str =
+    "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  sim: {http: {url: \"http://sim\"}}\n";
 
 struct Harness {
     exec: Arc<Scripted>,
@@ -114,19 +130,44 @@ struct Harness {
 async fn go(yaml: &str, exec: Scripted, opts: RunOptions, interrupts: Interrupts) -> Harness {
     let text = format!("{HEAD}{yaml}");
     let loaded = crate::loader::load_source(crate::source::SourceFile::new("t.yaml", text));
-    let errors: Vec<String> = loaded.validated.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
-    let (Some(plan), Some(graphs)) = (loaded.validated.plan, loaded.validated.graphs) else { panic!("invalid test plan: {errors:?}") };
-    let params = crate::inputs::resolve(&plan, &crate::inputs::Inputs::default(), &|_| None).expect("params");
+    let errors: Vec<String> = loaded
+        .validated
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    let (Some(plan), Some(graphs)) = (loaded.validated.plan, loaded.validated.graphs) else {
+        panic!("invalid test plan: {errors:?}")
+    };
+    let params = crate::inputs::resolve(&plan, &crate::inputs::Inputs::default(), &|_| None)
+        .expect("params");
     let exec = Arc::new(exec);
     let events = Arc::new(Collect::default());
-    let env = RunEnv::new(Arc::new(plan), exec.clone(), Json::Object(params.values), json!({"id": "r1"}), events.clone(), Redactor::default()).unwrap();
+    let env = RunEnv::new(
+        Arc::new(plan),
+        exec.clone(),
+        Json::Object(params.values),
+        json!({"id": "r1"}),
+        events.clone(),
+        Redactor::default(),
+    )
+    .unwrap();
     let start = Instant::now();
     let result = run(Arc::new(env), &graphs, &opts, &interrupts).await;
-    Harness { exec, events, result, elapsed: start.elapsed() }
+    Harness {
+        exec,
+        events,
+        result,
+        elapsed: start.elapsed(),
+    }
 }
 
 fn opts() -> RunOptions {
-    RunOptions { max_parallel: 16, timeout: None }
+    RunOptions {
+        max_parallel: 16,
+        timeout: None,
+    }
 }
 
 impl Harness {
@@ -134,22 +175,31 @@ impl Harness {
         self.events.0.lock().unwrap().clone()
     }
     fn succeeded(&self, phase: Phase) -> Vec<String> {
-        self.events().into_iter().filter_map(|e| match e {
-            RunEvent::StepSucceeded { phase: p, id, .. } if p == phase => Some(id),
-            _ => None,
-        }).collect()
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                RunEvent::StepSucceeded { phase: p, id, .. } if p == phase => Some(id),
+                _ => None,
+            })
+            .collect()
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn independent_steps_start_together() {
-    let exec = Scripted::default().delay("/a", Duration::from_secs(1)).delay("/b", Duration::from_secs(1)).delay("/c", Duration::from_secs(1));
+    let exec = Scripted::default()
+        .delay("/a", Duration::from_secs(1))
+        .delay("/b", Duration::from_secs(1))
+        .delay("/c", Duration::from_secs(1));
     let yaml = "steps:\n  - {id: a, http: {target: sim, path: /a}}\n  - {id: b, http: {target: sim, path: /b}}\n  - {id: c, http: {target: sim, path: /c}}\n  - {id: d, needs: [a, b, c], http: {target: sim, path: /d}}\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     let calls = h.exec.calls();
     let t0 = calls[0].1;
-    assert!(calls[..3].iter().all(|c| c.1 == t0), "a, b, c start at the same instant");
+    assert!(
+        calls[..3].iter().all(|c| c.1 == t0),
+        "a, b, c start at the same instant"
+    );
     assert_eq!(calls[3].0, "/d");
     assert_eq!(calls[3].1 - t0, Duration::from_secs(1));
     assert!(h.elapsed < Duration::from_millis(1100), "{:?}", h.elapsed);
@@ -157,22 +207,43 @@ async fn independent_steps_start_together() {
 
 #[tokio::test(start_paused = true)]
 async fn max_parallel_bounds_concurrency() {
-    let exec = Scripted::default().delay("/a", Duration::from_secs(1)).delay("/b", Duration::from_secs(1));
+    let exec = Scripted::default()
+        .delay("/a", Duration::from_secs(1))
+        .delay("/b", Duration::from_secs(1));
     let yaml = "steps:\n  - {id: a, http: {target: sim, path: /a}}\n  - {id: b, http: {target: sim, path: /b}}\n";
-    let h = go(yaml, exec, RunOptions { max_parallel: 1, timeout: None }, Interrupts::default()).await;
+    let h = go(
+        yaml,
+        exec,
+        RunOptions {
+            max_parallel: 1,
+            timeout: None,
+        },
+        Interrupts::default(),
+    )
+    .await;
     assert_eq!(h.elapsed, Duration::from_secs(2));
 }
 
 #[tokio::test(start_paused = true)]
 async fn retries_retryable_errors_with_exponential_backoff() {
-    let exec = Scripted::default().reply("/x", vec![Reply::Status(503), Reply::Refused, Reply::Ok(json!({}))]);
+    let exec = Scripted::default().reply(
+        "/x",
+        vec![Reply::Status(503), Reply::Refused, Reply::Ok(json!({}))],
+    );
     let yaml = "steps:\n  - id: x\n    http: {target: sim, path: /x}\n    retry: {attempts: 3, backoff: {initial: 1s, max: 10s, multiplier: 2}, jitter: false}\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     let calls = h.exec.calls();
     let t0 = calls[0].1;
     let offsets: Vec<Duration> = calls.iter().map(|c| c.1 - t0).collect();
-    assert_eq!(offsets, vec![Duration::ZERO, Duration::from_secs(1), Duration::from_secs(3)]);
+    assert_eq!(
+        offsets,
+        vec![
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(3)
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -186,7 +257,11 @@ async fn jitter_stays_within_bounds_and_attempts_are_capped() {
     let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1].1 - w[0].1).collect();
     for (gap, nominal) in gaps.iter().zip([2, 4, 4]) {
         let nominal = Duration::from_secs(nominal);
-        assert!(*gap >= nominal / 2 && *gap <= nominal, "gap {gap:?} outside [{:?}, {nominal:?}]", nominal / 2);
+        assert!(
+            *gap >= nominal / 2 && *gap <= nominal,
+            "gap {gap:?} outside [{:?}, {nominal:?}]",
+            nominal / 2
+        );
     }
 }
 
@@ -205,7 +280,11 @@ async fn step_timeout_fails_the_attempt() {
     let yaml = "steps:\n  - {id: slow, timeout: 2s, http: {target: sim, path: /slow}}\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Failed);
-    assert!(h.result.failed[0].1.contains("timed out after 2s"), "{:?}", h.result.failed);
+    assert!(
+        h.result.failed[0].1.contains("timed out after 2s"),
+        "{:?}",
+        h.result.failed
+    );
     assert_eq!(h.elapsed, Duration::from_secs(2));
 }
 
@@ -223,7 +302,12 @@ async fn undo_runs_in_reverse_order_of_completion_then_finally() {
     let exec = Scripted::default().reply("/d", vec![Reply::Status(400)]);
     let h = go(CHAIN, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Failed);
-    assert_eq!(h.exec.paths(), vec!["/a", "/b", "/c", "/d", "/undo-c", "/undo-b", "/undo-a", "/resume"]);
+    assert_eq!(
+        h.exec.paths(),
+        vec![
+            "/a", "/b", "/c", "/d", "/undo-c", "/undo-b", "/undo-a", "/resume"
+        ]
+    );
     assert_eq!(h.succeeded(Phase::Finally), vec!["resume"]);
 }
 
@@ -245,14 +329,19 @@ async fn interrupt_cancels_running_steps_then_undo_and_finally() {
     });
     let h = go(CHAIN, exec, opts(), interrupts).await;
     assert_eq!(h.result.outcome, Outcome::Interrupted);
-    assert_eq!(h.exec.paths(), vec!["/a", "/b", "/c", "/undo-b", "/undo-a", "/resume"]);
+    assert_eq!(
+        h.exec.paths(),
+        vec!["/a", "/b", "/c", "/undo-b", "/undo-a", "/resume"]
+    );
     assert_eq!(h.elapsed, Duration::from_secs(1));
     assert_eq!(Outcome::Interrupted.exit_code(), 130);
 }
 
 #[tokio::test(start_paused = true)]
 async fn second_interrupt_skips_undos_but_not_finally() {
-    let exec = Scripted::default().delay("/c", Duration::from_secs(30)).delay("/undo-b", Duration::from_secs(30));
+    let exec = Scripted::default()
+        .delay("/c", Duration::from_secs(30))
+        .delay("/undo-b", Duration::from_secs(30));
     let interrupts = Interrupts::default();
     let (stop, skip) = (interrupts.stop.clone(), interrupts.skip_undo.clone());
     tokio::spawn(async move {
@@ -263,16 +352,36 @@ async fn second_interrupt_skips_undos_but_not_finally() {
     });
     let h = go(CHAIN, exec, opts(), interrupts).await;
     assert_eq!(h.exec.paths(), vec!["/a", "/b", "/c", "/undo-b", "/resume"]);
-    assert_eq!(h.result.outcome, Outcome::CompensationFailed, "a skipped undo needs a human");
+    assert_eq!(
+        h.result.outcome,
+        Outcome::CompensationFailed,
+        "a skipped undo needs a human"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn run_timeout_takes_the_interrupt_path() {
     let exec = Scripted::default().delay("/c", Duration::from_secs(30));
-    let h = go(CHAIN, exec, RunOptions { max_parallel: 4, timeout: Some(Duration::from_secs(5)) }, Interrupts::default()).await;
+    let h = go(
+        CHAIN,
+        exec,
+        RunOptions {
+            max_parallel: 4,
+            timeout: Some(Duration::from_secs(5)),
+        },
+        Interrupts::default(),
+    )
+    .await;
     assert_eq!(h.result.outcome, Outcome::Interrupted);
-    assert!(h.result.message.contains("timed out after 5s"), "{}", h.result.message);
-    assert_eq!(h.exec.paths(), vec!["/a", "/b", "/c", "/undo-b", "/undo-a", "/resume"]);
+    assert!(
+        h.result.message.contains("timed out after 5s"),
+        "{}",
+        h.result.message
+    );
+    assert_eq!(
+        h.exec.paths(),
+        vec!["/a", "/b", "/c", "/undo-b", "/undo-a", "/resume"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -288,12 +397,18 @@ async fn when_false_skips_and_dependents_still_run() {
     let yaml = "params:\n  on: {type: boolean, default: false}\nsteps:\n  - {id: a, when: $params.on, http: {target: sim, path: /a}}\n  - {id: b, needs: [a], http: {target: sim, path: /b}}\n";
     let h = go(yaml, Scripted::default(), opts(), Interrupts::default()).await;
     assert_eq!(h.exec.paths(), vec!["/b"]);
-    assert!(h.events().iter().any(|e| matches!(e, RunEvent::StepSkipped { id, .. } if id == "a")));
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, RunEvent::StepSkipped { id, .. } if id == "a"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn for_each_fans_out_and_collects_outputs() {
-    let exec = Scripted::default().reply("/i/x", vec![Reply::Ok(json!({"n": 1}))]).reply("/i/y", vec![Reply::Ok(json!({"n": 2}))]);
+    let exec = Scripted::default()
+        .reply("/i/x", vec![Reply::Ok(json!({"n": 1}))])
+        .reply("/i/y", vec![Reply::Ok(json!({"n": 2}))]);
     let yaml = "params:\n  names: {type: list, default: [x, y]}\nsteps:\n  - id: each\n    for_each: $params.names\n    http: {target: sim, path: \"/i/{{item}}\"}\n    outputs: {n: .body.n}\n  - {id: after, needs: [each], http: {target: sim, path: \"/sum/{{json steps.each.outputs.n}}\"}}\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
@@ -304,21 +419,40 @@ async fn for_each_fans_out_and_collects_outputs() {
 
 #[tokio::test(start_paused = true)]
 async fn wait_polls_with_growing_interval_until_done() {
-    let states = ["IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"].map(|s| Reply::Ok(json!({"state": s}))).to_vec();
+    let states = ["IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"]
+        .map(|s| Reply::Ok(json!({"state": s})))
+        .to_vec();
     let exec = Scripted::default().reply("/w", states);
     let yaml = "steps:\n  - id: w\n    wait:\n      http: {target: sim, path: /w}\n      until: .body.state == \"COMPLETED\"\n      interval: 1s\n      max_interval: 2s\n      timeout: 1m\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     let calls = h.exec.calls();
     let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1].1 - w[0].1).collect();
-    assert_eq!(gaps, vec![Duration::from_secs(1), Duration::from_millis(1500), Duration::from_secs(2)]);
-    let polled = h.events().iter().filter(|e| matches!(e, RunEvent::WaitPolled { .. })).count();
+    assert_eq!(
+        gaps,
+        vec![
+            Duration::from_secs(1),
+            Duration::from_millis(1500),
+            Duration::from_secs(2)
+        ]
+    );
+    let polled = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, RunEvent::WaitPolled { .. }))
+        .count();
     assert_eq!(polled, 2, "only changes of the observed state are recorded");
 }
 
 #[tokio::test(start_paused = true)]
 async fn wait_fails_fast_and_times_out() {
-    let exec = Scripted::default().reply("/w", vec![Reply::Ok(json!({"state": "IN_PROGRESS"})), Reply::Ok(json!({"state": "FAILED"}))]);
+    let exec = Scripted::default().reply(
+        "/w",
+        vec![
+            Reply::Ok(json!({"state": "IN_PROGRESS"})),
+            Reply::Ok(json!({"state": "FAILED"})),
+        ],
+    );
     let yaml = "steps:\n  - id: w\n    wait:\n      http: {target: sim, path: /w}\n      until: .body.state == \"COMPLETED\"\n      fail_if: .body.state == \"FAILED\"\n      interval: 1s\n      timeout: 1m\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Failed);
@@ -326,13 +460,25 @@ async fn wait_fails_fast_and_times_out() {
     let exec = Scripted::default().reply("/w", vec![Reply::Ok(json!({"state": "IN_PROGRESS"}))]);
     let yaml = yaml.replace("timeout: 1m", "timeout: 10s");
     let h = go(&yaml, exec, opts(), Interrupts::default()).await;
-    assert!(h.result.failed[0].1.contains("wait timed out after 10s (last observed \"IN_PROGRESS\")"), "{:?}", h.result.failed);
+    assert!(
+        h.result.failed[0]
+            .1
+            .contains("wait timed out after 10s (last observed \"IN_PROGRESS\")"),
+        "{:?}",
+        h.result.failed
+    );
     assert!(h.elapsed <= Duration::from_secs(10), "{:?}", h.elapsed);
 }
 
 #[tokio::test(start_paused = true)]
 async fn check_failures_are_retried_and_outputs_flow() {
-    let exec = Scripted::default().reply("/p", vec![Reply::Ok(json!({"status": 500})), Reply::Ok(json!({"status": 204, "id": "x1"}))]);
+    let exec = Scripted::default().reply(
+        "/p",
+        vec![
+            Reply::Ok(json!({"status": 500})),
+            Reply::Ok(json!({"status": 204, "id": "x1"})),
+        ],
+    );
     let yaml = "steps:\n  - id: p\n    http: {target: sim, path: /p}\n    check: .body.status == 204\n    retry: {attempts: 2, backoff: {initial: 1s}}\n    outputs: {id: .body.id}\n  - {id: q, needs: [p], http: {target: sim, path: \"/q/{{steps.p.outputs.id}}\"}}\n";
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);

@@ -19,9 +19,17 @@ use crate::runenv::{Outputs, RunEnv, jitter};
 /// How a step ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StepOutcome {
-    Succeeded { outputs: Map<String, Json>, attempts: u32 },
-    Failed { error: String, attempts: u32 },
-    Skipped { reason: String },
+    Succeeded {
+        outputs: Map<String, Json>,
+        attempts: u32,
+    },
+    Failed {
+        error: String,
+        attempts: u32,
+    },
+    Skipped {
+        reason: String,
+    },
     Cancelled,
 }
 
@@ -34,26 +42,50 @@ struct AttemptError {
 
 impl From<StepError> for AttemptError {
     fn from(e: StepError) -> Self {
-        Self { retryable: e.retryable(), cancelled: matches!(e, StepError::Cancelled), message: e.summary() }
+        Self {
+            retryable: e.retryable(),
+            cancelled: matches!(e, StepError::Cancelled),
+            message: e.summary(),
+        }
     }
 }
 
 impl AttemptError {
     fn fatal(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false, cancelled: false }
+        Self {
+            message: message.into(),
+            retryable: false,
+            cancelled: false,
+        }
     }
 }
 
 /// Runs `step` in `phase` with the outputs finished so far.
-pub async fn run_step(env: &RunEnv, step: &Step, phase: Phase, outputs: &Outputs, cancel: &CancellationToken, max_parallel: usize) -> StepOutcome {
+pub async fn run_step(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) -> StepOutcome {
     let steps = env.steps_scope(step, outputs);
     let null = Json::Null;
     let ctx = env.scope(&steps, &null);
     if let Some(when) = &step.when {
         match when.truthy(&ctx, &env.jq_vars(&steps, &null)) {
             Ok(true) => {}
-            Ok(false) => return StepOutcome::Skipped { reason: format!("`when` is false: {}", when.source) },
-            Err(e) => return StepOutcome::Failed { error: format!("`when` failed: {e}"), attempts: 0 },
+            Ok(false) => {
+                return StepOutcome::Skipped {
+                    reason: format!("`when` is false: {}", when.source),
+                };
+            }
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: format!("`when` failed: {e}"),
+                    attempts: 0,
+                };
+            }
         }
     }
     let Some(for_each) = &step.for_each else {
@@ -61,14 +93,32 @@ pub async fn run_step(env: &RunEnv, step: &Step, phase: Phase, outputs: &Outputs
     };
     let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &null)) {
         Ok(Json::Array(items)) => items,
-        Ok(other) => return StepOutcome::Failed { error: format!("`for_each` must yield a list, got {}", short(&other)), attempts: 0 },
-        Err(e) => return StepOutcome::Failed { error: format!("`for_each` failed: {e}"), attempts: 0 },
+        Ok(other) => {
+            return StepOutcome::Failed {
+                error: format!("`for_each` must yield a list, got {}", short(&other)),
+                attempts: 0,
+            };
+        }
+        Err(e) => {
+            return StepOutcome::Failed {
+                error: format!("`for_each` failed: {e}"),
+                attempts: 0,
+            };
+        }
     };
     run_items(env, step, phase, &steps, items, cancel, max_parallel).await
 }
 
 /// Fans out over `items`; outputs become lists in item order.
-async fn run_items(env: &RunEnv, step: &Step, phase: Phase, steps: &Json, items: Vec<Json>, cancel: &CancellationToken, max_parallel: usize) -> StepOutcome {
+async fn run_items(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    steps: &Json,
+    items: Vec<Json>,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) -> StepOutcome {
     let count = items.len();
     let results: Vec<(usize, StepOutcome)> = futures::stream::iter(items.into_iter().enumerate())
         .map(|(i, item)| async move { (i, run_item(env, step, phase, steps, item, cancel).await) })
@@ -79,11 +129,18 @@ async fn run_items(env: &RunEnv, step: &Step, phase: Phase, steps: &Json, items:
     for (i, r) in results {
         ordered[i] = Some(r);
     }
-    let mut lists: Map<String, Json> = step.outputs.iter().map(|o| (o.name.clone(), Json::Array(Vec::new()))).collect();
+    let mut lists: Map<String, Json> = step
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), Json::Array(Vec::new())))
+        .collect();
     let mut attempts = 0;
     for r in ordered.into_iter().flatten() {
         match r {
-            StepOutcome::Succeeded { outputs, attempts: a } => {
+            StepOutcome::Succeeded {
+                outputs,
+                attempts: a,
+            } => {
                 attempts += a;
                 for (k, v) in outputs {
                     if let Some(Json::Array(list)) = lists.get_mut(&k) {
@@ -95,47 +152,95 @@ async fn run_items(env: &RunEnv, step: &Step, phase: Phase, steps: &Json, items:
             StepOutcome::Skipped { .. } => {}
         }
     }
-    StepOutcome::Succeeded { outputs: lists, attempts }
+    StepOutcome::Succeeded {
+        outputs: lists,
+        attempts,
+    }
 }
 
-async fn run_item(env: &RunEnv, step: &Step, phase: Phase, steps: &Json, item: Json, cancel: &CancellationToken) -> StepOutcome {
+async fn run_item(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    steps: &Json,
+    item: Json,
+    cancel: &CancellationToken,
+) -> StepOutcome {
     let scope = env.scope(steps, &item);
     let item_field = (step.for_each.is_some()).then(|| item.clone());
     let policy = &step.retry;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        env.emit_durable(RunEvent::StepStarted { phase, id: step.id.clone(), attempt, item: item_field.clone() }).await;
+        env.emit_durable(RunEvent::StepStarted {
+            phase,
+            id: step.id.clone(),
+            attempt,
+            item: item_field.clone(),
+        })
+        .await;
         let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
         match result {
-            Ok(outputs) => return StepOutcome::Succeeded { outputs, attempts: attempt },
+            Ok(outputs) => {
+                return StepOutcome::Succeeded {
+                    outputs,
+                    attempts: attempt,
+                };
+            }
             Err(e) if e.cancelled || cancel.is_cancelled() => return StepOutcome::Cancelled,
             Err(e) if e.retryable && attempt < policy.attempts => {
                 let delay = jitter(policy.backoff(attempt), policy.jitter);
-                env.emit(RunEvent::StepRetrying { phase, id: step.id.clone(), attempt, delay_ms: millis(delay), error: env.redact(&e.message) });
+                env.emit(RunEvent::StepRetrying {
+                    phase,
+                    id: step.id.clone(),
+                    attempt,
+                    delay_ms: millis(delay),
+                    error: env.redact(&e.message),
+                });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;
                 }
             }
-            Err(e) => return StepOutcome::Failed { error: env.redact(&e.message), attempts: attempt },
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: env.redact(&e.message),
+                    attempts: attempt,
+                };
+            }
         }
     }
 }
 
 /// One attempt: the action (bounded by the step timeout), then `check` and `outputs`.
-async fn attempt_once(env: &RunEnv, step: &Step, scope: &Json, steps: &Json, item: &Json, cancel: &CancellationToken) -> Result<Map<String, Json>, AttemptError> {
+async fn attempt_once(
+    env: &RunEnv,
+    step: &Step,
+    scope: &Json,
+    steps: &Json,
+    item: &Json,
+    cancel: &CancellationToken,
+) -> Result<Map<String, Json>, AttemptError> {
     let run = async {
         match &step.action {
             Action::Wait(w) => poll(env, step, w, scope, steps, item, cancel).await,
             action => {
-                let request = env.request(action, scope).map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
-                env.executor.execute(&request, cancel).await.map_err(AttemptError::from)
+                let request = env
+                    .request(action, scope)
+                    .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+                env.executor
+                    .execute(&request, cancel)
+                    .await
+                    .map_err(AttemptError::from)
             }
         }
     };
     let result = match step.timeout {
         Some(t) => tokio::time::timeout(t, run).await.unwrap_or_else(|_| {
-            Err(AttemptError { message: format!("timed out after {}", crate::duration::format(t)), retryable: true, cancelled: false })
+            Err(AttemptError {
+                message: format!("timed out after {}", crate::duration::format(t)),
+                retryable: true,
+                cancelled: false,
+            })
         }),
         None => run.await,
     }?;
@@ -144,8 +249,16 @@ async fn attempt_once(env: &RunEnv, step: &Step, scope: &Json, steps: &Json, ite
         match check.truthy(&result.value, &vars) {
             Ok(true) => {}
             Ok(false) => {
-                let msg = step.check_message.as_ref().and_then(|m| m.render(scope).ok()).unwrap_or_else(|| format!("`check` is false: {}", check.source));
-                return Err(AttemptError { message: format!("{msg} (result: {})", short(&result.value)), retryable: true, cancelled: false });
+                let msg = step
+                    .check_message
+                    .as_ref()
+                    .and_then(|m| m.render(scope).ok())
+                    .unwrap_or_else(|| format!("`check` is false: {}", check.source));
+                return Err(AttemptError {
+                    message: format!("{msg} (result: {})", short(&result.value)),
+                    retryable: true,
+                    cancelled: false,
+                });
             }
             Err(e) => return Err(AttemptError::fatal(format!("`check` failed: {e}"))),
         }
@@ -153,10 +266,17 @@ async fn attempt_once(env: &RunEnv, step: &Step, scope: &Json, steps: &Json, ite
     outputs(env, step, &result, &vars)
 }
 
-fn outputs(env: &RunEnv, step: &Step, result: &ActionResult, vars: &crate::jq::JqVars<'_>) -> Result<Map<String, Json>, AttemptError> {
+fn outputs(
+    env: &RunEnv,
+    step: &Step,
+    result: &ActionResult,
+    vars: &crate::jq::JqVars<'_>,
+) -> Result<Map<String, Json>, AttemptError> {
     let mut out = Map::new();
     for o in &step.outputs {
-        let v = o.jq.eval(&result.value, vars).map_err(|e| AttemptError::fatal(format!("output `{}`: {e}", o.name)))?;
+        let v =
+            o.jq.eval(&result.value, vars)
+                .map_err(|e| AttemptError::fatal(format!("output `{}`: {e}", o.name)))?;
         if o.secret
             && let Ok(mut r) = env.redactor.lock()
         {
@@ -170,8 +290,18 @@ fn outputs(env: &RunEnv, step: &Step, result: &ActionResult, vars: &crate::jq::J
 /// Polls the probe until `until` holds, `fail_if` holds, or the wait times out. The
 /// interval starts at `interval` and grows by half each poll up to `max_interval`, so a
 /// completion is seen soon without hammering the server.
-async fn poll(env: &RunEnv, step: &Step, w: &WaitAction, scope: &Json, steps: &Json, item: &Json, cancel: &CancellationToken) -> Result<ActionResult, AttemptError> {
-    let request = env.request(&w.probe, scope).map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+async fn poll(
+    env: &RunEnv,
+    step: &Step,
+    w: &WaitAction,
+    scope: &Json,
+    steps: &Json,
+    item: &Json,
+    cancel: &CancellationToken,
+) -> Result<ActionResult, AttemptError> {
+    let request = env
+        .request(&w.probe, scope)
+        .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
     let started = Instant::now();
     let vars = env.jq_vars(steps, item);
     let mut interval = w.interval;
@@ -182,19 +312,37 @@ async fn poll(env: &RunEnv, step: &Step, w: &WaitAction, scope: &Json, steps: &J
             Ok(result) => {
                 let seen = observed(&result.value);
                 if seen != last_seen {
-                    env.emit(RunEvent::WaitPolled { id: step.id.clone(), poll: n, observed: seen.clone() });
+                    env.emit(RunEvent::WaitPolled {
+                        id: step.id.clone(),
+                        poll: n,
+                        observed: seen.clone(),
+                    });
                     last_seen = seen;
                 }
                 if let Some(f) = &w.fail_if
-                    && f.truthy(&result.value, &vars).map_err(|e| AttemptError::fatal(format!("`fail_if` failed: {e}")))?
+                    && f.truthy(&result.value, &vars)
+                        .map_err(|e| AttemptError::fatal(format!("`fail_if` failed: {e}")))?
                 {
-                    return Err(AttemptError::fatal(format!("`fail_if` holds ({}): {}", f.source, short(&result.value))));
+                    return Err(AttemptError::fatal(format!(
+                        "`fail_if` holds ({}): {}",
+                        f.source,
+                        short(&result.value)
+                    )));
                 }
-                if w.until.truthy(&result.value, &vars).map_err(|e| AttemptError::fatal(format!("`until` failed: {e}")))? {
+                if w.until
+                    .truthy(&result.value, &vars)
+                    .map_err(|e| AttemptError::fatal(format!("`until` failed: {e}")))?
+                {
                     return Ok(result);
                 }
             }
-            Err(StepError::Cancelled) => return Err(AttemptError { message: "cancelled".into(), retryable: false, cancelled: true }),
+            Err(StepError::Cancelled) => {
+                return Err(AttemptError {
+                    message: "cancelled".into(),
+                    retryable: false,
+                    cancelled: true,
+                });
+            }
             // A transient error while polling (connection reset, 503) is one bad poll, not the
             // end of the wait.
             Err(e) if e.retryable() => last_error = e.summary(),
@@ -203,11 +351,22 @@ async fn poll(env: &RunEnv, step: &Step, w: &WaitAction, scope: &Json, steps: &J
         if let Some(timeout) = w.timeout
             && started.elapsed() + interval > timeout
         {
-            let last = if last_seen.is_null() { last_error.clone() } else { format!("last observed {}", short(&last_seen)) };
-            return Err(AttemptError::fatal(format!("wait timed out after {} ({last})", crate::duration::format(timeout))));
+            let last = if last_seen.is_null() {
+                last_error.clone()
+            } else {
+                format!("last observed {}", short(&last_seen))
+            };
+            return Err(AttemptError::fatal(format!(
+                "wait timed out after {} ({last})",
+                crate::duration::format(timeout)
+            )));
         }
         if sleep_or_cancel(interval, cancel).await {
-            return Err(AttemptError { message: "cancelled".into(), retryable: false, cancelled: true });
+            return Err(AttemptError {
+                message: "cancelled".into(),
+                retryable: false,
+                cancelled: true,
+            });
         }
         interval = interval.mul_f64(1.5).min(w.max_interval);
     }
@@ -229,39 +388,78 @@ const MIN_UNDO_ATTEMPTS: u32 = 3;
 
 /// Runs an undo action with its own retry policy. Never cancelled by the run's interrupt:
 /// the scheduler decides whether to start it.
-pub async fn run_undo(env: &RunEnv, step: &Step, outputs: &Outputs, cancel: &CancellationToken) -> StepOutcome {
+pub async fn run_undo(
+    env: &RunEnv,
+    step: &Step,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+) -> StepOutcome {
     let Some(undo) = &step.undo else {
-        return StepOutcome::Skipped { reason: "no undo".into() };
+        return StepOutcome::Skipped {
+            reason: "no undo".into(),
+        };
     };
     let steps = env.steps_scope(step, outputs);
     let scope = env.scope(&steps, &Json::Null);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        env.emit_durable(RunEvent::StepStarted { phase: Phase::Undo, id: step.id.clone(), attempt, item: None }).await;
+        env.emit_durable(RunEvent::StepStarted {
+            phase: Phase::Undo,
+            id: step.id.clone(),
+            attempt,
+            item: None,
+        })
+        .await;
         let result = match env.request(&undo.action, &scope) {
             Err(e) => Err(AttemptError::fatal(format!("cannot render the undo: {e}"))),
             Ok(req) => execute_bounded(env, &req, undo.timeout, cancel).await,
         };
         match result {
-            Ok(_) => return StepOutcome::Succeeded { outputs: Map::new(), attempts: attempt },
+            Ok(_) => {
+                return StepOutcome::Succeeded {
+                    outputs: Map::new(),
+                    attempts: attempt,
+                };
+            }
             Err(e) if e.cancelled => return StepOutcome::Cancelled,
             Err(e) if e.retryable && attempt < undo.retry.attempts.max(MIN_UNDO_ATTEMPTS) => {
                 let delay = jitter(undo.retry.backoff(attempt), undo.retry.jitter);
-                env.emit(RunEvent::StepRetrying { phase: Phase::Undo, id: step.id.clone(), attempt, delay_ms: millis(delay), error: env.redact(&e.message) });
+                env.emit(RunEvent::StepRetrying {
+                    phase: Phase::Undo,
+                    id: step.id.clone(),
+                    attempt,
+                    delay_ms: millis(delay),
+                    error: env.redact(&e.message),
+                });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;
                 }
             }
-            Err(e) => return StepOutcome::Failed { error: env.redact(&e.message), attempts: attempt },
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: env.redact(&e.message),
+                    attempts: attempt,
+                };
+            }
         }
     }
 }
 
-async fn execute_bounded(env: &RunEnv, req: &ActionRequest, timeout: Option<Duration>, cancel: &CancellationToken) -> Result<ActionResult, AttemptError> {
+async fn execute_bounded(
+    env: &RunEnv,
+    req: &ActionRequest,
+    timeout: Option<Duration>,
+    cancel: &CancellationToken,
+) -> Result<ActionResult, AttemptError> {
     let fut = env.executor.execute(req, cancel);
     match timeout {
-        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| Err(StepError::Transport { message: format!("timed out after {}", crate::duration::format(t)), kind: crate::executor::TransportKind::Timeout })),
+        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+            Err(StepError::Transport {
+                message: format!("timed out after {}", crate::duration::format(t)),
+                kind: crate::executor::TransportKind::Timeout,
+            })
+        }),
         None => fut.await,
     }
     .map_err(AttemptError::from)

@@ -2,4 +2,5 @@
 
 mod harness;
 mod plans;
+mod run;
 mod validate;

@@ -43,7 +43,7 @@ pub enum StepError {
         /// The start of the response body, for humans.
         body_excerpt: String,
         /// The full result, so `fail_if` / `until` can still read it.
-        result: ActionResult,
+        result: Box<ActionResult>,
     },
     /// The request did not get a complete response.
     #[error("HTTP transport error ({kind}): {message}")]
@@ -73,7 +73,7 @@ pub enum StepError {
         /// The end of stderr.
         stderr_tail: String,
         /// The result document, when the process ran to completion.
-        result: Option<ActionResult>,
+        result: Option<Box<ActionResult>>,
     },
     /// A program's stdout exceeded the output cap.
     #[error("{program} wrote more than the limit of {limit} bytes to stdout")]
@@ -184,7 +184,7 @@ impl StepError {
     pub fn result(&self) -> Option<&ActionResult> {
         match self {
             Self::HttpStatus { result, .. } => Some(result),
-            Self::Kubectl { result, .. } => result.as_ref(),
+            Self::Kubectl { result, .. } => result.as_deref(),
             _ => None,
         }
     }
@@ -208,7 +208,7 @@ mod tests {
             method: "GET".into(),
             url: "http://x/".into(),
             body_excerpt: String::new(),
-            result: ActionResult::new(serde_json::Value::Null),
+            result: Box::new(ActionResult::new(serde_json::Value::Null)),
         }
     }
 

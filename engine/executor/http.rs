@@ -236,7 +236,7 @@ async fn send(
         // The URL as the plan wrote it (not the port-forward's), minus secrets.
         url: redact_url(&req.url),
         body_excerpt: truncate_chars(&String::from_utf8_lossy(&body), BODY_EXCERPT_CHARS),
-        result,
+        result: Box::new(result),
     })
 }
 

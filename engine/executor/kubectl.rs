@@ -58,7 +58,7 @@ impl KubectlExecutor {
         Err(StepError::Kubectl {
             exit_code: output.exit_code,
             stderr_tail: last_chars(&output.stderr_tail, STDERR_TAIL_CHARS),
-            result: Some(result),
+            result: Some(Box::new(result)),
         })
     }
 }

@@ -1,0 +1,296 @@
+//! `runbook run` and `runbook recover` against a real HTTP server on 127.0.0.1: success,
+//! failure with undo and finally, SIGINT, SIGKILL then `recover --rollback`, the plan lock,
+//! and that no secret reaches any output.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{StatusCode, Uri};
+
+use crate::harness::root;
+
+const SECRET: &str = "s3cr3t-token-value";
+
+/// A loopback server: `/slow*` answers after 30 s, `/fail*` answers 400, anything else 200.
+struct Server {
+    addr: SocketAddr,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start() -> Self {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().fallback(move |uri: Uri| {
+                    let seen = seen.clone();
+                    async move {
+                        let path = uri.path().to_string();
+                        seen.lock().unwrap().push(path.clone());
+                        if path.starts_with("/slow") {
+                            tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        if path.starts_with("/fail") {
+                            return (StatusCode::BAD_REQUEST, "{\"message\":\"no\"}".to_string());
+                        }
+                        (StatusCode::OK, "{\"ok\":true,\"id\":\"b-1\"}".to_string())
+                    }
+                });
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("server starts");
+        Self { addr, calls }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn wait_for(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.calls().iter().any(|c| c == path) {
+            assert!(
+                Instant::now() < deadline,
+                "{path} never called; calls: {:?}",
+                self.calls()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn plan(dir: &Path, server: &Server, middle: &str) -> String {
+    let text = format!(
+        "apiVersion: runbook/v1
+kind: Plan
+name: run-test
+params:
+  token: {{secret: true, env: RUN_TEST_TOKEN}}
+targets:
+  api: {{http: {{url: \"http://{}\", auth: {{bearer: \"{{{{params.token}}}}\"}}}}}}
+steps:
+  - id: pause
+    http: {{target: api, method: POST, path: /pause}}
+    outputs: {{id: .body.id}}
+    undo: {{http: {{target: api, method: POST, path: \"/undo-pause/{{{{steps.pause.outputs.id}}}}\"}}}}
+  - id: middle
+    needs: [pause]
+    http: {{target: api, path: {middle}}}
+finally:
+  - id: resume
+    http: {{target: api, method: POST, path: /resume}}
+",
+        server.addr
+    );
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    c.args(args)
+        .current_dir(dir)
+        .env("RUN_TEST_TOKEN", SECRET)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+struct Done {
+    code: i32,
+    out: String,
+}
+
+fn finish(child: Child) -> Done {
+    let out = child.wait_with_output().unwrap();
+    Done {
+        code: out.status.code().unwrap_or(-1),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Done {
+    finish(command(dir, args).spawn().unwrap())
+}
+
+/// No secret in the outputs, the journal or the report.
+fn assert_no_secret(dir: &Path, out: &str) {
+    assert!(!out.contains(SECRET), "secret in output:\n{out}");
+    for entry in walk(dir) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(!text.contains(SECRET), "secret in {}", entry.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+fn kill(child: &Child, signal: &str) {
+    let ok = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn success_writes_journal_and_report_without_secrets() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/middle");
+    let r = run(
+        dir.path(),
+        &["run", &plan, "--state-dir", "st", "--report", "report.json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert_eq!(server.calls(), vec!["/pause", "/middle", "/resume"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["finished"]["outcome"], "succeeded");
+    assert_eq!(report["steps"][0]["outputs"]["id"], "b-1");
+    assert_no_secret(dir.path(), &r.out);
+    let runs = run(dir.path(), &["runs", "--state-dir", "st"]);
+    assert!(
+        runs.out.contains("run-test") && runs.out.contains("Succeeded"),
+        "{}",
+        runs.out
+    );
+}
+
+#[test]
+fn failure_runs_undo_then_finally_and_exits_1() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/fail");
+    let r = run(dir.path(), &["run", &plan, "--state-dir", "st"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec!["/pause", "/fail", "/undo-pause/b-1", "/resume"]
+    );
+    assert_no_secret(dir.path(), &r.out);
+}
+
+#[test]
+fn sigint_compensates_and_exits_130() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
+        .spawn()
+        .unwrap();
+    server.wait_for("/slow");
+    kill(&child, "-INT");
+    let r = finish(child);
+    assert_eq!(r.code, 130, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec!["/pause", "/slow", "/undo-pause/b-1", "/resume"]
+    );
+    assert!(r.out.contains("INTERRUPTED"), "{}", r.out);
+    assert_no_secret(dir.path(), &r.out);
+}
+
+#[test]
+fn sigkill_then_recover_rollback_completes_undo_and_finally() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let mut child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
+        .spawn()
+        .unwrap();
+    server.wait_for("/slow");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let show = run(dir.path(), &["recover", "--state-dir", "st"]);
+    assert_eq!(show.code, 0, "{}", show.out);
+    assert!(
+        show.out.contains("undo pending:    pause") && show.out.contains("in flight:       middle"),
+        "{}",
+        show.out
+    );
+    let r = run(dir.path(), &["recover", "--rollback", "--state-dir", "st"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec!["/pause", "/slow", "/undo-pause/b-1", "/resume"]
+    );
+    let journal = walk(&dir.path().join("st/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(text.contains("\"event\":\"run_finished\""), "{text}");
+    assert_no_secret(dir.path(), &r.out);
+}
+
+#[test]
+fn a_second_run_of_the_same_plan_is_refused() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
+        .spawn()
+        .unwrap();
+    server.wait_for("/slow");
+    let second = run(dir.path(), &["run", &plan, "--state-dir", "st"]);
+    assert_eq!(second.code, 2, "{}", second.out);
+    assert!(
+        second.out.contains(&format!("pid {}", child.id())),
+        "{}",
+        second.out
+    );
+    kill(&child, "-TERM");
+    assert_eq!(finish(child).code, 130);
+}
+
+#[test]
+fn destructive_steps_need_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "apiVersion: runbook/v1\nkind: Plan\nname: d\ntargets:\n  api: {http: {url: \"http://127.0.0.1:9\"}}\nsteps:\n  - {id: wipe, destructive: true, http: {target: api, method: DELETE, path: /all}}\n";
+    std::fs::write(dir.path().join("d.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "d.yaml", "--state-dir", "st"]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.out.contains("destructive steps: wipe") && r.out.contains("--yes"),
+        "{}",
+        r.out
+    );
+    assert!(
+        !dir.path().join("st").exists(),
+        "nothing may start without confirmation"
+    );
+    let _ = root();
+}
