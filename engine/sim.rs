@@ -102,7 +102,6 @@ pub mod zeebe;
 #[cfg(test)]
 mod tests;
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

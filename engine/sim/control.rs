@@ -46,11 +46,17 @@ pub fn handle(shared: &Shared, req: &Req) -> Resp {
                 .unwrap_or(10)
                 .min(1_000_000);
             world.advance(records);
-            Resp::json(200, &json!({"advanced": records, "partitions": world.cluster.partitions}))
+            Resp::json(
+                200,
+                &json!({"advanced": records, "partitions": world.cluster.partitions}),
+            )
         }
         ("POST", ["sim", "damage"]) => {
             let deleted = world.damage();
-            Resp::json(200, &json!({"deletedIndices": deleted, "brokerData": "deleted"}))
+            Resp::json(
+                200,
+                &json!({"deletedIndices": deleted, "brokerData": "deleted"}),
+            )
         }
         ("POST", ["sim", "faults"]) => add_faults(&mut world, req),
         ("POST", ["sim", "components", name, action @ ("up" | "down")]) => {
@@ -78,7 +84,10 @@ pub fn handle(shared: &Shared, req: &Req) -> Resp {
             Err(_) => Resp::message(400, "backup id must be a number"),
         },
         ("GET", ["sim", "requests"]) => {
-            let since = req.q("since").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            let since = req
+                .q("since")
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
             let items: Vec<_> = world.requests.iter().filter(|r| r.seq > since).collect();
             Resp::json(200, &items)
         }

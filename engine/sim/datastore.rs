@@ -149,7 +149,11 @@ impl EsError {
         }
     }
     pub fn repository_missing(repo: &str) -> Self {
-        EsError::new(404, "repository_missing_exception", format!("[{repo}] missing"))
+        EsError::new(
+            404,
+            "repository_missing_exception",
+            format!("[{repo}] missing"),
+        )
     }
     pub fn snapshot_missing(repo: &str, snap: &str) -> Self {
         EsError::new(
@@ -558,8 +562,14 @@ mod tests {
     #[test]
     fn glob_matches_like_es() {
         assert!(glob("zeebe-record*", "zeebe-record_job_8.8.0_2025-01-01"));
-        assert!(glob("camunda_webapps_12_*", "camunda_webapps_12_8.8.0_part_1_of_5"));
-        assert!(!glob("camunda_webapps_12_*", "camunda_webapps_123_8.8.0_part_1_of_5"));
+        assert!(glob(
+            "camunda_webapps_12_*",
+            "camunda_webapps_12_8.8.0_part_1_of_5"
+        ));
+        assert!(!glob(
+            "camunda_webapps_12_*",
+            "camunda_webapps_123_8.8.0_part_1_of_5"
+        ));
         assert!(glob("*", "x"));
         assert!(glob("a*b*c", "axxbyyc"));
         assert!(!glob("a*b*c", "axxbyy"));

@@ -75,7 +75,9 @@ pub async fn handle(shared: &Shared, req: &Req) -> Resp {
     let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
     let m = req.method.as_str();
     match (m, segs.as_slice()) {
-        ("PUT" | "POST", ["_snapshot", repo, snap]) => create_snapshot(shared, req, repo, snap).await,
+        ("PUT" | "POST", ["_snapshot", repo, snap]) => {
+            create_snapshot(shared, req, repo, snap).await
+        }
         ("POST", ["_snapshot", repo, snap, "_restore"]) => restore(shared, req, repo, snap).await,
         _ => {
             let mut world = lock(shared);
@@ -314,7 +316,13 @@ fn cat_text(rows: &[Vec<(String, String)>], columns: &[&str], header: bool) -> S
     }
     let ncols = table.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..ncols)
-        .map(|c| table.iter().map(|r| r.get(c).map_or(0, String::len)).max().unwrap_or(0))
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r.get(c).map_or(0, String::len))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in &table {
@@ -370,7 +378,12 @@ fn templates(world: &World, name: Option<&str>) -> Resp {
     struct Out {
         index_templates: Vec<TemplateEntry>,
     }
-    Resp::json(200, &Out { index_templates: items })
+    Resp::json(
+        200,
+        &Out {
+            index_templates: items,
+        },
+    )
 }
 
 fn repositories(world: &World, name: Option<&str>) -> Resp {
@@ -379,8 +392,14 @@ fn repositories(world: &World, name: Option<&str>) -> Resp {
         if name.is_some_and(|n| n != "_all" && !super::datastore::glob(n, repo)) {
             continue;
         }
-        let kind = value.get("type").cloned().unwrap_or(Value::String("fs".into()));
-        let settings = value.get("settings").cloned().unwrap_or(serde_json::json!({}));
+        let kind = value
+            .get("type")
+            .cloned()
+            .unwrap_or(Value::String("fs".into()));
+        let settings = value
+            .get("settings")
+            .cloned()
+            .unwrap_or(serde_json::json!({}));
         parts.push(format!(
             "{}:{{\"type\":{kind},\"settings\":{settings}}}",
             Value::String(repo.clone())
@@ -506,13 +525,17 @@ fn snapshot_info(world: &World, s: &Snapshot) -> SnapshotInfo {
 }
 
 /// Reads `indices` (string or array), `include_global_state`, `metadata`, `feature_states`.
-fn snapshot_request(world: &mut World, req: &Req, repo: &str, snap: &str) -> Result<SnapshotRequest, EsError> {
+fn snapshot_request(
+    world: &mut World,
+    req: &Req,
+    repo: &str,
+    snap: &str,
+) -> Result<SnapshotRequest, EsError> {
     let body = if req.body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
-        serde_json::from_slice::<Value>(&req.body).map_err(|e| {
-            EsError::new(400, "x_content_parse_exception", format!("[1:1] {e}"))
-        })?
+        serde_json::from_slice::<Value>(&req.body)
+            .map_err(|e| EsError::new(400, "x_content_parse_exception", format!("[1:1] {e}")))?
     };
     let indices = match body.get("indices") {
         Some(Value::String(s)) => s.clone(),
@@ -524,7 +547,11 @@ fn snapshot_request(world: &mut World, req: &Req, repo: &str, snap: &str) -> Res
         _ => "*".to_string(),
     };
     let feature_states = match body.get("feature_states") {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(String::from).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
         _ => Vec::new(),
     };
     Ok(SnapshotRequest {

@@ -288,7 +288,10 @@ mod tests {
             )
             .unwrap(),
         );
-        assert!(f.take("optimize", "POST", "/actuator/backupHistory").is_none());
+        assert!(
+            f.take("optimize", "POST", "/actuator/backupHistory")
+                .is_none()
+        );
         let a = f
             .take("orchestration", "post", "/actuator/backupHistory")
             .unwrap();

@@ -184,7 +184,10 @@ pub struct KillableStream {
 }
 
 fn killed() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionReset, "connection dropped by the simulator")
+    io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "connection dropped by the simulator",
+    )
 }
 
 impl AsyncRead for KillableStream {
@@ -512,8 +515,8 @@ fn fault_body(c: Component, req: &Req, status: u16, message: Option<&str>) -> Re
 
 /// The documented message for a status, where the reference has one.
 fn default_message(c: Component, req: &Req, status: u16) -> String {
-    let webapps = req.path.contains("backupHistory")
-        || matches!(c, Component::Operate | Component::Tasklist);
+    let webapps =
+        req.path.contains("backupHistory") || matches!(c, Component::Operate | Component::Tasklist);
     match (status, webapps) {
         (502, true) => format!(
             "Encountered an error connecting to Elasticsearch while retrieving repository with name [{}].",

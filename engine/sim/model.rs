@@ -142,10 +142,12 @@ pub struct World {
 
 impl World {
     pub fn new(config: &SimConfig) -> World {
-        let webapps_parts = config.webapps_parts.unwrap_or(match config.camunda_version {
-            CamundaVersion::V8_8 => 5,
-            CamundaVersion::V8_7 => 6,
-        });
+        let webapps_parts = config
+            .webapps_parts
+            .unwrap_or(match config.camunda_version {
+                CamundaVersion::V8_8 => 5,
+                CamundaVersion::V8_7 => 6,
+            });
         let facts = Facts {
             version: config.camunda_version,
             opensearch: config.datastore == super::Datastore::OpenSearch,
@@ -240,7 +242,10 @@ impl World {
     }
 
     pub fn components(&self) -> BTreeMap<Component, bool> {
-        self.gates.iter().map(|(c, tx)| (*c, *tx.borrow())).collect()
+        self.gates
+            .iter()
+            .map(|(c, tx)| (*c, *tx.borrow()))
+            .collect()
     }
 
     pub fn log_request(&mut self, component: Component, method: &str, path: &str, status: u16) {
@@ -333,7 +338,10 @@ pub fn seed_indices(version: CamundaVersion, optimize: bool, date: &str) -> Vec<
     let mut out: Vec<(String, Owner)> = Vec::new();
     let mut add = |name: String, owner: Owner| out.push((name, owner));
     for kind in ["process-instance", "job", "variable"] {
-        add(format!("zeebe-record_{kind}_{v}_{date}"), Owner::ZeebeRecord);
+        add(
+            format!("zeebe-record_{kind}_{v}_{date}"),
+            Owner::ZeebeRecord,
+        );
     }
     let operate: &[&str] = match version {
         CamundaVersion::V8_8 => &[
@@ -355,7 +363,10 @@ pub fn seed_indices(version: CamundaVersion, optimize: bool, date: &str) -> Vec<
         add(n.to_string(), Owner::Operate);
     }
     let tasklist: &[&str] = match version {
-        CamundaVersion::V8_8 => &["tasklist-task-8.8.0_", "tasklist-draft-task-variable-8.3.0_"],
+        CamundaVersion::V8_8 => &[
+            "tasklist-task-8.8.0_",
+            "tasklist-draft-task-variable-8.3.0_",
+        ],
         CamundaVersion::V8_7 => &[
             "tasklist-task-8.5.0_",
             "tasklist-variable-8.3.0_",

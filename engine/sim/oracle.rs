@@ -44,11 +44,7 @@ fn expected_groups(world: &World, id: u64) -> Vec<(String, String, usize)> {
         ));
     }
     if world.facts.optimize {
-        out.push((
-            "optimize".to_string(),
-            format!("camunda_optimize_{id}_"),
-            2,
-        ));
+        out.push(("optimize".to_string(), format!("camunda_optimize_{id}_"), 2));
     }
     out
 }
@@ -135,7 +131,11 @@ pub fn backup(world: &World, id: u64) -> BackupVerdict {
 fn check_bounds(s: &Snapshot, b: &super::zeebe::ZeebeBackup, problems: &mut Vec<String>) {
     for copy in &s.indices {
         for (p, pb) in copy.positions.iter().zip(&b.partitions) {
-            let (e, c, id) = (pb.exporter_position, pb.checkpoint_position, pb.partition_id);
+            let (e, c, id) = (
+                pb.exporter_position,
+                pb.checkpoint_position,
+                pb.partition_id,
+            );
             if *p < e {
                 problems.push(format!(
                     "{}: index {} holds partition {id} up to {p} < exporter position E={e} (restored Zeebe would not re-export {}..{e})",
@@ -201,8 +201,15 @@ pub fn restore(world: &World, id: u64) -> RestoreVerdict {
                             copy.name, s.name, i.restored_from
                         ));
                     }
-                    if i.positions.iter().zip(&copy.positions).any(|(now, then)| now < then) {
-                        problems.push(format!("index {} holds less than snapshot {}", copy.name, s.name));
+                    if i.positions
+                        .iter()
+                        .zip(&copy.positions)
+                        .any(|(now, then)| now < then)
+                    {
+                        problems.push(format!(
+                            "index {} holds less than snapshot {}",
+                            copy.name, s.name
+                        ));
                     }
                     indices.insert(
                         copy.name.clone(),

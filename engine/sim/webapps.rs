@@ -201,11 +201,7 @@ fn plan_parts(world: &mut World, app: App, id: u64) -> Vec<PendingPart> {
             let lo = k * indices.len() / count;
             let hi = (k + 1) * indices.len() / count;
             PendingPart {
-                name: format!(
-                    "{}{id}_{version}_part_{}_of_{count}",
-                    app.prefix(),
-                    k + 1
-                ),
+                name: format!("{}{id}_{version}_part_{}_of_{count}", app.prefix(), k + 1),
                 indices: indices[lo..hi].to_vec(),
                 metadata: serde_json::json!({
                     "backupId": id, "version": version, "partNo": k + 1, "partCount": count
@@ -217,7 +213,7 @@ fn plan_parts(world: &mut World, app: App, id: u64) -> Vec<PendingPart> {
         .collect()
 }
 
-fn snapshots_of<'a>(world: &'a World, app: App, id: u64) -> Vec<&'a Snapshot> {
+fn snapshots_of(world: &World, app: App, id: u64) -> Vec<&Snapshot> {
     let prefix = format!("{}{id}_", app.prefix());
     world
         .store
@@ -303,7 +299,10 @@ pub fn compute_state(
             ("IN_PROGRESS", None)
         }
     } else {
-        ("FAILED", Some("More snapshots found than expected.".to_string()))
+        (
+            "FAILED",
+            Some("More snapshots found than expected.".to_string()),
+        )
     }
 }
 
@@ -320,11 +319,10 @@ fn info(world: &World, app: App, id: u64, snaps: &[&Snapshot]) -> BackupInfo {
         world.facts.timing.incomplete_check_timeout_ms,
     );
     // Parts still queued for this id: the backup is running, not incomplete.
-    let queued = world
-        .webapps
-        .pending
-        .get(&app)
-        .is_some_and(|q| q.iter().any(|p| parse_name(&app.prefix(), &p.name).map(|x| x.0) == Some(id)));
+    let queued = world.webapps.pending.get(&app).is_some_and(|q| {
+        q.iter()
+            .any(|p| parse_name(&app.prefix(), &p.name).map(|x| x.0) == Some(id))
+    });
     if state == "INCOMPLETE" && queued {
         state = "IN_PROGRESS";
     }
@@ -375,7 +373,12 @@ fn list(world: &World, app: App) -> Resp {
     }
     let prefix = app.prefix();
     let mut by_id: BTreeMap<u64, Vec<&Snapshot>> = BTreeMap::new();
-    for s in world.store.snapshots.iter().filter(|s| s.repository == REPOSITORY) {
+    for s in world
+        .store
+        .snapshots
+        .iter()
+        .filter(|s| s.repository == REPOSITORY)
+    {
         if let Some((id, _)) = parse_name(&prefix, &s.name) {
             by_id.entry(id).or_default().push(s);
         }
@@ -410,7 +413,11 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
         );
     }
     if let Some(q) = world.webapps.pending.get_mut(&app) {
-        q.retain(|p| !names.iter().any(|_| parse_name(&app.prefix(), &p.name).map(|x| x.0) == Some(id)));
+        q.retain(|p| {
+            !names
+                .iter()
+                .any(|_| parse_name(&app.prefix(), &p.name).map(|x| x.0) == Some(id))
+        });
     }
     world
         .store
@@ -429,6 +436,9 @@ mod tests {
             parse_name("camunda_webapps_", "camunda_webapps_12_8.8.0_part_1_of_5"),
             Some((12, 5))
         );
-        assert_eq!(parse_name("camunda_webapps_", "camunda_optimize_12_x"), None);
+        assert_eq!(
+            parse_name("camunda_webapps_", "camunda_optimize_12_x"),
+            None
+        );
     }
 }

@@ -55,7 +55,11 @@ pub struct Got {
 
 impl Sim {
     pub fn orch(&self) -> String {
-        self.handle.urls().orchestration.clone().expect("orchestration url")
+        self.handle
+            .urls()
+            .orchestration
+            .clone()
+            .expect("orchestration url")
     }
     pub fn opt(&self) -> String {
         self.handle.urls().optimize.clone().expect("optimize url")
@@ -104,7 +108,10 @@ impl Sim {
 
     pub async fn advance(&self, records: u64) {
         let got = self
-            .post(&format!("{}/sim/advance", self.ctl()), &format!("{{\"records\":{records}}}"))
+            .post(
+                &format!("{}/sim/advance", self.ctl()),
+                &format!("{{\"records\":{records}}}"),
+            )
             .await;
         assert_eq!(got.status, 200);
     }

@@ -13,15 +13,34 @@ async fn injected_status_uses_the_component_error_body() {
     let s = sim(|c| c.scenario = Scenario::from_yaml_str(yaml).unwrap()).await;
     let url = format!("{}/actuator/backupHistory", s.orch());
     let got = s.post(&url, r#"{"backupId": 1}"#).await;
-    assert_eq!((got.status, got.json.clone()), (502, json!({"message":"Encountered an error connecting to Elasticsearch while retrieving repository with name [camunda]."})));
-    assert_eq!(s.post(&url, r#"{"backupId": 1}"#).await.status, 200, "only the next call");
+    assert_eq!(
+        (got.status, got.json.clone()),
+        (
+            502,
+            json!({"message":"Encountered an error connecting to Elasticsearch while retrieving repository with name [camunda]."})
+        )
+    );
+    assert_eq!(
+        s.post(&url, r#"{"backupId": 1}"#).await.status,
+        200,
+        "only the next call"
+    );
     let got = s.get(&format!("{}/actuator/backups", s.opt())).await;
     assert_eq!(got.status, 500);
     assert_eq!(got.json["errorCode"], "serverError");
-    let got = s.call("PUT", &format!("{}/_snapshot/camunda/x", s.es()), Some("{}")).await;
+    let got = s
+        .call(
+            "PUT",
+            &format!("{}/_snapshot/camunda/x", s.es()),
+            Some("{}"),
+        )
+        .await;
     assert_eq!(got.status, 503);
     assert_eq!(got.json["status"], 503);
-    assert_eq!(got.json["error"]["type"], "concurrent_snapshot_execution_exception");
+    assert_eq!(
+        got.json["error"]["type"],
+        "concurrent_snapshot_execution_exception"
+    );
     s.handle.shutdown().await;
 }
 
@@ -30,15 +49,27 @@ async fn latency_and_dropped_connections() {
     let yaml = "faults:\n  - component: orchestration\n    path: /actuator/health\n    latency_ms: 150\n    times: 1\n  - component: orchestration\n    path: /actuator/backupRuntime\n    drop_connection: true\n    times: 1\n";
     let s = sim(|c| c.scenario = Scenario::from_yaml_str(yaml).unwrap()).await;
     let t0 = Instant::now();
-    assert_eq!(s.get(&format!("{}/actuator/health", s.orch())).await.status, 200);
+    assert_eq!(
+        s.get(&format!("{}/actuator/health", s.orch())).await.status,
+        200
+    );
     assert!(t0.elapsed() >= Duration::from_millis(140));
-    let err = s.http.get(format!("{}/actuator/backupRuntime", s.orch())).send().await;
+    let err = s
+        .http
+        .get(format!("{}/actuator/backupRuntime", s.orch()))
+        .send()
+        .await;
     let dropped = match err {
         Err(_) => true,
         Ok(r) => r.text().await.is_err(),
     };
     assert!(dropped, "the connection was dropped");
-    assert_eq!(s.get(&format!("{}/actuator/backupRuntime", s.orch())).await.status, 200);
+    assert_eq!(
+        s.get(&format!("{}/actuator/backupRuntime", s.orch()))
+            .await
+            .status,
+        200
+    );
     s.handle.shutdown().await;
 }
 
@@ -47,7 +78,8 @@ async fn component_down_refuses_connections_until_up() {
     let s = sim(|_| {}).await;
     let health = format!("{}/actuator/health", s.opt());
     assert_eq!(s.get(&health).await.status, 200);
-    s.post(&format!("{}/sim/components/optimize/down", s.ctl()), "").await;
+    s.post(&format!("{}/sim/components/optimize/down", s.ctl()), "")
+        .await;
     let mut refused = false;
     for _ in 0..50 {
         if s.http.get(&health).send().await.is_err() {
@@ -57,7 +89,8 @@ async fn component_down_refuses_connections_until_up() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(refused, "optimize is unreachable while down");
-    s.post(&format!("{}/sim/components/optimize/up", s.ctl()), "").await;
+    s.post(&format!("{}/sim/components/optimize/up", s.ctl()), "")
+        .await;
     let mut back = false;
     for _ in 0..100 {
         if let Ok(r) = s.http.get(&health).send().await {
@@ -75,13 +108,47 @@ async fn faults_can_be_added_at_run_time_and_requests_are_logged() {
     let s = sim(|_| {}).await;
     let got = s.post(&format!("{}/sim/faults", s.ctl()), "faults:\n  - component: orchestration\n    path: /actuator/backupRuntime/*\n    status: 504\n    times: 1\n").await;
     assert_eq!(got.status, 200);
-    let got = s.get(&format!("{}/actuator/backupRuntime/5", s.orch())).await;
+    let got = s
+        .get(&format!("{}/actuator/backupRuntime/5", s.orch()))
+        .await;
     assert_eq!(got.status, 504);
-    assert!(got.json["message"].as_str().unwrap().starts_with("Request from gateway to broker timed out."));
-    assert_eq!(s.post(&format!("{}/sim/faults", s.ctl()), "faults: [{component: nope}]").await.status, 400);
+    assert!(
+        got.json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Request from gateway to broker timed out.")
+    );
+    assert_eq!(
+        s.post(
+            &format!("{}/sim/faults", s.ctl()),
+            "faults: [{component: nope}]"
+        )
+        .await
+        .status,
+        400
+    );
     let log = s.get(&format!("{}/sim/requests", s.ctl())).await.json;
-    let last = log.as_array().unwrap().iter().filter(|r| r["component"] == "orchestration").last().unwrap().clone();
-    assert_eq!((last["component"].clone(), last["method"].clone(), last["path"].clone(), last["status"].clone()), (json!("orchestration"), json!("GET"), json!("/actuator/backupRuntime/5"), json!(504)));
+    let last = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|r| r["component"] == "orchestration")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            last["component"].clone(),
+            last["method"].clone(),
+            last["path"].clone(),
+            last["status"].clone()
+        ),
+        (
+            json!("orchestration"),
+            json!("GET"),
+            json!("/actuator/backupRuntime/5"),
+            json!(504)
+        )
+    );
     s.handle.shutdown().await;
 }
 
@@ -90,8 +157,26 @@ async fn values_file_has_the_plan_keys() {
     let s = sim(|_| {}).await;
     let v = s.handle.values_yaml();
     let parsed: serde_json::Value = serde_saphyr::from_str(&v).unwrap();
-    let keys: Vec<&str> = parsed.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut expected = vec!["camunda_version", "datastore", "orchestration_url", "optimize_url", "datastore_url", "snapshot_repository", "namespace", "release", "kubeconfig", "kube_context", "sim_url", "port_forward"];
+    let keys: Vec<&str> = parsed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "camunda_version",
+        "datastore",
+        "orchestration_url",
+        "optimize_url",
+        "datastore_url",
+        "snapshot_repository",
+        "namespace",
+        "release",
+        "kubeconfig",
+        "kube_context",
+        "sim_url",
+        "port_forward",
+    ];
     expected.sort();
     let mut keys = keys;
     keys.sort();

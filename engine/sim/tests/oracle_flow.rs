@@ -6,34 +6,79 @@ use serde_json::Value;
 use super::common::{Sim, sim};
 
 async fn pause(s: &Sim) {
-    let got = s.post(&format!("{}/actuator/exporting/pause?soft=true", s.orch()), "").await;
+    let got = s
+        .post(
+            &format!("{}/actuator/exporting/pause?soft=true", s.orch()),
+            "",
+        )
+        .await;
     assert_eq!(got.json["status"], 204);
 }
 
 async fn resume(s: &Sim) {
-    let got = s.post(&format!("{}/actuator/exporting/resume", s.orch()), "").await;
+    let got = s
+        .post(&format!("{}/actuator/exporting/resume", s.orch()), "")
+        .await;
     assert_eq!(got.json["status"], 204);
 }
 
 async fn index_backups(s: &Sim, id: u64) {
     let body = format!(r#"{{"backupId": {id}}}"#);
-    assert_eq!(s.post(&format!("{}/actuator/backupHistory", s.orch()), &body).await.status, 200);
-    assert_eq!(s.post(&format!("{}/actuator/backups", s.opt()), &body).await.status, 202);
-    s.wait_state(&format!("{}/actuator/backupHistory/{id}", s.orch()), &["COMPLETED"]).await;
-    s.wait_state(&format!("{}/actuator/backups/{id}", s.opt()), &["COMPLETED"]).await;
-    let url = format!("{}/_snapshot/camunda/camunda_zeebe_records_backup_{id}?wait_for_completion=true", s.es());
-    let got = s.call("PUT", &url, Some(r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#)).await;
+    assert_eq!(
+        s.post(&format!("{}/actuator/backupHistory", s.orch()), &body)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.post(&format!("{}/actuator/backups", s.opt()), &body)
+            .await
+            .status,
+        202
+    );
+    s.wait_state(
+        &format!("{}/actuator/backupHistory/{id}", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
+    s.wait_state(
+        &format!("{}/actuator/backups/{id}", s.opt()),
+        &["COMPLETED"],
+    )
+    .await;
+    let url = format!(
+        "{}/_snapshot/camunda/camunda_zeebe_records_backup_{id}?wait_for_completion=true",
+        s.es()
+    );
+    let got = s
+        .call(
+            "PUT",
+            &url,
+            Some(r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#),
+        )
+        .await;
     assert_eq!(got.json["snapshot"]["state"], "SUCCESS");
 }
 
 async fn zeebe_backup(s: &Sim, id: u64) {
-    let got = s.post(&format!("{}/actuator/backupRuntime", s.orch()), &format!(r#"{{"backupId": {id}}}"#)).await;
+    let got = s
+        .post(
+            &format!("{}/actuator/backupRuntime", s.orch()),
+            &format!(r#"{{"backupId": {id}}}"#),
+        )
+        .await;
     assert_eq!(got.status, 202);
-    s.wait_state(&format!("{}/actuator/backupRuntime/{id}", s.orch()), &["COMPLETED"]).await;
+    s.wait_state(
+        &format!("{}/actuator/backupRuntime/{id}", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
 }
 
 async fn verdict(s: &Sim, id: u64) -> Value {
-    s.get(&format!("{}/sim/oracle/backups/{id}", s.ctl())).await.json
+    s.get(&format!("{}/sim/oracle/backups/{id}", s.ctl()))
+        .await
+        .json
 }
 
 #[tokio::test]
@@ -51,8 +96,24 @@ async fn documented_order_is_coherent() {
     assert!(v["parts"]["zeebe"].is_object());
     // The request log shows the paused window around the backups.
     let log = s.get(&format!("{}/sim/requests", s.ctl())).await.json;
-    let paths: Vec<String> = log.as_array().unwrap().iter().map(|r| format!("{} {}", r["method"].as_str().unwrap(), r["path"].as_str().unwrap())).collect();
-    let at = |p: &str| paths.iter().position(|x| x.starts_with(p)).unwrap_or_else(|| panic!("{p} in {paths:?}"));
+    let paths: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let at = |p: &str| {
+        paths
+            .iter()
+            .position(|x| x.starts_with(p))
+            .unwrap_or_else(|| panic!("{p} in {paths:?}"))
+    };
     assert!(at("POST /actuator/exporting/pause") < at("POST /actuator/backupHistory"));
     assert!(at("POST /actuator/backupRuntime") < at("POST /actuator/exporting/resume"));
     s.handle.shutdown().await;
@@ -100,11 +161,19 @@ async fn zeebe_backup_before_index_backups_is_incoherent() {
     resume(&s).await;
     let v = verdict(&s, 4).await;
     assert_eq!(v["coherent"], false);
-    assert!(v["problems"].to_string().contains("> checkpoint position C="));
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("> checkpoint position C=")
+    );
     // A missing part is reported too.
     let v = verdict(&s, 99).await;
     assert_eq!(v["coherent"], false);
-    assert!(v["problems"].to_string().contains("no Zeebe backup with id 99"));
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("no Zeebe backup with id 99")
+    );
     s.handle.shutdown().await;
 }
 
@@ -120,23 +189,46 @@ async fn restore_round_trip_equals_backup() {
     // Disaster.
     let dmg = s.post(&format!("{}/sim/damage", s.ctl()), "").await;
     assert!(!dmg.json["deletedIndices"].as_array().unwrap().is_empty());
-    let before = s.get(&format!("{}/sim/oracle/restore/5", s.ctl())).await.json;
+    let before = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
     assert_eq!(before["restored"], false);
     // Restore every snapshot of the set, then Zeebe.
-    let all = s.get(&format!("{}/_snapshot/camunda/_all", s.es())).await.json;
+    let all = s
+        .get(&format!("{}/_snapshot/camunda/_all", s.es()))
+        .await
+        .json;
     for snap in all["snapshots"].as_array().unwrap() {
         let name = snap["snapshot"].as_str().unwrap();
-        let got = s.call("POST", &format!("{}/_snapshot/camunda/{name}/_restore?wait_for_completion=true", s.es()), None).await;
+        let got = s
+            .call(
+                "POST",
+                &format!(
+                    "{}/_snapshot/camunda/{name}/_restore?wait_for_completion=true",
+                    s.es()
+                ),
+                None,
+            )
+            .await;
         assert_eq!(got.status, 200, "{name}: {}", got.text);
         assert_eq!(got.json["snapshot"]["shards"]["failed"], 0);
     }
-    let got = s.post(&format!("{}/sim/zeebe/restore/5", s.ctl()), "").await;
+    let got = s
+        .post(&format!("{}/sim/zeebe/restore/5", s.ctl()), "")
+        .await;
     assert_eq!(got.status, 200, "{}", got.text);
-    let after = s.get(&format!("{}/sim/oracle/restore/5", s.ctl())).await.json;
+    let after = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
     assert_eq!(after["restored"], true, "{after:#}");
     // Zeebe runs again and re-exports.
     s.advance(5).await;
-    let after = s.get(&format!("{}/sim/oracle/restore/5", s.ctl())).await.json;
+    let after = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
     assert_eq!(after["restored"], true, "{after:#}");
     s.handle.shutdown().await;
 }
