@@ -413,11 +413,8 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
         );
     }
     if let Some(q) = world.webapps.pending.get_mut(&app) {
-        q.retain(|p| {
-            !names
-                .iter()
-                .any(|_| parse_name(&app.prefix(), &p.name).map(|x| x.0) == Some(id))
-        });
+        // Parts of this backup not taken yet are dropped too.
+        q.retain(|p| parse_name(&app.prefix(), &p.name).map(|x| x.0) != Some(id));
     }
     world
         .store
@@ -429,6 +426,87 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snap(name: &str, state: SnapState, end: Option<u64>) -> Snapshot {
+        Snapshot {
+            repository: REPOSITORY.to_string(),
+            name: name.to_string(),
+            uuid: "u".to_string(),
+            indices: Vec::new(),
+            state,
+            start_ms: 0,
+            end_ms: end,
+            duration_ms: 0,
+            outcome: Outcome::Succeed,
+            include_global_state: false,
+            metadata: None,
+            feature_states: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn state_rules_apply_in_the_documented_order() {
+        use SnapState::*;
+        let run = |states: &[SnapState], expected: usize, now: u64| {
+            let v: Vec<Snapshot> = states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| snap(&format!("p{}", i + 1), *s, Some(10)))
+                .collect();
+            let refs: Vec<&Snapshot> = v.iter().collect();
+            compute_state(&refs, expected, now, 100)
+        };
+        assert_eq!(run(&[Success, Success], 2, 0).0, "COMPLETED");
+        // FAILED beats PARTIAL, INCOMPATIBLE and IN_PROGRESS.
+        let (s, r) = run(&[Failed, InProgress, Incompatible], 3, 0);
+        assert_eq!(
+            (s, r.as_deref()),
+            (
+                "FAILED",
+                Some("There were failures with the following snapshots: p1")
+            )
+        );
+        let (s, r) = run(&[Partial, InProgress], 2, 0);
+        assert_eq!(
+            (s, r.as_deref()),
+            ("FAILED", Some("Some of the snapshots are partial: p1"))
+        );
+        assert_eq!(run(&[Incompatible, InProgress], 2, 0).0, "INCOMPATIBLE");
+        assert_eq!(run(&[Success, InProgress], 3, 0).0, "IN_PROGRESS");
+        // Missing parts: IN_PROGRESS until the timeout after the last end, then INCOMPLETE.
+        assert_eq!(run(&[Success], 2, 50).0, "IN_PROGRESS");
+        assert_eq!(run(&[Success], 2, 110).0, "INCOMPLETE");
+        let (s, r) = run(&[Success, Success, Success], 2, 0);
+        assert_eq!(
+            (s, r.as_deref()),
+            ("FAILED", Some("More snapshots found than expected."))
+        );
+    }
+
+    #[test]
+    fn optimize_state_rules_apply_in_the_documented_order() {
+        use super::super::optimize::compute_state as opt;
+        use SnapState::*;
+        let run = |states: &[SnapState]| {
+            let v: Vec<Snapshot> = states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| snap(&format!("o{}", i + 1), *s, Some(1)))
+                .collect();
+            let refs: Vec<&Snapshot> = v.iter().collect();
+            opt(&refs)
+        };
+        assert_eq!(run(&[Success, Success]).0, "COMPLETED");
+        let (s, r) = run(&[Failed, InProgress]);
+        assert_eq!(
+            (s, r.as_deref()),
+            ("FAILED", Some("The following snapshots failed: [o1]"))
+        );
+        assert_eq!(run(&[Incompatible, InProgress]).0, "INCOMPATIBLE");
+        assert_eq!(run(&[Success, InProgress]).0, "IN_PROGRESS");
+        assert_eq!(run(&[Success]).0, "INCOMPLETE");
+        assert_eq!(run(&[Success, Success, Success]).0, "FAILED");
+    }
 
     #[test]
     fn names_parse() {

@@ -350,3 +350,42 @@ pub fn restore_brokers(world: &mut World, id: u64) -> Result<(), String> {
     world.zeebe.broker_data_present = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backup(states: &[PartState]) -> ZeebeBackup {
+        ZeebeBackup {
+            backup_id: 1,
+            outcome: Outcome::Succeed,
+            partitions: states
+                .iter()
+                .enumerate()
+                .map(|(i, s)| PartitionBackup {
+                    partition_id: i as u32 + 1,
+                    state: *s,
+                    checkpoint_position: 0,
+                    exporter_position: 0,
+                    created_ms: 0,
+                    updated_ms: 0,
+                    done_at_ms: 0,
+                    snapshot_id: String::new(),
+                    failure_reason: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn overall_state_follows_the_documented_order() {
+        use PartState::*;
+        assert_eq!(backup(&[Completed, Completed]).state(), "COMPLETED");
+        assert_eq!(
+            backup(&[Failed, DoesNotExist, InProgress]).state(),
+            "FAILED"
+        );
+        assert_eq!(backup(&[DoesNotExist, InProgress]).state(), "INCOMPLETE");
+        assert_eq!(backup(&[Completed, InProgress]).state(), "IN_PROGRESS");
+    }
+}

@@ -187,3 +187,71 @@ async fn values_file_has_the_plan_keys() {
     assert!(!parsed["orchestration_url"].as_str().unwrap().ends_with('/'));
     s.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn hanging_backups_stay_in_progress() {
+    let yaml = "outcomes:\n  - component: zeebe\n    result: hang\n  - component: snapshot\n    result: hang\n    times: 1\n";
+    let s = sim(|c| c.scenario = Scenario::from_yaml_str(yaml).unwrap()).await;
+    let base = format!("{}/actuator/backupRuntime", s.orch());
+    assert_eq!(s.post(&base, r#"{"backupId": 1}"#).await.status, 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        s.get(&format!("{base}/1")).await.json["state"],
+        "IN_PROGRESS"
+    );
+    // A snapshot with wait_for_completion never answers: the client's timeout ends the wait.
+    let url = format!("{}/_snapshot/camunda/hang?wait_for_completion=true", s.es());
+    let waited = s
+        .http
+        .put(&url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(waited.is_err(), "never completes");
+    let st = s.get(&format!("{}/_snapshot/camunda/hang", s.es())).await;
+    assert_eq!(st.json["snapshots"][0]["state"], "IN_PROGRESS");
+    // The next snapshot is not affected (times: 1).
+    let ok = s
+        .call(
+            "PUT",
+            &format!("{}/_snapshot/camunda/next?wait_for_completion=true", s.es()),
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(ok.json["snapshot"]["state"], "SUCCESS");
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn control_state_and_unknown_component() {
+    let s = sim(|c| c.optimize = false).await;
+    assert!(s.handle.urls().optimize.is_none());
+    let st = s.state().await;
+    assert_eq!(st["camundaVersion"], "8.8.0");
+    assert_eq!(st["exporting"], "running");
+    assert_eq!(st["cluster"]["partitions"].as_array().unwrap().len(), 3);
+    assert!(
+        !st["indices"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("optimize"))
+    );
+    assert!(st["repositories"]["camunda"].is_object());
+    assert_eq!(
+        s.post(&format!("{}/sim/components/nope/down", s.ctl()), "")
+            .await
+            .status,
+        404
+    );
+    assert!(!s.handle.values_yaml().contains("optimize_url"));
+    // Without Optimize the oracle does not expect its parts.
+    let v = s
+        .get(&format!("{}/sim/oracle/backups/1", s.ctl()))
+        .await
+        .json;
+    assert!(!v["problems"].to_string().contains("optimize"));
+    s.handle.shutdown().await;
+}

@@ -15,6 +15,18 @@ async fn operate_tasklist_gateway_and_optimize_87() {
         urls.operate.unwrap(),
         urls.tasklist.unwrap(),
     );
+    for base in [&gw, &op, &tl] {
+        let h = s.get(&format!("{base}/actuator/health")).await;
+        assert_eq!((h.status, h.json.clone()), (200, json!({"status": "UP"})));
+    }
+    assert_eq!(
+        s.get(&format!("{op}/actuator/info")).await.json["build"]["version"],
+        "8.7.2"
+    );
+    assert_eq!(
+        s.get(&format!("{}/actuator/info", s.opt())).await.json["build"]["version"],
+        "8.7.1"
+    );
     // The docs' base URLs end in `/`: `//actuator` must work.
     let got = s
         .post(&format!("{gw}//actuator/exporting/pause?soft=true"), "")
