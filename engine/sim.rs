@@ -210,8 +210,12 @@ pub struct SimConfig {
     pub webapps_parts: Option<u32>,
     /// Whether Optimize is deployed.
     pub optimize: bool,
-    /// Start the Kubernetes stand-in (`sim::kube`) with the Camunda workloads.
+    /// Start the Kubernetes stand-in (`sim::kube`) with the Camunda workloads. Off by default
+    /// until the stand-in is merged; turn it on for rehearsals that use kubectl.
     pub kubernetes: bool,
+    /// `orchestration.contextPath` (e.g. `/example`): the 8.8 orchestration management paths
+    /// are served under it (reference 1.1); `orchestration_url` then ends with it.
+    pub context_path: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -230,6 +234,7 @@ impl Default for SimConfig {
             webapps_parts: None,
             optimize: true,
             kubernetes: false,
+            context_path: None,
         }
     }
 }
@@ -375,8 +380,15 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         servers.push(server);
     }
     let get = |c: Component| bound.get(&c).cloned();
+    let context = model::context_segments(config.context_path.as_deref());
     let mut urls = SimUrls {
-        orchestration: get(Component::Orchestration),
+        orchestration: get(Component::Orchestration).map(|u| {
+            if context.is_empty() {
+                u
+            } else {
+                format!("{u}/{}", context.join("/"))
+            }
+        }),
         gateway: get(Component::Gateway),
         operate: get(Component::Operate),
         tasklist: get(Component::Tasklist),

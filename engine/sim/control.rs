@@ -34,9 +34,14 @@ pub fn handle(shared: &Shared, req: &Req) -> Resp {
         ),
         ("GET", ["sim", "exporting"]) => {
             let mode = world.cluster.exporting;
+            let history: Vec<Value> = world
+                .exporting_history
+                .iter()
+                .map(|(at, m)| json!({"atMs": at, "mode": m}))
+                .collect();
             Resp::json(
                 200,
-                &json!({"paused": mode != Exporting::Running, "mode": mode}),
+                &json!({"paused": mode != Exporting::Running, "mode": mode, "history": history}),
             )
         }
         ("POST", ["sim", "advance"]) => {

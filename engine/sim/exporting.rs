@@ -85,5 +85,6 @@ pub fn handle(world: &mut World, req: &Req, rest: &[String]) -> Resp {
     } else {
         world.cluster.resume();
     }
+    world.note_exporting();
     success(world)
 }

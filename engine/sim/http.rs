@@ -421,6 +421,18 @@ async fn route(ctx: &Ctx, req: &Req) -> Resp {
         c => {
             let mut world = lock(&ctx.shared);
             world.settle();
+            if c == Component::Orchestration && !world.facts.context_path.is_empty() {
+                // Management paths live under `orchestration.contextPath` (reference 1.1).
+                let ctx_segs = world.facts.context_path.clone();
+                if !req.segs.starts_with(&ctx_segs) {
+                    return Resp::not_found();
+                }
+                let inner = Req {
+                    segs: req.segs[ctx_segs.len()..].to_vec(),
+                    ..req.clone()
+                };
+                return camunda(&mut world, c, &inner);
+            }
             camunda(&mut world, c, req)
         }
     }

@@ -120,6 +120,17 @@ pub struct Facts {
     pub release: String,
     pub namespace: String,
     pub config: ClusterConfig,
+    /// Segments of `orchestration.contextPath` (empty: none).
+    pub context_path: Vec<String>,
+}
+
+/// The non-empty segments of a context path (`/example/` → `["example"]`).
+pub fn context_segments(path: Option<&str>) -> Vec<String> {
+    path.unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The simulated world.
@@ -138,6 +149,10 @@ pub struct World {
     gates: BTreeMap<Component, watch::Sender<bool>>,
     /// Whether the brokers process records (false while stopped or in restore mode).
     pub brokers_running: bool,
+    /// Bumped by every `damage`, so the Kubernetes workloads learn that volumes were emptied.
+    pub broker_data_epoch: u64,
+    /// Exporting mode changes (ms since start, new mode), oldest first.
+    pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
 }
 
 impl World {
@@ -160,6 +175,7 @@ impl World {
             release: config.release.clone(),
             namespace: config.namespace.clone(),
             config: config.scenario.config.clone(),
+            context_path: context_segments(config.context_path.as_deref()),
         };
         let mut faults = Faults::default();
         faults.add(config.scenario.clone());
@@ -173,6 +189,8 @@ impl World {
             request_seq: 0,
             gates: BTreeMap::new(),
             brokers_running: true,
+            broker_data_epoch: 0,
+            exporting_history: Vec::new(),
             started: Instant::now(),
             wall_start_ms: time::now_epoch_ms(),
             facts,
@@ -188,6 +206,15 @@ impl World {
         }
         world.seed_schema();
         world
+    }
+
+    /// Records an exporting mode change made through the API.
+    pub fn note_exporting(&mut self) {
+        let mode = self.cluster.exporting;
+        if self.exporting_history.last().map(|(_, m)| *m) != Some(mode) {
+            let now = self.now_ms();
+            self.exporting_history.push((now, mode));
+        }
     }
 
     /// Milliseconds since the simulator started.
@@ -320,6 +347,7 @@ impl World {
         }
         self.cluster.wipe();
         self.zeebe.broker_data_present = false;
+        self.broker_data_epoch += 1;
         doomed
     }
 }

@@ -113,7 +113,8 @@ pub fn progress(world: &mut World, now_ms: u64) {
                 now_ms,
                 duration_ms: world.facts.timing.snapshot_part_ms,
                 outcome: part.outcome,
-                include_global_state: false,
+                // Camunda's default `includeGlobalState` is true (BackupRepositoryProps).
+                include_global_state: true,
                 metadata: Some(part.metadata),
                 feature_states: vec!["none".to_string()],
             });

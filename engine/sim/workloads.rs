@@ -323,6 +323,8 @@ struct PodState {
 #[derive(Debug, Default)]
 struct State {
     initialised: bool,
+    /// The world's `broker_data_epoch` last seen (a `damage` empties every volume).
+    data_epoch: u64,
     pods: BTreeMap<String, PodState>,
     brokers: BTreeMap<u32, BrokerData>,
 }
@@ -857,6 +859,12 @@ impl Reconciler for CamundaWorkloads {
     fn reconcile(&self, objects: &mut KubeObjects) {
         let mut world = lock(&self.shared);
         let mut st = self.state();
+        if st.data_epoch != world.broker_data_epoch {
+            st.data_epoch = world.broker_data_epoch;
+            for d in st.brokers.values_mut() {
+                *d = BrokerData::Empty;
+            }
+        }
         self.reconcile_brokers(objects, &mut world, &mut st);
         self.reconcile_deployments(objects, &mut world, &mut st);
         st.initialised = true;

@@ -31,7 +31,10 @@ async fn exporting_soft_pause_and_resume_answer_the_88_wrapper() {
     assert_eq!(got.status, 200);
     assert_eq!(got.text, r#"{"body":null,"status":204,"contentType":null}"#);
     let ex = s.get(&format!("{}/sim/exporting", s.ctl())).await.json;
-    assert_eq!(ex, json!({"paused": true, "mode": "soft-paused"}));
+    assert_eq!(
+        (ex["paused"].clone(), ex["mode"].clone()),
+        (json!(true), json!("soft-paused"))
+    );
     let got = s
         .post(&format!("{}/actuator/exporting/resume", s.orch()), "")
         .await;
@@ -431,5 +434,47 @@ async fn double_slashes_are_normalised() {
         .get(&format!("{}//actuator//backupRuntime", s.orch()))
         .await;
     assert_eq!((got.status, got.json.clone()), (200, json!([])));
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn context_path_prefixes_management_paths() {
+    let s = sim(|c| c.context_path = Some("/example".into())).await;
+    assert!(s.orch().ends_with("/example"));
+    let got = s.get(&format!("{}/actuator/backupRuntime", s.orch())).await;
+    assert_eq!((got.status, got.json.clone()), (200, json!([])));
+    let bare = s.orch().trim_end_matches("/example").to_string();
+    assert_eq!(
+        s.get(&format!("{bare}/actuator/backupRuntime"))
+            .await
+            .status,
+        404
+    );
+    // Optimize never gets a context path.
+    assert_eq!(
+        s.get(&format!("{}/actuator/backups", s.opt())).await.status,
+        200
+    );
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn exporting_history_records_the_paused_window() {
+    let s = sim(|_| {}).await;
+    s.post(
+        &format!("{}/actuator/exporting/pause?soft=true", s.orch()),
+        "",
+    )
+    .await;
+    s.post(&format!("{}/actuator/exporting/resume", s.orch()), "")
+        .await;
+    let ex = s.get(&format!("{}/sim/exporting", s.ctl())).await.json;
+    let modes: Vec<&str> = ex["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(modes, vec!["soft-paused", "running"]);
     s.handle.shutdown().await;
 }
