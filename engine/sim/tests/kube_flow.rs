@@ -358,3 +358,65 @@ async fn pvc_in_use_waits_and_restore_refuses_non_empty_data() {
     .await;
     s.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the sim/kube stand-in (branch sim-kube)"]
+async fn scaling_87_components_takes_their_apis_away() {
+    let s = sim(|c| c.camunda_version = crate::sim::CamundaVersion::V8_7).await;
+    s.handle.shutdown().await;
+    let s = sim(|c| {
+        c.camunda_version = crate::sim::CamundaVersion::V8_7;
+        c.kubernetes = true;
+    })
+    .await;
+    let k = Kubectl::new(&s);
+    let urls = s.handle.urls().clone();
+    let gw = format!("{}/actuator/health", urls.gateway.clone().expect("gateway"));
+    let op = format!("{}/actuator/health", urls.operate.clone().expect("operate"));
+    assert!(reachable(&s, &gw).await && reachable(&s, &op).await);
+    k.ok(&["scale", "deployment/camunda-zeebe-gateway", "--replicas=0"])
+        .await;
+    k.ok(&["scale", "deployment/camunda-operate", "--replicas=0"])
+        .await;
+    eventually("gateway refuses", || async { !reachable(&s, &gw).await }).await;
+    eventually("operate refuses", || async { !reachable(&s, &op).await }).await;
+    k.ok(&["scale", "deployment/camunda-zeebe-gateway", "--replicas=1"])
+        .await;
+    eventually("gateway serves", || async { reachable(&s, &gw).await }).await;
+    // Restore mode on the `zeebe` container with data still on the volumes: abort.
+    k.ok(&[
+        "set",
+        "env",
+        "statefulset/camunda-zeebe",
+        "-c",
+        "zeebe",
+        "ZEEBE_RESTORE=true",
+        "ZEEBE_RESTORE_FROM_BACKUP_ID=1",
+    ])
+    .await;
+    eventually("abort logged", || {
+        let k = &k;
+        async move {
+            let (code, out, _) = k
+                .run(&["logs", "camunda-zeebe-0", "-c", "zeebe", "--previous"])
+                .await;
+            code == 0
+                && out.contains(
+                    "Brokers's data directory /usr/local/zeebe/data is not empty. Aborting restore",
+                )
+        }
+    })
+    .await;
+    // While the brokers are in restore mode the gateway cannot reach them.
+    let got = s
+        .post(
+            &format!(
+                "{}/actuator/backups",
+                urls.gateway.clone().expect("gateway")
+            ),
+            r#"{"backupId": 5}"#,
+        )
+        .await;
+    assert_eq!(got.status, 502);
+    s.handle.shutdown().await;
+}
