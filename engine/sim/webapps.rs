@@ -147,7 +147,7 @@ fn no_repository() -> Resp {
 pub fn handle(world: &mut World, app: App, req: &Req, rest: &[String]) -> Resp {
     match (req.method.as_str(), rest) {
         ("POST", []) => take(world, app, req),
-        ("GET", []) => list(world, app),
+        ("GET", []) => list(world, app, req.q("pattern").unwrap_or("*")),
         ("GET", [id]) => get(world, app, id),
         ("DELETE", [id]) => delete(world, app, id),
         (_, [_, _, ..]) => Resp::not_found(),
@@ -347,11 +347,20 @@ fn info(world: &World, app: App, id: u64, snaps: &[&Snapshot]) -> BackupInfo {
     }
 }
 
+/// The controller validates the id, then the configured repository name.
+fn not_configured(world: &World) -> Option<Resp> {
+    (!world.facts.config.webapps_repository)
+        .then(|| Resp::message(400, "No backup repository configured."))
+}
+
 fn get(world: &World, app: App, seg: &str) -> Resp {
     let id = match parse_path_id(seg) {
         Some(id) if id > 0 => id as u64,
         _ => return invalid_id(seg),
     };
+    if let Some(resp) = not_configured(world) {
+        return resp;
+    }
     if !world.store.repo_exists(REPOSITORY) {
         return no_repository();
     }
@@ -363,10 +372,13 @@ fn get(world: &World, app: App, seg: &str) -> Resp {
     Resp::json(200, &info(world, app, id, &snaps))
 }
 
-/// `GET` list, newest first. `verbose=false` is accepted and answers the same objects (the
-/// simulator has no cheaper form to offer).
-fn list(world: &World, app: App) -> Resp {
+/// `GET` list, newest first; `pattern` (default `*`) filters backup ids. `verbose=false` is
+/// accepted and answers the same objects (the simulator has no cheaper form to offer).
+/// Source: camunda/camunda `dist/.../webapps/controllers/BackupController.java` (`getBackups`).
+fn list(world: &World, app: App, pattern: &str) -> Resp {
     if !world.facts.config.webapps_repository {
+        // Reference 4.3 lists 404 for an unconfigured repository on the list call (the
+        // controller's InvalidRequestException would be 400); the reference is normative.
         return Resp::message(404, "No backup repository configured.");
     }
     if !world.store.repo_exists(REPOSITORY) {
@@ -380,7 +392,9 @@ fn list(world: &World, app: App) -> Resp {
         .iter()
         .filter(|s| s.repository == REPOSITORY)
     {
-        if let Some((id, _)) = parse_name(&prefix, &s.name) {
+        if let Some((id, _)) = parse_name(&prefix, &s.name)
+            && super::datastore::glob(pattern, &id.to_string())
+        {
             by_id.entry(id).or_default().push(s);
         }
     }
@@ -400,6 +414,9 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
         Some(id) if id > 0 => id as u64,
         _ => return invalid_id(seg),
     };
+    if let Some(resp) = not_configured(world) {
+        return resp;
+    }
     if !world.store.repo_exists(REPOSITORY) {
         return no_repository();
     }
