@@ -4,7 +4,8 @@
 //! documented order and the exact messages; snapshots themselves live in `datastore`.
 //!
 //! Sources: camunda/camunda `webapps-backup/src/main/java/io/camunda/webapps/backup/
-//! BackupServiceImpl.java` and `.../repository/elasticsearch/ElasticsearchBackupRepository.java`
+//! BackupServiceImpl.java` (queue of parts, "Another backup is running" while parts are queued,
+//! a failed part clears the queue, missing required indices fail the request) and `.../repository/elasticsearch/ElasticsearchBackupRepository.java`
 //! (duplicate check lists snapshot names joined with ", ").
 
 use std::collections::{BTreeMap, VecDeque};
@@ -67,13 +68,10 @@ pub struct WebappsQueues {
 }
 
 impl WebappsQueues {
-    fn busy(&self, app: App, world_snapshots: &[Snapshot]) -> bool {
+    /// "Another backup is running": parts still queued. As in `BackupServiceImpl`, the last
+    /// part, once started, no longer blocks a new backup.
+    fn busy(&self, app: App) -> bool {
         self.pending.get(&app).is_some_and(|q| !q.is_empty())
-            || self.current.get(&app).is_some_and(|name| {
-                world_snapshots
-                    .iter()
-                    .any(|s| &s.name == name && s.state == SnapState::InProgress)
-            })
     }
 }
 
@@ -180,8 +178,20 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
             ),
         );
     }
-    if world.webapps.busy(app, &world.store.snapshots) {
+    if world.webapps.busy(app) {
         return Resp::message(400, "Another backup is running at the moment");
+    }
+    // Required indices must exist (`getValidIndexPatterns`); the exception is unmapped → 500.
+    let missing: Vec<String> = world
+        .owned_indices(app.owners())
+        .into_iter()
+        .filter(|n| !world.store.indices.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        return Resp::message(
+            500,
+            &format!("Missing required indices: [{}]", missing.join(", ")),
+        );
     }
     let parts = plan_parts(world, app, id);
     let names: Vec<String> = parts.iter().map(|p| p.name.clone()).collect();

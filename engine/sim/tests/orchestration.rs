@@ -478,3 +478,31 @@ async fn exporting_history_records_the_paused_window() {
     assert_eq!(modes, vec!["soft-paused", "running"]);
     s.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn backup_history_needs_its_indices() {
+    let s = sim(|_| {}).await;
+    s.post(&format!("{}/sim/damage", s.ctl()), "").await;
+    let got = s
+        .post(
+            &format!("{}/actuator/backupHistory", s.orch()),
+            r#"{"backupId": 1}"#,
+        )
+        .await;
+    assert_eq!(got.status, 500);
+    assert!(
+        got.json["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Missing required indices: [operate-")
+    );
+    // Broker data is gone too: the Zeebe backup cannot be taken.
+    let got = s
+        .post(
+            &format!("{}/actuator/backupRuntime", s.orch()),
+            r#"{"backupId": 1}"#,
+        )
+        .await;
+    assert_eq!(got.status, 502);
+    s.handle.shutdown().await;
+}
