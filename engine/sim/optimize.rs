@@ -25,19 +25,31 @@ struct ErrorBody {
     detailed_message: String,
 }
 
-/// Optimize's error body `{"errorCode","errorMessage","detailedMessage"}`.
+/// Optimize's error body `{"errorCode","errorMessage","detailedMessage"}`: `errorMessage` is
+/// the localized text of the code, `detailedMessage` the exception's message
+/// (`BackupRestService.getErrorResponseDto`). The localized texts are the simulator's own.
 pub fn error(status: u16, message: &str) -> Resp {
-    let error_code = match status {
-        400 => "badRequestError",
-        404 => "notFoundError",
-        409 => "conflictError",
-        _ => "serverError",
+    let (error_code, localized) = match status {
+        400 => ("badRequestError", "The request was invalid."),
+        404 => (
+            "notFoundError",
+            "The requested resource could not be found.",
+        ),
+        409 => (
+            "conflictError",
+            "The request conflicts with the current state.",
+        ),
+        502 => (
+            "elasticsearchConnectionError",
+            "Optimize could not connect to the database.",
+        ),
+        _ => ("serverError", "An internal server error occurred."),
     };
     Resp::json(
         status,
         &ErrorBody {
             error_code,
-            error_message: message.to_string(),
+            error_message: localized.to_string(),
             detailed_message: message.to_string(),
         },
     )
