@@ -48,12 +48,15 @@
 //!   refused) or brings it back, as scaling it to 0 does. Names: `orchestration`, `gateway`,
 //!   `operate`, `tasklist`, `optimize`, `datastore`.
 //! - `POST /sim/faults`: adds faults; body is a scenario document (JSON or YAML, format below).
-//! - `GET /sim/exporting`: `{"paused":bool,"mode":"running|soft-paused|hard-paused"}`.
+//! - `GET /sim/exporting`: `{"paused":bool,"mode":"running|soft-paused|hard-paused",
+//!   "history":[{"atMs":..,"mode":..}]}` (every mode change made through the API, oldest first).
 //! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`
 //!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..}}` (see [`oracle`]).
 //! - `GET /sim/oracle/restore/{id}`: whether the restored state equals the state at backup `id`.
-//! - `GET /sim/requests`: the last 10 000 requests served by every component, oldest first:
-//!   `[{"seq","component","method","path","status","atMs","time"}]` (`atMs` = ms since start).
+//! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
+//!   (control port included), oldest first: `[{"seq","component","method","path","status",
+//!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the
+//!   connection was dropped (fault or component down).
 //!
 //! # Scenario file (faults)
 //!
@@ -81,7 +84,28 @@
 //!   repository_registered: true  # false: the ES/OS repository `camunda` starts unregistered
 //! ```
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
-//! `zeebe-record` snapshot), not to the web-app/Optimize parts.
+//! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
+//! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
+//! on part 1, a Zeebe one on partition 1. Fault paths match the normalised path without the
+//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`].
+//!
+//! # Kubernetes (`SimConfig::kubernetes`)
+//!
+//! With `kubernetes: true` the stand-in of `sim::kube` runs too (kubeconfig at
+//! `state_dir/kubeconfig`, context `runbook-sim`), seeded like the chart (reference 5.1), and
+//! `workloads` makes it behave: scaling the StatefulSet or a Deployment to 0 takes the
+//! component's API away (connection refused) until it is scaled up and its pods are ready
+//! (`timing.pod_start_ms`); a PVC in use stays Terminating until its pod is gone; deleted broker
+//! PVCs come back empty; started with `ZEEBE_RESTORE=true` + `ZEEBE_RESTORE_FROM_BACKUP_ID` the
+//! brokers restore (or log `... is not empty. Aborting restore ...`), exit, and show the lines
+//! in `kubectl logs --previous`; started normally they serve the restored cluster. Off by
+//! default so that `start` works on branches without the stand-in.
+//!
+//! # Other options
+//!
+//! `context_path` serves the 8.8 orchestration management paths under a prefix (reference 1.1;
+//! `orchestration_url` includes it); `exporting_plain_204` answers exporting with a plain 204;
+//! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
 pub mod cluster;
 pub mod control;

@@ -232,3 +232,46 @@ async fn restore_round_trip_equals_backup() {
     assert_eq!(after["restored"], true, "{after:#}");
     s.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn documented_order_is_coherent_on_opensearch_without_optimize() {
+    let s = sim(|c| {
+        c.datastore = crate::sim::Datastore::OpenSearch;
+        c.optimize = false;
+    })
+    .await;
+    s.advance(20).await;
+    pause(&s).await;
+    let body = r#"{"backupId": 8}"#;
+    assert_eq!(
+        s.post(&format!("{}/actuator/backupHistory", s.orch()), body)
+            .await
+            .status,
+        200
+    );
+    s.wait_state(
+        &format!("{}/actuator/backupHistory/8", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
+    let url = format!(
+        "{}/_snapshot/camunda/camunda_zeebe_records_backup_8?wait_for_completion=true",
+        s.es()
+    );
+    let got = s
+        .call("PUT", &url, Some(r#"{"indices": "zeebe-record*"}"#))
+        .await;
+    assert_eq!(got.json["snapshot"]["state"], "SUCCESS");
+    let st = s
+        .get(&format!(
+            "{}/_snapshot/camunda/camunda_zeebe_records_backup_8/_status",
+            s.es()
+        ))
+        .await;
+    assert_eq!(st.json["snapshots"][0]["state"], "SUCCESS");
+    zeebe_backup(&s, 8).await;
+    resume(&s).await;
+    let v = verdict(&s, 8).await;
+    assert_eq!(v["coherent"], true, "{v:#}");
+    s.handle.shutdown().await;
+}
