@@ -380,6 +380,17 @@ pub fn run_restore(
     }
 }
 
+/// The backup every broker was restored from, if they all were restored from the same one.
+pub fn restored_cluster(data: &[BrokerData]) -> Option<u64> {
+    let first = match data.first()? {
+        BrokerData::Restored(id) => *id,
+        _ => return None,
+    };
+    data.iter()
+        .all(|d| *d == BrokerData::Restored(first))
+        .then_some(first)
+}
+
 /// A short stable hash of a pod template (the revision of a workload).
 pub fn revision(template: &Value) -> String {
     let text = template.to_string();
@@ -641,21 +652,20 @@ impl CamundaWorkloads {
     /// All brokers run normally: a restored cluster takes the backup's positions; a cluster of
     /// empty volumes starts empty; the components create their schema if indices are missing.
     fn brokers_started(&self, world: &mut World, st: &mut State) {
-        let restored: Vec<u64> = st
-            .brokers
-            .values()
-            .filter_map(|d| match d {
-                BrokerData::Restored(id) => Some(*id),
-                _ => None,
-            })
-            .collect();
-        if let Some(id) = restored.first().copied() {
-            world.zeebe.broker_data_present = false;
-            let _ = super::zeebe::restore_brokers(world, id);
-        } else if world.cluster.data_wiped {
-            // Fresh volumes: a new, empty cluster.
-            world.cluster.data_wiped = false;
-            world.zeebe.broker_data_present = true;
+        let data: Vec<BrokerData> = st.brokers.values().copied().collect();
+        match restored_cluster(&data) {
+            Some(id) => {
+                world.zeebe.broker_data_present = false;
+                let _ = super::zeebe::restore_brokers(world, id);
+            }
+            None if world.cluster.data_wiped => {
+                // Fresh volumes (or a partial restore, which Zeebe cannot use): a new, empty
+                // cluster; the restore oracle reports that Zeebe was not restored.
+                world.cluster.data_wiped = false;
+                world.cluster.restored_from = None;
+                world.zeebe.broker_data_present = true;
+            }
+            None => {}
         }
         for d in st.brokers.values_mut() {
             *d = BrokerData::Present;
@@ -975,6 +985,16 @@ mod tests {
         assert!(log[0].contains("no valid backup"));
         let (_, log) = run_restore(BrokerData::Empty, Some(6), Some("FAILED"), dir);
         assert!(log[0].contains("FAILED"));
+    }
+
+    #[test]
+    fn only_a_complete_restore_counts() {
+        use BrokerData::*;
+        assert_eq!(restored_cluster(&[Restored(3), Restored(3)]), Some(3));
+        assert_eq!(restored_cluster(&[Restored(3), Present]), None);
+        assert_eq!(restored_cluster(&[Restored(3), Restored(4)]), None);
+        assert_eq!(restored_cluster(&[Empty, Empty]), None);
+        assert_eq!(restored_cluster(&[]), None);
     }
 
     #[test]
