@@ -303,7 +303,10 @@ impl World {
 
     /// Lets the cluster move on by `records` per partition and flushes the exporter lag.
     pub fn advance(&mut self, records: u64) {
-        self.cluster.grow(records);
+        // Stopped brokers (scaled to 0, restore mode) process nothing.
+        if self.brokers_running {
+            self.cluster.grow(records);
+        }
         for _ in 0..3 {
             self.export_step();
         }
