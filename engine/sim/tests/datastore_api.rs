@@ -23,14 +23,14 @@ async fn cluster_info_reports_versions() {
 
 #[tokio::test]
 async fn snapshot_create_with_and_without_wait() {
-    let s = sim(|c| c.timing.snapshot_part_ms = 80).await;
+    let s = sim(|c| c.timing.snapshot_part_ms = 300).await;
     let url = format!(
         "{}/_snapshot/camunda/camunda_zeebe_records_backup_1?wait_for_completion=true",
         s.es()
     );
     let t0 = std::time::Instant::now();
     let got = s.call("PUT", &url, Some(ZR_BODY)).await;
-    assert!(t0.elapsed().as_millis() >= 70, "waited for completion");
+    assert!(t0.elapsed().as_millis() >= 290, "waited for completion");
     assert_eq!(got.status, 200);
     assert_eq!(got.json["snapshot"]["state"], "SUCCESS");
     assert!(

@@ -148,7 +148,8 @@ async fn soft_pause_keeps_exporting_but_freezes_exporter_position() {
 
 #[tokio::test]
 async fn backup_history_create_poll_list_delete() {
-    let s = sim(|_| {}).await;
+    // Long enough parts that the first poll surely sees the backup running.
+    let s = sim(|c| c.timing.snapshot_part_ms = 100).await;
     let base = format!("{}/actuator/backupHistory", s.orch());
     let got = s.post(&base, r#"{"backupId": 7}"#).await;
     assert_eq!(got.status, 200);
@@ -214,7 +215,8 @@ async fn backup_history_create_poll_list_delete() {
 
 #[tokio::test]
 async fn backup_history_errors() {
-    let s = sim(|c| c.timing.snapshot_part_ms = 200).await;
+    // Parts take long: only part 1 exists while the errors are checked.
+    let s = sim(|c| c.timing.snapshot_part_ms = 3_000).await;
     let base = format!("{}/actuator/backupHistory", s.orch());
     for (body, raw) in [(r#"{"backupId": 0}"#, "0"), (r#"{"backupId": -4}"#, "-4")] {
         let got = s.post(&base, body).await;
