@@ -37,7 +37,8 @@
 //! # Control API (control port, all JSON)
 //!
 //! - `GET /sim/state`: exporting mode, partitions (position, exported, exporterPosition),
-//!   indices (name, per-partition positions), snapshots, Zeebe backups, components up/down.
+//!   `retainedRecords` per partition (log kept because E lags), indices (per-partition
+//!   positions), repositories, snapshots, Zeebe backups, components up/down, armed faults.
 //! - `POST /sim/advance` (optional body `{"records": N}`, default 10): every partition processes
 //!   and exports N more records now, as if the cluster had run a while.
 //! - `POST /sim/damage`: deletes every Camunda index (names matching
@@ -51,8 +52,9 @@
 //! - `GET /sim/exporting`: `{"paused":bool,"mode":"running|soft-paused|hard-paused",
 //!   "history":[{"atMs":..,"mode":..}]}` (every mode change made through the API, oldest first).
 //! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`
-//!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..}}` (see [`oracle`]).
-//! - `GET /sim/oracle/restore/{id}`: whether the restored state equals the state at backup `id`.
+//!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..},"exporting":"running|.."}`
+//!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
+//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`.
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
 //!   (control port included), oldest first: `[{"seq","component","method","path","status",
 //!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the

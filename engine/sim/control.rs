@@ -24,6 +24,13 @@ pub fn handle(shared: &Shared, req: &Req) -> Resp {
                 "exporting": world.cluster.exporting,
                 "cluster": world.cluster,
                 "brokersRunning": world.brokers_running,
+                // Records the log must keep because E lags (compaction blocked while paused).
+                "retainedRecords": world
+                    .cluster
+                    .partitions
+                    .iter()
+                    .map(|p| p.position.saturating_sub(p.exporter_position))
+                    .collect::<Vec<_>>(),
                 "indices": world.store.indices,
                 "repositories": world.store.repositories,
                 "snapshots": world.store.snapshots,

@@ -22,6 +22,8 @@ pub struct BackupVerdict {
     pub coherent: bool,
     pub problems: Vec<String>,
     pub parts: BTreeMap<String, Value>,
+    /// The exporting mode now (not part of coherence: a plan must leave it `running`).
+    pub exporting: super::cluster::Exporting,
 }
 
 /// Name of the `zeebe-record` snapshot of a backup (chosen by the procedure, reference 4.8).
@@ -124,6 +126,7 @@ pub fn backup(world: &World, id: u64) -> BackupVerdict {
         coherent: problems.is_empty(),
         problems,
         parts,
+        exporting: world.cluster.exporting,
     }
 }
 

@@ -92,6 +92,7 @@ async fn documented_order_is_coherent() {
     let v = verdict(&s, 1).await;
     assert_eq!(v["coherent"], true, "{v:#}");
     assert_eq!(v["backupId"], 1);
+    assert_eq!(v["exporting"], "running");
     assert!(v["parts"]["camunda_webapps_1_8.8.0_part_5_of_5"].is_object());
     assert!(v["parts"]["zeebe"].is_object());
     // The request log shows the paused window around the backups.
