@@ -544,8 +544,17 @@ fn snapshot_request(
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join(","),
-        _ => "*".to_string(),
+        None | Some(Value::Null) => "*".to_string(),
+        // Source: CreateSnapshotRequest.source (same text in ES and OpenSearch).
+        Some(_) => {
+            return Err(EsError::new(
+                400,
+                "illegal_argument_exception",
+                "malformed indices section, should be an array of strings",
+            ));
+        }
     };
+    // OpenSearch ignores keys it does not know, such as `feature_states` (CreateSnapshotRequest).
     let feature_states = match body.get("feature_states") {
         Some(Value::Array(a)) => a
             .iter()
