@@ -513,24 +513,13 @@ impl CamundaWorkloads {
             }
         }
         self.finish_pvc_deletions(objects, world, st);
-        let mut status_sts = sts.clone();
-        let generation = sts
-            .pointer("/metadata/generation")
-            .cloned()
-            .unwrap_or(json!(1));
-        let revision_name = format!("{}-{rev}", n.statefulset());
-        status_sts["status"] = json!({
-            "observedGeneration": generation,
-            "replicas": updated,
-            "readyReplicas": ready,
-            "currentReplicas": updated,
-            "updatedReplicas": updated,
-            "availableReplicas": ready,
-            "currentRevision": revision_name,
-            "updateRevision": revision_name,
-            "collisionCount": 0,
-        });
-        objects.put(status_sts);
+        objects.put(sts_with_status(
+            &sts,
+            &n.statefulset(),
+            &rev,
+            updated,
+            ready,
+        ));
         let all_ready = want == n.brokers && ready == n.brokers && !restore_mode;
         if all_ready && !world.brokers_running {
             self.brokers_started(world, st);
@@ -805,6 +794,28 @@ impl CamundaWorkloads {
             }
         }
     }
+}
+
+/// The StatefulSet with the status kubectl's `rollout status` reads (reference 5.3).
+fn sts_with_status(sts: &Value, name: &str, rev: &str, pods: u32, ready: u32) -> Value {
+    let mut out = sts.clone();
+    let generation = sts
+        .pointer("/metadata/generation")
+        .cloned()
+        .unwrap_or(json!(1));
+    let revision_name = format!("{name}-{rev}");
+    out["status"] = json!({
+        "observedGeneration": generation,
+        "replicas": pods,
+        "readyReplicas": ready,
+        "currentReplicas": pods,
+        "updatedReplicas": pods,
+        "availableReplicas": ready,
+        "currentRevision": revision_name,
+        "updateRevision": revision_name,
+        "collisionCount": 0,
+    });
+    out
 }
 
 /// A 5-character pod name suffix, deterministic per index.
