@@ -1,0 +1,126 @@
+//! sim/control: the simulator's own HTTP API on the control port (documented in the `sim`
+//! module doc): state, advance, damage, faults, component availability, Zeebe restore without
+//! Kubernetes, the oracles and the request log. It must not be reachable through the product
+//! ports and must not change product behaviour except through the documented verbs.
+
+use serde_json::{Value, json};
+
+use super::cluster::Exporting;
+use super::faults::Scenario;
+use super::http::{Req, Resp};
+use super::model::{Component, Shared, lock};
+
+/// Routes a control request.
+pub fn handle(shared: &Shared, req: &Req) -> Resp {
+    let mut world = lock(shared);
+    world.settle();
+    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["sim", "state"]) => Resp::json(
+            200,
+            &json!({
+                "camundaVersion": world.facts.version.component_version(),
+                "datastore": if world.facts.opensearch { "opensearch" } else { "elasticsearch" },
+                "exporting": world.cluster.exporting,
+                "cluster": world.cluster,
+                "brokersRunning": world.brokers_running,
+                // Records the log must keep because E lags (compaction blocked while paused).
+                "retainedRecords": world
+                    .cluster
+                    .partitions
+                    .iter()
+                    .map(|p| p.position.saturating_sub(p.exporter_position))
+                    .collect::<Vec<_>>(),
+                "indices": world.store.indices,
+                "repositories": world.store.repositories,
+                "snapshots": world.store.snapshots,
+                "zeebeBackups": world.zeebe,
+                "components": world.components(),
+                "faults": world.faults,
+            }),
+        ),
+        ("GET", ["sim", "exporting"]) => {
+            let mode = world.cluster.exporting;
+            let history: Vec<Value> = world
+                .exporting_history
+                .iter()
+                .map(|(at, m)| json!({"atMs": at, "mode": m}))
+                .collect();
+            Resp::json(
+                200,
+                &json!({"paused": mode != Exporting::Running, "mode": mode, "history": history}),
+            )
+        }
+        ("POST", ["sim", "advance"]) => {
+            let records = req
+                .json()
+                .and_then(|v| v.get("records").and_then(Value::as_u64))
+                .unwrap_or(10)
+                .min(1_000_000);
+            world.advance(records);
+            Resp::json(
+                200,
+                &json!({"advanced": records, "partitions": world.cluster.partitions}),
+            )
+        }
+        ("POST", ["sim", "damage"]) => {
+            let deleted = world.damage();
+            Resp::json(
+                200,
+                &json!({"deletedIndices": deleted, "brokerData": "deleted"}),
+            )
+        }
+        ("POST", ["sim", "faults"]) => add_faults(&mut world, req),
+        ("POST", ["sim", "components", name, action @ ("up" | "down")]) => {
+            match Component::parse(name) {
+                Some(c) => {
+                    world.set_up(c, *action == "up");
+                    Resp::json(200, &json!({"component": name, "up": *action == "up"}))
+                }
+                None => Resp::message(404, &format!("unknown component {name}")),
+            }
+        }
+        ("POST", ["sim", "zeebe", "restore", id]) => match id.parse::<u64>() {
+            Ok(id) => match super::zeebe::restore_brokers(&mut world, id) {
+                Ok(()) => Resp::json(200, &json!({"restoredFrom": id})),
+                Err(e) => Resp::message(409, &e),
+            },
+            Err(_) => Resp::message(400, "backup id must be a number"),
+        },
+        ("GET", ["sim", "oracle", "backups", id]) => match id.parse::<u64>() {
+            Ok(id) => Resp::json(200, &super::oracle::backup(&world, id)),
+            Err(_) => Resp::message(400, "backup id must be a number"),
+        },
+        ("GET", ["sim", "oracle", "restore", id]) => match id.parse::<u64>() {
+            Ok(id) => Resp::json(200, &super::oracle::restore(&world, id)),
+            Err(_) => Resp::message(400, "backup id must be a number"),
+        },
+        ("GET", ["sim", "requests"]) => {
+            let since = req
+                .q("since")
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0);
+            let items: Vec<_> = world.requests.iter().filter(|r| r.seq > since).collect();
+            Resp::json(200, &items)
+        }
+        _ => Resp::not_found(),
+    }
+}
+
+/// `POST /sim/faults`: a scenario document; its `config` applies only when present.
+fn add_faults(world: &mut super::model::World, req: &Req) -> Resp {
+    let text = String::from_utf8_lossy(&req.body).into_owned();
+    match Scenario::from_yaml_str(&text) {
+        Ok(s) => {
+            let has_config = serde_saphyr::from_str::<Value>(&text)
+                .ok()
+                .is_some_and(|v| v.get("config").is_some());
+            if has_config {
+                world.facts.config = s.config.clone();
+            }
+            world.faults.add(s);
+            Resp::json(200, &json!({"accepted": true}))
+        }
+        Err(e) => Resp::message(400, &e.to_string()),
+    }
+}

@@ -1,0 +1,311 @@
+//! sim/faults: the scenario format (faults injected per endpoint, backup outcomes, exporting
+//! failures, cluster configuration) and the bookkeeping of which faults are still armed. The
+//! format is documented in the `sim` module doc. It owns matching and counting; it must not
+//! build responses (the HTTP layer renders a fault with the component's error body).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::SimError;
+
+/// How a backup or snapshot ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    #[default]
+    Succeed,
+    /// Ends `FAILED`.
+    Failed,
+    /// Stays `IN_PROGRESS` forever.
+    Hang,
+}
+
+/// A fault on matching requests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFault {
+    /// `orchestration|gateway|operate|tasklist|optimize|datastore|any`.
+    #[serde(default = "any")]
+    pub component: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path pattern, `*` = any run of characters; absent = every path.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub drop_connection: bool,
+    /// Only the next N matching calls; absent = always.
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+fn any() -> String {
+    "any".to_string()
+}
+
+/// How the next backups of a component end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRule {
+    /// `webapps|operate|tasklist|optimize|zeebe|snapshot`.
+    pub component: String,
+    pub result: Outcome,
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+/// Exporting pause/resume failures (inner `status: 500`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportingFaults {
+    #[serde(default)]
+    pub pause_failures: u32,
+    #[serde(default)]
+    pub resume_failures: u32,
+}
+
+/// Cluster configuration a scenario can change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    #[serde(default = "yes")]
+    pub webapps_repository: bool,
+    #[serde(default = "yes")]
+    pub optimize_repository: bool,
+    #[serde(default = "yes")]
+    pub zeebe_backup_store: bool,
+    #[serde(default = "yes")]
+    pub repository_registered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            webapps_repository: true,
+            optimize_repository: true,
+            zeebe_backup_store: true,
+            repository_registered: true,
+        }
+    }
+}
+
+/// A scenario: everything that makes a run deviate from the happy path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub faults: Vec<EndpointFault>,
+    #[serde(default)]
+    pub outcomes: Vec<OutcomeRule>,
+    #[serde(default)]
+    pub exporting: ExportingFaults,
+    #[serde(default)]
+    pub config: ClusterConfig,
+}
+
+const COMPONENTS: [&str; 7] = [
+    "any",
+    "orchestration",
+    "gateway",
+    "operate",
+    "tasklist",
+    "optimize",
+    "datastore",
+];
+const OUTCOME_COMPONENTS: [&str; 6] = [
+    "webapps", "operate", "tasklist", "optimize", "zeebe", "snapshot",
+];
+
+impl Scenario {
+    /// Reads a scenario YAML file.
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::ScenarioRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml_str(&text)
+    }
+
+    /// Parses a scenario from YAML (JSON is YAML too).
+    pub fn from_yaml_str(text: &str) -> Result<Self, SimError> {
+        if text.trim().is_empty() {
+            return Ok(Scenario::default());
+        }
+        let s: Scenario =
+            serde_saphyr::from_str(text).map_err(|e| SimError::Scenario(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> Result<(), SimError> {
+        for f in &self.faults {
+            if !COMPONENTS.contains(&f.component.as_str()) {
+                return Err(SimError::Scenario(format!(
+                    "unknown component {:?} (one of {})",
+                    f.component,
+                    COMPONENTS.join(", ")
+                )));
+            }
+            if let Some(s) = f.status
+                && !(100..=599).contains(&s)
+            {
+                return Err(SimError::Scenario(format!("invalid status {s}")));
+            }
+        }
+        for o in &self.outcomes {
+            if !OUTCOME_COMPONENTS.contains(&o.component.as_str()) {
+                return Err(SimError::Scenario(format!(
+                    "unknown outcome component {:?} (one of {})",
+                    o.component,
+                    OUTCOME_COMPONENTS.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the HTTP layer must do with one request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultAction {
+    pub latency_ms: u64,
+    pub status: Option<u16>,
+    pub message: Option<String>,
+    pub drop_connection: bool,
+}
+
+/// The armed faults.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Faults {
+    pub endpoint: Vec<EndpointFault>,
+    pub outcomes: Vec<OutcomeRule>,
+    pub pause_failures: u32,
+    pub resume_failures: u32,
+}
+
+impl Faults {
+    pub fn add(&mut self, s: Scenario) {
+        self.endpoint.extend(s.faults);
+        self.outcomes.extend(s.outcomes);
+        self.pause_failures += s.exporting.pause_failures;
+        self.resume_failures += s.exporting.resume_failures;
+    }
+
+    /// The first armed fault matching the request, consumed once if counted.
+    pub fn take(&mut self, component: &str, method: &str, path: &str) -> Option<FaultAction> {
+        let pos = self.endpoint.iter().position(|f| {
+            (f.component == "any" || f.component == component)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.path
+                    .as_deref()
+                    .is_none_or(|p| super::datastore::glob(p, path))
+                && f.times != Some(0)
+        })?;
+        let f = &mut self.endpoint[pos];
+        let action = FaultAction {
+            latency_ms: f.latency_ms.unwrap_or(0),
+            status: f.status,
+            message: f.message.clone(),
+            drop_connection: f.drop_connection,
+        };
+        if let Some(n) = f.times.as_mut() {
+            *n -= 1;
+            if *n == 0 {
+                self.endpoint.remove(pos);
+            }
+        }
+        Some(action)
+    }
+
+    /// The outcome of the next backup of `component`.
+    pub fn outcome(&mut self, component: &str) -> Outcome {
+        let Some(pos) = self
+            .outcomes
+            .iter()
+            .position(|o| o.component == component && o.times != Some(0))
+        else {
+            return Outcome::Succeed;
+        };
+        let rule = &mut self.outcomes[pos];
+        let result = rule.result;
+        if let Some(n) = rule.times.as_mut() {
+            *n -= 1;
+            if *n == 0 {
+                self.outcomes.remove(pos);
+            }
+        }
+        result
+    }
+
+    /// Whether the next pause (or resume) fails; consumes one failure.
+    pub fn exporting_fails(&mut self, pause: bool) -> bool {
+        let n = if pause {
+            &mut self.pause_failures
+        } else {
+            &mut self.resume_failures
+        };
+        if *n > 0 {
+            *n -= 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("scenarios/example-faults.yaml");
+        let s = Scenario::from_yaml_str(text).expect("example parses");
+        assert!(!s.faults.is_empty());
+        assert!(!s.outcomes.is_empty());
+    }
+
+    #[test]
+    fn counted_faults_expire() {
+        let mut f = Faults::default();
+        f.add(
+            Scenario::from_yaml_str(
+                "faults:\n  - component: orchestration\n    method: POST\n    path: /actuator/backupHistory*\n    status: 502\n    times: 1\n",
+            )
+            .unwrap(),
+        );
+        assert!(
+            f.take("optimize", "POST", "/actuator/backupHistory")
+                .is_none()
+        );
+        let a = f
+            .take("orchestration", "post", "/actuator/backupHistory")
+            .unwrap();
+        assert_eq!(a.status, Some(502));
+        assert!(
+            f.take("orchestration", "POST", "/actuator/backupHistory")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_components_are_rejected() {
+        assert!(Scenario::from_yaml_str("faultz: []").is_err());
+        assert!(Scenario::from_yaml_str("faults:\n  - component: zeebe\n").is_err());
+        assert!(Scenario::from_yaml_str("").unwrap() == Scenario::default());
+    }
+}

@@ -1,0 +1,492 @@
+//! sim/model: the simulated world as one value — cluster, datastore, Zeebe backups, web-app
+//! backup queues, faults, request log, component availability — behind one mutex, and the clock
+//! that moves it. It owns seeding (which indices and templates a fresh installation has) and the
+//! per-tick order of events; it must not know HTTP or any endpoint's wire format.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::cluster::Cluster;
+use super::datastore::{Owner, Store};
+use super::faults::{ClusterConfig, Faults};
+use super::webapps::WebappsQueues;
+use super::zeebe::ZeebeBackups;
+use super::{CamundaVersion, SimConfig, Timing, time};
+
+/// The snapshot repository every component is configured with (reference: docs use `camunda`).
+pub const REPOSITORY: &str = "camunda";
+
+/// Requests kept in the ring buffer.
+const REQUEST_LOG_CAPACITY: usize = 10_000;
+
+/// The world behind its lock.
+pub type Shared = Arc<Mutex<World>>;
+
+/// Locks the world; a poisoned lock still holds consistent data (no handler panics by design),
+/// so take it rather than fail every later request.
+pub fn lock(shared: &Shared) -> MutexGuard<'_, World> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A server of the simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// 8.8 orchestration cluster management API.
+    Orchestration,
+    /// 8.7 Zeebe gateway.
+    Gateway,
+    /// 8.7 Operate.
+    Operate,
+    /// 8.7 Tasklist.
+    Tasklist,
+    Optimize,
+    Datastore,
+    /// The simulator's own API.
+    Control,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Orchestration => "orchestration",
+            Component::Gateway => "gateway",
+            Component::Operate => "operate",
+            Component::Tasklist => "tasklist",
+            Component::Optimize => "optimize",
+            Component::Datastore => "datastore",
+            Component::Control => "control",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Component> {
+        [
+            Component::Orchestration,
+            Component::Gateway,
+            Component::Operate,
+            Component::Tasklist,
+            Component::Optimize,
+            Component::Datastore,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    /// The servers a configuration runs.
+    pub fn for_config(config: &SimConfig) -> Vec<Component> {
+        let mut out = match config.camunda_version {
+            CamundaVersion::V8_8 => vec![Component::Orchestration],
+            CamundaVersion::V8_7 => {
+                vec![Component::Gateway, Component::Operate, Component::Tasklist]
+            }
+        };
+        if config.optimize {
+            out.push(Component::Optimize);
+        }
+        out.push(Component::Datastore);
+        out.push(Component::Control);
+        out
+    }
+}
+
+/// One served request.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestRecord {
+    pub seq: u64,
+    pub component: Component,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub at_ms: u64,
+    pub time: String,
+}
+
+/// Static facts of the run.
+#[derive(Clone, Debug)]
+pub struct Facts {
+    pub version: CamundaVersion,
+    pub opensearch: bool,
+    pub partitions: u32,
+    pub brokers: u32,
+    pub webapps_parts: u32,
+    pub optimize: bool,
+    pub exporting_plain_204: bool,
+    pub timing: Timing,
+    pub release: String,
+    pub namespace: String,
+    pub config: ClusterConfig,
+    /// Segments of `orchestration.contextPath` (empty: none).
+    pub context_path: Vec<String>,
+}
+
+/// The non-empty segments of a context path (`/example/` → `["example"]`).
+pub fn context_segments(path: Option<&str>) -> Vec<String> {
+    path.unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The simulated world.
+pub struct World {
+    pub facts: Facts,
+    started: Instant,
+    pub wall_start_ms: u64,
+    pub cluster: Cluster,
+    pub store: Store,
+    pub zeebe: ZeebeBackups,
+    pub webapps: WebappsQueues,
+    pub faults: Faults,
+    pub requests: VecDeque<RequestRecord>,
+    request_seq: u64,
+    /// Per component: whether its API is reachable (false = scaled to 0 / stopped).
+    gates: BTreeMap<Component, watch::Sender<bool>>,
+    /// Whether the brokers process records (false while stopped or in restore mode).
+    pub brokers_running: bool,
+    /// Bumped by every `damage`, so the Kubernetes workloads learn that volumes were emptied.
+    pub broker_data_epoch: u64,
+    /// Exporting mode changes (ms since start, new mode), oldest first.
+    pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
+}
+
+impl World {
+    pub fn new(config: &SimConfig) -> World {
+        let webapps_parts = config
+            .webapps_parts
+            .unwrap_or(match config.camunda_version {
+                CamundaVersion::V8_8 => 5,
+                CamundaVersion::V8_7 => 6,
+            });
+        let facts = Facts {
+            version: config.camunda_version,
+            opensearch: config.datastore == super::Datastore::OpenSearch,
+            partitions: config.partitions,
+            brokers: config.brokers,
+            webapps_parts,
+            optimize: config.optimize,
+            exporting_plain_204: config.exporting_plain_204,
+            timing: config.timing.clone(),
+            release: config.release.clone(),
+            namespace: config.namespace.clone(),
+            config: config.scenario.config.clone(),
+            context_path: context_segments(config.context_path.as_deref()),
+        };
+        let mut faults = Faults::default();
+        faults.add(config.scenario.clone());
+        let mut world = World {
+            store: Store::new(facts.opensearch),
+            cluster: Cluster::new(config.partitions),
+            zeebe: ZeebeBackups::default(),
+            webapps: WebappsQueues::default(),
+            faults,
+            requests: VecDeque::new(),
+            request_seq: 0,
+            gates: BTreeMap::new(),
+            brokers_running: true,
+            broker_data_epoch: 0,
+            exporting_history: Vec::new(),
+            started: Instant::now(),
+            wall_start_ms: time::now_epoch_ms(),
+            facts,
+        };
+        for c in Component::for_config(config) {
+            world.gates.insert(c, watch::channel(true).0);
+        }
+        if world.facts.config.repository_registered {
+            world.store.repositories.insert(
+                REPOSITORY.to_string(),
+                serde_json::json!({"type":"fs","settings":{"location":"/usr/share/elasticsearch/backups"}}),
+            );
+        }
+        world.seed_schema();
+        world
+    }
+
+    /// Records an exporting mode change made through the API.
+    pub fn note_exporting(&mut self) {
+        let mode = self.cluster.exporting;
+        if self.exporting_history.last().map(|(_, m)| *m) != Some(mode) {
+            let now = self.now_ms();
+            self.exporting_history.push((now, mode));
+        }
+    }
+
+    /// Milliseconds since the simulator started.
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// Wall-clock epoch milliseconds of a simulator instant.
+    pub fn epoch(&self, sim_ms: u64) -> u64 {
+        self.wall_start_ms + sim_ms
+    }
+
+    /// The indices and templates a fresh installation creates on first start.
+    pub fn seed_schema(&mut self) {
+        let date = time::date(self.epoch(self.now_ms()));
+        let n = self.facts.partitions as usize;
+        for (name, owner) in seed_indices(self.facts.version, self.facts.optimize, &date) {
+            self.store.create_index(&name, owner, n);
+        }
+        if self.store.templates.is_empty() {
+            self.store.templates = seed_templates(self.facts.version, self.facts.optimize);
+        }
+    }
+
+    /// The names of the indices a component owns in a fresh installation (backup contents).
+    pub fn owned_indices(&self, owners: &[Owner]) -> Vec<String> {
+        let date = time::date(self.epoch(self.now_ms()));
+        seed_indices(self.facts.version, self.facts.optimize, &date)
+            .into_iter()
+            .filter(|(_, o)| owners.contains(o))
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// The receiver a server uses to follow its availability.
+    pub fn gate(&self, c: Component) -> watch::Receiver<bool> {
+        match self.gates.get(&c) {
+            Some(tx) => tx.subscribe(),
+            None => watch::channel(true).1,
+        }
+    }
+
+    pub fn is_up(&self, c: Component) -> bool {
+        self.gates.get(&c).is_none_or(|tx| *tx.borrow())
+    }
+
+    /// Takes a component's API away (false) or brings it back.
+    pub fn set_up(&mut self, c: Component, up: bool) {
+        if let Some(tx) = self.gates.get(&c) {
+            tx.send_replace(up);
+        }
+    }
+
+    pub fn components(&self) -> BTreeMap<Component, bool> {
+        self.gates
+            .iter()
+            .map(|(c, tx)| (*c, *tx.borrow()))
+            .collect()
+    }
+
+    pub fn log_request(&mut self, component: Component, method: &str, path: &str, status: u16) {
+        self.request_seq += 1;
+        let at_ms = self.now_ms();
+        if self.requests.len() >= REQUEST_LOG_CAPACITY {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(RequestRecord {
+            seq: self.request_seq,
+            component,
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            at_ms,
+            time: time::es_time(self.epoch(at_ms)),
+        });
+    }
+
+    /// One clock tick: process, export, finish what is due.
+    pub fn tick(&mut self) {
+        if self.brokers_running {
+            self.cluster.grow(self.facts.timing.records_per_tick);
+        }
+        self.export_step();
+        self.settle();
+    }
+
+    /// Lets the cluster move on by `records` per partition and flushes the exporter lag.
+    pub fn advance(&mut self, records: u64) {
+        // Stopped brokers (scaled to 0, restore mode) process nothing.
+        if self.brokers_running {
+            self.cluster.grow(records);
+        }
+        for _ in 0..3 {
+            self.export_step();
+        }
+        self.settle();
+    }
+
+    /// Feeds the indices from the exported positions and acknowledges `E`.
+    fn export_step(&mut self) {
+        let hist: Vec<[u64; 3]> = self
+            .cluster
+            .partitions
+            .iter()
+            .map(|p| [p.exported, p.history[0], p.history[1]])
+            .collect();
+        let lowest = self.store.feed(&hist);
+        self.cluster.acknowledge(&lowest);
+        for p in &mut self.cluster.partitions {
+            p.history = [p.exported, p.history[0]];
+        }
+    }
+
+    /// Completes snapshots, web-app parts and Zeebe backups whose time has come.
+    pub fn settle(&mut self) {
+        let now = self.now_ms();
+        self.store.settle(now);
+        super::webapps::progress(self, now);
+        self.zeebe.settle(now);
+    }
+
+    /// Deletes every Camunda index and all broker data (`POST /sim/damage`).
+    pub fn damage(&mut self) -> Vec<String> {
+        let doomed: Vec<String> = self
+            .store
+            .indices
+            .keys()
+            .filter(|n| is_camunda_index(n))
+            .cloned()
+            .collect();
+        for n in &doomed {
+            self.store.indices.remove(n);
+        }
+        self.cluster.wipe();
+        self.zeebe.broker_data_present = false;
+        self.broker_data_epoch += 1;
+        doomed
+    }
+}
+
+/// Names the restore procedure deletes (reference 6 #9, 8.8 regex; never `.`-names).
+pub fn is_camunda_index(name: &str) -> bool {
+    !name.starts_with('.')
+        && ["camunda", "operate", "tasklist", "optimize", "zeebe"]
+            .iter()
+            .any(|k| name.contains(k))
+}
+
+/// The indices of a fresh installation (names as in reference 4.8).
+pub fn seed_indices(version: CamundaVersion, optimize: bool, date: &str) -> Vec<(String, Owner)> {
+    let v = version.component_version();
+    let mut out: Vec<(String, Owner)> = Vec::new();
+    let mut add = |name: String, owner: Owner| out.push((name, owner));
+    for kind in ["process-instance", "job", "variable"] {
+        add(
+            format!("zeebe-record_{kind}_{v}_{date}"),
+            Owner::ZeebeRecord,
+        );
+    }
+    let operate: &[&str] = match version {
+        CamundaVersion::V8_8 => &[
+            "operate-list-view-8.3.0_",
+            "operate-flownode-instance-8.3.1_",
+            "operate-variable-8.3.0_",
+            "operate-batch-operation-1.0.0_",
+        ],
+        CamundaVersion::V8_7 => &[
+            "operate-list-view-8.3.0_",
+            "operate-flownode-instance-8.3.1_",
+            "operate-variable-8.3.0_",
+            "operate-incident-8.3.1_",
+            "operate-batch-operation-1.0.0_",
+            "operate-import-position-8.3.0_",
+        ],
+    };
+    for n in operate {
+        add(n.to_string(), Owner::Operate);
+    }
+    let tasklist: &[&str] = match version {
+        CamundaVersion::V8_8 => &[
+            "tasklist-task-8.8.0_",
+            "tasklist-draft-task-variable-8.3.0_",
+        ],
+        CamundaVersion::V8_7 => &[
+            "tasklist-task-8.5.0_",
+            "tasklist-variable-8.3.0_",
+            "tasklist-draft-task-variable-8.3.0_",
+            "tasklist-form-8.4.0_",
+            "tasklist-metric-8.3.0_",
+            "tasklist-import-position-8.2.0_",
+        ],
+    };
+    for n in tasklist {
+        add(n.to_string(), Owner::Tasklist);
+    }
+    if version == CamundaVersion::V8_8 {
+        for n in [
+            "camunda-user-8.8.0_",
+            "camunda-authorization-8.8.0_",
+            "camunda-role-8.8.0_",
+            "camunda-usage-metric-8.8.0_",
+        ] {
+            add(n.to_string(), Owner::Camunda);
+        }
+    }
+    if optimize {
+        for n in [
+            "optimize-position-based-import-index_v3",
+            "optimize-timestamp-based-import-index_v5",
+        ] {
+            add(n.to_string(), Owner::OptimizeImport);
+        }
+        for n in [
+            "optimize-process-definition_v6",
+            "optimize-process-instance-sim_v8",
+            "optimize-single-process-report_v11",
+        ] {
+            add(n.to_string(), Owner::Optimize);
+        }
+    }
+    out
+}
+
+/// Index templates (name, patterns) the components create on first start (reference 3.1 #1).
+fn seed_templates(version: CamundaVersion, optimize: bool) -> Vec<(String, Vec<String>)> {
+    let v = version.component_version();
+    let mut out = vec![
+        (
+            "operate-batch-operation-1.0.0_template".to_string(),
+            vec!["operate-batch-operation-1.0.0_*".to_string()],
+        ),
+        (
+            "operate-list-view-8.3.0_template".to_string(),
+            vec!["operate-list-view-8.3.0_*".to_string()],
+        ),
+        (
+            "tasklist-task-8.5.0_template".to_string(),
+            vec!["tasklist-task-8.5.0_*".to_string()],
+        ),
+        (
+            format!("zeebe-record_process-instance_{v}"),
+            vec![format!("zeebe-record_process-instance_{v}_*")],
+        ),
+        (
+            format!("zeebe-record_job_{v}"),
+            vec![format!("zeebe-record_job_{v}_*")],
+        ),
+    ];
+    if optimize {
+        out.push((
+            "optimize-process-instance_template".to_string(),
+            vec!["optimize-process-instance-*".to_string()],
+        ));
+    }
+    out
+}
+
+/// Starts the clock; `after_tick` runs outside the lock (e.g. the Kubernetes reconcile).
+pub fn spawn_clock(
+    shared: Shared,
+    tick_ms: u64,
+    after_tick: Option<Arc<dyn Fn() + Send + Sync>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_millis(tick_ms));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            lock(&shared).tick();
+            if let Some(f) = &after_tick {
+                f();
+            }
+        }
+    })
+}

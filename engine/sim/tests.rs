@@ -1,0 +1,12 @@
+//! sim/tests: end-to-end tests of the simulator over real HTTP on 127.0.0.1 (reqwest). Each test
+//! starts its own simulator on ephemeral ports, every wait is bounded, and nothing leaves
+//! 127.0.0.1. Grouped by surface: 8.8 orchestration, Optimize, datastore, 8.7, oracle, faults.
+
+mod common;
+mod datastore_api;
+mod faults_api;
+mod kube_flow;
+mod optimize_api;
+mod oracle_flow;
+mod orchestration;
+mod v87;

@@ -1,0 +1,278 @@
+//! The consistency oracle: the documented order is coherent, wrong orders are not; a full
+//! backup → damage → restore round trip is judged equal to the backup.
+
+use serde_json::Value;
+
+use super::common::{Sim, sim};
+
+async fn pause(s: &Sim) {
+    let got = s
+        .post(
+            &format!("{}/actuator/exporting/pause?soft=true", s.orch()),
+            "",
+        )
+        .await;
+    assert_eq!(got.json["status"], 204);
+}
+
+async fn resume(s: &Sim) {
+    let got = s
+        .post(&format!("{}/actuator/exporting/resume", s.orch()), "")
+        .await;
+    assert_eq!(got.json["status"], 204);
+}
+
+async fn index_backups(s: &Sim, id: u64) {
+    let body = format!(r#"{{"backupId": {id}}}"#);
+    assert_eq!(
+        s.post(&format!("{}/actuator/backupHistory", s.orch()), &body)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        s.post(&format!("{}/actuator/backups", s.opt()), &body)
+            .await
+            .status,
+        202
+    );
+    s.wait_state(
+        &format!("{}/actuator/backupHistory/{id}", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
+    s.wait_state(
+        &format!("{}/actuator/backups/{id}", s.opt()),
+        &["COMPLETED"],
+    )
+    .await;
+    let url = format!(
+        "{}/_snapshot/camunda/camunda_zeebe_records_backup_{id}?wait_for_completion=true",
+        s.es()
+    );
+    let got = s
+        .call(
+            "PUT",
+            &url,
+            Some(r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#),
+        )
+        .await;
+    assert_eq!(got.json["snapshot"]["state"], "SUCCESS");
+}
+
+async fn zeebe_backup(s: &Sim, id: u64) {
+    let got = s
+        .post(
+            &format!("{}/actuator/backupRuntime", s.orch()),
+            &format!(r#"{{"backupId": {id}}}"#),
+        )
+        .await;
+    assert_eq!(got.status, 202);
+    s.wait_state(
+        &format!("{}/actuator/backupRuntime/{id}", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
+}
+
+async fn verdict(s: &Sim, id: u64) -> Value {
+    s.get(&format!("{}/sim/oracle/backups/{id}", s.ctl()))
+        .await
+        .json
+}
+
+#[tokio::test]
+async fn documented_order_is_coherent() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    pause(&s).await;
+    index_backups(&s, 1).await;
+    zeebe_backup(&s, 1).await;
+    resume(&s).await;
+    let v = verdict(&s, 1).await;
+    assert_eq!(v["coherent"], true, "{v:#}");
+    assert_eq!(v["backupId"], 1);
+    assert_eq!(v["exporting"], "running");
+    assert!(v["parts"]["camunda_webapps_1_8.8.0_part_5_of_5"].is_object());
+    assert!(v["parts"]["zeebe"].is_object());
+    // The request log shows the paused window around the backups.
+    let log = s.get(&format!("{}/sim/requests", s.ctl())).await.json;
+    let paths: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let at = |p: &str| {
+        paths
+            .iter()
+            .position(|x| x.starts_with(p))
+            .unwrap_or_else(|| panic!("{p} in {paths:?}"))
+    };
+    assert!(at("POST /actuator/exporting/pause") < at("POST /actuator/backupHistory"));
+    assert!(at("POST /actuator/backupRuntime") < at("POST /actuator/exporting/resume"));
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn index_backup_before_pause_is_incoherent() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    index_backups(&s, 2).await;
+    s.advance(50).await;
+    pause(&s).await;
+    zeebe_backup(&s, 2).await;
+    resume(&s).await;
+    let v = verdict(&s, 2).await;
+    assert_eq!(v["coherent"], false);
+    let problems = v["problems"].to_string();
+    assert!(problems.contains("< exporter position E="), "{problems}");
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn zeebe_backup_after_resume_is_incoherent() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    pause(&s).await;
+    index_backups(&s, 3).await;
+    resume(&s).await;
+    s.advance(50).await;
+    zeebe_backup(&s, 3).await;
+    let v = verdict(&s, 3).await;
+    assert_eq!(v["coherent"], false);
+    assert!(v["problems"].to_string().contains("< exporter position E="));
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn zeebe_backup_before_index_backups_is_incoherent() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    pause(&s).await;
+    zeebe_backup(&s, 4).await;
+    s.advance(50).await;
+    index_backups(&s, 4).await;
+    resume(&s).await;
+    let v = verdict(&s, 4).await;
+    assert_eq!(v["coherent"], false);
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("> checkpoint position C=")
+    );
+    // A missing part is reported too.
+    let v = verdict(&s, 99).await;
+    assert_eq!(v["coherent"], false);
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("no Zeebe backup with id 99")
+    );
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn restore_round_trip_equals_backup() {
+    let s = sim(|_| {}).await;
+    s.advance(40).await;
+    pause(&s).await;
+    index_backups(&s, 5).await;
+    zeebe_backup(&s, 5).await;
+    resume(&s).await;
+    s.advance(40).await;
+    // Disaster.
+    let dmg = s.post(&format!("{}/sim/damage", s.ctl()), "").await;
+    assert!(!dmg.json["deletedIndices"].as_array().unwrap().is_empty());
+    let before = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
+    assert_eq!(before["restored"], false);
+    // Restore every snapshot of the set, then Zeebe.
+    let all = s
+        .get(&format!("{}/_snapshot/camunda/_all", s.es()))
+        .await
+        .json;
+    for snap in all["snapshots"].as_array().unwrap() {
+        let name = snap["snapshot"].as_str().unwrap();
+        let got = s
+            .call(
+                "POST",
+                &format!(
+                    "{}/_snapshot/camunda/{name}/_restore?wait_for_completion=true",
+                    s.es()
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(got.status, 200, "{name}: {}", got.text);
+        assert_eq!(got.json["snapshot"]["shards"]["failed"], 0);
+    }
+    let got = s
+        .post(&format!("{}/sim/zeebe/restore/5", s.ctl()), "")
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    let after = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
+    assert_eq!(after["restored"], true, "{after:#}");
+    // Zeebe runs again and re-exports.
+    s.advance(5).await;
+    let after = s
+        .get(&format!("{}/sim/oracle/restore/5", s.ctl()))
+        .await
+        .json;
+    assert_eq!(after["restored"], true, "{after:#}");
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn documented_order_is_coherent_on_opensearch_without_optimize() {
+    let s = sim(|c| {
+        c.datastore = crate::sim::Datastore::OpenSearch;
+        c.optimize = false;
+    })
+    .await;
+    s.advance(20).await;
+    pause(&s).await;
+    let body = r#"{"backupId": 8}"#;
+    assert_eq!(
+        s.post(&format!("{}/actuator/backupHistory", s.orch()), body)
+            .await
+            .status,
+        200
+    );
+    s.wait_state(
+        &format!("{}/actuator/backupHistory/8", s.orch()),
+        &["COMPLETED"],
+    )
+    .await;
+    let url = format!(
+        "{}/_snapshot/camunda/camunda_zeebe_records_backup_8?wait_for_completion=true",
+        s.es()
+    );
+    let got = s
+        .call("PUT", &url, Some(r#"{"indices": "zeebe-record*"}"#))
+        .await;
+    assert_eq!(got.json["snapshot"]["state"], "SUCCESS");
+    let st = s
+        .get(&format!(
+            "{}/_snapshot/camunda/camunda_zeebe_records_backup_8/_status",
+            s.es()
+        ))
+        .await;
+    assert_eq!(st.json["snapshots"][0]["state"], "SUCCESS");
+    zeebe_backup(&s, 8).await;
+    resume(&s).await;
+    let v = verdict(&s, 8).await;
+    assert_eq!(v["coherent"], true, "{v:#}");
+    s.handle.shutdown().await;
+}
