@@ -259,7 +259,7 @@ impl Default for SimConfig {
             timing: Timing::default(),
             webapps_parts: None,
             optimize: true,
-            kubernetes: false,
+            kubernetes: true,
             context_path: None,
         }
     }

@@ -1,7 +1,5 @@
 //! The Kubernetes coupling driven by the real kubectl: the documented 8.8 restore (reference
-//! 3.1 steps 3-8) against the simulator with the stand-in. Ignored until the `sim/kube`
-//! stand-in is merged (its methods are `todo!()` on this branch); run with
-//! `cargo test --lib sim::tests::kube_flow -- --ignored`.
+//! 3.1 steps 3-8) against the simulator with the stand-in.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -75,7 +73,6 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the sim/kube stand-in (branch sim-kube)"]
 async fn restore_88_with_kubectl() {
     let s = sim(|c| c.kubernetes = true).await;
     let k = Kubectl::new(&s);
@@ -297,7 +294,6 @@ async fn restore_88_with_kubectl() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the sim/kube stand-in (branch sim-kube)"]
 async fn pvc_in_use_waits_and_restore_refuses_non_empty_data() {
     let s = sim(|c| c.kubernetes = true).await;
     let k = Kubectl::new(&s);
@@ -360,7 +356,6 @@ async fn pvc_in_use_waits_and_restore_refuses_non_empty_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the sim/kube stand-in (branch sim-kube)"]
 async fn scaling_87_components_takes_their_apis_away() {
     let s = sim(|c| c.camunda_version = crate::sim::CamundaVersion::V8_7).await;
     s.handle.shutdown().await;
