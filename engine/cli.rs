@@ -35,6 +35,8 @@ enum Command {
     Runs(crate::runcmd::RunsArgs),
     /// Show an unfinished run; roll it back, resume it or abandon it.
     Recover(crate::runcmd::RecoverArgs),
+    /// Start the built-in Camunda simulator on 127.0.0.1 and print its values file.
+    Sim(crate::simcmd::SimArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
 }
@@ -110,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Run(a) => crate::runcmd::run(&a),
         Command::Runs(a) => crate::runcmd::runs(&a),
         Command::Recover(a) => crate::runcmd::recover(&a),
+        Command::Sim(a) => crate::simcmd::sim(&a),
         Command::Schema => {
             print!("{}", crate::schema::plan_schema_text());
             ExitCode::SUCCESS

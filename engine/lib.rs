@@ -35,3 +35,4 @@ pub mod step_runner;
 pub mod template;
 pub mod validate;
 pub mod yaml;
+pub mod simcmd;
