@@ -41,6 +41,8 @@ pub struct DryStep {
     pub wait: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub retry: Json,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
@@ -143,13 +145,17 @@ fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) 
             Action::Wait(w) => Some(json!({
                 "until": w.until.source, "fail_if": w.fail_if.as_ref().map(|f| &f.source),
                 "interval": crate::duration::format(w.interval), "max_interval": crate::duration::format(w.max_interval),
-                "timeout": w.timeout.map(crate::duration::format),
+                "timeout": w.timeout.as_ref().map(|t| t.describe(&scope["params"])),
             })),
             _ => None,
         },
         check: step.check.as_ref().map(|c| c.source.clone()),
+        version: step
+            .version
+            .as_ref()
+            .map(|v| format!("{} {} (from {})", v.app, v.text, v.from.source)),
         retry: json!({"attempts": step.retry.attempts, "initial": crate::duration::format(step.retry.initial), "max": crate::duration::format(step.retry.max), "multiplier": step.retry.multiplier, "jitter": step.retry.jitter}),
-        timeout: step.timeout.map(crate::duration::format),
+        timeout: step.timeout.as_ref().map(|t| t.describe(&scope["params"])),
         outputs: step
             .outputs
             .iter()
@@ -272,6 +278,9 @@ fn step_text(out: &mut String, s: &DryStep) {
             w["max_interval"].as_str().unwrap_or(""),
             w["timeout"].as_str().unwrap_or("none")
         ));
+    }
+    if let Some(v) = &s.version {
+        out.push_str(&format!("     requires version: {v}\n"));
     }
     if let Some(c) = &s.check {
         out.push_str(&format!("     check: {c}\n"));

@@ -168,7 +168,7 @@ pub struct Step {
     pub when: Option<Jq>,
     pub action: Action,
     pub retry: RetryPolicy,
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Timeout>,
     pub outputs: Vec<Output>,
     pub undo: Option<Undo>,
     pub destructive: bool,
@@ -176,7 +176,17 @@ pub struct Step {
     pub for_each: Option<Jq>,
     pub check: Option<Jq>,
     pub check_message: Option<Template>,
+    pub version: Option<VersionCheck>,
     pub is_finally: bool,
+}
+
+/// The version an action reports must satisfy the plan's `requires` for `app`.
+#[derive(Clone, Debug)]
+pub struct VersionCheck {
+    pub app: String,
+    pub constraint: semver::VersionReq,
+    pub text: String,
+    pub from: Jq,
 }
 
 /// What a step does.
@@ -305,7 +315,38 @@ pub struct WaitAction {
     pub fail_if: Option<Jq>,
     pub interval: Duration,
     pub max_interval: Duration,
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Timeout>,
+}
+
+/// A timeout: fixed, or the value of a `duration` param (`timeout: "{{params.wait_timeout}}"`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Timeout {
+    Fixed(Duration),
+    Param(String),
+}
+
+impl Timeout {
+    /// The duration for this run's params (`None` if the param has no usable value).
+    pub fn resolve(&self, params: &Json) -> Option<Duration> {
+        match self {
+            Timeout::Fixed(d) => Some(*d),
+            Timeout::Param(name) => params
+                .get(name)
+                .and_then(Json::as_str)
+                .and_then(|s| crate::duration::parse(s).ok()),
+        }
+    }
+
+    /// How a dry run shows it.
+    pub fn describe(&self, params: &Json) -> String {
+        match (self, self.resolve(params)) {
+            (Timeout::Param(name), Some(d)) => {
+                format!("{} (params.{name})", crate::duration::format(d))
+            }
+            (Timeout::Param(name), None) => format!("params.{name}"),
+            (Timeout::Fixed(d), _) => crate::duration::format(*d),
+        }
+    }
 }
 
 /// Retries of retryable failures, with exponential backoff.
@@ -357,7 +398,7 @@ pub struct Undo {
     pub description: Option<String>,
     pub action: Action,
     pub retry: RetryPolicy,
-    pub timeout: Option<Duration>,
+    pub timeout: Option<Timeout>,
 }
 
 impl Plan {

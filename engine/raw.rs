@@ -95,6 +95,14 @@ pub struct RawStep {
     pub for_each: Option<Text>,
     pub check: Option<Text>,
     pub check_message: Option<Text>,
+    pub version: Option<RawVersion>,
+}
+
+/// `version: {app: camunda, from: <jq>}`: the result's version must satisfy `requires`.
+pub struct RawVersion {
+    pub span: Span,
+    pub app: Option<Text>,
+    pub from: Option<Text>,
 }
 
 pub enum RawAction {
@@ -219,6 +227,7 @@ pub const STEP_KEYS: &[&str] = &[
     "for_each",
     "check",
     "check_message",
+    "version",
 ];
 const HTTP_KEYS: &[&str] = &[
     "target",
@@ -246,6 +255,7 @@ const WAIT_KEYS: &[&str] = &[
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "jitter"];
 const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier"];
 const OUTPUT_KEYS: &[&str] = &["jq", "secret"];
+const VERSION_KEYS: &[&str] = &["app", "from"];
 const UNDO_KEYS: &[&str] = &["description", "http", "kubectl", "exec", "retry", "timeout"];
 /// Keys that hold an action, in the order a step is read.
 pub const ACTION_KEYS: &[&str] = &["http", "kubectl", "exec", "wait"];
@@ -533,6 +543,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
         for_each: None,
         check: None,
         check_message: None,
+        version: None,
     };
     let owner = Span::point(node.span.start);
     let Some(f) = d.fields(node, owner, "a step", STEP_KEYS) else {
@@ -564,6 +575,15 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     step.for_each = opt_string(d, &f, "for_each");
     step.check = opt_string(d, &f, "check");
     step.check_message = opt_string(d, &f, "check_message");
+    if let (Some(n), Some(k)) = (f.get("version"), f.key_span("version"))
+        && let Some(v) = d.fields(n, k, "`version`", VERSION_KEYS)
+    {
+        step.version = Some(RawVersion {
+            span: k,
+            app: required_string(d, &v, "app", "`version`"),
+            from: required_string(d, &v, "from", "`version`"),
+        });
+    }
     step
 }
 

@@ -227,7 +227,13 @@ fn step_reads(s: &Step) -> (Vec<String>, bool) {
             }
         }
     }
-    let mut jqs: Vec<&crate::jq::Jq> = s.when.iter().chain(&s.for_each).chain(&s.check).collect();
+    let mut jqs: Vec<&crate::jq::Jq> = s
+        .when
+        .iter()
+        .chain(&s.for_each)
+        .chain(&s.check)
+        .chain(s.version.as_ref().map(|v| &v.from))
+        .collect();
     jqs.extend(s.outputs.iter().map(|o| &o.jq));
     if let Action::Wait(w) = &s.action {
         jqs.push(&w.until);

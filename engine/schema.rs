@@ -66,6 +66,9 @@ fn step() -> Json {
         "for_each": jq("Fan out over the list this yields; `{{item}}` is each element"),
         "check": jq("The action succeeded only if this holds over its result"),
         "check_message": template("Message when `check` fails"),
+        "version": {"type": "object", "additionalProperties": false, "required": ["app", "from"],
+            "description": "The version the result reports must satisfy `requires` for `app`; a mismatch fails the step.",
+            "properties": {"app": {"type": "string"}, "from": jq("Extracts the version string from the result")}},
     });
     if let (Some(p), Some(a)) = (props.as_object_mut(), actions().as_object()) {
         p.extend(a.clone());

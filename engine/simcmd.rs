@@ -85,7 +85,10 @@ pub fn sim(a: &SimArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return crate::cli::fail(e),
     };
-    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread().enable_all().build() else {
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
         return crate::cli::fail(SimStartError("cannot start the async runtime".into()));
     };
     runtime.block_on(async {

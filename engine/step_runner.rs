@@ -234,7 +234,7 @@ async fn attempt_once(
             }
         }
     };
-    let result = match step.timeout {
+    let result = match step.timeout.as_ref().and_then(|t| t.resolve(&env.params)) {
         Some(t) => tokio::time::timeout(t, run).await.unwrap_or_else(|_| {
             Err(AttemptError {
                 message: format!("timed out after {}", crate::duration::format(t)),
@@ -263,7 +263,37 @@ async fn attempt_once(
             Err(e) => return Err(AttemptError::fatal(format!("`check` failed: {e}"))),
         }
     }
+    if let Some(v) = &step.version {
+        check_version(v, &result, &vars)?;
+    }
     outputs(env, step, &result, &vars)
+}
+
+/// The version the result reports must satisfy the plan's `requires`; a mismatch is final.
+fn check_version(
+    v: &crate::plan::VersionCheck,
+    result: &ActionResult,
+    vars: &crate::jq::JqVars<'_>,
+) -> Result<(), AttemptError> {
+    let found = v
+        .from
+        .eval(&result.value, vars)
+        .map_err(|e| AttemptError::fatal(format!("`version.from` failed: {e}")))?;
+    let text = crate::template::display(&found);
+    let parsed = semver::Version::parse(text.trim().trim_start_matches('v')).map_err(|e| {
+        AttemptError::fatal(format!(
+            "{} reports version {text:?}, which is not a version ({e})",
+            v.app
+        ))
+    })?;
+    if v.constraint.matches(&parsed) {
+        Ok(())
+    } else {
+        Err(AttemptError::fatal(format!(
+            "{} is {parsed}, but this plan requires {} {}",
+            v.app, v.app, v.text
+        )))
+    }
 }
 
 fn outputs(
@@ -348,7 +378,7 @@ async fn poll(
             Err(e) if e.retryable() => last_error = e.summary(),
             Err(e) => return Err(e.into()),
         }
-        if let Some(timeout) = w.timeout
+        if let Some(timeout) = w.timeout.as_ref().and_then(|t| t.resolve(&env.params))
             && started.elapsed() + interval > timeout
         {
             let last = if last_seen.is_null() {
@@ -413,7 +443,15 @@ pub async fn run_undo(
         .await;
         let result = match env.request(&undo.action, &scope) {
             Err(e) => Err(AttemptError::fatal(format!("cannot render the undo: {e}"))),
-            Ok(req) => execute_bounded(env, &req, undo.timeout, cancel).await,
+            Ok(req) => {
+                execute_bounded(
+                    env,
+                    &req,
+                    undo.timeout.as_ref().and_then(|t| t.resolve(&env.params)),
+                    cancel,
+                )
+                .await
+            }
         };
         match result {
             Ok(_) => {

@@ -38,6 +38,10 @@ pub struct Validated {
 pub(crate) struct Checker<'a> {
     pub source: &'a SourceFile,
     pub d: Decoder,
+    /// The plan's `requires`, for `version` checks of steps.
+    pub requires: Vec<Requirement>,
+    /// Declared params and their types, for `{{params.x}}` timeouts.
+    pub params: Vec<(String, ParamType)>,
 }
 
 impl Checker<'_> {
@@ -56,6 +60,44 @@ impl Checker<'_> {
                         .with_help("templates use handlebars: `{{params.name}}`, `{{steps.<id>.outputs.<name>}}`"),
                 );
                 Template::literal(text.value.clone(), text.span)
+            }
+        }
+    }
+
+    /// A timeout: a fixed duration, or exactly `{{params.NAME}}` naming a `duration` param.
+    pub fn timeout(&mut self, text: &Text, what: &str) -> Option<crate::plan::Timeout> {
+        let Some(inner) = text
+            .value
+            .trim()
+            .strip_prefix("{{")
+            .and_then(|t| t.strip_suffix("}}"))
+        else {
+            return self.duration(text, what).map(crate::plan::Timeout::Fixed);
+        };
+        let name = inner.trim().strip_prefix("params.").unwrap_or("");
+        match self.params.iter().find(|(n, _)| n == name) {
+            Some((_, ParamType::Duration)) => Some(crate::plan::Timeout::Param(name.to_string())),
+            Some((_, ty)) => {
+                self.push(
+                    Diagnostic::error(
+                        "runbook::plan::bad_duration",
+                        format!(
+                            "{what} reads param `{name}`, which is a {}, not a duration",
+                            ty.as_str()
+                        ),
+                        text.span,
+                        "not a duration param",
+                    )
+                    .with_help(format!("declare `{name}` with `type: duration`")),
+                );
+                None
+            }
+            None => {
+                self.push(
+                    Diagnostic::error("runbook::plan::bad_duration", format!("{what} must be a duration or `{{{{params.NAME}}}}` of a duration param"), text.span, "not a duration")
+                        .with_help("write `30s`, or declare a `type: duration` param and write `\"{{params.NAME}}\"`"),
+                );
+                None
             }
         }
     }
@@ -96,11 +138,15 @@ pub fn validate(source: &SourceFile, root: &Node) -> Validated {
     let mut c = Checker {
         source,
         d: Decoder::default(),
+        requires: Vec::new(),
+        params: Vec::new(),
     };
     let raw = RawPlan::decode(root, &mut c.d);
     let header = check_header(&mut c, &raw);
     let requires = check_requires(&mut c, &raw);
+    c.requires.clone_from(&requires);
     let params = check_params(&mut c, &raw.params);
+    c.params = params.iter().map(|p| (p.name.clone(), p.ty)).collect();
     let targets = check_targets(&mut c, &raw.targets);
     let (steps, finally) = steps::check_steps(&mut c, &raw, &targets);
     let graphs = steps::check_graphs(&mut c, &steps, &finally);

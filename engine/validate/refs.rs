@@ -134,6 +134,16 @@ fn target_templates(t: &Target) -> Vec<&Template> {
 }
 
 fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is_finally: bool) {
+    let wait_timeout = match &s.action {
+        Action::Wait(w) => w.timeout.as_ref(),
+        _ => None,
+    };
+    let undo_timeout = s.undo.as_ref().and_then(|u| u.timeout.as_ref());
+    for t in s.timeout.iter().chain(wait_timeout).chain(undo_timeout) {
+        if let crate::plan::Timeout::Param(name) = t {
+            scope.used_params.insert(name.clone());
+        }
+    }
     let for_each = s.for_each.is_some();
     let site = Site::Step {
         index: i,
@@ -147,7 +157,13 @@ fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is
         check_template(c, scope, m, site);
     }
     // `when` and `for_each` are read before the step's action: same availability rules.
-    let mut jqs: Vec<&Jq> = s.when.iter().chain(&s.for_each).chain(&s.check).collect();
+    let mut jqs: Vec<&Jq> = s
+        .when
+        .iter()
+        .chain(&s.for_each)
+        .chain(&s.check)
+        .chain(s.version.as_ref().map(|v| &v.from))
+        .collect();
     jqs.extend(s.outputs.iter().map(|o| &o.jq));
     if let Action::Wait(w) = &s.action {
         jqs.push(&w.until);

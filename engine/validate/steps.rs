@@ -85,18 +85,19 @@ fn check_step(
             description: u.description.as_ref().map(|d| d.value.clone()),
             action,
             retry: retry(c, u.retry.as_ref()),
-            timeout: u.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
+            timeout: u.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`")),
         })
     });
     // Every field is checked before giving up on a broken action, so all problems show.
     let needs = s.needs.iter().map(|n| (n.value.clone(), n.span)).collect();
     let when = s.when.as_ref().map(|w| jq(c, w, "`when`"));
     let retry_policy = retry(c, s.retry.as_ref());
-    let timeout = s.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`"));
+    let timeout = s.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`"));
     let outputs = outputs(c, s);
     let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
     let check = s.check.as_ref().map(|f| jq(c, f, "`check`"));
     let check_message = s.check_message.as_ref().map(|m| c.template(m));
+    let version = s.version.as_ref().and_then(|v| version_check(c, v));
     Some(Step {
         id: id.value.clone(),
         id_span: id.span,
@@ -114,7 +115,42 @@ fn check_step(
         for_each,
         check,
         check_message,
+        version,
         is_finally,
+    })
+}
+
+fn version_check(
+    c: &mut Checker<'_>,
+    v: &crate::raw::RawVersion,
+) -> Option<crate::plan::VersionCheck> {
+    let app = v.app.as_ref()?;
+    let from = jq(c, v.from.as_ref()?, "`version.from`");
+    let Some(req) = c.requires.iter().find(|r| r.app == app.value).cloned() else {
+        let names: Vec<String> = c.requires.iter().map(|r| r.app.clone()).collect();
+        c.push(
+            Diagnostic::error(
+                "runbook::plan::unknown_requirement",
+                format!(
+                    "`version.app` names `{}`, which `requires` does not constrain",
+                    app.value
+                ),
+                app.span,
+                "not in `requires`",
+            )
+            .with_help(format!(
+                "add `requires: {{{}: \">=x.y.z\"}}`; constrained apps: {}",
+                app.value,
+                list_names(names.iter().map(String::as_str))
+            )),
+        );
+        return None;
+    };
+    Some(crate::plan::VersionCheck {
+        app: app.value.clone(),
+        constraint: req.constraint,
+        text: req.text,
+        from,
     })
 }
 
@@ -481,7 +517,7 @@ fn wait(c: &mut Checker<'_>, w: &RawWait, targets: &[Target]) -> Option<WaitActi
             "zero",
         ));
     }
-    let timeout = w.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`"));
+    let timeout = w.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`"));
     if w.timeout.is_none() {
         c.push(
             Diagnostic::warning(
