@@ -159,12 +159,13 @@ impl Executors {
         let port = self.forwards.ensure(spec, cancel).await?;
         let outcome = self.http.execute(req, Some(port), cancel).await;
         if let Err(StepError::Transport {
-            kind: TransportKind::Connect,
+            kind: TransportKind::Connect | TransportKind::Other,
             ..
         }) = &outcome
         {
-            // The local end refused: the forward is broken even if kubectl still runs, so
-            // the next attempt starts a fresh one.
+            // The local end refused or reset the connection: the forward is broken even if
+            // kubectl still runs, so the next attempt starts a fresh one. (A timeout says the
+            // server is slow, not that the forward is broken.)
             self.forwards.invalidate(spec, port).await;
         }
         outcome
