@@ -35,6 +35,8 @@ enum Command {
     Runs(crate::runcmd::RunsArgs),
     /// Show an unfinished run; roll it back, resume it or abandon it.
     Recover(crate::runcmd::RecoverArgs),
+    /// Rehearse backup and restore end to end against the built-in simulator; prints a verdict.
+    Rehearse(crate::rehearse::RehearseArgs),
     /// Start the built-in Camunda simulator on 127.0.0.1 and print its values file.
     Sim(crate::simcmd::SimArgs),
     /// Print the JSON Schema of the plan format.
@@ -113,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Runs(a) => crate::runcmd::runs(&a),
         Command::Recover(a) => crate::runcmd::recover(&a),
         Command::Sim(a) => crate::simcmd::sim(&a),
+        Command::Rehearse(a) => crate::rehearse::rehearse(&a),
         Command::Schema => {
             print!("{}", crate::schema::plan_schema_text());
             ExitCode::SUCCESS

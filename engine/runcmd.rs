@@ -7,7 +7,6 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -15,14 +14,13 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
 use crate::events::{Outcome, Phase, RunEvent};
-use crate::executor::{ExecutorConfig, Executors};
+
 use crate::graph::StepGraph;
 use crate::inputs::ResolvedParams;
 use crate::journal::{self, Journal};
 use crate::plan::Plan;
-use crate::recorder::{LogFormat, Recorder};
+use crate::recorder::LogFormat;
 use crate::redact::Redactor;
-use crate::runenv::RunEnv;
 use crate::scheduler::{Interrupts, Resume, RunOptions};
 
 #[derive(Args)]
@@ -86,36 +84,16 @@ pub fn run(a: &RunArgs) -> ExitCode {
     if let Err(code) = confirm_destructive(&plan, a.yes) {
         return code;
     }
-    let run_id = new_run_id();
-    let started_at = crate::clock::now_rfc3339();
-    let journal = match Journal::create(
-        &a.common.state_dir,
-        &run_id,
-        &plan.name,
-        plan.source.text(),
-        &started_at,
-    ) {
-        Ok(j) => j,
+    let new = match crate::runner::new_run(&plan, &params, &a.common.state_dir) {
+        Ok(n) => n,
         Err(e) => return fail(e),
     };
-    let start = RunEvent::RunStarted {
-        run_id: run_id.clone(),
-        plan: plan.name.clone(),
-        plan_file: plan.source.name().to_string(),
-        plan_digest: plan.digest.clone(),
-        params: params.masked(),
-        minted: params.minted.clone(),
-        pid: std::process::id(),
-        started_at: started_at.clone(),
-    };
-    let run_json =
-        json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
     execute(
         plan,
         &graphs,
         &params,
-        run_json,
-        Some((journal, start)),
+        new.run,
+        Some((new.journal, new.first)),
         &a.common,
         &RunOptions {
             max_parallel: a.max_parallel,
@@ -137,113 +115,56 @@ fn execute(
     opts: &RunOptions,
     resume: Resume,
 ) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(crate::journal::JournalError::Io {
-                path: "tokio runtime".into(),
-                message: e.to_string(),
-            });
-        }
+    else {
+        return fail(crate::journal::JournalError::Io {
+            path: "tokio runtime".into(),
+            message: "cannot start".into(),
+        });
     };
     let live = common.log_format == LogFormat::Text && std::io::stderr().is_terminal();
-    let (journal, first) = match journal {
-        Some((j, e)) => (Some(j), Some(e)),
-        None => (None, None),
-    };
-    let run_dir = journal.as_ref().map(|j| j.dir.clone());
-    let recorder = Recorder::start(journal, common.log_format, live);
-    let redactor = Redactor::new(params.secret_values());
-    let outcome = runtime.block_on(async {
-        if let Some(e) = first {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            crate::runenv::EventSink::emit(&*recorder, e, Some(tx));
-            let _ = rx.await;
-        }
-        let executors = Arc::new(Executors::new(ExecutorConfig {
-            kubectl_path: common.kubectl.clone(),
-            executor_search_path: None,
-        }));
-        let env = match RunEnv::new(
-            Arc::new(plan),
-            executors.clone(),
-            Json::Object(params.values.clone()),
-            run_json,
-            recorder.clone(),
-            redactor.clone(),
-        ) {
-            Ok(env) => Arc::new(env),
-            Err(e) => return Err(e),
-        };
-        let interrupts = Interrupts::default();
-        let signals = tokio::spawn(watch_signals(interrupts.clone()));
-        let result = crate::scheduler::run_with(env, graphs, opts, &interrupts, resume).await;
-        // Port-forwards end with the run, whatever happened.
-        executors.shutdown().await;
+    let interrupts = Interrupts::default();
+    let finished = runtime.block_on(async {
+        let signals = tokio::spawn(crate::runner::watch_signals(interrupts.clone()));
+        let finished = crate::runner::run_plan(crate::runner::RunRequest {
+            plan,
+            graphs,
+            params,
+            run: run_json,
+            journal,
+            log_format: common.log_format,
+            live,
+            kubectl: common.kubectl.clone(),
+            options: opts.clone(),
+            resume,
+            interrupts: interrupts.clone(),
+        })
+        .await;
         signals.abort();
-        Ok(result)
+        finished
     });
-    recorder.finish();
-    let events = recorder.events();
-    match outcome {
+    match finished.result {
         Ok(result) => {
             print_summary(
-                &events,
+                &finished.events,
                 &result.outcome,
                 &result.message,
-                run_dir.as_deref(),
+                finished.run_dir.as_deref(),
             );
             if let Some(path) = &common.report
-                && let Err(e) = write_report(path, &events, &redactor)
+                && let Err(e) = write_report(path, &finished.events, &finished.redactor)
             {
                 eprintln!("warning: cannot write the report {}: {e}", path.display());
             }
             ExitCode::from(result.outcome.exit_code())
         }
         Err(e) => {
-            eprintln!("error: {}", redactor.apply(&e));
+            eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
-}
-
-async fn watch_signals(interrupts: Interrupts) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    let mut count = 0;
-    loop {
-        tokio::select! {
-            _ = int.recv() => count += 1,
-            _ = term.recv() => count += 1,
-        }
-        if count == 1 {
-            eprintln!(
-                "\ninterrupt: stopping; undo and finally steps will run (interrupt again to skip the undos; finally always runs)"
-            );
-            interrupts.stop.cancel();
-        } else {
-            eprintln!("\nsecond interrupt: skipping the remaining undos; finally steps still run");
-            interrupts.skip_undo.cancel();
-        }
-    }
-}
-
-fn new_run_id() -> String {
-    let now = crate::clock::now_rfc3339();
-    let compact: String = now
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .take(14)
-        .collect();
-    format!("{compact}-{:04x}", fastrand::u16(..))
 }
 
 /// Destructive steps need `--yes`, or the plan's name typed at a terminal.
