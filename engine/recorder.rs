@@ -252,9 +252,13 @@ pub fn line(e: &RunEvent) -> Option<String> {
                 format!("{}{id}{item} attempt {attempt}", phase(*p))
             }
         }
-        RunEvent::WaitPolled { id, observed, .. } => {
-            format!("{id} observed {}", crate::template::display(observed))
-        }
+        RunEvent::WaitPolled { id, observed, .. } => match observed.get("error") {
+            Some(e) => format!(
+                "{id} poll failed, retrying at the next poll: {}",
+                crate::template::display(e)
+            ),
+            None => format!("{id} observed {}", crate::template::display(observed)),
+        },
         RunEvent::StepRetrying {
             phase: p,
             id,

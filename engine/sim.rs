@@ -55,6 +55,8 @@
 //!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..},"exporting":"running|.."}`
 //!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
 //! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`.
+//! - `GET /sim/in-flight`: requests arrived and not yet answered
+//!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
 //!   (control port included), oldest first: `[{"seq","component","method","path","status",
 //!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the

@@ -375,7 +375,18 @@ async fn poll(
             }
             // A transient error while polling (connection reset, 503) is one bad poll, not the
             // end of the wait.
-            Err(e) if e.retryable() => last_error = e.summary(),
+            Err(e) if e.retryable() => {
+                last_error = env.redact(&e.summary());
+                let seen = serde_json::json!({ "error": last_error });
+                if seen != last_seen {
+                    env.emit(RunEvent::WaitPolled {
+                        id: step.id.clone(),
+                        poll: n,
+                        observed: seen.clone(),
+                    });
+                    last_seen = seen;
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         if let Some(timeout) = w.timeout.as_ref().and_then(|t| t.resolve(&env.params))

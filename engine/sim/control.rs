@@ -95,6 +95,14 @@ pub fn handle(shared: &Shared, req: &Req) -> Resp {
             Ok(id) => Resp::json(200, &super::oracle::restore(&world, id)),
             Err(_) => Resp::message(400, "backup id must be a number"),
         },
+        ("GET", ["sim", "in-flight"]) => {
+            let items: Vec<_> = world
+                .in_flight
+                .iter()
+                .map(|(c, m, p)| serde_json::json!({"component": c.as_str(), "method": m, "path": p}))
+                .collect();
+            Resp::json(200, &items)
+        }
         ("GET", ["sim", "requests"]) => {
             let since = req
                 .q("since")

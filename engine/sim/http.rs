@@ -372,9 +372,14 @@ async fn entry(
         Some(q) => format!("{}?{q}", req.path),
         None => req.path.clone(),
     };
+    let flight = (ctx.component, req.method.clone(), logged_path.clone());
+    lock(&ctx.shared).in_flight.push(flight.clone());
     let resp = answer(&ctx, &req).await;
     {
         let mut world = lock(&ctx.shared);
+        if let Some(i) = world.in_flight.iter().position(|f| *f == flight) {
+            world.in_flight.remove(i);
+        }
         let status = if resp.drop { 0 } else { resp.status };
         world.log_request(ctx.component, &req.method, &logged_path, status);
     }

@@ -144,6 +144,9 @@ pub struct World {
     pub webapps: WebappsQueues,
     pub faults: Faults,
     pub requests: VecDeque<RequestRecord>,
+    /// Requests being answered right now (arrived, not yet answered): `(component, method,
+    /// path)`, so a test can act while a slow call is in flight.
+    pub in_flight: Vec<(Component, String, String)>,
     request_seq: u64,
     /// Per component: whether its API is reachable (false = scaled to 0 / stopped).
     gates: BTreeMap<Component, watch::Sender<bool>>,
@@ -186,6 +189,7 @@ impl World {
             webapps: WebappsQueues::default(),
             faults,
             requests: VecDeque::new(),
+            in_flight: Vec::new(),
             request_seq: 0,
             gates: BTreeMap::new(),
             brokers_running: true,

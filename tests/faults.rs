@@ -1,0 +1,387 @@
+//! The fault matrix of the 8.8 backup plan against the built-in simulator, through the real
+//! CLI: each endpoint the plan calls in turn gets a 5xx burst (retried, the backup
+//! succeeds), a permanent failure, a timeout, a FAILED backup state, a SIGINT and a SIGKILL
+//! (then `runbook recover --rollback`). Every case must end with exporting resumed, and the
+//! journal and report must say what happened.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::harness::root;
+
+const PLAN: &str = "plans/camunda/backup-8.8.yaml";
+
+/// The calls of the backup plan: (component, method, path pattern, what they are).
+const CALLS: &[(&str, &str, &str, &str)] = &[
+    (
+        "orchestration",
+        "POST",
+        "/actuator/exporting/pause",
+        "soft pause",
+    ),
+    (
+        "orchestration",
+        "POST",
+        "/actuator/backupHistory",
+        "web apps backup",
+    ),
+    ("optimize", "POST", "/actuator/backups", "Optimize backup"),
+    (
+        "orchestration",
+        "GET",
+        "/actuator/backupHistory/*",
+        "web apps status",
+    ),
+    ("optimize", "GET", "/actuator/backups/*", "Optimize status"),
+    ("datastore", "PUT", "/_snapshot/*", "zeebe-record snapshot"),
+    (
+        "orchestration",
+        "POST",
+        "/actuator/backupRuntime",
+        "Zeebe backup",
+    ),
+    (
+        "orchestration",
+        "GET",
+        "/actuator/backupRuntime/*",
+        "Zeebe status",
+    ),
+];
+
+/// A `runbook sim` process with its values file; killed on drop.
+struct Sim {
+    child: Child,
+    dir: PathBuf,
+    control: String,
+}
+
+impl Sim {
+    fn start(dir: &Path, scenario: Option<&str>) -> Self {
+        let mut args = vec![
+            "sim".to_string(),
+            "--for".into(),
+            "180s".into(),
+            "--values-out".into(),
+            "values.yaml".into(),
+            "--state-dir".into(),
+            "sim".into(),
+        ];
+        if let Some(s) = scenario {
+            std::fs::write(dir.join("scenario.yaml"), s).unwrap();
+            args.extend(["--scenario".into(), "scenario.yaml".into()]);
+        }
+        let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(&args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let values = dir.join("values.yaml");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let control = loop {
+            let text = std::fs::read_to_string(&values).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| l.starts_with("sim_url:")) {
+                break line.split('"').nth(1).unwrap_or_default().to_string();
+            }
+            assert!(Instant::now() < deadline, "simulator did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self {
+            child,
+            dir: dir.to_path_buf(),
+            control,
+        }
+    }
+
+    fn get(&self, path: &str) -> Json {
+        let hostport = self.control.trim_start_matches("http://");
+        let mut s = TcpStream::connect(hostport).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
+        serde_json::from_str(body).unwrap_or(Json::Null)
+    }
+
+    fn exporting_paused(&self) -> bool {
+        self.get("/sim/exporting")["paused"]
+            .as_bool()
+            .unwrap_or(true)
+    }
+
+    /// Waits until the simulator has seen a request matching `method` and `path`.
+    fn wait_for_request(&self, method: &str, pattern: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let requests = self.get("/sim/in-flight");
+            let seen = requests.as_array().into_iter().flatten().any(|r| {
+                r["method"] == method
+                    && matches(
+                        pattern,
+                        r["path"]
+                            .as_str()
+                            .unwrap_or("")
+                            .split('?')
+                            .next()
+                            .unwrap_or(""),
+                    )
+            });
+            if seen {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{method} {pattern} never requested"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn runbook(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_runbook"));
+        c.args(args)
+            .current_dir(&self.dir)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    fn backup(&self, extra: &[&str]) -> Command {
+        let plan = root().join(PLAN);
+        let mut args = vec![
+            "run",
+            plan.to_str().unwrap(),
+            "-f",
+            "values.yaml",
+            "--state-dir",
+            "runs",
+            "--report",
+            "report.json",
+        ];
+        args.extend_from_slice(extra);
+        self.runbook(&args)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn matches(pattern: &str, path: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == path,
+        Some((head, tail)) => {
+            path.starts_with(head) && path.len() >= head.len() + tail.len() && path.ends_with(tail)
+        }
+    }
+}
+
+struct Outcome {
+    code: i32,
+    out: String,
+}
+
+fn wait(child: Child) -> Outcome {
+    let out = child.wait_with_output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn fault(component: &str, method: &str, path: &str, body: &str) -> String {
+    format!(
+        "faults:\n  - component: {component}\n    method: {method}\n    path: \"{path}\"\n{body}"
+    )
+}
+
+/// Every case ends with exporting resumed and a journal that says how the run ended.
+fn assert_safe(sim: &Sim, case: &str, o: &Outcome) {
+    assert!(
+        !sim.exporting_paused(),
+        "{case}: exporting left paused\n{}",
+        o.out
+    );
+    let journal = find_journal(&sim.dir.join("runs"));
+    let text = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert!(
+        text.contains("\"event\":\"run_finished\""),
+        "{case}: the journal does not say how the run ended"
+    );
+}
+
+fn find_journal(dir: &Path) -> PathBuf {
+    let runs = dir.join("runs");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("journal.jsonl"))
+        .collect();
+    entries.sort();
+    entries.pop().expect("a journal")
+}
+
+fn report_outcome(sim: &Sim) -> String {
+    let text = std::fs::read_to_string(sim.dir.join("report.json")).unwrap_or_default();
+    let v: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
+    v["finished"]["outcome"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn a_5xx_burst_on_any_call_is_retried_and_the_backup_succeeds() {
+    for &(component, method, path, what) in CALLS {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&fault(
+                component,
+                method,
+                path,
+                "    status: 503\n    times: 2\n",
+            )),
+        );
+        let o = wait(sim.backup(&[]).spawn().unwrap());
+        assert_eq!(o.code, 0, "503 burst on {what}:\n{}", o.out);
+        assert!(
+            o.out.contains("retrying"),
+            "503 burst on {what}: no retry seen\n{}",
+            o.out
+        );
+        assert_safe(&sim, what, &o);
+        assert_eq!(report_outcome(&sim), "succeeded");
+    }
+}
+
+#[test]
+fn a_permanent_failure_on_any_call_fails_the_run_and_resumes_exporting() {
+    for &(component, method, path, what) in CALLS {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&fault(component, method, path, "    status: 400\n")),
+        );
+        let o = wait(sim.backup(&[]).spawn().unwrap());
+        assert_eq!(o.code, 1, "permanent failure on {what}:\n{}", o.out);
+        assert_safe(&sim, what, &o);
+        assert_eq!(report_outcome(&sim), "failed", "{what}");
+    }
+}
+
+#[test]
+fn a_failed_backup_state_fails_the_run_and_resumes_exporting() {
+    for component in ["webapps", "optimize", "zeebe", "snapshot"] {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&format!(
+                "outcomes:\n  - component: {component}\n    result: failed\n"
+            )),
+        );
+        let o = wait(sim.backup(&[]).spawn().unwrap());
+        assert_eq!(o.code, 1, "FAILED {component} backup:\n{}", o.out);
+        assert_safe(&sim, component, &o);
+    }
+}
+
+#[test]
+fn a_backup_that_never_completes_times_out_and_resumes_exporting() {
+    for component in ["webapps", "optimize", "zeebe"] {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&format!(
+                "outcomes:\n  - component: {component}\n    result: hang\n"
+            )),
+        );
+        let o = wait(sim.backup(&["--timeout", "4s"]).spawn().unwrap());
+        assert_eq!(o.code, 130, "hanging {component} backup:\n{}", o.out);
+        assert!(o.out.contains("timed out"), "{component}: {}", o.out);
+        assert_safe(&sim, component, &o);
+    }
+}
+
+#[test]
+fn sigint_during_any_call_compensates_and_resumes_exporting() {
+    for &(component, method, path, what) in CALLS {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&fault(
+                component,
+                method,
+                path,
+                "    latency_ms: 4000\n    times: 1\n",
+            )),
+        );
+        let child = sim.backup(&[]).spawn().unwrap();
+        sim.wait_for_request(method, path);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let o = wait(child);
+        assert_eq!(o.code, 130, "SIGINT during {what}:\n{}", o.out);
+        assert_safe(&sim, what, &o);
+        assert_eq!(report_outcome(&sim), "interrupted", "{what}");
+    }
+}
+
+#[test]
+fn sigkill_during_any_call_then_recover_rollback_resumes_exporting() {
+    for &(component, method, path, what) in CALLS {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Sim::start(
+            dir.path(),
+            Some(&fault(
+                component,
+                method,
+                path,
+                "    latency_ms: 4000\n    times: 1\n",
+            )),
+        );
+        let mut child = sim.backup(&[]).spawn().unwrap();
+        sim.wait_for_request(method, path);
+        std::thread::sleep(Duration::from_millis(100));
+        child.kill().unwrap();
+        let _ = child.wait();
+        let o = wait(
+            sim.runbook(&[
+                "recover",
+                "--rollback",
+                "--state-dir",
+                "runs",
+                "-f",
+                "values.yaml",
+            ])
+            .spawn()
+            .unwrap(),
+        );
+        assert!(
+            o.code == 1 || o.code == 0,
+            "recover after SIGKILL during {what}:\n{}",
+            o.out
+        );
+        assert_safe(&sim, what, &o);
+    }
+}
