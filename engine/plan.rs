@@ -174,6 +174,8 @@ pub struct Step {
     pub destructive: bool,
     pub idempotent: bool,
     pub for_each: Option<Jq>,
+    /// At most this many `for_each` items at once (`None`: the run's `--max-parallel`).
+    pub parallelism: Option<usize>,
     pub check: Option<Jq>,
     pub check_message: Option<Template>,
     pub version: Option<VersionCheck>,

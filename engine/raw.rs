@@ -93,6 +93,7 @@ pub struct RawStep {
     pub destructive: Option<Spanned<bool>>,
     pub idempotent: Option<Spanned<bool>>,
     pub for_each: Option<Text>,
+    pub parallelism: Option<Spanned<i64>>,
     pub check: Option<Text>,
     pub check_message: Option<Text>,
     pub version: Option<RawVersion>,
@@ -225,6 +226,7 @@ pub const STEP_KEYS: &[&str] = &[
     "destructive",
     "idempotent",
     "for_each",
+    "parallelism",
     "check",
     "check_message",
     "version",
@@ -541,6 +543,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
         destructive: None,
         idempotent: None,
         for_each: None,
+        parallelism: None,
         check: None,
         check_message: None,
         version: None,
@@ -573,6 +576,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     step.destructive = opt_bool(d, &f, "destructive");
     step.idempotent = opt_bool(d, &f, "idempotent");
     step.for_each = opt_string(d, &f, "for_each");
+    step.parallelism = opt_int(d, &f, "parallelism");
     step.check = opt_string(d, &f, "check");
     step.check_message = opt_string(d, &f, "check_message");
     if let (Some(n), Some(k)) = (f.get("version"), f.key_span("version"))

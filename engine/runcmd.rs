@@ -153,10 +153,12 @@ fn execute(
                 &result.message,
                 finished.run_dir.as_deref(),
             );
-            if let Some(path) = &common.report
-                && let Err(e) = write_report(path, &finished.events, &finished.redactor)
-            {
-                eprintln!("warning: cannot write the report {}: {e}", path.display());
+            // The run directory always keeps the report: the evidence of what was done.
+            let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
+            for path in kept.iter().chain(common.report.iter()) {
+                if let Err(e) = write_report(path, &finished.events, &finished.redactor) {
+                    eprintln!("warning: cannot write the report {}: {e}", path.display());
+                }
             }
             ExitCode::from(result.outcome.exit_code())
         }

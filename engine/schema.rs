@@ -64,6 +64,7 @@ fn step() -> Json {
         "destructive": {"type": "boolean", "description": "Deletes data: shown in dry runs, needs --yes."},
         "idempotent": {"type": "boolean", "description": "Safe to re-run on `recover --resume`."},
         "for_each": jq("Fan out over the list this yields; `{{item}}` is each element"),
+        "parallelism": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "At most this many `for_each` items at once (default: the run's --max-parallel)."},
         "check": jq("The action succeeded only if this holds over its result"),
         "check_message": template("Message when `check` fails"),
         "version": {"type": "object", "additionalProperties": false, "required": ["app", "from"],

@@ -106,6 +106,7 @@ pub async fn run_step(
             };
         }
     };
+    let max_parallel = step.parallelism.unwrap_or(max_parallel);
     run_items(env, step, phase, &steps, items, cancel, max_parallel).await
 }
 
@@ -279,6 +280,13 @@ fn check_version(
         .from
         .eval(&result.value, vars)
         .map_err(|e| AttemptError::fatal(format!("`version.from` failed: {e}")))?;
+    if found.is_null() || found.as_str().is_some_and(|s| s.trim().is_empty()) {
+        return Err(AttemptError::fatal(format!(
+            "{} reports no version (`version.from` gave {}); a plan may offer a param to state it",
+            v.app,
+            if found.is_null() { "null" } else { "\"\"" }
+        )));
+    }
     let text = crate::template::display(&found);
     let parsed = semver::Version::parse(text.trim().trim_start_matches('v')).map_err(|e| {
         AttemptError::fatal(format!(

@@ -359,16 +359,22 @@ fn check_output(
     }
     if let Some(problem) = availability(scope, src_finally, src, guarded, site) {
         let (code, msg, help) = problem;
-        c.push(
-            Diagnostic::error(
-                code,
-                msg.replace("{id}", id),
-                span,
-                "may not have a value yet",
-            )
-            .with_label(source_step.id_span, "declared by this step")
-            .with_help(help.replace("{id}", id)),
+        let mut d = Diagnostic::error(
+            code,
+            msg.replace("{id}", id),
+            span,
+            "may not have a value yet",
         );
+        // A far-away second label would make the snippet span every line in between.
+        let (here, _) = c.source.line_col(span.start);
+        let (there, _) = c.source.line_col(source_step.id_span.start);
+        let mut help = help.replace("{id}", id);
+        if here.abs_diff(there) <= 12 {
+            d = d.with_label(source_step.id_span, "declared by this step");
+        } else {
+            help.push_str(&format!(" (`{id}` is declared on line {there})"));
+        }
+        c.push(d.with_help(help));
     }
 }
 

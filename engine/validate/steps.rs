@@ -95,6 +95,7 @@ fn check_step(
     let timeout = s.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`"));
     let outputs = outputs(c, s);
     let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
+    let parallelism = parallelism(c, s);
     let check = s.check.as_ref().map(|f| jq(c, f, "`check`"));
     let check_message = s.check_message.as_ref().map(|m| c.template(m));
     let version = s.version.as_ref().and_then(|v| version_check(c, v));
@@ -113,11 +114,43 @@ fn check_step(
         destructive: s.destructive.as_ref().is_some_and(|d| d.value),
         idempotent: s.idempotent.as_ref().is_some_and(|d| d.value),
         for_each,
+        parallelism,
         check,
         check_message,
         version,
         is_finally,
     })
+}
+
+/// `parallelism` bounds a `for_each` fan-out, so it needs one and must be at least 1.
+fn parallelism(c: &mut Checker<'_>, s: &RawStep) -> Option<usize> {
+    let p = s.parallelism.as_ref()?;
+    if s.for_each.is_none() {
+        c.push(
+            Diagnostic::warning(
+                "runbook::plan::parallelism_without_for_each",
+                "`parallelism` has no effect without `for_each`",
+                p.span,
+                "only a `for_each` fan-out runs in parallel",
+            )
+            .with_help("remove `parallelism`, or add `for_each`"),
+        );
+    }
+    match usize::try_from(p.value) {
+        Ok(n) if (1..=10_000).contains(&n) => Some(n),
+        _ => {
+            c.push(
+                Diagnostic::error(
+                    "runbook::plan::bad_parallelism",
+                    format!("`parallelism: {}` is out of range", p.value),
+                    p.span,
+                    "must be between 1 and 10000",
+                )
+                .with_help("`parallelism: 1` runs the items one at a time"),
+            );
+            None
+        }
+    }
 }
 
 fn version_check(
