@@ -72,9 +72,20 @@ fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
         VersionArg::V87 => "8.7",
     };
     (
-        PathBuf::from(format!("plans/camunda/backup-{v}.yaml")),
-        PathBuf::from(format!("plans/camunda/restore-{v}.yaml")),
+        shipped(&format!("plans/camunda/backup-{v}.yaml")),
+        shipped(&format!("plans/camunda/restore-{v}.yaml")),
     )
+}
+
+/// A shipped plan: relative to the working directory (a checkout), else where this binary
+/// was built from, so `rehearse` also works from another directory.
+fn shipped(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if built.exists() { built } else { here }
 }
 
 pub fn rehearse(a: &RehearseArgs) -> ExitCode {

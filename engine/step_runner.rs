@@ -256,7 +256,7 @@ async fn attempt_once(
                     .and_then(|m| m.render(scope).ok())
                     .unwrap_or_else(|| format!("`check` is false: {}", check.source));
                 return Err(AttemptError {
-                    message: format!("{msg} (result: {})", short(&result.value)),
+                    message: format!("{msg} (result: {})", shown(&result.value)),
                     retryable: true,
                     cancelled: false,
                 });
@@ -364,7 +364,7 @@ async fn poll(
                     return Err(AttemptError::fatal(format!(
                         "`fail_if` holds ({}): {}",
                         f.source,
-                        short(&result.value)
+                        shown(&result.value)
                     )));
                 }
                 if w.until
@@ -532,6 +532,18 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An action's result for a message: without HTTP headers (noise there), cut short.
+fn shown(v: &Json) -> String {
+    match v {
+        Json::Object(m) if m.contains_key("headers") => {
+            let mut m = m.clone();
+            m.remove("headers");
+            short(&Json::Object(m))
+        }
+        _ => short(v),
+    }
 }
 
 /// A JSON value cut short for messages.

@@ -325,6 +325,9 @@ struct State {
     initialised: bool,
     /// The world's `broker_data_epoch` last seen (a `damage` empties every volume).
     data_epoch: u64,
+    /// The volumes are empty because of a `damage`, which already wiped the world; a later
+    /// restore through the control API must not be undone by wiping again.
+    emptied_by_damage: bool,
     pods: BTreeMap<String, PodState>,
     brokers: BTreeMap<u32, BrokerData>,
 }
@@ -585,7 +588,7 @@ impl CamundaWorkloads {
             }
         }
         let all_empty = (0..n.brokers).all(|i| st.brokers.get(&i) == Some(&BrokerData::Empty));
-        if all_empty && !world.cluster.data_wiped {
+        if all_empty && !world.cluster.data_wiped && !st.emptied_by_damage {
             world.cluster.wipe();
             world.zeebe.broker_data_present = false;
         }
@@ -647,7 +650,9 @@ impl CamundaWorkloads {
                 world.zeebe.broker_data_present = false;
                 let _ = super::zeebe::restore_brokers(world, id);
             }
-            None if world.cluster.data_wiped => {
+            // Only volumes that were really emptied make a new cluster; brokers that merely
+            // start (e.g. the first reconcile after the simulator came up) keep their data.
+            None if world.cluster.data_wiped && data.contains(&BrokerData::Empty) => {
                 // Fresh volumes (or a partial restore, which Zeebe cannot use): a new, empty
                 // cluster; the restore oracle reports that Zeebe was not restored.
                 world.cluster.data_wiped = false;
@@ -659,6 +664,7 @@ impl CamundaWorkloads {
         for d in st.brokers.values_mut() {
             *d = BrokerData::Present;
         }
+        st.emptied_by_damage = false;
         world.seed_schema();
     }
 
@@ -882,6 +888,7 @@ impl Reconciler for CamundaWorkloads {
         let mut st = self.state();
         if st.data_epoch != world.broker_data_epoch {
             st.data_epoch = world.broker_data_epoch;
+            st.emptied_by_damage = true;
             for d in st.brokers.values_mut() {
                 *d = BrokerData::Empty;
             }
