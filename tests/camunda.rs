@@ -302,6 +302,36 @@ fn backup_87_without_optimize_skips_it() {
 }
 
 #[test]
+fn backup_87_a_failed_component_fails_the_run_and_resumes_exporting() {
+    let sim = Sim::start("8.7", "elasticsearch");
+    for (id, component) in [
+        (801, "operate"),
+        (802, "tasklist"),
+        (803, "optimize"),
+        (804, "zeebe"),
+    ] {
+        fail_next(&sim, component);
+        let (code, text, report) =
+            sim.run("backup-8.7.yaml", &["--set", &format!("backup_id={id}")]);
+        assert_eq!(code, 1, "{component}:\n{text}");
+        assert_eq!(report["finished"]["outcome"], "failed", "{component}");
+        assert!(
+            !sim.exporting_paused(),
+            "{component}: exporting left paused"
+        );
+        assert_eq!(
+            sim.oracle(id)["coherent"],
+            false,
+            "{component}: a failed backup must not look coherent"
+        );
+    }
+    assert_eq!(
+        sim.exporting_history().last().map(String::as_str),
+        Some("running")
+    );
+}
+
+#[test]
 fn inventory_88_lists_restorable_ids_and_the_state_of_an_incomplete_one() {
     let sim = Sim::start("8.8", "elasticsearch");
     sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
