@@ -22,6 +22,10 @@ struct Sim {
 
 impl Sim {
     fn start(version: &str, datastore: &str) -> Self {
+        Self::start_with(version, datastore, &[])
+    }
+
+    fn start_with(version: &str, datastore: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
             .args([
@@ -37,6 +41,7 @@ impl Sim {
                 "--state-dir",
                 "sim",
             ])
+            .args(extra)
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -285,6 +290,7 @@ fn backup_87_preflight_refuses_a_taken_or_lower_id_before_pausing() {
 
 #[test]
 fn backup_87_without_optimize_skips_it() {
+    // Optimize switched off by the plan's param while it runs ...
     let sim = Sim::start("8.7", "elasticsearch");
     let report = sim.run_ok(
         "backup-8.7.yaml",
@@ -299,6 +305,17 @@ fn backup_87_without_optimize_skips_it() {
         sim.snapshot_names()
     );
     assert!(!sim.exporting_paused());
+    // ... and a cluster without Optimize: the simulator's values file says so.
+    let sim = Sim::start_with("8.7", "opensearch", &["--no-optimize"]);
+    let report = sim.run_ok("backup-8.7.yaml", &["--set", "backup_id=700"]);
+    assert!(outputs(&report, "evidence")["backup"]["optimize"].is_null());
+    assert_coherent(&sim, 700, "without Optimize");
+    let report = sim.run_ok("inventory-8.7.yaml", &[]);
+    assert_eq!(
+        outputs(&report, "inventory")["backups"][0]["optimize"],
+        "DISABLED"
+    );
+    assert_eq!(ids(&outputs(&report, "inventory")["restorable"]), [700]);
 }
 
 #[test]
