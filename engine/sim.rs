@@ -353,6 +353,8 @@ impl SimHandle {
         kv("kube_context", workloads::KUBE_CONTEXT);
         kv("sim_url", &self.urls.control);
         out.push_str("port_forward: false\n");
+        // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
+        out.push_str(&format!("optimize_enabled: {}\n", c.optimize));
         out
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary driving the real `runbook` CLI.
 
+mod camunda;
 mod faults;
 mod harness;
 mod plans;

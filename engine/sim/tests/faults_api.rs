@@ -168,6 +168,7 @@ async fn values_file_has_the_plan_keys() {
         "datastore",
         "orchestration_url",
         "optimize_url",
+        "optimize_enabled",
         "datastore_url",
         "snapshot_repository",
         "namespace",
@@ -247,6 +248,7 @@ async fn control_state_and_unknown_component() {
         404
     );
     assert!(!s.handle.values_yaml().contains("optimize_url"));
+    assert!(s.handle.values_yaml().contains("optimize_enabled: false"));
     // Without Optimize the oracle does not expect its parts.
     let v = s
         .get(&format!("{}/sim/oracle/backups/1", s.ctl()))

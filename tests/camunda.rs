@@ -1,0 +1,493 @@
+//! The Camunda plans other than the 8.8 backup (backup-8.7, inventory, prune, for 8.8 and 8.7)
+//! against the built-in simulator, through the real CLI: `runbook sim` prints its values file,
+//! the plan runs with it, and the effects are checked through the simulator's control API
+//! (`/sim/state`, `/sim/exporting`, `/sim/oracle/backups/{id}`) and the run report.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::harness::{root, runbook};
+
+/// A `runbook sim` process for one Camunda version and datastore; killed on drop.
+struct Sim {
+    child: Child,
+    dir: tempfile::TempDir,
+    control: String,
+}
+
+impl Sim {
+    fn start(version: &str, datastore: &str) -> Self {
+        Self::start_with(version, datastore, &[])
+    }
+
+    fn start_with(version: &str, datastore: &str, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args([
+                "sim",
+                "--camunda-version",
+                version,
+                "--datastore",
+                datastore,
+                "--for",
+                "300s",
+                "--values-out",
+                "values.yaml",
+                "--state-dir",
+                "sim",
+            ])
+            .args(extra)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let values = dir.path().join("values.yaml");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let control = loop {
+            let text = std::fs::read_to_string(&values).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| l.starts_with("sim_url:")) {
+                break line.split('"').nth(1).unwrap_or_default().to_string();
+            }
+            assert!(Instant::now() < deadline, "simulator did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self {
+            child,
+            dir,
+            control,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn call(&self, method: &str, path: &str, body: &str) -> Json {
+        let hostport = self.control.trim_start_matches("http://");
+        let mut s = TcpStream::connect(hostport).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
+        serde_json::from_str(body).unwrap_or(Json::Null)
+    }
+
+    fn get(&self, path: &str) -> Json {
+        self.call("GET", path, "")
+    }
+
+    fn oracle(&self, id: u64) -> Json {
+        self.get(&format!("/sim/oracle/backups/{id}"))
+    }
+
+    /// Mode changes of exporting so far (`soft-paused`, `running`, ...).
+    fn exporting_history(&self) -> Vec<String> {
+        self.get("/sim/exporting")["history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| h["mode"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn exporting_paused(&self) -> bool {
+        self.get("/sim/exporting")["paused"]
+            .as_bool()
+            .unwrap_or(true)
+    }
+
+    /// Names of every snapshot in the datastore, sorted.
+    fn snapshot_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.get("/sim/state")["snapshots"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s["name"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Ids of the Zeebe partition backups the brokers hold.
+    fn zeebe_backup_ids(&self) -> Vec<u64> {
+        let backups = &self.get("/sim/state")["zeebeBackups"]["backups"];
+        let mut ids: Vec<u64> = match backups {
+            Json::Object(m) => m.keys().filter_map(|k| k.parse().ok()).collect(),
+            Json::Array(a) => a.iter().filter_map(|b| b["backupId"].as_u64()).collect(),
+            _ => Vec::new(),
+        };
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Runs `plan` with the simulator's values file; returns (exit code, output, report).
+    fn run(&self, plan: &str, extra: &[&str]) -> (i32, String, Json) {
+        let plan = root().join("plans/camunda").join(plan);
+        let report = self.dir().join("report.json");
+        let _ = std::fs::remove_file(&report);
+        let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args([
+                "run",
+                plan.to_str().unwrap(),
+                "-f",
+                "values.yaml",
+                "--state-dir",
+                "runs",
+                "--report",
+                "report.json",
+            ])
+            .args(extra)
+            .current_dir(self.dir())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Json::Null);
+        (out.status.code().unwrap_or(-1), text, report)
+    }
+
+    /// Runs `plan` and asserts it succeeded; returns the report.
+    fn run_ok(&self, plan: &str, extra: &[&str]) -> Json {
+        let (code, text, report) = self.run(plan, extra);
+        assert_eq!(code, 0, "{plan} {extra:?} failed:\n{text}");
+        report
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The outputs of step `id` in a run report.
+fn outputs<'a>(report: &'a Json, id: &str) -> &'a Json {
+    report["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == id))
+        .map_or(&Json::Null, |s| &s["outputs"])
+}
+
+fn ids(v: &Json) -> Vec<u64> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_u64)
+        .collect()
+}
+
+fn assert_coherent(sim: &Sim, id: u64, case: &str) {
+    let verdict = sim.oracle(id);
+    assert_eq!(
+        verdict["coherent"], true,
+        "{case}: backup {id} is not coherent: {verdict}"
+    );
+}
+
+/// The next backup of this component fails (a FAILED state, reference 4.3-4.5).
+fn fail_next(sim: &Sim, component: &str) {
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        &format!("outcomes:\n  - component: {component}\n    result: failed\n    times: 1\n"),
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+}
+
+#[test]
+fn backup_87_on_elasticsearch_and_opensearch_is_coherent_and_resumes_exporting() {
+    for (datastore, feature_states) in [
+        ("elasticsearch", serde_json::json!(["none"])),
+        ("opensearch", serde_json::json!([])),
+    ] {
+        let sim = Sim::start("8.7", datastore);
+        let report = sim.run_ok("backup-8.7.yaml", &["--set", "backup_id=1000"]);
+        assert_coherent(&sim, 1000, datastore);
+        assert!(
+            !sim.exporting_paused(),
+            "{datastore}: exporting left paused"
+        );
+        assert_eq!(
+            sim.exporting_history(),
+            ["soft-paused", "running"],
+            "{datastore}"
+        );
+        // The zeebe-record snapshot used the body of this datastore (reference 2.1 step 6, 4.7).
+        let state = sim.get("/sim/state");
+        let records = state["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "camunda_zeebe_records_backup_1000")
+            .expect("zeebe-record snapshot");
+        assert_eq!(records["featureStates"], feature_states, "{datastore}");
+        // The evidence names every part with its state.
+        let evidence = &outputs(&report, "evidence")["backup"];
+        for c in ["zeebe", "operate", "tasklist", "optimize"] {
+            assert_eq!(
+                evidence[c]["state"], "COMPLETED",
+                "{datastore} {c}: {evidence}"
+            );
+        }
+        assert_eq!(evidence["zeebe_records"]["state"], "SUCCESS");
+        assert_eq!(
+            evidence["operate"]["snapshots"].as_array().unwrap().len(),
+            6,
+            "{evidence}"
+        );
+        assert_eq!(
+            evidence["optimize"]["snapshots"][1]["name"],
+            "camunda_optimize_1000_8.7.1_part_2_of_2"
+        );
+    }
+}
+
+#[test]
+fn backup_87_preflight_refuses_a_taken_or_lower_id_before_pausing() {
+    let sim = Sim::start("8.7", "elasticsearch");
+    sim.run_ok("backup-8.7.yaml", &["--set", "backup_id=500"]);
+    for (id, why) in [
+        ("500", "backup with id 500 already exists"),
+        ("400", "not higher than every earlier Zeebe backup id"),
+    ] {
+        let (code, text, report) =
+            sim.run("backup-8.7.yaml", &["--set", &format!("backup_id={id}")]);
+        assert_eq!(code, 1, "id {id}:\n{text}");
+        assert!(text.contains(why), "id {id}:\n{text}");
+        let message = report["finished"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("preflight-"), "id {id}: {message}");
+        // Nothing was paused: the only pause is the first backup's.
+        assert_eq!(
+            sim.exporting_history(),
+            ["soft-paused", "running"],
+            "id {id}"
+        );
+    }
+    assert_coherent(&sim, 500, "after refused runs");
+}
+
+#[test]
+fn backup_87_without_optimize_skips_it() {
+    // Optimize switched off by the plan's param while it runs ...
+    let sim = Sim::start("8.7", "elasticsearch");
+    let report = sim.run_ok(
+        "backup-8.7.yaml",
+        &["--set", "backup_id=700", "--set", "optimize_enabled=false"],
+    );
+    assert!(outputs(&report, "evidence")["backup"]["optimize"].is_null());
+    assert!(
+        !sim.snapshot_names()
+            .iter()
+            .any(|n| n.starts_with("camunda_optimize_")),
+        "{:?}",
+        sim.snapshot_names()
+    );
+    assert!(!sim.exporting_paused());
+    // ... and a cluster without Optimize: the simulator's values file says so.
+    let sim = Sim::start_with("8.7", "opensearch", &["--no-optimize"]);
+    let report = sim.run_ok("backup-8.7.yaml", &["--set", "backup_id=700"]);
+    assert!(outputs(&report, "evidence")["backup"]["optimize"].is_null());
+    assert_coherent(&sim, 700, "without Optimize");
+    let report = sim.run_ok("inventory-8.7.yaml", &[]);
+    assert_eq!(
+        outputs(&report, "inventory")["backups"][0]["optimize"],
+        "DISABLED"
+    );
+    assert_eq!(ids(&outputs(&report, "inventory")["restorable"]), [700]);
+}
+
+#[test]
+fn backup_87_a_failed_component_fails_the_run_and_resumes_exporting() {
+    let sim = Sim::start("8.7", "elasticsearch");
+    for (id, component) in [
+        (801, "operate"),
+        (802, "tasklist"),
+        (803, "optimize"),
+        (804, "zeebe"),
+    ] {
+        fail_next(&sim, component);
+        let (code, text, report) =
+            sim.run("backup-8.7.yaml", &["--set", &format!("backup_id={id}")]);
+        assert_eq!(code, 1, "{component}:\n{text}");
+        assert_eq!(report["finished"]["outcome"], "failed", "{component}");
+        assert!(
+            !sim.exporting_paused(),
+            "{component}: exporting left paused"
+        );
+        assert_eq!(
+            sim.oracle(id)["coherent"],
+            false,
+            "{component}: a failed backup must not look coherent"
+        );
+    }
+    assert_eq!(
+        sim.exporting_history().last().map(String::as_str),
+        Some("running")
+    );
+}
+
+#[test]
+fn inventory_88_lists_restorable_ids_and_the_state_of_an_incomplete_one() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=200"]);
+    fail_next(&sim, "webapps");
+    let (code, text, _) = sim.run("backup-8.8.yaml", &["--set", "backup_id=300"]);
+    assert_eq!(code, 1, "{text}");
+    let report = sim.run_ok("inventory.yaml", &[]);
+    let out = outputs(&report, "inventory");
+    assert_eq!(ids(&out["restorable"]), [200, 100], "{out}");
+    let rows = out["backups"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{out}");
+    // 300: the web apps backup FAILED, so the plan stopped before the later parts.
+    assert_eq!(rows[0]["backup_id"], 300, "{out}");
+    assert_eq!(rows[0]["webapps"], "FAILED", "{out}");
+    assert_eq!(rows[0]["zeebe"], "MISSING", "{out}");
+    assert_eq!(rows[0]["zeebe_records"], "MISSING", "{out}");
+    assert_eq!(rows[0]["restorable"], false, "{out}");
+    assert_eq!(
+        rows[1],
+        serde_json::json!({"backup_id": 200, "webapps": "COMPLETED", "zeebe": "COMPLETED",
+            "optimize": "COMPLETED", "zeebe_records": "SUCCESS", "restorable": true})
+    );
+    let records: Vec<Json> = out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids(&Json::Array(records)), [100, 200]);
+}
+
+#[test]
+fn prune_88_keeps_the_newest_complete_backups_and_spares_incomplete_ones() {
+    let sim = Sim::start("8.8", "opensearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    fail_next(&sim, "webapps");
+    let (code, text, _) = sim.run("backup-8.8.yaml", &["--set", "backup_id=150"]);
+    assert_eq!(code, 1, "{text}");
+    for id in [200, 300] {
+        sim.run_ok("backup-8.8.yaml", &["--set", &format!("backup_id={id}")]);
+    }
+    // Destructive steps need --yes.
+    let (code, text, _) = sim.run("prune.yaml", &["--set", "keep=1"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("--yes"), "{text}");
+    assert_eq!(sim.zeebe_backup_ids(), [100, 200, 300]);
+
+    let report = sim.run_ok("prune.yaml", &["--set", "keep=1", "--yes"]);
+    let out = outputs(&report, "select");
+    assert_eq!(ids(&out["restorable"]), [300, 200, 100], "{out}");
+    assert_eq!(ids(&out["kept"]), [300], "{out}");
+    assert_eq!(ids(&out["delete"]), [100, 200], "{out}");
+    assert_eq!(sim.zeebe_backup_ids(), [300]);
+    let names = sim.snapshot_names();
+    for gone in ["_100_", "_200_", "backup_100", "backup_200"] {
+        assert!(!names.iter().any(|n| n.contains(gone)), "{gone}: {names:?}");
+    }
+    // The incomplete backup 150 (web apps FAILED) is left alone ...
+    assert!(names.iter().any(|n| n.contains("_150_")), "{names:?}");
+    assert_coherent(&sim, 300, "kept backup");
+
+    // ... until include_incomplete; the kept backup stays.
+    let report = sim.run_ok(
+        "prune.yaml",
+        &[
+            "--set",
+            "keep=1",
+            "--set",
+            "include_incomplete=true",
+            "--yes",
+        ],
+    );
+    assert_eq!(ids(&outputs(&report, "select")["delete"]), [150]);
+    let names = sim.snapshot_names();
+    assert!(!names.iter().any(|n| n.contains("_150_")), "{names:?}");
+    assert_coherent(&sim, 300, "kept backup after include_incomplete");
+
+    // keep below 1 is refused before anything is deleted.
+    let (code, text, _) = sim.run("prune.yaml", &["--set", "keep=0", "--yes"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("keep must be at least 1"), "{text}");
+    assert_eq!(sim.zeebe_backup_ids(), [300]);
+}
+
+#[test]
+fn inventory_and_prune_87() {
+    let sim = Sim::start("8.7", "elasticsearch");
+    for id in [100, 200, 300] {
+        sim.run_ok("backup-8.7.yaml", &["--set", &format!("backup_id={id}")]);
+    }
+    let report = sim.run_ok("inventory-8.7.yaml", &[]);
+    let out = outputs(&report, "inventory");
+    assert_eq!(ids(&out["restorable"]), [300, 200, 100], "{out}");
+    assert_eq!(out["backups"][0]["tasklist"], "COMPLETED", "{out}");
+
+    let report = sim.run_ok("prune-8.7.yaml", &["--set", "keep=1", "--yes"]);
+    assert_eq!(ids(&outputs(&report, "select")["delete"]), [100, 200]);
+    assert_eq!(sim.zeebe_backup_ids(), [300]);
+    let names = sim.snapshot_names();
+    assert_eq!(names.len(), 6 + 6 + 2 + 1, "{names:?}");
+    assert!(names.iter().all(|n| n.contains("_300")), "{names:?}");
+    assert_coherent(&sim, 300, "kept backup");
+    let report = sim.run_ok("inventory-8.7.yaml", &[]);
+    assert_eq!(ids(&outputs(&report, "inventory")["restorable"]), [300]);
+}
+
+#[test]
+fn every_camunda_plan_dry_runs_with_the_example_values() {
+    for plan in [
+        "backup-8.8.yaml",
+        "backup-8.7.yaml",
+        "inventory.yaml",
+        "inventory-8.7.yaml",
+        "prune.yaml",
+        "prune-8.7.yaml",
+    ] {
+        let r = runbook([
+            "plan",
+            &format!("plans/camunda/{plan}"),
+            "-f",
+            "plans/camunda/values-example.yaml",
+        ]);
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("send: "), "{plan}:\n{}", r.stdout);
+    }
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.7.yaml",
+        "-f",
+        "plans/camunda/values-example.yaml",
+        "--set",
+        "backup_id=42",
+        "--set",
+        "datastore=opensearch",
+    ]);
+    assert!(
+        r.stdout.contains(r#"body: {"indices":"zeebe-record*"}"#),
+        "{}",
+        r.stdout
+    );
+}
