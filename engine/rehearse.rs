@@ -245,7 +245,7 @@ impl Rehearsal<'_> {
         inputs.files.insert(0, values.to_path_buf());
         inputs.sets.extend(sets.iter().cloned());
         let params = crate::cli::resolve_params(&plan, &inputs)?;
-        let new = new_run(&plan, &params, &self.a.state_dir.join("runs")).map_err(fail)?;
+        let new = new_run(&plan, &params, &self.a.state_dir).map_err(fail)?;
         eprintln!(
             "\nrehearsal: running {} (run {})",
             plan_path.display(),
@@ -413,8 +413,11 @@ impl Rehearsal<'_> {
                 c.evidence
             );
         }
-        if let Some(steps) = self.evidence["backup"]["steps"].as_array() {
-            println!("\n  backup step timings:");
+        for run in ["backup", "restore"] {
+            let Some(steps) = self.evidence[run]["steps"].as_array() else {
+                continue;
+            };
+            println!("\n  {run} step timings:");
             for s in steps {
                 println!(
                     "    {:<10} {:<32} {:>8} ms",
@@ -424,6 +427,11 @@ impl Rehearsal<'_> {
                 );
             }
         }
+        println!(
+            "\n  journals: {} (`runbook runs --state-dir {}`)",
+            self.a.state_dir.join("runs").display(),
+            self.a.state_dir.display()
+        );
         println!(
             "\nVERDICT: {} in {:.1} s",
             if pass { "PASS" } else { "FAIL" },

@@ -491,3 +491,48 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
         r.stdout
     );
 }
+
+#[test]
+fn restore_88_refuses_an_incomplete_backup_before_changing_anything() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    fail_next(&sim, "webapps");
+    let (code, text, _) = sim.run("backup-8.8.yaml", &["--set", "backup_id=200"]);
+    assert_eq!(code, 1, "{text}");
+    // Destructive: refused without --yes when nobody can type the confirmation.
+    let (code, text, _) = sim.run("restore-8.8.yaml", &["--set", "backup_id=100"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("--yes"), "{text}");
+    // Backup 200 is not complete (web apps FAILED), 300 does not exist: both refused by the
+    // checks, so no component was stopped and no index deleted.
+    for id in ["200", "300"] {
+        let before = sim.snapshot_names();
+        let (code, text, report) = sim.run(
+            "restore-8.8.yaml",
+            &["--set", &format!("backup_id={id}"), "--yes"],
+        );
+        assert_eq!(code, 1, "{id}: {text}");
+        assert!(
+            text.contains("is not complete") || text.contains("missing"),
+            "{id}: {text}"
+        );
+        let ran: Vec<&str> = report["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["status"] == "succeeded")
+            .filter_map(|s| s["id"].as_str())
+            .collect();
+        for destructive in ["stop-orchestration", "delete-indices", "delete-broker-pvcs"] {
+            assert!(
+                !ran.contains(&destructive),
+                "{id}: {destructive} ran: {ran:?}"
+            );
+        }
+        assert!(
+            sim.get("/sim/state")["brokersRunning"] == true,
+            "{id}: brokers stopped"
+        );
+        assert_eq!(sim.snapshot_names(), before);
+    }
+}

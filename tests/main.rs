@@ -4,5 +4,6 @@ mod camunda;
 mod faults;
 mod harness;
 mod plans;
+mod rehearse;
 mod run;
 mod validate;

@@ -60,9 +60,22 @@ fn dry_run_shows_exact_requests_and_masks_secrets() {
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
+    let pause = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == "soft-pause-exporting")
+        .expect("soft pause step");
     assert_eq!(
-        v["steps"][0]["requests"][0]["url"],
+        pause["requests"][0]["url"],
         "http://camunda-zeebe-gateway:9600/actuator/exporting/pause?soft=true"
+    );
+    // Nothing is paused before the preflight.
+    assert_eq!(
+        v["steps"][0]["id"]
+            .as_str()
+            .map(|s| s.starts_with("preflight-")),
+        Some(true)
     );
     assert_eq!(v["finally"][0]["id"], "resume-exporting");
 }
