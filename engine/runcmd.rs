@@ -210,9 +210,11 @@ fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir:
         "PHASE", "STEP", "TIME", "ATTEMPTS"
     );
     for r in &rows {
-        let status = crate::step_runner::short(&r["status"]);
-        let status = status.trim_matches('"');
-        let status: String = status.chars().take(90).collect();
+        let status = r["status"].as_str().unwrap_or_default();
+        let status: String = match status.char_indices().nth(90) {
+            Some((i, _)) => format!("{}…", &status[..i]),
+            None => status.to_string(),
+        };
         println!(
             "{:<10} {:<32} {:>10} {:>8}  {status}",
             r["phase"].as_str().unwrap_or(""),
@@ -232,6 +234,7 @@ fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir:
     );
     if let Some(dir) = run_dir {
         println!("journal: {}", dir.join("journal.jsonl").display());
+        println!("report:  {}", dir.join("report.json").display());
     }
 }
 

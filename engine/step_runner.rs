@@ -422,12 +422,22 @@ async fn poll(
     Err(AttemptError::fatal("wait ended"))
 }
 
-/// What a poll shows in progress output: the body's `state` when there is one.
+/// What a poll shows in progress output: the body's `state` when there is one (also an
+/// Elasticsearch snapshot's), else the HTTP status or the exit code.
 fn observed(v: &Json) -> Json {
     let body = v.get("body").unwrap_or(v);
-    match body.get("state") {
-        Some(s) => s.clone(),
-        None => v.get("status").cloned().unwrap_or(Json::Null),
+    if let Some(state) = body
+        .get("state")
+        .or_else(|| body.pointer("/snapshots/0/state"))
+    {
+        return state.clone();
+    }
+    if let Some(status) = v.get("status") {
+        return status.clone();
+    }
+    match v.get("exit_code") {
+        Some(code) => Json::String(format!("exit {code}")),
+        None => Json::Null,
     }
 }
 

@@ -151,14 +151,27 @@ async fn executor_exec_cancel_kills_the_child() {
         let cancel = CancellationToken::new();
         let run = exec.execute(&req, &cancel);
         tokio::pin!(run);
-        let early = tokio::time::timeout(Duration::from_millis(800), &mut run).await;
-        assert!(early.is_err(), "returned early: {early:?}");
-        assert_eq!(pids_with(&marker).len(), 1, "executor is running");
+        // Poll the future until the child shows up (bounded: a loaded machine starts it late).
+        let mut seen = false;
+        for _ in 0..100 {
+            let early = tokio::time::timeout(Duration::from_millis(100), &mut run).await;
+            assert!(early.is_err(), "returned early: {early:?}");
+            if pids_with(&marker).len() == 1 {
+                seen = true;
+                break;
+            }
+        }
+        assert!(seen, "executor is running");
         cancel.cancel();
         let started = Instant::now();
         let err = run.await.expect_err("cancelled");
         assert!(matches!(err, StepError::Cancelled), "{err:?}");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // The kill is delivered; the process may take a moment to disappear from /proc.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !pids_with(&marker).is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert!(pids_with(&marker).is_empty(), "executor still running");
     })
     .await;
