@@ -210,6 +210,23 @@ impl Action {
         }
     }
 
+    /// Whether the action only reads (HTTP GET/HEAD, `kubectl get|logs|rollout status`, a
+    /// wait polling such a call): re-running it after a crash repeats no side effect.
+    pub fn is_read_only(&self) -> bool {
+        match self {
+            Action::Http(h) => matches!(h.method.as_str(), "GET" | "HEAD" | "OPTIONS"),
+            Action::Kubectl(k) => {
+                let verb: Vec<&str> = k.args.iter().take(2).map(|a| a.source.as_str()).collect();
+                matches!(
+                    verb.as_slice(),
+                    ["get", ..] | ["logs", ..] | ["rollout", "status"] | ["version", ..]
+                )
+            }
+            Action::Exec(_) => false,
+            Action::Wait(w) => w.probe.is_read_only(),
+        }
+    }
+
     /// Every template the action renders.
     pub fn templates(&self) -> Vec<&Template> {
         match self {

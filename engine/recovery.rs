@@ -126,18 +126,21 @@ impl RecoveryState {
         }
     }
 
-    /// Continue: succeeded steps stay done; an in-flight step re-runs only if idempotent (or
-    /// with `--yes`).
+    /// Continue: succeeded steps stay done; an in-flight step re-runs only if idempotent or
+    /// read-only (or with `--yes`).
     pub fn resume_plan(&self, plan: &Plan, yes: bool) -> Result<Resume, String> {
         let risky: Vec<&str> = self
             .in_flight
             .iter()
-            .filter(|id| plan.step(id).is_some_and(|s| !s.idempotent))
+            .filter(|id| {
+                plan.step(id)
+                    .is_some_and(|s| !s.idempotent && !s.action.is_read_only())
+            })
             .map(String::as_str)
             .collect();
         if !risky.is_empty() && !yes {
             return Err(format!(
-                "steps {} were in flight when the run stopped and are not declared `idempotent: true`; re-running them may repeat a side effect. Check their state, then pass --yes to re-run them, or use --rollback",
+                "steps {} were in flight when the run stopped, change something and are not declared `idempotent: true`; re-running them may repeat a side effect. Check their state, then pass --yes to re-run them, or use --rollback",
                 risky.join(", ")
             ));
         }

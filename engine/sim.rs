@@ -74,6 +74,7 @@
 //!     message: "custom text"   # optional message inside that error body
 //!     drop_connection: false   # optional: close the connection without an answer
 //!     times: 2                 # optional: only the next 2 matching calls (default: always)
+//!     after: 1                 # optional: let the first matching call through first
 //! outcomes:                    # how backups/snapshots end
 //!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
 //!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever)

@@ -20,6 +20,12 @@ const PLAN: &str = "plans/camunda/backup-8.8.yaml";
 const CALLS: &[(&str, &str, &str, &str)] = &[
     (
         "orchestration",
+        "GET",
+        "/actuator/info",
+        "preflight version",
+    ),
+    (
+        "orchestration",
         "POST",
         "/actuator/exporting/pause",
         "soft pause",
@@ -207,8 +213,15 @@ fn wait(child: Child) -> Outcome {
 }
 
 fn fault(component: &str, method: &str, path: &str, body: &str) -> String {
+    // The preflight GETs the same status paths once (the id must be free): let that through,
+    // so the fault hits the step under test.
+    let after = if method == "GET" && path.ends_with("/*") && !path.contains("backupRuntime") {
+        "    after: 1\n"
+    } else {
+        ""
+    };
     format!(
-        "faults:\n  - component: {component}\n    method: {method}\n    path: \"{path}\"\n{body}"
+        "faults:\n  - component: {component}\n    method: {method}\n    path: \"{path}\"\n{after}{body}"
     )
 }
 
@@ -384,4 +397,45 @@ fn sigkill_during_any_call_then_recover_rollback_resumes_exporting() {
         );
         assert_safe(&sim, what, &o);
     }
+}
+
+#[test]
+fn sigkill_during_a_wait_then_recover_resume_finishes_the_same_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Sim::start(
+        dir.path(),
+        Some(&fault(
+            "orchestration",
+            "GET",
+            "/actuator/backupHistory/*",
+            "    latency_ms: 4000\n    times: 1\n",
+        )),
+    );
+    let mut child = sim.backup(&["--set", "backup_id=777"]).spawn().unwrap();
+    sim.wait_for_request("GET", "/actuator/backupHistory/*");
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        sim.exporting_paused(),
+        "killed mid-backup: exporting still soft-paused"
+    );
+    // The wait that was in flight only reads, so resuming needs no --yes; the frozen
+    // backup id is kept.
+    let o = wait(
+        sim.runbook(&[
+            "recover",
+            "--resume",
+            "--state-dir",
+            "runs",
+            "-f",
+            "values.yaml",
+        ])
+        .spawn()
+        .unwrap(),
+    );
+    assert_eq!(o.code, 0, "recover --resume:\n{}", o.out);
+    assert!(!sim.exporting_paused(), "exporting resumed:\n{}", o.out);
+    let verdict = sim.get("/sim/oracle/backups/777");
+    assert_eq!(verdict["coherent"], true, "{verdict:#}");
 }

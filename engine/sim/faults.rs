@@ -44,6 +44,10 @@ pub struct EndpointFault {
     /// Only the next N matching calls; absent = always.
     #[serde(default)]
     pub times: Option<u32>,
+    /// Let the first N matching calls through untouched (e.g. a plan's preflight GET of the
+    /// same path), then apply the fault.
+    #[serde(default)]
+    pub after: u32,
 }
 
 fn any() -> String {
@@ -216,6 +220,10 @@ impl Faults {
                 && f.times != Some(0)
         })?;
         let f = &mut self.endpoint[pos];
+        if f.after > 0 {
+            f.after -= 1;
+            return None;
+        }
         let action = FaultAction {
             latency_ms: f.latency_ms.unwrap_or(0),
             status: f.status,
