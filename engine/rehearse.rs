@@ -31,6 +31,12 @@ pub struct RehearseArgs {
     /// Faults to inject into the simulator (YAML; e.g. engine/sim/scenarios/example-faults.yaml).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// A fault, as `runbook sim --fault` (repeatable).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+    /// How backups end, as `runbook sim --outcome` (repeatable).
+    #[arg(long = "outcome", value_name = "SPEC")]
+    pub outcomes: Vec<String>,
     /// Run without Optimize.
     #[arg(long)]
     pub no_optimize: bool,
@@ -96,6 +102,8 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         camunda_version: a.camunda_version,
         datastore: a.datastore,
         scenario: None,
+        faults: Vec::new(),
+        outcomes: Vec::new(),
         state_dir: a.state_dir.join("sim"),
         values_out: None,
         no_optimize: a.no_optimize,
@@ -105,13 +113,21 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let scenario = match &a.scenario {
+    // Faults are injected after the simulator is up (the history before the backup is
+    // clean); the file first, then the flags.
+    let mut scenario = match &a.scenario {
         Some(p) => match crate::sim::Scenario::from_yaml_file(p) {
             Ok(s) => Some(s),
             Err(e) => return fail(SimStartError(e.to_string())),
         },
         None => None,
     };
+    if !a.faults.is_empty() || !a.outcomes.is_empty() {
+        match crate::sim::fault_flags::scenario_from_flags(&a.faults, &a.outcomes) {
+            Ok(flags) => scenario.get_or_insert_with(Default::default).add(flags),
+            Err(e) => return fail(SimStartError(e)),
+        }
+    }
     config.scenario = crate::sim::Scenario::default();
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,13 +185,7 @@ impl Rehearsal<'_> {
             values_path.display()
         );
         if let Some(s) = self.scenario.take() {
-            eprintln!(
-                "rehearsal: injecting faults from {}",
-                self.a
-                    .scenario
-                    .as_ref()
-                    .map_or(String::new(), |p| p.display().to_string())
-            );
+            eprintln!("rehearsal: injecting faults from {}", self.fault_source());
             self.sim.inject(s);
         }
         // Some history before the backup, as a live cluster has.
@@ -274,7 +284,7 @@ impl Rehearsal<'_> {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         self.checks.push(Check::new(
-            ok || self.a.scenario.is_some(),
+            ok || self.faulted(),
             format!("{name} ran"),
             summary_of(&finished),
         ));
@@ -394,16 +404,35 @@ impl Rehearsal<'_> {
         ));
     }
 
+    /// Whether faults were injected (a failed backup is then an expected outcome).
+    fn faulted(&self) -> bool {
+        self.a.scenario.is_some() || !self.a.faults.is_empty() || !self.a.outcomes.is_empty()
+    }
+
+    /// Where the faults came from, for the log and the verdict.
+    fn fault_source(&self) -> String {
+        let mut parts: Vec<String> = self
+            .a
+            .scenario
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        parts.extend(self.a.faults.iter().map(|f| format!("--fault {f}")));
+        parts.extend(self.a.outcomes.iter().map(|o| format!("--outcome {o}")));
+        parts.join(", ")
+    }
+
     fn verdict(&mut self, took: Duration) -> ExitCode {
         let pass = self.checks.iter().all(|c| c.ok);
         println!(
             "\nREHEARSAL ({}, {}{})",
             version_name(self.a.camunda_version),
             datastore_name(self.a.datastore),
-            self.a
-                .scenario
-                .as_ref()
-                .map_or(String::new(), |s| format!(", faults from {}", s.display()))
+            if self.faulted() {
+                format!(", faults from {}", self.fault_source())
+            } else {
+                String::new()
+            }
         );
         for c in &self.checks {
             println!(

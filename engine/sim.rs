@@ -117,6 +117,7 @@ pub mod control;
 pub mod datastore;
 pub mod es_api;
 pub mod exporting;
+pub mod fault_flags;
 pub mod faults;
 pub mod http;
 pub mod kube;

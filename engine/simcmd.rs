@@ -36,6 +36,14 @@ pub struct SimArgs {
     /// Faults to inject (YAML; see the example in engine/sim/scenarios/).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+    /// A fault, `key=value,...` as in a scenario file's `faults:` (repeatable), e.g.
+    /// `component=optimize,path=/actuator/backups/*,status=502,times=2`.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+    /// How backups end, as in a scenario file's `outcomes:` (repeatable), e.g.
+    /// `component=webapps,result=failed,times=1`.
+    #[arg(long = "outcome", value_name = "SPEC")]
+    pub outcomes: Vec<String>,
     /// Where the simulator writes its kubeconfig.
     #[arg(long, default_value = ".runbook/sim")]
     pub state_dir: PathBuf,
@@ -59,10 +67,13 @@ pub struct SimStartError(pub String);
 impl SimArgs {
     /// The simulator configuration these flags describe.
     pub fn config(&self) -> Result<SimConfig, SimStartError> {
-        let scenario = match &self.scenario {
+        let mut scenario = match &self.scenario {
             Some(p) => Scenario::from_yaml_file(p).map_err(|e| SimStartError(e.to_string()))?,
             None => Scenario::default(),
         };
+        let flags = crate::sim::fault_flags::scenario_from_flags(&self.faults, &self.outcomes)
+            .map_err(SimStartError)?;
+        scenario.add(flags);
         Ok(SimConfig {
             camunda_version: match self.camunda_version {
                 VersionArg::V88 => CamundaVersion::V8_8,

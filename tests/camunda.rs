@@ -3,21 +3,17 @@
 //! the plan runs with it, and the effects are checked through the simulator's control API
 //! (`/sim/state`, `/sim/exporting`, `/sim/oracle/backups/{id}`) and the run report.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::harness::{root, runbook};
+use crate::harness::{SimProcess, root, runbook};
 
 /// A `runbook sim` process for one Camunda version and datastore; killed on drop.
 struct Sim {
-    child: Child,
+    sim: SimProcess,
     dir: tempfile::TempDir,
-    control: String,
 }
 
 impl Sim {
@@ -27,42 +23,10 @@ impl Sim {
 
     fn start_with(version: &str, datastore: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
-            .args([
-                "sim",
-                "--camunda-version",
-                version,
-                "--datastore",
-                datastore,
-                "--for",
-                "300s",
-                "--values-out",
-                "values.yaml",
-                "--state-dir",
-                "sim",
-            ])
-            .args(extra)
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let values = dir.path().join("values.yaml");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let control = loop {
-            let text = std::fs::read_to_string(&values).unwrap_or_default();
-            if let Some(line) = text.lines().find(|l| l.starts_with("sim_url:")) {
-                break line.split('"').nth(1).unwrap_or_default().to_string();
-            }
-            assert!(Instant::now() < deadline, "simulator did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Self {
-            child,
-            dir,
-            control,
-        }
+        let mut args = vec!["--camunda-version", version, "--datastore", datastore];
+        args.extend_from_slice(extra);
+        let sim = SimProcess::start(dir.path(), &args);
+        Self { sim, dir }
     }
 
     fn dir(&self) -> &Path {
@@ -70,23 +34,11 @@ impl Sim {
     }
 
     fn call(&self, method: &str, path: &str, body: &str) -> Json {
-        let hostport = self.control.trim_start_matches("http://");
-        let mut s = TcpStream::connect(hostport).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
-        serde_json::from_str(body).unwrap_or(Json::Null)
+        self.sim.call(method, path, body)
     }
 
     fn get(&self, path: &str) -> Json {
-        self.call("GET", path, "")
+        self.sim.get(path)
     }
 
     fn oracle(&self, id: u64) -> Json {
@@ -172,13 +124,6 @@ impl Sim {
         let (code, text, report) = self.run(plan, extra);
         assert_eq!(code, 0, "{plan} {extra:?} failed:\n{text}");
         report
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -4,15 +4,13 @@
 //! (then `runbook recover --rollback`). Every case must end with exporting resumed, and the
 //! journal and report must say what happened.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::harness::root;
+use crate::harness::{SimProcess, root};
 
 const PLAN: &str = "plans/camunda/backup-8.8.yaml";
 
@@ -61,60 +59,25 @@ const CALLS: &[(&str, &str, &str, &str)] = &[
 
 /// A `runbook sim` process with its values file; killed on drop.
 struct Sim {
-    child: Child,
+    sim: SimProcess,
     dir: PathBuf,
-    control: String,
 }
 
 impl Sim {
     fn start(dir: &Path, scenario: Option<&str>) -> Self {
-        let mut args = vec![
-            "sim".to_string(),
-            "--for".into(),
-            "180s".into(),
-            "--values-out".into(),
-            "values.yaml".into(),
-            "--state-dir".into(),
-            "sim".into(),
-        ];
+        let mut args = Vec::new();
         if let Some(s) = scenario {
             std::fs::write(dir.join("scenario.yaml"), s).unwrap();
-            args.extend(["--scenario".into(), "scenario.yaml".into()]);
+            args.extend(["--scenario", "scenario.yaml"]);
         }
-        let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
-            .args(&args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let values = dir.join("values.yaml");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let control = loop {
-            let text = std::fs::read_to_string(&values).unwrap_or_default();
-            if let Some(line) = text.lines().find(|l| l.starts_with("sim_url:")) {
-                break line.split('"').nth(1).unwrap_or_default().to_string();
-            }
-            assert!(Instant::now() < deadline, "simulator did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
         Self {
-            child,
+            sim: SimProcess::start(dir, &args),
             dir: dir.to_path_buf(),
-            control,
         }
     }
 
     fn get(&self, path: &str) -> Json {
-        let hostport = self.control.trim_start_matches("http://");
-        let mut s = TcpStream::connect(hostport).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
-        serde_json::from_str(body).unwrap_or(Json::Null)
+        self.sim.get(path)
     }
 
     fn exporting_paused(&self) -> bool {
@@ -176,13 +139,6 @@ impl Sim {
         ];
         args.extend_from_slice(extra);
         self.runbook(&args)
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -36,3 +36,77 @@ where
 pub fn fixture(rel: &str) -> String {
     Path::new("tests/fixtures").join(rel).display().to_string()
 }
+
+/// A `runbook sim` process started in `dir` with its values file `values.yaml`, and a
+/// minimal HTTP/1.0 client for its control API; killed on drop.
+pub struct SimProcess {
+    child: std::process::Child,
+    pub control: String,
+}
+
+impl SimProcess {
+    /// Starts `runbook sim --values-out values.yaml --state-dir sim --for 300s <args>` in
+    /// `dir` and waits (bounded) until it has written the values file.
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        use std::process::Stdio;
+        use std::time::{Duration, Instant};
+        let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args([
+                "sim",
+                "--for",
+                "300s",
+                "--values-out",
+                "values.yaml",
+                "--state-dir",
+                "sim",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("runbook sim starts");
+        let values = dir.join("values.yaml");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let control = loop {
+            let text = std::fs::read_to_string(&values).unwrap_or_default();
+            if let Some(line) = text.lines().find(|l| l.starts_with("sim_url:")) {
+                break line.split('"').nth(1).unwrap_or_default().to_string();
+            }
+            assert!(Instant::now() < deadline, "simulator did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Self { child, control }
+    }
+
+    /// One request to the control API; the body parsed as JSON (Null if it is not).
+    pub fn call(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let hostport = self.control.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(hostport).expect("connect to the simulator");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("send");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.call("GET", path, "")
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -132,6 +132,14 @@ const OUTCOME_COMPONENTS: [&str; 6] = [
 ];
 
 impl Scenario {
+    /// Adds the faults and outcomes of `other` (flags after a file).
+    pub fn add(&mut self, other: Scenario) {
+        self.faults.extend(other.faults);
+        self.outcomes.extend(other.outcomes);
+        self.exporting.pause_failures += other.exporting.pause_failures;
+        self.exporting.resume_failures += other.exporting.resume_failures;
+    }
+
     /// Reads a scenario YAML file.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
         let path = path.as_ref();
