@@ -99,3 +99,50 @@ fn rehearse_of_a_failing_backup_accounts_for_the_rollback() {
     );
     assert!(text.contains("resume-exporting"), "{text}");
 }
+
+#[test]
+fn rehearse_never_shows_the_datastore_password() {
+    const SECRET: &str = "pw-rehearse-0xC0FFEE";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let report = dir.path().join("verdict.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["rehearse", "--state-dir"])
+        .arg(&state)
+        .arg("--report")
+        .arg(&report)
+        .current_dir(crate::harness::root())
+        .env("NO_COLOR", "1")
+        .env("RUNBOOK_DATASTORE_USERNAME", "elastic")
+        .env("RUNBOOK_DATASTORE_PASSWORD", SECRET)
+        .output()
+        .expect("runbook runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(!text.contains(SECRET), "the password is in the output");
+    // Nor in any journal, plan copy, report or values file the rehearsal wrote.
+    let mut files = vec![report];
+    let mut dirs = vec![state];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p)
+            } else {
+                files.push(p)
+            }
+        }
+    }
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "the password is in {}",
+            f.display()
+        );
+    }
+}
