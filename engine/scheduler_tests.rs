@@ -418,6 +418,19 @@ async fn for_each_fans_out_and_collects_outputs() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn for_each_stops_at_the_first_failed_item() {
+    // 404 is not retryable: item y fails at once; z must never start (parallelism 1).
+    let exec = Scripted::default()
+        .reply("/d/x", vec![Reply::Ok(json!({}))])
+        .reply("/d/y", vec![Reply::Status(404)])
+        .reply("/d/z", vec![Reply::Ok(json!({}))]);
+    let yaml = "params:\n  names: {type: list, default: [x, y, z]}\nsteps:\n  - id: each\n    for_each: $params.names\n    parallelism: 1\n    http: {target: sim, method: DELETE, path: \"/d/{{item}}\"}\n";
+    let h = go(yaml, exec, opts(), Interrupts::default()).await;
+    assert_eq!(h.result.outcome, Outcome::Failed);
+    assert_eq!(h.exec.paths(), vec!["/d/x", "/d/y"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn wait_polls_with_growing_interval_until_done() {
     let states = ["IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "COMPLETED"]
         .map(|s| Reply::Ok(json!({"state": s})))

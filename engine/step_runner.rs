@@ -121,8 +121,26 @@ async fn run_items(
     max_parallel: usize,
 ) -> StepOutcome {
     let count = items.len();
+    // Once an item fails, no further item starts (those running end on their own): a
+    // fan-out of deletions must not go on after one of them failed.
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let failed = &failed;
     let results: Vec<(usize, StepOutcome)> = futures::stream::iter(items.into_iter().enumerate())
-        .map(|(i, item)| async move { (i, run_item(env, step, phase, steps, item, cancel).await) })
+        .map(|(i, item)| async move {
+            if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                return (
+                    i,
+                    StepOutcome::Skipped {
+                        reason: "an earlier item failed".into(),
+                    },
+                );
+            }
+            let outcome = run_item(env, step, phase, steps, item, cancel).await;
+            if matches!(outcome, StepOutcome::Failed { .. } | StepOutcome::Cancelled) {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            (i, outcome)
+        })
         .buffer_unordered(max_parallel.max(1))
         .collect()
         .await;

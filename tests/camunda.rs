@@ -481,3 +481,116 @@ fn restore_88_refuses_an_incomplete_backup_before_changing_anything() {
         assert_eq!(sim.snapshot_names(), before);
     }
 }
+
+/// `kubectl <args> -o json` against the simulator's Kubernetes stand-in.
+fn kubectl_json(sim: &Sim, args: &[&str]) -> Json {
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    let field = |key: &str| {
+        values
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap()
+    };
+    let out = Command::new("kubectl")
+        .arg(format!("--kubeconfig={}", field("kubeconfig")))
+        .arg(format!("--context={}", field("kube_context")))
+        .arg(format!("--namespace={}", field("namespace")))
+        .arg(format!(
+            "--cache-dir={}",
+            sim.dir().join("kube-cache").display()
+        ))
+        .args(args)
+        .args(["-o", "json"])
+        .current_dir(sim.dir())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Json::Null)
+}
+
+fn restore_env(sim: &Sim) -> Vec<String> {
+    let sts = kubectl_json(sim, &["get", "statefulset", "camunda-zeebe"]);
+    sts.pointer("/spec/template/spec/containers/0/env")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str().map(String::from))
+        .filter(|n| n.starts_with("ZEEBE_RESTORE") || n == "SPRING_PROFILES_ACTIVE")
+        .collect()
+}
+
+fn replicas(sim: &Sim, kind: &str, name: &str) -> u64 {
+    kubectl_json(sim, &["get", kind, name])["spec"]["replicas"]
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
+#[test]
+fn restore_88_failing_before_any_deletion_starts_everything_again() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    // Listing the indices fails for good: the plan has stopped the components but deleted
+    // nothing, so `finally` scales them back.
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        "faults:\n  - component: datastore\n    method: GET\n    path: /_cat/indices\n    status: 500\n",
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+    let (code, text, report) = sim.run("restore-8.8.yaml", &["--set", "backup_id=100", "--yes"]);
+    assert_eq!(code, 1, "{text}");
+    let status = |id: &str| {
+        report["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["id"] == id)
+            .map(|s| s["status"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(status("stop-orchestration"), "succeeded", "{text}");
+    assert_eq!(status("restart-orchestration"), "succeeded", "{text}");
+    assert_eq!(status("restart-deployments"), "succeeded", "{text}");
+    assert!(status("delete-indices").starts_with("skipped"), "{text}");
+    assert_eq!(replicas(&sim, "statefulset", "camunda-zeebe"), 3);
+    assert_eq!(replicas(&sim, "deployment", "camunda-optimize"), 1);
+    assert!(restore_env(&sim).is_empty(), "{:?}", restore_env(&sim));
+}
+
+#[test]
+fn restore_88_failing_after_deletion_leaves_camunda_stopped_and_out_of_restore_mode() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    // Every snapshot restore fails: the indices are gone by then.
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        "faults:\n  - component: datastore\n    method: POST\n    path: /_snapshot/*/_restore\n    status: 500\n",
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+    let (code, text, _) = sim.run(
+        "restore-8.8.yaml",
+        &[
+            "--set",
+            "backup_id=100",
+            "--yes",
+            "--set",
+            "wait_timeout=60s",
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("restore-snapshots"), "{text}");
+    // Not started on half-restored data, and never left in restore mode.
+    assert_eq!(replicas(&sim, "statefulset", "camunda-zeebe"), 0, "{text}");
+    assert_eq!(
+        replicas(&sim, "deployment", "camunda-optimize"),
+        0,
+        "{text}"
+    );
+    assert!(
+        restore_env(&sim).is_empty(),
+        "{:?}\n{text}",
+        restore_env(&sim)
+    );
+}
