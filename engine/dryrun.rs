@@ -35,6 +35,9 @@ pub struct DryStep {
     pub destructive: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub for_each: Option<String>,
+    /// At most this many items at once (`None`: the run's `--max-parallel`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<usize>,
     pub items: Option<Vec<Json>>,
     pub requests: Vec<RenderedRequest>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,6 +142,7 @@ fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) 
         when: step.when.as_ref().map(|w| w.source.clone()),
         destructive: step.destructive,
         for_each: step.for_each.as_ref().map(|f| f.source.clone()),
+        parallelism: step.parallelism,
         items,
         requests,
         wait: match &step.action {
@@ -258,7 +262,12 @@ fn step_text(out: &mut String, s: &DryStep) {
             || "items known at run time".to_string(),
             |i| format!("{} items", i.len()),
         );
-        out.push_str(&format!("     for each ({n}): {f}\n"));
+        let at_once = match s.parallelism {
+            Some(1) => ", one at a time".to_string(),
+            Some(p) => format!(", at most {p} at once"),
+            None => String::new(),
+        };
+        out.push_str(&format!("     for each ({n}{at_once}): {f}\n"));
     }
     let verb = if s.wait.is_some() { "poll" } else { "send" };
     for r in &s.requests {
