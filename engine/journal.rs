@@ -108,15 +108,14 @@ impl Journal {
 
     /// Appends one event and syncs it to disk, so a crash loses at most the line being written.
     pub fn append(&mut self, event: &RunEvent) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        self.file.write_all(&line)?;
+        self.append_unsynced(event, crate::clock::now_rfc3339())?;
         self.file.sync_data()
     }
 
-    /// Appends one event without syncing; `sync` makes a batch durable (group commit).
-    pub fn append_unsynced(&mut self, event: &RunEvent) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    /// Appends one event, stamped with the wall-clock time it happened at, without syncing;
+    /// `sync` makes a batch durable (group commit).
+    pub fn append_unsynced(&mut self, event: &RunEvent, at: String) -> std::io::Result<()> {
+        let mut line = stamped(event, at)?;
         line.push(b'\n');
         self.file.write_all(&line)
     }
@@ -258,6 +257,16 @@ impl Drop for RunLock {
         // mistake a free lock for a held one.
         let _ = std::fs::write(&self.path, b"");
     }
+}
+
+/// An event as a journal line: its JSON with `"at"` (RFC 3339, UTC, milliseconds) added, so
+/// the journal tells when exporting paused and resumed. Readers ignore the field.
+fn stamped(event: &RunEvent, at: String) -> std::io::Result<Vec<u8>> {
+    let mut value = serde_json::to_value(event).map_err(std::io::Error::other)?;
+    if let Some(m) = value.as_object_mut() {
+        m.insert("at".into(), serde_json::Value::String(at));
+    }
+    serde_json::to_vec(&value).map_err(std::io::Error::other)
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ pub enum LogFormat {
     Json,
 }
 
-type Message = (RunEvent, Option<oneshot::Sender<()>>);
+/// An event, the wall-clock time it happened (RFC 3339), and who waits for it to be durable.
+type Message = (RunEvent, String, Option<oneshot::Sender<()>>);
 
 /// The sink: cheap to clone through `Arc`, shuts down with `finish`.
 pub struct Recorder {
@@ -72,7 +73,8 @@ impl EventSink for Recorder {
         if let Ok(tx) = self.tx.lock()
             && let Some(tx) = tx.as_ref()
         {
-            let _ = tx.send((event, durable)).is_ok();
+            let at = crate::clock::now_rfc3339();
+            let _ = tx.send((event, at, durable)).is_ok();
         }
     }
 }
@@ -91,8 +93,8 @@ fn writer(
         batch.extend(rx.try_iter());
         if let Some(j) = journal.as_mut() {
             let mut ok = true;
-            for (e, _) in &batch {
-                ok &= j.append_unsynced(e).is_ok();
+            for (e, at, _) in &batch {
+                ok &= j.append_unsynced(e, at.clone()).is_ok();
             }
             ok &= j.sync().is_ok();
             if !ok && journal_ok {
@@ -103,8 +105,8 @@ fn writer(
                 journal_ok = false;
             }
         }
-        for (e, ack) in batch {
-            view.show(&e);
+        for (e, at, ack) in batch {
+            view.show(&e, &at);
             if let Ok(mut k) = kept.lock() {
                 k.push(e);
             }
@@ -140,10 +142,14 @@ impl Progress {
         }
     }
 
-    fn show(&mut self, e: &RunEvent) {
+    fn show(&mut self, e: &RunEvent, at: &str) {
         let mut err = std::io::stderr().lock();
         if self.format == LogFormat::Json {
-            let _ = writeln!(err, "{}", serde_json::to_string(e).unwrap_or_default());
+            let mut v = serde_json::to_value(e).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                m.insert("at".into(), serde_json::Value::String(at.to_string()));
+            }
+            let _ = writeln!(err, "{v}");
             return;
         }
         self.clear(&mut err);
