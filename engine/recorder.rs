@@ -31,6 +31,8 @@ pub struct Recorder {
     tx: Mutex<Option<mpsc::Sender<Message>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     events: Arc<Mutex<Vec<RunEvent>>>,
+    /// When each event of `events` happened (RFC 3339), index for index.
+    stamps: Arc<Mutex<Vec<String>>>,
 }
 
 impl Recorder {
@@ -38,7 +40,8 @@ impl Recorder {
     pub fn start(journal: Option<Journal>, format: LogFormat, live: bool) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
         let events = Arc::new(Mutex::new(Vec::new()));
-        let kept = events.clone();
+        let stamps = Arc::new(Mutex::new(Vec::new()));
+        let kept = (events.clone(), stamps.clone());
         let thread = std::thread::Builder::new()
             .name("runbook-journal".into())
             .spawn(move || writer(rx, journal, format, live, &kept))
@@ -47,6 +50,7 @@ impl Recorder {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(thread),
             events,
+            stamps,
         })
     }
 
@@ -63,6 +67,11 @@ impl Recorder {
     /// Every event recorded so far.
     pub fn events(&self) -> Vec<RunEvent> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// When each event of [`Recorder::events`] happened (RFC 3339).
+    pub fn stamps(&self) -> Vec<String> {
+        self.stamps.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
 
@@ -84,7 +93,7 @@ fn writer(
     mut journal: Option<Journal>,
     format: LogFormat,
     live: bool,
-    kept: &Mutex<Vec<RunEvent>>,
+    kept: &(Arc<Mutex<Vec<RunEvent>>>, Arc<Mutex<Vec<String>>>),
 ) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;
@@ -107,8 +116,10 @@ fn writer(
         }
         for (e, at, ack) in batch {
             view.show(&e, &at);
-            if let Ok(mut k) = kept.lock() {
+            // One lock order (events, then stamps) keeps the two lists index for index.
+            if let (Ok(mut k), Ok(mut t)) = (kept.0.lock(), kept.1.lock()) {
                 k.push(e);
+                t.push(at);
             }
             if let Some(ack) = ack {
                 let _ = ack.send(());

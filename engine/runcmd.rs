@@ -156,7 +156,9 @@ fn execute(
             // The run directory always keeps the report: the evidence of what was done.
             let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
             for path in kept.iter().chain(common.report.iter()) {
-                if let Err(e) = write_report(path, &finished.events, &finished.redactor) {
+                if let Err(e) =
+                    write_report(path, &finished.events, &finished.stamps, &finished.redactor)
+                {
                     eprintln!("warning: cannot write the report {}: {e}", path.display());
                 }
             }
@@ -304,7 +306,14 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
     rows
 }
 
-fn write_report(path: &Path, events: &[RunEvent], redactor: &Redactor) -> std::io::Result<()> {
+/// The report of a run: its start and end, one row per step (status, attempts, timings,
+/// wall-clock start and end, outputs) and every event with its time. Secrets masked.
+fn write_report(
+    path: &Path,
+    events: &[RunEvent],
+    stamps: &[String],
+    redactor: &Redactor,
+) -> std::io::Result<()> {
     let (run, finished) = (
         events
             .iter()
@@ -314,10 +323,53 @@ fn write_report(path: &Path, events: &[RunEvent], redactor: &Redactor) -> std::i
             .rev()
             .find(|e| matches!(e, RunEvent::RunFinished { .. })),
     );
-    let report =
-        json!({"run": run, "finished": finished, "steps": step_rows(events), "events": events});
+    let mut rows = step_rows(events);
+    stamp_rows(&mut rows, events, stamps);
+    let timed: Vec<Json> = events
+        .iter()
+        .zip(stamps.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(e, at)| {
+            let mut v = serde_json::to_value(e).unwrap_or_default();
+            if let (Some(m), Some(at)) = (v.as_object_mut(), at) {
+                m.insert("at".into(), json!(at));
+            }
+            v
+        })
+        .collect();
+    let report = json!({"run": run, "finished": finished, "steps": rows, "events": timed});
     let text = redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default());
     std::fs::write(path, text)
+}
+
+/// Adds `started_at` (first attempt) and `finished_at` to each step row, so the report
+/// tells when things happened (e.g. the window between pausing and resuming exporting).
+fn stamp_rows(rows: &mut [Json], events: &[RunEvent], stamps: &[String]) {
+    let index: std::collections::HashMap<(String, String), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let key = (
+                r["phase"].as_str().unwrap_or_default().to_string(),
+                r["id"].as_str().unwrap_or_default().to_string(),
+            );
+            (key, i)
+        })
+        .collect();
+    for (e, at) in events.iter().zip(stamps) {
+        let (phase, id, field) = match e {
+            RunEvent::StepStarted { phase, id, .. } => (phase, id, "started_at"),
+            RunEvent::StepSucceeded { phase, id, .. }
+            | RunEvent::StepFailed { phase, id, .. }
+            | RunEvent::StepSkipped { phase, id, .. } => (phase, id, "finished_at"),
+            _ => continue,
+        };
+        let key = (phase_name(*phase).to_string(), id.clone());
+        if let Some(m) = index.get(&key).and_then(|&i| rows[i].as_object_mut())
+            && (field == "finished_at" || !m.contains_key(field))
+        {
+            m.insert(field.into(), json!(at));
+        }
+    }
 }
 
 #[derive(Args)]

@@ -40,6 +40,8 @@ pub struct Finished {
     /// `Err` when the run could not start (e.g. a target URL does not render).
     pub result: Result<RunResult, String>,
     pub events: Vec<RunEvent>,
+    /// When each event happened (RFC 3339), index for index with `events`.
+    pub stamps: Vec<String>,
     pub run_dir: Option<PathBuf>,
     pub redactor: Redactor,
 }
@@ -139,6 +141,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     Finished {
         result,
         events: recorder.events(),
+        stamps: recorder.stamps(),
         run_dir,
         redactor,
     }
