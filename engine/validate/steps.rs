@@ -632,9 +632,11 @@ pub(super) fn check_graphs(
 
 fn check_needs(c: &mut Checker<'_>, steps: &[Step], other: &[Step], is_finally: bool) {
     let names: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    // A set, not a scan of `names`: plans of 10k+ steps made this quadratic.
+    let known: std::collections::HashSet<&str> = names.iter().copied().collect();
     for s in steps {
         for (need, span) in &s.needs {
-            if names.contains(&need.as_str()) {
+            if known.contains(need.as_str()) {
                 if need == &s.id {
                     c.push(Diagnostic::error(
                         "runbook::graph::cycle",
