@@ -131,10 +131,19 @@ fn main() {
     );
     println!("| figure | value |");
     println!("|---|---:|");
-    println!("| ideal: same requests, tight reqwest loop | {:.0} ms |", ms(ideal_time));
-    println!("| runbook wall time (process start to exit) | {:.0} ms |", ms(m.wall));
+    println!(
+        "| ideal: same requests, tight reqwest loop | {:.0} ms |",
+        ms(ideal_time)
+    );
+    println!(
+        "| runbook wall time (process start to exit) | {:.0} ms |",
+        ms(m.wall)
+    );
     if let Some(run) = m.run {
-        println!("| runbook run time (journal `run_finished`) | {:.0} ms |", ms(run));
+        println!(
+            "| runbook run time (journal `run_finished`) | {:.0} ms |",
+            ms(run)
+        );
         println!(
             "| overhead per step, run time vs ideal | {:.1} µs |",
             per_step(run.saturating_sub(ideal_time))
@@ -145,7 +154,13 @@ fn main() {
         per_step(m.wall.saturating_sub(ideal_time))
     );
     println!("| runbook CPU (user + sys) | {:.2} s |", m.cpu);
-    println!("| runbook CPU per step | {:.0} µs |", m.cpu * 1e6 / steps as f64);
-    println!("| runbook peak RSS (VmHWM) | {:.1} MiB |", m.peak_kib as f64 / 1024.0);
+    println!(
+        "| runbook CPU per step | {:.0} µs |",
+        m.cpu * 1e6 / steps as f64
+    );
+    println!(
+        "| runbook peak RSS (VmHWM) | {:.1} MiB |",
+        m.peak_kib as f64 / 1024.0
+    );
     println!("| exit code | {:?} |", m.exit);
 }

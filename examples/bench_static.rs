@@ -88,7 +88,11 @@ fn plan_text(shape: Shape, n: usize) -> String {
     for i in 0..n {
         let (needs, grand) = needs_of(shape, n, i);
         let _ = writeln!(t, "  - id: step-{i}");
-        let _ = writeln!(t, "    description: Synthetic step {i} of a {} plan.", shape.name());
+        let _ = writeln!(
+            t,
+            "    description: Synthetic step {i} of a {} plan.",
+            shape.name()
+        );
         if !needs.is_empty() {
             let list: Vec<String> = needs.iter().map(|d| format!("step-{d}")).collect();
             let _ = writeln!(t, "    needs: [{}]", list.join(", "));
@@ -128,7 +132,10 @@ fn plan_text(shape: Shape, n: usize) -> String {
             t,
             "    retry: {{ attempts: 3, backoff: {{ initial: 1s, max: 10s }} }}\n    timeout: 30s"
         );
-        let _ = writeln!(t, "    outputs:\n      y: .body.id\n      count: .body.items | length");
+        let _ = writeln!(
+            t,
+            "    outputs:\n      y: .body.id\n      count: .body.items | length"
+        );
     }
     t
 }
@@ -231,9 +238,17 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     // `--only wide:10000`: one row, for profiling.
-    if let Some(only) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+    if let Some(only) = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+    {
         let (shape, n) = only.split_once(':').unwrap_or((only, "10000"));
-        let shape = if shape == "deep" { Shape::Deep } else { Shape::Wide };
+        let shape = if shape == "deep" {
+            Shape::Deep
+        } else {
+            Shape::Wide
+        };
         let n = n.parse().unwrap_or(10_000);
         let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
         row(shape.name(), "50 jq shapes", n, &text, 3);
@@ -245,7 +260,9 @@ fn main() {
         &[1_000, 10_000, 100_000]
     };
     println!("runbook static benchmark: median of several iterations, each on a fresh thread");
-    println!("(parse = YAML with spans; validate = checks + both graphs + references; graph = main");
+    println!(
+        "(parse = YAML with spans; validate = checks + both graphs + references; graph = main"
+    );
     println!(" graph rebuilt alone; total = parse + validate, what `runbook validate` spends)\n");
     println!(
         "| shape | variant        |   steps | parse ms | valid ms | graph ms | total ms | µs/step    | peak MiB |"
@@ -279,7 +296,13 @@ fn main() {
             }
         })
         .collect();
-    row("wide", "distinct jq", n, &SourceFile::new("distinct.yaml", text), 3);
+    row(
+        "wide",
+        "distinct jq",
+        n,
+        &SourceFile::new("distinct.yaml", text),
+        3,
+    );
     if !reset_peak_rss() {
         println!("\n* peak RSS could not be reset between rows: cumulative peak of the process");
     }

@@ -264,7 +264,11 @@ fn main() {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         let w = r.window.map(|w| w.as_secs_f64() * 1e3);
-        let pct = |ideal: f64| w.map_or("?".into(), |w| format!("{:+.2} %", (w / ideal - 1.0) * 100.0));
+        let pct = |ideal: f64| {
+            w.map_or("?".into(), |w| {
+                format!("{:+.2} %", (w / ideal - 1.0) * 100.0)
+            })
+        };
         println!(
             "| {} | {} | {} | {:.0} ms | {:.0} ms | {} | {} | {:.0} / {} ms | {:.2} s | {:.1} MiB | {:?} |",
             r.label,

@@ -108,8 +108,14 @@ fn mutate(rng: &mut fastrand::Rng, text: &str) -> String {
             v[i] = format!("{indent}{}", v[i].trim_start());
             t = v.join("\n");
         }
-        4 => t.insert_str(at, ["*a", "&a ", "*a ", "&a *a", "<<: *a\n"][rng.usize(..5)]),
-        5 => t.insert_str(at, ["é", "\u{200b}", "💥", "\u{202e}", "ß\u{301}", "\0", "\t"][rng.usize(..7)]),
+        4 => t.insert_str(
+            at,
+            ["*a", "&a ", "*a ", "&a *a", "<<: *a\n"][rng.usize(..5)],
+        ),
+        5 => t.insert_str(
+            at,
+            ["é", "\u{200b}", "💥", "\u{202e}", "ß\u{301}", "\0", "\t"][rng.usize(..7)],
+        ),
         // Deep nesting, flow or block.
         6 => {
             let n = rng.usize(1..200);
@@ -121,7 +127,10 @@ fn mutate(rng: &mut fastrand::Rng, text: &str) -> String {
             t.insert_str(at, &s);
         }
         // Template and jq damage where the plans are most delicate.
-        7 => t.insert_str(at, ["{{", "}}", "{{#if x}}", "$steps[", "| .", "\"", "'"][rng.usize(..7)]),
+        7 => t.insert_str(
+            at,
+            ["{{", "}}", "{{#if x}}", "$steps[", "| .", "\"", "'"][rng.usize(..7)],
+        ),
         // Swap two lines.
         8 if lines.len() > 1 => {
             let (i, j) = (rng.usize(..lines.len()), rng.usize(..lines.len()));
@@ -151,7 +160,10 @@ fn fuzz_pass(seed: u64) {
         let name = format!("{} (seed {seed}, round {round})", path.display());
         must_not_panic(&name, t);
     }
-    eprintln!("fuzz seed {seed}: {ROUNDS} mutated plans in {:?}", started.elapsed());
+    eprintln!(
+        "fuzz seed {seed}: {ROUNDS} mutated plans in {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -211,8 +223,14 @@ fn ten_thousand_levels_of_nesting_are_refused() {
     );
     let map = format!("steps: {}1{}\n", "{a: ".repeat(10_000), "}".repeat(10_000));
     // Block style: 10k levels would be 100 MB of indentation; 2k levels say the same.
-    let block: String = (0..2_000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
-    for (name, text) in [("flow.yaml", flow), ("map.yaml", map), ("block.yaml", block)] {
+    let block: String = (0..2_000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    for (name, text) in [
+        ("flow.yaml", flow),
+        ("map.yaml", map),
+        ("block.yaml", block),
+    ] {
         let loaded = on_cli_stack(move || must_not_panic(name, text));
         let e = first_error(&loaded);
         assert!(e.contains("nests deeper"), "{name}: {e}");

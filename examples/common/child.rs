@@ -121,7 +121,6 @@ pub fn release_binary() -> PathBuf {
     bin
 }
 
-
 /// Prints the last lines of a log file (after a failed run).
 pub fn print_tail(log: &Path, lines: usize) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
