@@ -50,7 +50,7 @@ fn needs_of(shape: Shape, n: usize, i: usize) -> (Vec<usize>, Option<usize>) {
             // Two parents of the level above, spread deterministically.
             let a = above + (i * 7919) % per;
             let b = above + (i * 104_729 + 13) % per;
-            let needs = if a == b || i % 3 == 0 {
+            let needs = if a == b || i.is_multiple_of(3) {
                 vec![a]
             } else {
                 vec![a, b]
@@ -65,7 +65,7 @@ fn needs_of(shape: Shape, n: usize, i: usize) -> (Vec<usize>, Option<usize>) {
             }
             let mut needs = vec![i - 1];
             let chain = i / CHAIN;
-            if pos % 10 == 0 && chain > 0 {
+            if pos.is_multiple_of(10) && chain > 0 {
                 // Fan-in from the previous chain, a few positions earlier.
                 needs.push((chain - 1) * CHAIN + pos - 3);
             }
