@@ -62,12 +62,20 @@ impl StepGraph {
     }
 
     /// Whether `ancestor` must finish before `step` starts (directly or transitively).
+    ///
+    /// A search up from `step`, pruned at `ancestor`'s place in topological order; the
+    /// visited set holds only what the search reaches (a vector sized by the whole plan,
+    /// per query, made validation quadratic on plans of 10k+ steps).
     pub fn is_ancestor(&self, ancestor: usize, step: usize, needs: &Edges) -> bool {
         if ancestor == step || self.position[ancestor] >= self.position[step] {
             return false;
         }
+        // Most references read a direct need: answer those without a search.
+        if needs[step].iter().any(|&(d, _)| d == ancestor) {
+            return true;
+        }
         let floor = self.position[ancestor];
-        let mut seen = vec![false; needs.len()];
+        let mut seen = std::collections::HashSet::new();
         let mut stack = vec![step];
         while let Some(s) = stack.pop() {
             for &(d, _) in &needs[s] {
@@ -75,8 +83,7 @@ impl StepGraph {
                     return true;
                 }
                 // Nothing placed before `ancestor` in topological order can reach it.
-                if !seen[d] && self.position[d] > floor {
-                    seen[d] = true;
+                if self.position[d] > floor && seen.insert(d) {
                     stack.push(d);
                 }
             }

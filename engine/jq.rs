@@ -44,8 +44,19 @@ pub struct JqVars<'a> {
 
 type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
 
+/// Most compiled filters kept per thread. Each one carries jq's whole standard library
+/// (about 100 KiB), so an unbounded cache of a plan with thousands of distinct expressions
+/// would hold gigabytes; past the bound a miss costs one compile (under a millisecond).
+const CACHE_LIMIT: usize = 256;
+
 thread_local! {
     static CACHE: RefCell<HashMap<String, Rc<Filter>>> = RefCell::new(HashMap::new());
+    /// The standard library's definitions, parsed once per thread: parsing their text
+    /// was a third of every compile.
+    static PRELUDE_DEFS: Vec<jaq_core::load::parse::Def<&'static str>> = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs())
+        .collect();
 }
 
 impl Jq {
@@ -94,7 +105,7 @@ fn compiled(source: &str) -> Result<Rc<Filter>, Vec<JqError>> {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         // Bound the cache: plans are finite, but a long-lived process may see many.
-        if c.len() > 10_000 {
+        if c.len() >= CACHE_LIMIT {
             c.clear();
         }
         c.insert(source.to_string(), filter.clone());
@@ -117,9 +128,7 @@ fn compile(source: &str) -> Result<Filter, Vec<JqError>> {
 }
 
 fn compile_code(source: &str) -> Result<Filter, Vec<JqError>> {
-    let defs = jaq_core::defs()
-        .chain(jaq_std::defs())
-        .chain(jaq_json::defs());
+    let defs = PRELUDE_DEFS.with(Clone::clone);
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, FileDiagnostics};
 use crate::source::{SourceFile, Span};
-use crate::validate::{Validated, validate};
+use crate::validate::{Validated, decode, validate_raw};
 use crate::yaml::{self, MAX_FILE_BYTES};
 
 /// A file that could not be read at all (usage or I/O problem, exit code 2).
@@ -80,7 +80,12 @@ impl Loaded {
 /// Parses and validates text already in memory.
 pub fn load_source(source: SourceFile) -> Loaded {
     let validated = match yaml::parse(source.text()) {
-        Ok(root) => validate(&source, &root),
+        Ok(root) => {
+            let decoded = decode(&root);
+            // The tree is no longer needed: free it before the plan is built.
+            drop(root);
+            validate_raw(&source, decoded)
+        }
         Err(e) => Validated {
             plan: None,
             graphs: None,

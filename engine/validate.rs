@@ -135,13 +135,33 @@ fn content_start(source: &SourceFile, text: &Text) -> Option<usize> {
 
 /// Validates a parsed YAML document.
 pub fn validate(source: &SourceFile, root: &Node) -> Validated {
+    validate_raw(source, decode(root))
+}
+
+/// A document decoded into plan shapes, with the decoder's diagnostics so far. It owns its
+/// data, so the YAML tree can be dropped before validation goes on: on a 10k-step plan the
+/// tree is a third of validation's peak memory.
+pub struct Decoded {
+    raw: RawPlan,
+    d: Decoder,
+}
+
+/// The first half of `validate`: shapes only.
+pub fn decode(root: &Node) -> Decoded {
+    let mut d = Decoder::default();
+    let raw = RawPlan::decode(root, &mut d);
+    Decoded { raw, d }
+}
+
+/// The second half of `validate`: everything after the shapes.
+pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
+    let Decoded { raw, d } = decoded;
     let mut c = Checker {
         source,
-        d: Decoder::default(),
+        d,
         requires: Vec::new(),
         params: Vec::new(),
     };
-    let raw = RawPlan::decode(root, &mut c.d);
     let header = check_header(&mut c, &raw);
     let requires = check_requires(&mut c, &raw);
     c.requires.clone_from(&requires);

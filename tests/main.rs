@@ -2,6 +2,7 @@
 
 mod camunda;
 mod faults;
+mod fuzz;
 mod harness;
 mod plans;
 mod rehearse;

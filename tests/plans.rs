@@ -21,6 +21,36 @@ fn every_shipped_plan_names_the_schema() {
 }
 
 #[test]
+fn every_shipped_plan_matches_the_committed_schema() {
+    // The schema is what editors check plans with: a shipped plan it rejects would show
+    // errors in every editor even though `runbook validate` accepts it.
+    let text = std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    // Not vacuous: a plan missing required keys, with an unknown one, is rejected.
+    assert!(!validator.is_valid(&serde_json::json!({"apiVersion": "runbook/v1", "stepz": []})));
+    let mut plans = walk(&root().join("plans"));
+    plans.extend(walk(&root().join("tests/fixtures/valid")));
+    assert!(!plans.is_empty());
+    for path in plans {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc = runbook::yaml::parse(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .to_json();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} does not match schemas/plan.schema.json:\n{}",
+            path.display(),
+            errors.join("\n")
+        );
+    }
+}
+
+#[test]
 fn committed_schema_is_current() {
     let committed =
         std::fs::read_to_string(root().join("schemas/plan.schema.json")).unwrap_or_default();
