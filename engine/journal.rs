@@ -261,12 +261,17 @@ impl Drop for RunLock {
 
 /// An event as a journal line: its JSON with `"at"` (RFC 3339, UTC, milliseconds) added, so
 /// the journal tells when exporting paused and resumed. Readers ignore the field.
-fn stamped(event: &RunEvent, at: String) -> std::io::Result<Vec<u8>> {
-    let mut value = serde_json::to_value(event).map_err(std::io::Error::other)?;
-    if let Some(m) = value.as_object_mut() {
-        m.insert("at".into(), serde_json::Value::String(at));
+pub fn stamped(event: &RunEvent, at: String) -> std::io::Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    // Events serialize as objects (`{"event":...}`): splice the field in before the closing
+    // brace rather than building a `Value` per line (the journal is on the hot path).
+    if line.last() == Some(&b'}') {
+        line.pop();
+        line.extend_from_slice(b",\"at\":");
+        serde_json::to_writer(&mut line, &at).map_err(std::io::Error::other)?;
+        line.push(b'}');
     }
-    serde_json::to_vec(&value).map_err(std::io::Error::other)
+    Ok(line)
 }
 
 #[cfg(test)]

@@ -156,11 +156,10 @@ impl Progress {
     fn show(&mut self, e: &RunEvent, at: &str) {
         let mut err = std::io::stderr().lock();
         if self.format == LogFormat::Json {
-            let mut v = serde_json::to_value(e).unwrap_or_default();
-            if let Some(m) = v.as_object_mut() {
-                m.insert("at".into(), serde_json::Value::String(at.to_string()));
+            if let Ok(mut line) = crate::journal::stamped(e, at.to_string()) {
+                line.push(b'\n');
+                let _ = err.write_all(&line);
             }
-            let _ = writeln!(err, "{v}");
             return;
         }
         self.clear(&mut err);

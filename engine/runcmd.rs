@@ -305,8 +305,8 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
     rows
 }
 
-/// The report of a run: its start and end, one row per step (status, attempts, timings,
-/// wall-clock start and end, outputs) and every event with its time. Secrets masked.
+/// The report of a run: its start and end and one row per step (status, attempts, timings,
+/// wall-clock start and end, outputs). Secrets masked.
 fn write_report(
     path: &Path,
     events: &[RunEvent],
@@ -324,18 +324,8 @@ fn write_report(
     );
     let mut rows = step_rows(events);
     stamp_rows(&mut rows, events, stamps);
-    let timed: Vec<Json> = events
-        .iter()
-        .zip(stamps.iter().map(Some).chain(std::iter::repeat(None)))
-        .map(|(e, at)| {
-            let mut v = serde_json::to_value(e).unwrap_or_default();
-            if let (Some(m), Some(at)) = (v.as_object_mut(), at) {
-                m.insert("at".into(), json!(at));
-            }
-            v
-        })
-        .collect();
-    let report = json!({"run": run, "finished": finished, "steps": rows, "events": timed});
+    // Every event, stamped, is in the journal next to the report; the report keeps the rows.
+    let report = json!({"run": run, "finished": finished, "steps": rows});
     let text = redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default());
     std::fs::write(path, text)
 }
