@@ -26,6 +26,9 @@ pub enum LogFormat {
 /// An event, the wall-clock time it happened (RFC 3339), and who waits for it to be durable.
 type Message = (RunEvent, String, Option<oneshot::Sender<()>>);
 
+/// The events kept in memory and, index for index, when each happened.
+type Kept = (Arc<Mutex<Vec<RunEvent>>>, Arc<Mutex<Vec<String>>>);
+
 /// The sink: cheap to clone through `Arc`, shuts down with `finish`.
 pub struct Recorder {
     tx: Mutex<Option<mpsc::Sender<Message>>>,
@@ -93,7 +96,7 @@ fn writer(
     mut journal: Option<Journal>,
     format: LogFormat,
     live: bool,
-    kept: &(Arc<Mutex<Vec<RunEvent>>>, Arc<Mutex<Vec<String>>>),
+    kept: &Kept,
 ) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;

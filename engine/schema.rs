@@ -13,6 +13,13 @@ fn duration() -> Json {
         "oneOf": [{"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}, {"type": "integer", "minimum": 0}]})
 }
 
+/// A step's or a wait's timeout: a duration, or `{{params.NAME}}` of a `duration` param.
+fn timeout() -> Json {
+    json!({"description": "A duration (`30s`, `5m`, ...) or `{{params.NAME}}` of a `type: duration` param.",
+        "oneOf": [{"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$"}, {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^\\{\\{\\s*params\\.[A-Za-z_][A-Za-z0-9_-]*\\s*\\}\\}$"}]})
+}
+
 fn template(desc: &str) -> Json {
     json!({"type": "string", "description": format!("{desc} (handlebars template: `{{{{params.x}}}}`, `{{{{steps.<id>.outputs.<name>}}}}`, `{{{{targets.x.url}}}}`, `{{{{run.id}}}}`, `{{{{item}}}}`)")})
 }
@@ -56,7 +63,7 @@ fn step() -> Json {
         "when": jq("Run only if this holds; otherwise the step is skipped"),
         "wait": {"$ref": "#/$defs/wait"},
         "retry": retry(),
-        "timeout": duration(),
+        "timeout": timeout(),
         "outputs": {"type": "object", "description": "Values this step publishes, each a jq expression over the action's result.",
             "additionalProperties": {"oneOf": [jq("Extraction"), {"type": "object", "additionalProperties": false, "required": ["jq"],
                 "properties": {"jq": jq("Extraction"), "secret": {"type": "boolean", "description": "Mask this value in every output."}}}]}},
@@ -137,12 +144,12 @@ fn defs() -> Json {
             "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"},
             "until": jq("Done when this holds over the probe's result"),
             "fail_if": jq("Fail at once when this holds"),
-            "interval": duration(), "max_interval": duration(), "timeout": duration()
+            "interval": duration(), "max_interval": duration(), "timeout": timeout()
         }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
         "undo": {"type": "object", "additionalProperties": false, "properties": {
             "description": {"type": "string"},
             "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"},
-            "retry": retry(), "timeout": duration()
+            "retry": retry(), "timeout": timeout()
         }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
         "step": step()
     })

@@ -435,9 +435,24 @@ async fn poll(
                 cancelled: true,
             });
         }
-        interval = interval.mul_f64(1.5).min(w.max_interval);
+        interval = next_interval(interval, w.interval, w.max_interval, started.elapsed());
     }
     Err(AttemptError::fatal("wait ended"))
+}
+
+/// The delay before the next poll: half as long again as the last one, up to
+/// `max_interval`, yet never more than 2 % of the time already waited (nor less than the
+/// first interval). So a wait starts fast, stays gentle on the server, and sees a completion
+/// within about 2 % of how long it has been waiting, however long that is.
+pub fn next_interval(
+    current: Duration,
+    first: Duration,
+    max: Duration,
+    waited: Duration,
+) -> Duration {
+    let grown = current.mul_f64(1.5).min(max);
+    let bound = waited.mul_f64(0.02).max(first);
+    grown.min(bound)
 }
 
 /// What a poll shows in progress output: the body's `state` when there is one (also an
@@ -580,5 +595,25 @@ pub fn short(v: &Json) -> String {
     match s.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn poll_interval_grows_by_half_within_two_percent_of_the_wait() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        // Early: held at the first interval.
+        assert_eq!(next_interval(ms(250), ms(250), s(2), s(3)), ms(250));
+        // After 100 s: may grow by half (375 ms), under the 2 s bound.
+        assert_eq!(next_interval(ms(250), ms(250), s(2), s(100)), ms(375));
+        // 2 % of the wait binds before 1.5x does.
+        assert_eq!(next_interval(s(1), ms(250), s(5), s(60)), ms(1200));
+        // Long waits reach max_interval and stay there.
+        assert_eq!(next_interval(s(2), ms(250), s(2), s(600)), s(2));
     }
 }
