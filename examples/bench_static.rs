@@ -15,6 +15,10 @@ use std::time::Instant;
 use runbook::graph::{StepGraph, resolve_needs};
 use runbook::source::SourceFile;
 use runbook::validate::validate;
+
+// The allocator of the `runbook` binary, so the figures are those of `runbook validate`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use runbook::yaml;
 
 #[derive(Clone, Copy, PartialEq)]
