@@ -594,3 +594,30 @@ fn restore_88_failing_after_deletion_leaves_camunda_stopped_and_out_of_restore_m
         restore_env(&sim)
     );
 }
+
+#[test]
+fn restore_88_refuses_a_backup_made_with_another_version() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    // The cluster does not expose /actuator/info; the operator states its version, which
+    // differs from the one in the backup's snapshot names (8.8.0).
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        "faults:\n  - component: orchestration\n    method: GET\n    path: /actuator/info\n    status: 404\n",
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+    let (code, text, _) = sim.run(
+        "restore-8.8.yaml",
+        &[
+            "--set",
+            "backup_id=100",
+            "--set",
+            "camunda_version=8.8.3",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("was made with Camunda 8.8.0"), "{text}");
+    assert_eq!(replicas(&sim, "statefulset", "camunda-zeebe"), 3, "{text}");
+}
