@@ -151,6 +151,31 @@ impl FileDiagnostics {
 pub struct Rendered<'a> {
     pub source: &'a SourceFile,
     pub diagnostic: &'a Diagnostic,
+    /// Without the source snippet (see [`Rendered::snippet_fits`]).
+    pub plain: bool,
+}
+
+/// Longest source line, and longest label, that a snippet shows; past these the renderer
+/// slows to a crawl (and its layout arithmetic can overflow), so the location is printed as
+/// text instead.
+const SNIPPET_MAX_LINE: usize = 400;
+const SNIPPET_MAX_SPAN: usize = 4_000;
+
+impl Rendered<'_> {
+    /// Whether every label sits on lines short enough to show as a snippet.
+    pub fn snippet_fits(source: &SourceFile, diagnostic: &Diagnostic) -> bool {
+        let text = source.text();
+        diagnostic.labels.iter().all(|l| {
+            let start = l.span.start.min(text.len());
+            let end = l.span.end.min(text.len()).max(start);
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            end - start <= SNIPPET_MAX_SPAN
+                && text[line_start..line_end]
+                    .split('\n')
+                    .all(|line| line.len() <= SNIPPET_MAX_LINE)
+        })
+    }
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -180,17 +205,24 @@ impl miette::Diagnostic for Rendered<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        // A help that quotes the input (a fixed path, say) stays readable on huge input.
+        self.diagnostic.help.as_ref().map(|h| {
+            let h = match h.char_indices().nth(500) {
+                Some((i, _)) => format!("{}…", &h[..i]),
+                None => h.clone(),
+            };
+            Box::new(h) as Box<dyn fmt::Display>
+        })
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(self)
+        (!self.plain).then_some(self as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.plain {
+            return None;
+        }
         Some(Box::new(self.diagnostic.labels.iter().map(|l| {
             let text = (!l.text.is_empty()).then(|| l.text.clone());
             if l.primary {

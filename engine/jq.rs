@@ -117,7 +117,48 @@ fn compiled(source: &str) -> Result<Rc<Filter>, Vec<JqError>> {
 /// shifted back so they still point into the user's text.
 const PRELUDE: &str = "def IN(s): any(s == .; .); def IN(src; s): any(src == s; .); ";
 
+/// Deeper bracket nesting than this is refused before jaq sees it: its parser and evaluator
+/// recurse per level and would overflow the stack on hostile input.
+const MAX_NESTING: usize = 64;
+
+/// The first bracket that opens level `MAX_NESTING + 1`, if any (strings are skipped).
+fn too_deep(source: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, ch) in source.char_indices() {
+        if in_string {
+            match (escaped, ch) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_string = true,
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((i, i + 1));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn compile(source: &str) -> Result<Filter, Vec<JqError>> {
+    if let Some((start, end)) = too_deep(source) {
+        return Err(vec![JqError {
+            message: format!("nested more than {MAX_NESTING} levels deep"),
+            start,
+            end,
+        }]);
+    }
     let code = format!("{PRELUDE}{source}");
     let shift = |e: JqError| JqError {
         message: e.message,
@@ -237,6 +278,17 @@ mod tests {
             item: n,
             targets: n,
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("{}1{}", "[".repeat(5_000), "]".repeat(5_000));
+        let errs = compile(&deep).err().expect("refused");
+        assert!(errs[0].message.contains("nested more than"), "{errs:?}");
+        assert_eq!(errs[0].start, MAX_NESTING);
+        // Brackets inside strings do not count.
+        assert!(too_deep(&format!("\"{}\"", "[".repeat(500))).is_none());
+        assert!(compile("[[[1]]] | length").is_ok());
     }
 
     #[test]

@@ -27,11 +27,24 @@ pub fn human(files: &[FileDiagnostics], color: bool, width: usize) -> String {
     let mut out = String::new();
     for f in files {
         for d in &f.diagnostics {
+            let plain = !Rendered::snippet_fits(&f.source, d);
             let r = Rendered {
                 source: &f.source,
                 diagnostic: d,
+                plain,
             };
             let _ = handler.render_report(&mut out, &r);
+            if plain {
+                // The snippet would be unreadable: say where, in words.
+                for l in &d.labels {
+                    let (line, col) = position(f, l.span.start);
+                    out.push_str(&format!(
+                        "  at {}:{line}:{col}: {}\n",
+                        f.source.name(),
+                        l.text
+                    ));
+                }
+            }
             out.push('\n');
         }
     }

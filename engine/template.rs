@@ -81,6 +81,14 @@ impl Template {
             Some(start) => Span::new(start + offset, start + offset + len),
             None => span,
         };
+        if let Some(offset) = too_deep(source) {
+            return Err(TemplateError {
+                message: format!(
+                    "blocks or sub-expressions nested more than {MAX_NESTING} levels deep"
+                ),
+                span: at(offset, 2),
+            });
+        }
         let parsed = handlebars::Template::compile(source).map_err(|e| {
             let offset = e
                 .pos()
@@ -386,6 +394,52 @@ pub fn display(v: &Json) -> String {
     }
 }
 
+/// Deeper nesting than this is refused: rendering recurses per level (a stack overflow on
+/// hostile input), and no real template comes close.
+const MAX_NESTING: usize = 32;
+
+/// The offset of the `{{#` block or `(` sub-expression that opens level `MAX_NESTING + 1`.
+fn too_deep(source: &str) -> Option<usize> {
+    let (mut blocks, mut parens, mut inside) = (0usize, 0usize, false);
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"{{") {
+            inside = true;
+            match bytes.get(i + 2) {
+                Some(b'#') => blocks += 1,
+                Some(b'/') => blocks = blocks.saturating_sub(1),
+                _ => {}
+            }
+            if blocks > MAX_NESTING {
+                return Some(i);
+            }
+            i += 2;
+            continue;
+        }
+        if inside && bytes[i..].starts_with(b"}}") {
+            inside = false;
+            parens = 0;
+            i += 2;
+            continue;
+        }
+        if inside {
+            match bytes[i] {
+                b'(' => {
+                    parens += 1;
+                    if parens > MAX_NESTING {
+                        return Some(i);
+                    }
+                }
+                b')' => parens = parens.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +451,18 @@ mod tests {
             .iter()
             .map(|r| (r.dotted(), &src[r.span.start..r.span.end], r.guarded))
             .collect()
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let blocks = format!("/{}x{}", "{{#if a}}".repeat(40), "{{/if}}".repeat(40));
+        let e = Template::parse(&blocks, Span::new(0, blocks.len()), Some(0)).unwrap_err();
+        assert!(e.message.contains("nested more than"), "{}", e.message);
+        let subs = format!("{{{{json {}x{}}}}}", "(json ".repeat(40), ")".repeat(40));
+        assert!(Template::parse(&subs, Span::new(0, subs.len()), Some(0)).is_err());
+        // Siblings are not nesting.
+        let flat = "{{#if a}}x{{/if}}".repeat(100);
+        assert!(Template::parse(&flat, Span::new(0, flat.len()), Some(0)).is_ok());
     }
 
     #[test]

@@ -271,3 +271,39 @@ fn bytes_that_are_not_utf8_are_refused_with_the_offset() {
         Ok(_) => panic!("non-UTF-8 bytes were accepted"),
     }
 }
+
+/// Deep nesting inside strings (a jq condition, a template) and a diagnostic on a very long
+/// line: refused or reported quickly, never a stack overflow or a renderer that hangs.
+#[test]
+fn deep_expressions_and_huge_lines_get_diagnostics() {
+    let head = "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  t: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n";
+    let jq = format!(
+        "{head}  - id: s\n    http: {{target: t, path: /x}}\n    check: '{}1{}'\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let template = format!(
+        "{head}  - id: s\n    http: {{target: t, path: \"/{}x{}\"}}\n",
+        "{{#if run.id}}".repeat(5_000),
+        "{{/if}}".repeat(5_000)
+    );
+    let long_line = format!(
+        "{head}  - id: s\n    http: {{target: t, path: \"/{}{{{{params.nope}}}}\"}}\n",
+        "a".repeat(200_000)
+    );
+    for (name, text, expect) in [
+        ("jq.yaml", jq, "nested more than"),
+        ("template.yaml", template, "nested more than"),
+        ("long.yaml", long_line, "nope"),
+    ] {
+        let loaded = must_not_panic(name, text);
+        let e = first_error(&loaded);
+        assert!(e.contains(expect), "{name}: {e}");
+        let shown = runbook::render::human(&[loaded.diagnostics()], false, 100);
+        assert!(
+            shown.len() < 20_000,
+            "{name}: {} bytes of diagnostics",
+            shown.len()
+        );
+    }
+}
