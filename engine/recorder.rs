@@ -26,16 +26,12 @@ pub enum LogFormat {
 /// An event, the wall-clock time it happened (RFC 3339), and who waits for it to be durable.
 type Message = (RunEvent, String, Option<oneshot::Sender<()>>);
 
-/// The events kept in memory and, index for index, when each happened.
-type Kept = (Arc<Mutex<Vec<RunEvent>>>, Arc<Mutex<Vec<String>>>);
-
 /// The sink: cheap to clone through `Arc`, shuts down with `finish`.
 pub struct Recorder {
     tx: Mutex<Option<mpsc::Sender<Message>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    events: Arc<Mutex<Vec<RunEvent>>>,
-    /// When each event of `events` happened (RFC 3339), index for index.
-    stamps: Arc<Mutex<Vec<String>>>,
+    /// Every event so far, with when it happened (RFC 3339).
+    events: Arc<Mutex<Vec<(RunEvent, String)>>>,
 }
 
 impl Recorder {
@@ -43,8 +39,7 @@ impl Recorder {
     pub fn start(journal: Option<Journal>, format: LogFormat, live: bool) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
         let events = Arc::new(Mutex::new(Vec::new()));
-        let stamps = Arc::new(Mutex::new(Vec::new()));
-        let kept = (events.clone(), stamps.clone());
+        let kept = events.clone();
         let thread = std::thread::Builder::new()
             .name("runbook-journal".into())
             .spawn(move || writer(rx, journal, format, live, &kept))
@@ -53,7 +48,6 @@ impl Recorder {
             tx: Mutex::new(Some(tx)),
             thread: Mutex::new(thread),
             events,
-            stamps,
         })
     }
 
@@ -69,12 +63,18 @@ impl Recorder {
 
     /// Every event recorded so far.
     pub fn events(&self) -> Vec<RunEvent> {
-        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+        self.events
+            .lock()
+            .map(|e| e.iter().map(|(e, _)| e.clone()).collect())
+            .unwrap_or_default()
     }
 
-    /// When each event of [`Recorder::events`] happened (RFC 3339).
+    /// When each event of [`Recorder::events`] happened (RFC 3339), index for index.
     pub fn stamps(&self) -> Vec<String> {
-        self.stamps.lock().map(|e| e.clone()).unwrap_or_default()
+        self.events
+            .lock()
+            .map(|e| e.iter().map(|(_, at)| at.clone()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -96,7 +96,7 @@ fn writer(
     mut journal: Option<Journal>,
     format: LogFormat,
     live: bool,
-    kept: &Kept,
+    kept: &Mutex<Vec<(RunEvent, String)>>,
 ) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;
@@ -119,10 +119,8 @@ fn writer(
         }
         for (e, at, ack) in batch {
             view.show(&e, &at);
-            // One lock order (events, then stamps) keeps the two lists index for index.
-            if let (Ok(mut k), Ok(mut t)) = (kept.0.lock(), kept.1.lock()) {
-                k.push(e);
-                t.push(at);
+            if let Ok(mut k) = kept.lock() {
+                k.push((e, at));
             }
             if let Some(ack) = ack {
                 let _ = ack.send(());

@@ -109,26 +109,21 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         no_optimize: a.no_optimize,
         run_for: None,
     };
-    let mut config = match sim_args.config() {
+    let config = match sim_args.config() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    // Faults are injected after the simulator is up (the history before the backup is
-    // clean); the file first, then the flags.
-    let mut scenario = match &a.scenario {
-        Some(p) => match crate::sim::Scenario::from_yaml_file(p) {
+    // Faults are injected after the simulator is up, so the history before the backup is
+    // clean: the simulator starts without them.
+    let faulted = a.scenario.is_some() || !a.faults.is_empty() || !a.outcomes.is_empty();
+    let scenario = if faulted {
+        match crate::simcmd::scenario_from(a.scenario.as_deref(), &a.faults, &a.outcomes) {
             Ok(s) => Some(s),
-            Err(e) => return fail(SimStartError(e.to_string())),
-        },
-        None => None,
-    };
-    if !a.faults.is_empty() || !a.outcomes.is_empty() {
-        match crate::sim::fault_flags::scenario_from_flags(&a.faults, &a.outcomes) {
-            Ok(flags) => scenario.get_or_insert_with(Default::default).add(flags),
-            Err(e) => return fail(SimStartError(e)),
+            Err(e) => return fail(e),
         }
-    }
-    config.scenario = crate::sim::Scenario::default();
+    } else {
+        None
+    };
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -154,11 +154,10 @@ fn execute(
                 finished.run_dir.as_deref(),
             );
             // The run directory always keeps the report: the evidence of what was done.
+            let report = report_text(&finished.events, &finished.stamps, &finished.redactor);
             let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
             for path in kept.iter().chain(common.report.iter()) {
-                if let Err(e) =
-                    write_report(path, &finished.events, &finished.stamps, &finished.redactor)
-                {
+                if let Err(e) = std::fs::write(path, &report) {
                     eprintln!("warning: cannot write the report {}: {e}", path.display());
                 }
             }
@@ -206,7 +205,7 @@ fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
 }
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
-    let rows = step_rows(events);
+    let rows = step_rows(events, &[]);
     println!(
         "\n{:<10} {:<32} {:>10} {:>8}",
         "PHASE", "STEP", "TIME", "ATTEMPTS"
@@ -248,8 +247,9 @@ fn phase_name(p: Phase) -> &'static str {
     }
 }
 
-/// One row per (phase, step) with its final status.
-fn step_rows(events: &[RunEvent]) -> Vec<Json> {
+/// One row per (phase, step) with its final status; with `stamps` (when each event
+/// happened), also `started_at` (first attempt) and `finished_at`.
+fn step_rows(events: &[RunEvent], stamps: &[String]) -> Vec<Json> {
     let mut rows: Vec<Json> = Vec::new();
     // Row of each (phase, id): a scan of `rows` per event made the summary of a
     // 10k-step run take half a minute.
@@ -266,12 +266,22 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
             f(m);
         }
     };
-    for e in events {
+    for (i, e) in events.iter().enumerate() {
+        let at = stamps.get(i);
+        // The first start and the last end are the step's wall-clock bounds.
+        let stamp = |m: &mut Map<String, Json>, field: &str| {
+            if let Some(at) = at
+                && (field == "finished_at" || !m.contains_key(field))
+            {
+                m.insert(field.into(), json!(at));
+            }
+        };
         match e {
             RunEvent::StepStarted {
                 phase, id, attempt, ..
             } => upsert(*phase, id, &|m| {
                 m.insert("attempts".into(), json!(attempt));
+                stamp(m, "started_at");
             }),
             RunEvent::StepSucceeded {
                 phase,
@@ -284,6 +294,7 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
                 m.insert("attempts".into(), json!(attempts));
                 m.insert("duration_ms".into(), json!(duration_ms));
                 m.insert("outputs".into(), Json::Object(outputs.clone()));
+                stamp(m, "finished_at");
             }),
             RunEvent::StepFailed {
                 phase,
@@ -295,9 +306,11 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
                 m.insert("status".into(), json!(format!("failed: {error}")));
                 m.insert("attempts".into(), json!(attempts));
                 m.insert("duration_ms".into(), json!(duration_ms));
+                stamp(m, "finished_at");
             }),
             RunEvent::StepSkipped { phase, id, reason } => upsert(*phase, id, &|m| {
                 m.insert("status".into(), json!(format!("skipped: {reason}")));
+                stamp(m, "finished_at");
             }),
             _ => {}
         }
@@ -307,12 +320,7 @@ fn step_rows(events: &[RunEvent]) -> Vec<Json> {
 
 /// The report of a run: its start and end and one row per step (status, attempts, timings,
 /// wall-clock start and end, outputs). Secrets masked.
-fn write_report(
-    path: &Path,
-    events: &[RunEvent],
-    stamps: &[String],
-    redactor: &Redactor,
-) -> std::io::Result<()> {
+fn report_text(events: &[RunEvent], stamps: &[String], redactor: &Redactor) -> String {
     let (run, finished) = (
         events
             .iter()
@@ -322,43 +330,9 @@ fn write_report(
             .rev()
             .find(|e| matches!(e, RunEvent::RunFinished { .. })),
     );
-    let mut rows = step_rows(events);
-    stamp_rows(&mut rows, events, stamps);
     // Every event, stamped, is in the journal next to the report; the report keeps the rows.
-    let report = json!({"run": run, "finished": finished, "steps": rows});
-    let text = redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default());
-    std::fs::write(path, text)
-}
-
-/// Adds `started_at` (first attempt) and `finished_at` to each step row, so the report
-/// tells when things happened (e.g. the window between pausing and resuming exporting).
-fn stamp_rows(rows: &mut [Json], events: &[RunEvent], stamps: &[String]) {
-    let index: std::collections::HashMap<(String, String), usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let key = (
-                r["phase"].as_str().unwrap_or_default().to_string(),
-                r["id"].as_str().unwrap_or_default().to_string(),
-            );
-            (key, i)
-        })
-        .collect();
-    for (e, at) in events.iter().zip(stamps) {
-        let (phase, id, field) = match e {
-            RunEvent::StepStarted { phase, id, .. } => (phase, id, "started_at"),
-            RunEvent::StepSucceeded { phase, id, .. }
-            | RunEvent::StepFailed { phase, id, .. }
-            | RunEvent::StepSkipped { phase, id, .. } => (phase, id, "finished_at"),
-            _ => continue,
-        };
-        let key = (phase_name(*phase).to_string(), id.clone());
-        if let Some(m) = index.get(&key).and_then(|&i| rows[i].as_object_mut())
-            && (field == "finished_at" || !m.contains_key(field))
-        {
-            m.insert(field.into(), json!(at));
-        }
-    }
+    let report = json!({"run": run, "finished": finished, "steps": step_rows(events, stamps)});
+    redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default())
 }
 
 #[derive(Args)]

@@ -64,16 +64,26 @@ pub struct SimArgs {
 #[diagnostic(code(runbook::sim::start))]
 pub struct SimStartError(pub String);
 
+/// The faults of `--scenario FILE` followed by those of `--fault` and `--outcome` flags.
+pub fn scenario_from(
+    file: Option<&std::path::Path>,
+    faults: &[String],
+    outcomes: &[String],
+) -> Result<Scenario, SimStartError> {
+    let mut scenario = match file {
+        Some(p) => Scenario::from_yaml_file(p).map_err(|e| SimStartError(e.to_string()))?,
+        None => Scenario::default(),
+    };
+    let flags =
+        crate::sim::fault_flags::scenario_from_flags(faults, outcomes).map_err(SimStartError)?;
+    scenario.add(flags);
+    Ok(scenario)
+}
+
 impl SimArgs {
     /// The simulator configuration these flags describe.
     pub fn config(&self) -> Result<SimConfig, SimStartError> {
-        let mut scenario = match &self.scenario {
-            Some(p) => Scenario::from_yaml_file(p).map_err(|e| SimStartError(e.to_string()))?,
-            None => Scenario::default(),
-        };
-        let flags = crate::sim::fault_flags::scenario_from_flags(&self.faults, &self.outcomes)
-            .map_err(SimStartError)?;
-        scenario.add(flags);
+        let scenario = scenario_from(self.scenario.as_deref(), &self.faults, &self.outcomes)?;
         Ok(SimConfig {
             camunda_version: match self.camunda_version {
                 VersionArg::V88 => CamundaVersion::V8_8,

@@ -362,19 +362,10 @@ async fn poll(
     let vars = env.jq_vars(steps, item);
     let mut interval = w.interval;
     let mut last_seen = Json::Null;
-    let mut last_error = String::new();
     for n in 1u32.. {
         match env.executor.execute(&request, cancel).await {
             Ok(result) => {
-                let seen = observed(&result.value);
-                if seen != last_seen {
-                    env.emit(RunEvent::WaitPolled {
-                        id: step.id.clone(),
-                        poll: n,
-                        observed: seen.clone(),
-                    });
-                    last_seen = seen;
-                }
+                note_change(env, step, n, observed(&result.value), &mut last_seen);
                 if let Some(f) = &w.fail_if
                     && f.truthy(&result.value, &vars)
                         .map_err(|e| AttemptError::fatal(format!("`fail_if` failed: {e}")))?
@@ -402,16 +393,8 @@ async fn poll(
             // A transient error while polling (connection reset, 503) is one bad poll, not the
             // end of the wait.
             Err(e) if e.retryable() => {
-                last_error = env.redact(&e.summary());
-                let seen = serde_json::json!({ "error": last_error });
-                if seen != last_seen {
-                    env.emit(RunEvent::WaitPolled {
-                        id: step.id.clone(),
-                        poll: n,
-                        observed: seen.clone(),
-                    });
-                    last_seen = seen;
-                }
+                let seen = serde_json::json!({ "error": env.redact(&e.summary()) });
+                note_change(env, step, n, seen, &mut last_seen);
             }
             Err(e) => return Err(e.into()),
         }
@@ -419,7 +402,7 @@ async fn poll(
             && started.elapsed() + interval > timeout
         {
             let last = if last_seen.is_null() {
-                last_error.clone()
+                "nothing observed".to_string()
             } else {
                 format!("last observed {}", short(&last_seen))
             };
@@ -438,6 +421,19 @@ async fn poll(
         interval = next_interval(interval, w.interval, w.max_interval, started.elapsed());
     }
     Err(AttemptError::fatal("wait ended"))
+}
+
+/// Records what a poll saw when it differs from the last observation: the journal and the
+/// progress output keep changes only.
+fn note_change(env: &RunEnv, step: &Step, poll: u32, seen: Json, last: &mut Json) {
+    if seen != *last {
+        env.emit(RunEvent::WaitPolled {
+            id: step.id.clone(),
+            poll,
+            observed: seen.clone(),
+        });
+        *last = seen;
+    }
 }
 
 /// The delay before the next poll: half as long again as the last one, up to

@@ -128,11 +128,29 @@ impl Sim {
 }
 
 /// The outputs of step `id` in a run report.
-fn outputs<'a>(report: &'a Json, id: &str) -> &'a Json {
+fn step<'a>(report: &'a Json, id: &str) -> &'a Json {
     report["steps"]
         .as_array()
         .and_then(|s| s.iter().find(|s| s["id"] == id))
-        .map_or(&Json::Null, |s| &s["outputs"])
+        .unwrap_or(&Json::Null)
+}
+
+fn outputs<'a>(report: &'a Json, id: &str) -> &'a Json {
+    &step(report, id)["outputs"]
+}
+
+/// `succeeded`, `failed: ...`, `skipped: ...`, or empty if the step never appeared.
+fn status<'a>(report: &'a Json, id: &str) -> &'a str {
+    step(report, id)["status"].as_str().unwrap_or_default()
+}
+
+/// A simulator holding the complete backup 100, then the given faults (scenario YAML).
+fn backed_up_then(faults: &str) -> Sim {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    let r = sim.call("POST", "/sim/faults", faults);
+    assert_eq!(r["accepted"], true, "{r}");
+    sim
 }
 
 fn ids(v: &Json) -> Vec<u64> {
@@ -461,17 +479,11 @@ fn restore_88_refuses_an_incomplete_backup_before_changing_anything() {
             text.contains("is not complete") || text.contains("missing"),
             "{id}: {text}"
         );
-        let ran: Vec<&str> = report["steps"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| s["status"] == "succeeded")
-            .filter_map(|s| s["id"].as_str())
-            .collect();
-        for destructive in ["stop-orchestration", "delete-indices", "delete-broker-pvcs"] {
-            assert!(
-                !ran.contains(&destructive),
-                "{id}: {destructive} ran: {ran:?}"
+        for changing in ["stop-orchestration", "delete-indices", "delete-broker-pvcs"] {
+            assert_ne!(
+                status(&report, changing),
+                "succeeded",
+                "{id}: {changing} ran"
             );
         }
         assert!(
@@ -528,28 +540,22 @@ fn replicas(sim: &Sim, kind: &str, name: &str) -> u64 {
 
 #[test]
 fn restore_88_failing_before_any_deletion_starts_everything_again() {
-    let sim = Sim::start("8.8", "elasticsearch");
-    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
     // Listing the indices fails for good: the plan has stopped the components but deleted
     // nothing, so `finally` scales them back.
-    let r = sim.call(
-        "POST",
-        "/sim/faults",
+    let sim = backed_up_then(
         "faults:\n  - component: datastore\n    method: GET\n    path: /_cat/indices\n    status: 500\n",
     );
-    assert_eq!(r["accepted"], true, "{r}");
     let (code, text, report) = sim.run("restore-8.8.yaml", &["--set", "backup_id=100", "--yes"]);
     assert_eq!(code, 1, "{text}");
-    let status = |id: &str| {
-        report["steps"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|s| s["id"] == id)
-            .map(|s| s["status"].as_str().unwrap_or("").to_string())
-            .unwrap_or_default()
-    };
+    let status = |id: &str| status(&report, id);
     assert_eq!(status("stop-orchestration"), "succeeded", "{text}");
+    // The report says when each step ran (the evidence of a window).
+    let stop = step(&report, "stop-orchestration");
+    assert!(
+        stop["started_at"].as_str() <= stop["finished_at"].as_str(),
+        "{stop}"
+    );
+    assert!(stop["finished_at"].is_string(), "{stop}");
     assert_eq!(status("restart-orchestration"), "succeeded", "{text}");
     assert_eq!(status("restart-deployments"), "succeeded", "{text}");
     assert!(status("delete-indices").starts_with("skipped"), "{text}");
@@ -560,15 +566,10 @@ fn restore_88_failing_before_any_deletion_starts_everything_again() {
 
 #[test]
 fn restore_88_failing_after_deletion_leaves_camunda_stopped_and_out_of_restore_mode() {
-    let sim = Sim::start("8.8", "elasticsearch");
-    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
     // Every snapshot restore fails: the indices are gone by then.
-    let r = sim.call(
-        "POST",
-        "/sim/faults",
+    let sim = backed_up_then(
         "faults:\n  - component: datastore\n    method: POST\n    path: /_snapshot/*/_restore\n    status: 500\n",
     );
-    assert_eq!(r["accepted"], true, "{r}");
     let (code, text, _) = sim.run(
         "restore-8.8.yaml",
         &[
@@ -597,16 +598,11 @@ fn restore_88_failing_after_deletion_leaves_camunda_stopped_and_out_of_restore_m
 
 #[test]
 fn restore_88_refuses_a_backup_made_with_another_version() {
-    let sim = Sim::start("8.8", "elasticsearch");
-    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
     // The cluster does not expose /actuator/info; the operator states its version, which
     // differs from the one in the backup's snapshot names (8.8.0).
-    let r = sim.call(
-        "POST",
-        "/sim/faults",
+    let sim = backed_up_then(
         "faults:\n  - component: orchestration\n    method: GET\n    path: /actuator/info\n    status: 404\n",
     );
-    assert_eq!(r["accepted"], true, "{r}");
     let (code, text, _) = sim.run(
         "restore-8.8.yaml",
         &[

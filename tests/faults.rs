@@ -140,6 +140,37 @@ impl Sim {
         args.extend_from_slice(extra);
         self.runbook(&args)
     }
+
+    /// A simulator whose next call matching `method path` takes 4 s, so a test can act
+    /// while it is in flight.
+    fn slow_call(dir: &Path, component: &str, method: &str, path: &str) -> Self {
+        let slow = fault(
+            component,
+            method,
+            path,
+            "    latency_ms: 4000\n    times: 1\n",
+        );
+        Self::start(dir, Some(&slow))
+    }
+
+    /// Starts the backup and returns once the slow call is in flight.
+    fn backup_until(&self, method: &str, path: &str, extra: &[&str]) -> Child {
+        let child = self.backup(extra).spawn().unwrap();
+        self.wait_for_request(method, path);
+        std::thread::sleep(Duration::from_millis(100));
+        child
+    }
+
+    /// `runbook recover <mode>` of the backup's state dir.
+    fn recover(&self, mode: &str) -> Command {
+        self.runbook(&["recover", mode, "--state-dir", "runs", "-f", "values.yaml"])
+    }
+}
+
+/// SIGKILL: the run gets no chance to compensate.
+fn sigkill(mut child: Child) {
+    child.kill().unwrap();
+    let _ = child.wait();
 }
 
 fn matches(pattern: &str, path: &str) -> bool {
@@ -290,18 +321,8 @@ fn a_backup_that_never_completes_times_out_and_resumes_exporting() {
 fn sigint_during_any_call_compensates_and_resumes_exporting() {
     for &(component, method, path, what) in CALLS {
         let dir = tempfile::tempdir().unwrap();
-        let sim = Sim::start(
-            dir.path(),
-            Some(&fault(
-                component,
-                method,
-                path,
-                "    latency_ms: 4000\n    times: 1\n",
-            )),
-        );
-        let child = sim.backup(&[]).spawn().unwrap();
-        sim.wait_for_request(method, path);
-        std::thread::sleep(Duration::from_millis(100));
+        let sim = Sim::slow_call(dir.path(), component, method, path);
+        let child = sim.backup_until(method, path, &[]);
         assert!(
             Command::new("kill")
                 .args(["-INT", &child.id().to_string()])
@@ -320,32 +341,9 @@ fn sigint_during_any_call_compensates_and_resumes_exporting() {
 fn sigkill_during_any_call_then_recover_rollback_resumes_exporting() {
     for &(component, method, path, what) in CALLS {
         let dir = tempfile::tempdir().unwrap();
-        let sim = Sim::start(
-            dir.path(),
-            Some(&fault(
-                component,
-                method,
-                path,
-                "    latency_ms: 4000\n    times: 1\n",
-            )),
-        );
-        let mut child = sim.backup(&[]).spawn().unwrap();
-        sim.wait_for_request(method, path);
-        std::thread::sleep(Duration::from_millis(100));
-        child.kill().unwrap();
-        let _ = child.wait();
-        let o = wait(
-            sim.runbook(&[
-                "recover",
-                "--rollback",
-                "--state-dir",
-                "runs",
-                "-f",
-                "values.yaml",
-            ])
-            .spawn()
-            .unwrap(),
-        );
+        let sim = Sim::slow_call(dir.path(), component, method, path);
+        sigkill(sim.backup_until(method, path, &[]));
+        let o = wait(sim.recover("--rollback").spawn().unwrap());
         assert!(
             o.code == 1 || o.code == 0,
             "recover after SIGKILL during {what}:\n{}",
@@ -358,38 +356,16 @@ fn sigkill_during_any_call_then_recover_rollback_resumes_exporting() {
 #[test]
 fn sigkill_during_a_wait_then_recover_resume_finishes_the_same_backup() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = Sim::start(
-        dir.path(),
-        Some(&fault(
-            "orchestration",
-            "GET",
-            "/actuator/backupHistory/*",
-            "    latency_ms: 4000\n    times: 1\n",
-        )),
-    );
-    let mut child = sim.backup(&["--set", "backup_id=777"]).spawn().unwrap();
-    sim.wait_for_request("GET", "/actuator/backupHistory/*");
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap();
-    let _ = child.wait();
+    let (method, path) = ("GET", "/actuator/backupHistory/*");
+    let sim = Sim::slow_call(dir.path(), "orchestration", method, path);
+    sigkill(sim.backup_until(method, path, &["--set", "backup_id=777"]));
     assert!(
         sim.exporting_paused(),
         "killed mid-backup: exporting still soft-paused"
     );
     // The wait that was in flight only reads, so resuming needs no --yes; the frozen
     // backup id is kept.
-    let o = wait(
-        sim.runbook(&[
-            "recover",
-            "--resume",
-            "--state-dir",
-            "runs",
-            "-f",
-            "values.yaml",
-        ])
-        .spawn()
-        .unwrap(),
-    );
+    let o = wait(sim.recover("--resume").spawn().unwrap());
     assert_eq!(o.code, 0, "recover --resume:\n{}", o.out);
     assert!(!sim.exporting_paused(), "exporting resumed:\n{}", o.out);
     let verdict = sim.get("/sim/oracle/backups/777");
