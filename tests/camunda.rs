@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::harness::{SimProcess, root, runbook};
+use crate::harness::{SimProcess, root, run_against_sim, runbook};
 
 /// A `runbook sim` process for one Camunda version and datastore; killed on drop.
 struct Sim {
@@ -90,23 +90,7 @@ impl Sim {
         let plan = root().join("plans/camunda").join(plan);
         let report = self.dir().join("report.json");
         let _ = std::fs::remove_file(&report);
-        let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
-            .args([
-                "run",
-                plan.to_str().unwrap(),
-                "-f",
-                "values.yaml",
-                "--state-dir",
-                "runs",
-                "--report",
-                "report.json",
-            ])
-            .args(extra)
-            .current_dir(self.dir())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = run_against_sim(self.dir(), &plan, extra).output().unwrap();
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::harness::{SimProcess, root};
+use crate::harness::{SimProcess, root, run_against_sim};
 
 const PLAN: &str = "plans/camunda/backup-8.8.yaml";
 
@@ -126,19 +126,9 @@ impl Sim {
     }
 
     fn backup(&self, extra: &[&str]) -> Command {
-        let plan = root().join(PLAN);
-        let mut args = vec![
-            "run",
-            plan.to_str().unwrap(),
-            "-f",
-            "values.yaml",
-            "--state-dir",
-            "runs",
-            "--report",
-            "report.json",
-        ];
-        args.extend_from_slice(extra);
-        self.runbook(&args)
+        let mut c = run_against_sim(&self.dir, &root().join(PLAN), extra);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
     }
 
     /// A simulator whose next call matching `method path` takes 4 s, so a test can act

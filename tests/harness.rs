@@ -104,6 +104,27 @@ impl SimProcess {
     }
 }
 
+/// `runbook run <plan> -f values.yaml --state-dir runs --report report.json <extra>` in
+/// `dir`, the directory of a [`SimProcess`]: a plan run against the simulator.
+pub fn run_against_sim(dir: &Path, plan: &Path, extra: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    c.arg("run")
+        .arg(plan)
+        .args([
+            "-f",
+            "values.yaml",
+            "--state-dir",
+            "runs",
+            "--report",
+            "report.json",
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    c
+}
+
 impl Drop for SimProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
