@@ -4,7 +4,8 @@
 //! library calls `runbook validate` uses. It prints a table; it asserts nothing, so a slow
 //! machine gives slow figures rather than a failure.
 //!
-//! `cargo run --release --example bench_static [-- --quick]` (`--quick`: 1k and 10k only).
+//! `cargo run --release --example bench_static [-- --quick]` (`--quick`: 1k and 10k only;
+//! `--only wide:10000`: one row; `--emit deep:1000`: print that plan instead).
 //!
 //! Each iteration runs on a fresh thread: the jq compile cache is thread-local, and the CLI
 //! validates a plan once per process, so a warm cache would flatter the figures.
@@ -238,22 +239,37 @@ fn row(label: &str, shape: &str, steps: usize, text: &SourceFile, iters: usize) 
     );
 }
 
+/// `wide:10000` or `deep:1000`: a shape and a step count.
+fn parse_spec(spec: &str) -> (Shape, usize) {
+    let (shape, n) = spec.split_once(':').unwrap_or((spec, "10000"));
+    let shape = if shape == "deep" {
+        Shape::Deep
+    } else {
+        Shape::Wide
+    };
+    (shape, n.parse().unwrap_or(10_000))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    // `--emit wide:10000`: print the synthetic plan, to profile `runbook validate` on it.
+    if let Some(spec) = args
+        .iter()
+        .position(|a| a == "--emit")
+        .and_then(|i| args.get(i + 1))
+    {
+        let (shape, n) = parse_spec(spec);
+        print!("{}", plan_text(shape, n));
+        return;
+    }
     // `--only wide:10000`: one row, for profiling.
     if let Some(only) = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
     {
-        let (shape, n) = only.split_once(':').unwrap_or((only, "10000"));
-        let shape = if shape == "deep" {
-            Shape::Deep
-        } else {
-            Shape::Wide
-        };
-        let n = n.parse().unwrap_or(10_000);
+        let (shape, n) = parse_spec(only);
         let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
         row(shape.name(), "50 jq shapes", n, &text, 3);
         return;
