@@ -81,9 +81,8 @@ impl Loaded {
 pub fn load_source(source: SourceFile) -> Loaded {
     let validated = match yaml::parse(source.text()) {
         Ok(root) => {
-            let decoded = decode(&root);
-            // The tree is no longer needed: free it before the plan is built.
-            drop(root);
+            // `decode` consumes the tree, freeing it as it goes.
+            let decoded = decode(root);
             validate_raw(&source, decoded)
         }
         Err(e) => Validated {

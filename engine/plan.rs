@@ -170,15 +170,16 @@ pub struct Step {
     pub retry: RetryPolicy,
     pub timeout: Option<Timeout>,
     pub outputs: Vec<Output>,
-    pub undo: Option<Undo>,
+    // Boxed, as the rarely set fields below: most steps have none, and `Step` stays small.
+    pub undo: Option<Box<Undo>>,
     pub destructive: bool,
     pub idempotent: bool,
     pub for_each: Option<Jq>,
     /// At most this many `for_each` items at once (`None`: the run's `--max-parallel`).
     pub parallelism: Option<usize>,
     pub check: Option<Jq>,
-    pub check_message: Option<Template>,
-    pub version: Option<VersionCheck>,
+    pub check_message: Option<Box<Template>>,
+    pub version: Option<Box<VersionCheck>>,
     pub is_finally: bool,
 }
 
@@ -193,10 +194,13 @@ pub struct VersionCheck {
 
 /// What a step does.
 #[derive(Clone, Debug)]
+///
+/// Variants are boxed: a plan holds one per step (tens of thousands in large plans), and the
+/// enum would otherwise be as large as its largest variant.
 pub enum Action {
-    Http(HttpAction),
-    Kubectl(KubectlAction),
-    Exec(ExecAction),
+    Http(Box<HttpAction>),
+    Kubectl(Box<KubectlAction>),
+    Exec(Box<ExecAction>),
     Wait(Box<WaitAction>),
 }
 

@@ -89,14 +89,14 @@ pub struct RawStep {
     pub retry: Option<RawRetry>,
     pub timeout: Option<Text>,
     pub outputs: Vec<RawOutput>,
-    pub undo: Option<RawUndo>,
+    pub undo: Option<Box<RawUndo>>,
     pub destructive: Option<Spanned<bool>>,
     pub idempotent: Option<Spanned<bool>>,
     pub for_each: Option<Text>,
     pub parallelism: Option<Spanned<i64>>,
     pub check: Option<Text>,
     pub check_message: Option<Text>,
-    pub version: Option<RawVersion>,
+    pub version: Option<Box<RawVersion>>,
 }
 
 /// `version: {app: camunda, from: <jq>}`: the result's version must satisfy `requires`.
@@ -107,7 +107,8 @@ pub struct RawVersion {
 }
 
 pub enum RawAction {
-    Http(RawHttp),
+    /// Boxed: the largest variant, and a raw plan holds one action per step.
+    Http(Box<RawHttp>),
     Kubectl(RawKubectl),
     Exec(RawExec),
     Wait(Box<RawWait>),
@@ -263,8 +264,12 @@ const UNDO_KEYS: &[&str] = &["description", "http", "kubectl", "exec", "retry", 
 pub const ACTION_KEYS: &[&str] = &["http", "kubectl", "exec", "wait"];
 
 impl RawPlan {
-    /// Decodes the document; shape problems go to `d`.
-    pub fn decode(root: &Node, d: &mut Decoder) -> RawPlan {
+    /// Decodes the document; shape problems go to `d`. It takes the tree so each step's
+    /// subtree is freed once decoded: tree and decoded steps never both exist whole.
+    pub fn decode(mut root: Node, d: &mut Decoder) -> RawPlan {
+        let steps = take_items(&mut root, "steps");
+        let finally = take_items(&mut root, "finally");
+        let root = &root;
         let mut plan = RawPlan {
             span: root.span,
             api_version: None,
@@ -317,14 +322,48 @@ impl RawPlan {
         match f.get("steps") {
             Some(n) => {
                 plan.steps_span = f.key_span("steps").unwrap_or(n.span);
-                plan.steps = d.list(n, "`steps`", false, |d, n| Some(decode_step(d, n)));
+                plan.steps = decode_steps(d, n, steps, "`steps`");
             }
             None => d.missing(&f, "steps", "the plan"),
         }
         if let Some(n) = f.get("finally") {
-            plan.finally = d.list(n, "`finally`", false, |d, n| Some(decode_step(d, n)));
+            plan.finally = decode_steps(d, n, finally, "`finally`");
         }
         plan
+    }
+}
+
+/// Moves the items out of the top-level list under `key` (leaving an empty list with its
+/// span), so they can be decoded one by one and dropped.
+fn take_items(root: &mut Node, key: &str) -> Option<Vec<Node>> {
+    let Value::Map(entries) = &mut root.value else {
+        return None;
+    };
+    entries
+        .iter_mut()
+        .find_map(|(k, v)| match (&k.value, &mut v.value) {
+            (Value::Str(name), Value::Seq(items)) if name == key => Some(std::mem::take(items)),
+            _ => None,
+        })
+}
+
+/// The steps of a list whose items were taken out by `take_items`, or of `node` as it is
+/// (where it is not a list and the decoder reports why).
+fn decode_steps(
+    d: &mut Decoder,
+    node: &Node,
+    taken: Option<Vec<Node>>,
+    what: &str,
+) -> Vec<RawStep> {
+    match taken {
+        Some(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(decode_step(d, &item));
+            }
+            out
+        }
+        None => d.list(node, what, false, |d, n| Some(decode_step(d, n))),
     }
 }
 
@@ -571,7 +610,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
             .collect();
     }
     if let (Some(n), Some(k)) = (f.get("undo"), f.key_span("undo")) {
-        step.undo = decode_undo(d, n, k);
+        step.undo = decode_undo(d, n, k).map(Box::new);
     }
     step.destructive = opt_bool(d, &f, "destructive");
     step.idempotent = opt_bool(d, &f, "idempotent");
@@ -582,21 +621,22 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     if let (Some(n), Some(k)) = (f.get("version"), f.key_span("version"))
         && let Some(v) = d.fields(n, k, "`version`", VERSION_KEYS)
     {
-        step.version = Some(RawVersion {
+        step.version = Some(Box::new(RawVersion {
             span: k,
             app: required_string(d, &v, "app", "`version`"),
             from: required_string(d, &v, "from", "`version`"),
-        });
+        }));
     }
     step
 }
 
 fn decode_actions(d: &mut Decoder, f: &Fields<'_>, keys: &[&str]) -> Vec<(Span, RawAction)> {
-    keys.iter()
+    let mut actions = keys
+        .iter()
         .filter_map(|&key| {
             let (n, k) = (f.get(key)?, f.key_span(key)?);
             let action = match key {
-                "http" => decode_http(d, n, k).map(RawAction::Http),
+                "http" => decode_http(d, n, k).map(|h| RawAction::Http(Box::new(h))),
                 "kubectl" => decode_kubectl(d, n, k).map(RawAction::Kubectl),
                 "exec" => d.fields(n, k, "`exec`", EXEC_KEYS).map(|e| {
                     let executor = required_string(d, &e, "executor", "`exec`");
@@ -618,7 +658,10 @@ fn decode_actions(d: &mut Decoder, f: &Fields<'_>, keys: &[&str]) -> Vec<(Span, 
                 })),
             ))
         })
-        .collect()
+        .collect::<Vec<_>>();
+    // Usually one action, but `collect` reserved room for one per action key.
+    actions.shrink_to_fit();
+    actions
 }
 
 fn decode_http(d: &mut Decoder, node: &Node, key: Span) -> Option<RawHttp> {

@@ -217,7 +217,7 @@ fn step_reads(s: &Step) -> (Vec<String>, bool) {
     if let Some(u) = &s.undo {
         templates.extend(u.action.templates());
     }
-    templates.extend(s.check_message.iter());
+    templates.extend(s.check_message.as_deref());
     for t in templates {
         for r in &t.refs {
             if r.path.first().is_some_and(|p| p == "steps")

@@ -4,11 +4,13 @@
 //! allowed where (that is `validate`'s job) and never sees secrets' meaning: it renders what
 //! the scope holds.
 
+mod simple;
+
 use std::sync::{Arc, LazyLock};
 
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    Context, Handlebars, Helper, HelperResult, JsonRender, Output, RenderContext, RenderError,
     RenderErrorReason, Renderable,
 };
 use serde_json::Value as Json;
@@ -20,15 +22,34 @@ pub const HELPERS: &[&str] = &[
     "json", "default", "now", "eq", "ne", "not", "and", "or", "len", "lookup",
 ];
 
+/// The helpers handlebars registers itself (`Handlebars::new`); a lone `{{name}}` with one of
+/// these names is a call, not a variable.
+const BUILTIN_HELPERS: &[&str] = &[
+    "if", "unless", "each", "with", "lookup", "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte",
+    "and", "or", "not", "len",
+];
+
 /// A parsed template string.
 #[derive(Clone, Debug)]
 pub struct Template {
     pub source: String,
     pub span: Span,
-    parsed: Option<Arc<handlebars::Template>>,
+    body: Body,
     pub refs: Vec<Reference>,
-    /// The whole string is one `{{path}}`: JSON bodies substitute the typed value.
-    pub whole_path: Option<Vec<String>>,
+    /// The whole string is one `{{path}}` (the only reference): JSON bodies substitute the
+    /// typed value.
+    whole: bool,
+}
+
+/// How a template renders.
+#[derive(Clone, Debug)]
+enum Body {
+    /// No `{{`: the source itself.
+    Literal,
+    /// Text and `{{path}}` only; the n-th `Var` reads `refs[n]`.
+    Simple(Arc<[simple::Piece]>),
+    /// Anything else, compiled by handlebars.
+    Full(Arc<handlebars::Template>),
 }
 
 /// One variable a template reads.
@@ -60,9 +81,9 @@ impl Template {
         Self {
             source: text.into(),
             span,
-            parsed: None,
+            body: Body::Literal,
             refs: Vec::new(),
-            whole_path: None,
+            whole: false,
         }
     }
 
@@ -89,6 +110,20 @@ impl Template {
                 span: at(offset, 2),
             });
         }
+        if let Some(pieces) = simple::parse(source, |n| {
+            BUILTIN_HELPERS.contains(&n) || HELPERS.contains(&n)
+        }) {
+            return Ok(Self::simple(source, span, pieces, at));
+        }
+        Self::full(source, span, at)
+    }
+
+    /// Compiles with handlebars: helpers, blocks and everything `simple` leaves alone.
+    fn full(
+        source: &str,
+        span: Span,
+        at: impl Fn(usize, usize) -> Span,
+    ) -> Result<Self, TemplateError> {
         let parsed = handlebars::Template::compile(source).map_err(|e| {
             let offset = e
                 .pos()
@@ -104,25 +139,54 @@ impl Template {
         for r in &mut refs {
             r.span = at(r.span.start, r.span.len());
         }
-        let whole_path = whole_path(&parsed);
+        let whole = is_whole_path(&parsed);
         Ok(Self {
             source: source.to_string(),
             span,
-            parsed: Some(Arc::new(parsed)),
+            body: Body::Full(Arc::new(parsed)),
             refs,
-            whole_path,
+            whole,
         })
+    }
+
+    fn simple(
+        source: &str,
+        span: Span,
+        pieces: Vec<simple::Piece>,
+        at: impl Fn(usize, usize) -> Span,
+    ) -> Self {
+        let refs: Vec<Reference> = pieces
+            .iter()
+            .filter_map(|p| match p {
+                simple::Piece::Var(r) => Some(Reference {
+                    path: split_path(&source[r.clone()]),
+                    span: at(r.start, r.len()),
+                    guarded: false,
+                }),
+                simple::Piece::Text(_) => None,
+            })
+            .collect();
+        let whole = matches!(pieces.as_slice(), [simple::Piece::Var(_)]);
+        Self {
+            source: source.to_string(),
+            span,
+            body: Body::Simple(pieces.into()),
+            refs,
+            whole,
+        }
     }
 
     /// Whether the template has anything to render.
     pub fn is_literal(&self) -> bool {
-        self.parsed.is_none()
+        matches!(self.body, Body::Literal)
     }
 
     /// Renders against `scope`.
     pub fn render(&self, scope: &Json) -> Result<String, String> {
-        let Some(parsed) = &self.parsed else {
-            return Ok(self.source.clone());
+        let parsed = match &self.body {
+            Body::Literal => return Ok(self.source.clone()),
+            Body::Simple(pieces) => return Ok(self.render_simple(pieces, scope)),
+            Body::Full(parsed) => parsed,
         };
         let ctx = Context::from(scope.clone());
         let mut rc = RenderContext::new(None);
@@ -133,10 +197,36 @@ impl Template {
         out.into_string().map_err(|e| e.to_string())
     }
 
+    /// What handlebars would print: a missing value prints nothing (no strict mode), values
+    /// print as handlebars prints them.
+    fn render_simple(&self, pieces: &[simple::Piece], scope: &Json) -> String {
+        let mut out = String::with_capacity(self.source.len());
+        let mut refs = self.refs.iter();
+        for piece in pieces {
+            match piece {
+                simple::Piece::Text(r) => out.push_str(&self.source[r.clone()]),
+                simple::Piece::Var(_) => {
+                    if let Some(v) = refs.next().and_then(|r| lookup(scope, &r.path)) {
+                        out.push_str(&v.render());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The path of a template that is one `{{path}}` and nothing else.
+    pub fn whole_path(&self) -> Option<&[String]> {
+        match (self.whole, self.refs.as_slice()) {
+            (true, [r]) => Some(&r.path),
+            _ => None,
+        }
+    }
+
     /// Renders to a typed value: a whole-string `{{path}}` yields the value itself (so
     /// `backupId: "{{params.backup_id}}"` stays a number); anything else yields a string.
     pub fn render_value(&self, scope: &Json) -> Result<Json, String> {
-        if let Some(path) = &self.whole_path
+        if let Some(path) = self.whole_path()
             && let Some(v) = lookup(scope, path)
         {
             return Ok(v.clone());
@@ -175,16 +265,17 @@ fn offset_in(source: &str, line: usize, col: usize) -> usize {
             .map_or(rest.len(), |(i, _)| i)
 }
 
-fn whole_path(t: &handlebars::Template) -> Option<Vec<String>> {
+/// Whether the template is one `{{path}}` and nothing else.
+fn is_whole_path(t: &handlebars::Template) -> bool {
     match t.elements.as_slice() {
         [TemplateElement::Expression(h)] if h.params.is_empty() && h.hash.is_empty() => {
             match &h.name {
-                Parameter::Path(p) => Some(split_path(&raw_path(p))),
-                Parameter::Name(n) if !HELPERS.contains(&n.as_str()) => Some(vec![n.clone()]),
-                _ => None,
+                Parameter::Path(_) => true,
+                Parameter::Name(n) => !HELPERS.contains(&n.as_str()),
+                _ => false,
             }
         }
-        _ => None,
+        _ => false,
     }
 }
 
@@ -493,6 +584,39 @@ mod tests {
         assert_eq!(t.render(&scope).unwrap(), r#"["a",1]"#);
         let t = Template::parse("{{default params.none \"d\"}}", Span::default(), None).unwrap();
         assert_eq!(t.render(&scope).unwrap(), "d");
+    }
+
+    /// The handlebars-free path reads and renders exactly as handlebars does.
+    #[test]
+    fn simple_templates_match_handlebars() {
+        let scope = json!({
+            "params": {"id": 42, "name": "x", "f": 1.5, "t": true, "n": null,
+                       "list": ["a", 1, {"k": 1}], "map": {"k": "v"}},
+            "steps": {"s-1": {"outputs": {"y": "why"}}},
+            "item": "it", "run": {"id": "r-1"}
+        });
+        for src in [
+            "{{params.id}}",
+            "id-{{params.id}}-{{params.name}}/{{ params.f }}",
+            "{{params.t}}{{params.n}}{{params.missing}}{{nothing.at.all}}",
+            "[{{params.list}}] {{params.map}} {{params.list.0}} {{params.list.2.k}}",
+            "/x/{{steps.s-1.outputs.y}}?run={{run.id}}&i={{item}}",
+            "{{item}}",
+            "a } b { c {{params.name}}",
+        ] {
+            let span = Span::new(10, 10 + src.len());
+            let fast = Template::parse(src, span, Some(10)).unwrap();
+            assert!(matches!(fast.body, Body::Simple(_)), "{src}");
+            let full = Template::full(src, span, |o, l| Span::new(10 + o, 10 + o + l)).unwrap();
+            assert_eq!(fast.refs, full.refs, "{src}");
+            assert_eq!(fast.whole_path(), full.whole_path(), "{src}");
+            assert_eq!(fast.render(&scope), full.render(&scope), "{src}");
+            assert_eq!(
+                fast.render_value(&scope),
+                full.render_value(&scope),
+                "{src}"
+            );
+        }
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn content_start(source: &SourceFile, text: &Text) -> Option<usize> {
 }
 
 /// Validates a parsed YAML document.
-pub fn validate(source: &SourceFile, root: &Node) -> Validated {
+pub fn validate(source: &SourceFile, root: Node) -> Validated {
     validate_raw(source, decode(root))
 }
 
@@ -147,7 +147,7 @@ pub struct Decoded {
 }
 
 /// The first half of `validate`: shapes only.
-pub fn decode(root: &Node) -> Decoded {
+pub fn decode(root: Node) -> Decoded {
     let mut d = Decoder::default();
     let raw = RawPlan::decode(root, &mut d);
     Decoded { raw, d }
@@ -155,7 +155,7 @@ pub fn decode(root: &Node) -> Decoded {
 
 /// The second half of `validate`: everything after the shapes.
 pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
-    let Decoded { raw, d } = decoded;
+    let Decoded { mut raw, d } = decoded;
     let mut c = Checker {
         source,
         d,
@@ -168,7 +168,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
     let params = check_params(&mut c, &raw.params);
     c.params = params.iter().map(|p| (p.name.clone(), p.ty)).collect();
     let targets = check_targets(&mut c, &raw.targets);
-    let (steps, finally) = steps::check_steps(&mut c, &raw, &targets);
+    let (steps, finally) = steps::check_steps(&mut c, &mut raw, &targets);
     let graphs = steps::check_graphs(&mut c, &steps, &finally);
     if let Some((main, fin)) = &graphs {
         refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);

@@ -163,7 +163,7 @@ fn iteration(text: &SourceFile, steps: usize) -> Phases {
     // `validate` builds both graphs itself (cycle check, stages) and checks every
     // reference against them; the separate graph figure below rebuilds the main graph alone
     // so its share is visible.
-    let v = validate(text, &root);
+    let v = validate(text, root);
     let t2 = Instant::now();
     let plan = match v.plan {
         Some(p) => p,

@@ -21,9 +21,11 @@ use super::Checker;
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const DEFAULT_MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
+/// Checks and builds every step. It takes the raw steps out of `raw` and drops each once
+/// built, so a large plan is not held twice (raw and built) at the peak.
 pub(super) fn check_steps(
     c: &mut Checker<'_>,
-    raw: &RawPlan,
+    raw: &mut RawPlan,
     targets: &[Target],
 ) -> (Vec<Step>, Vec<Step>) {
     if raw.steps.is_empty() && raw.api_version.is_some() {
@@ -35,21 +37,25 @@ pub(super) fn check_steps(
         ));
     }
     let mut ids: HashMap<String, Span> = HashMap::new();
-    // Sized up front (a `Step` is over 1 KiB): growing by doubling would cost half again
-    // the list's size at the peak on plans of 10k steps.
-    let mut main = Vec::with_capacity(raw.steps.len());
-    main.extend(
-        raw.steps
-            .iter()
-            .filter_map(|s| check_step(c, s, targets, &mut ids, false)),
-    );
-    let mut finally = Vec::with_capacity(raw.finally.len());
-    finally.extend(
-        raw.finally
-            .iter()
-            .filter_map(|s| check_step(c, s, targets, &mut ids, true)),
-    );
+    let main = build_steps(c, std::mem::take(&mut raw.steps), targets, &mut ids, false);
+    let finally = build_steps(c, std::mem::take(&mut raw.finally), targets, &mut ids, true);
     (main, finally)
+}
+
+fn build_steps(
+    c: &mut Checker<'_>,
+    raw: Vec<RawStep>,
+    targets: &[Target],
+    ids: &mut HashMap<String, Span>,
+    is_finally: bool,
+) -> Vec<Step> {
+    // Sized up front: growing by doubling would cost half again the list's size at the peak
+    // on plans of 10k steps.
+    let mut out = Vec::with_capacity(raw.len());
+    for s in raw {
+        out.extend(check_step(c, &s, targets, ids, is_finally));
+    }
+    out
 }
 
 fn check_step(
@@ -84,13 +90,13 @@ fn check_step(
     }
     let undo = s.undo.as_ref().and_then(|u| {
         let action = single_action(c, &u.actions, id, "undo", targets)?;
-        Some(Undo {
+        Some(Box::new(Undo {
             span: u.span,
             description: u.description.as_ref().map(|d| d.value.clone()),
             action,
             retry: retry(c, u.retry.as_ref()),
             timeout: u.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`")),
-        })
+        }))
     });
     // Every field is checked before giving up on a broken action, so all problems show.
     let needs = s.needs.iter().map(|n| (n.value.clone(), n.span)).collect();
@@ -101,8 +107,12 @@ fn check_step(
     let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
     let parallelism = parallelism(c, s);
     let check = s.check.as_ref().map(|f| jq(c, f, "`check`"));
-    let check_message = s.check_message.as_ref().map(|m| c.template(m));
-    let version = s.version.as_ref().and_then(|v| version_check(c, v));
+    let check_message = s.check_message.as_ref().map(|m| Box::new(c.template(m)));
+    let version = s
+        .version
+        .as_ref()
+        .and_then(|v| version_check(c, v))
+        .map(Box::new);
     Some(Step {
         id: id.value.clone(),
         id_span: id.span,
@@ -286,9 +296,9 @@ fn action(
     allow_wait: bool,
 ) -> Option<Action> {
     match a {
-        RawAction::Http(h) => http(c, h, targets).map(Action::Http),
-        RawAction::Kubectl(k) => kubectl(c, k, targets).map(Action::Kubectl),
-        RawAction::Exec(e) => Some(Action::Exec(ExecAction {
+        RawAction::Http(h) => http(c, h, targets).map(|h| Action::Http(Box::new(h))),
+        RawAction::Kubectl(k) => kubectl(c, k, targets).map(|k| Action::Kubectl(Box::new(k))),
+        RawAction::Exec(e) => Some(Action::Exec(Box::new(ExecAction {
             executor: e.executor.as_ref().map(|x| x.value.clone())?,
             with: e
                 .with
@@ -296,7 +306,7 @@ fn action(
                 .map_or(JsonTemplate::Literal(serde_json::Value::Null), |n| {
                     json_template(c, n)
                 }),
-        })),
+        }))),
         RawAction::Wait(w) if allow_wait => wait(c, w, targets).map(|w| Action::Wait(Box::new(w))),
         RawAction::Wait(w) => {
             c.push(
