@@ -39,20 +39,25 @@ impl Outcome {
     }
 }
 
+/// What a run starts with: the `run_started` event's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    pub run_id: String,
+    pub plan: String,
+    pub plan_file: String,
+    pub plan_digest: String,
+    pub params: serde_json::Map<String, Json>,
+    pub minted: Vec<String>,
+    pub pid: u32,
+    pub started_at: String,
+}
+
 /// One journal line.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum RunEvent {
-    RunStarted {
-        run_id: String,
-        plan: String,
-        plan_file: String,
-        plan_digest: String,
-        params: serde_json::Map<String, Json>,
-        minted: Vec<String>,
-        pid: u32,
-        started_at: String,
-    },
+    /// Boxed: the largest event happens once, and a run keeps every event for its report.
+    RunStarted(Box<RunStart>),
     StepStarted {
         phase: Phase,
         id: String,

@@ -151,7 +151,7 @@ pub struct RunInfo {
 impl RunInfo {
     pub fn plan(&self) -> &str {
         match self.events.first() {
-            Some(RunEvent::RunStarted { plan, .. }) => plan,
+            Some(RunEvent::RunStarted(start)) => &start.plan,
             _ => "?",
         }
     }

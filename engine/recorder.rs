@@ -69,11 +69,12 @@ impl Recorder {
             .unwrap_or_default()
     }
 
-    /// When each event of [`Recorder::events`] happened (RFC 3339), index for index.
-    pub fn stamps(&self) -> Vec<String> {
+    /// Moves every event out, with when each happened (RFC 3339), index for index. For the
+    /// end of a run: a copy of every event of a 10k-step run was a tenth of its peak memory.
+    pub fn take(&self) -> (Vec<RunEvent>, Vec<String>) {
         self.events
             .lock()
-            .map(|e| e.iter().map(|(_, at)| at.clone()).collect())
+            .map(|mut e| std::mem::take(&mut *e).into_iter().unzip())
             .unwrap_or_default()
     }
 }
@@ -235,16 +236,12 @@ fn phase(p: Phase) -> &'static str {
 /// The plain log line of an event, if it gets one.
 pub fn line(e: &RunEvent) -> Option<String> {
     Some(match e {
-        RunEvent::RunStarted {
-            run_id,
-            plan,
-            minted,
-            params,
-            ..
-        } => {
-            let minted: Vec<String> = minted
+        RunEvent::RunStarted(start) => {
+            let (run_id, plan) = (&start.run_id, &start.plan);
+            let minted: Vec<String> = start
+                .minted
                 .iter()
-                .map(|m| format!("{m}={}", crate::template::display(&params[m])))
+                .map(|m| format!("{m}={}", crate::template::display(&start.params[m])))
                 .collect();
             let minted = if minted.is_empty() {
                 String::new()

@@ -34,15 +34,10 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
     let mut st = RecoveryState::default();
     for e in events {
         match e {
-            RunEvent::RunStarted {
-                plan,
-                started_at,
-                params,
-                ..
-            } => {
-                st.plan.clone_from(plan);
-                st.started_at.clone_from(started_at);
-                st.params.clone_from(params);
+            RunEvent::RunStarted(start) => {
+                st.plan.clone_from(&start.plan);
+                st.started_at.clone_from(&start.started_at);
+                st.params.clone_from(&start.params);
             }
             RunEvent::StepStarted {
                 phase: Phase::Main,

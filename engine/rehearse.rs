@@ -512,7 +512,7 @@ fn param_of(events: &[RunEvent], name: &str) -> String {
     events
         .iter()
         .find_map(|e| match e {
-            RunEvent::RunStarted { params, .. } => params.get(name).map(crate::template::display),
+            RunEvent::RunStarted(start) => start.params.get(name).map(crate::template::display),
             _ => None,
         })
         .unwrap_or_default()

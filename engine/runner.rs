@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
-use crate::events::RunEvent;
+use crate::events::{RunEvent, RunStart};
 use crate::executor::{ExecutorConfig, Executors};
 use crate::graph::StepGraph;
 use crate::inputs::ResolvedParams;
@@ -69,7 +69,7 @@ pub fn new_run(
         plan.source.text(),
         &started_at,
     )?;
-    let first = RunEvent::RunStarted {
+    let first = RunEvent::RunStarted(Box::new(RunStart {
         run_id: run_id.clone(),
         plan: plan.name.clone(),
         plan_file: plan.source.name().to_string(),
@@ -78,7 +78,7 @@ pub fn new_run(
         minted: params.minted.clone(),
         pid: std::process::id(),
         started_at: started_at.clone(),
-    };
+    }));
     let run = json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
     Ok(NewRun {
         run_id,
@@ -138,10 +138,11 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     executors.shutdown().await;
     let finishing = recorder.clone();
     let _ = tokio::task::spawn_blocking(move || finishing.finish()).await;
+    let (events, stamps) = recorder.take();
     Finished {
         result,
-        events: recorder.events(),
-        stamps: recorder.stamps(),
+        events,
+        stamps,
         run_dir,
         redactor,
     }
