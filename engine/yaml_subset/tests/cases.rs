@@ -1,0 +1,662 @@
+//! Hand-written cases, one group per construct: `fast` ones must be read by the subset
+//! reader (and match), `gives_up` ones must be left to the full reader, `same` ones may go
+//! either way but must match when read.
+
+use super::{fast, gives_up, same};
+use crate::yaml::{MAX_DEPTH, Value};
+
+fn all_fast(cases: &[&str]) {
+    for text in cases {
+        fast(text);
+    }
+}
+
+fn all_give_up(cases: &[&str]) {
+    for text in cases {
+        gives_up(text);
+    }
+}
+
+#[test]
+fn block_mappings() {
+    all_fast(&[
+        "a: b\n",
+        "a: b",
+        "a: b\nc: d\n",
+        "a:\n  b: c\n  d: e\nf: g\n",
+        "a:\n    b:\n        c: 1\n    d: 2\n",
+        "  a: 1\n  b: 2\n",
+        "a:\n",
+        "a:",
+        "a: \n",
+        "a:   # comment\nb: 1\n",
+        "a:\n  # comment\nb: 1\n",
+        "a:\n  b:\nc: 1\n",
+        "a:\n  b:\n\n# c\n",
+        "e :\nf : 2\n",
+        "a: b   \n",
+        "a:   x   ",
+        "'a': 1\n\"b\": 2\n",
+        "'a b': 1\n",
+        "\"a\\\"b\": 1\n",
+        "\"k\" : v\n",
+        "ключ: значение\n",
+        "日本: 語\n",
+        "émoji💥: x\n",
+        "a.b/c-d_e: 1\n",
+        "a:b: 1\n",
+        "1: a\ntrue: b\nnull: c\n1.5: e\n",
+        "~: d\n",
+        "-x: 1\n",
+        "a: b\n\n\n\nc: d\n",
+    ]);
+}
+
+#[test]
+fn block_mapping_errors_and_oddities() {
+    all_give_up(&[
+        "a: b: c\n",
+        "a: b:\n",
+        "a: 1\na: 2\n",
+        "a: 1\n'a': 2\n",
+        "a: 1\n\"a\": 2\n",
+        "a:\n  b: 1\n  b: 2\n",
+        "<<: {a: 1}\n",
+        "a:\n  b: 1\n c: 2\n",
+        "a:\n    b: 1\n  c: 2\n",
+        "a: 1\n  b: 2\n",
+        "a: x\n  y\n",
+        "a:\n  x\n  y\n",
+        ": x\n",
+        "? a\n: b\n",
+        "a: 1\nb\n",
+        "\"a\":1\n",
+        "'a'x: 1\n",
+        "a: 'b'c\n",
+        "a: \"b\"c\n",
+        "a[1]: x\n",
+        "a,b: x\n",
+        "a: 1 # c\n# c\n  b: 2\n",
+    ]);
+    // Keys the full reader may take or refuse; we must agree when we read them.
+    for text in [
+        "a\n",
+        "1: a\n1.0: b\n",
+        "null: a\n~: b\n",
+        "a::\n",
+        "---: x\n",
+    ] {
+        same(text);
+    }
+}
+
+#[test]
+fn duplicate_keys_in_a_big_mapping() {
+    let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+    fast(&text);
+    text.push_str("k7: again\n");
+    gives_up(&text);
+    let mut flow = String::from("x: {");
+    flow.push_str(
+        &(0..40)
+            .map(|i| format!("k{i}: {i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    fast(&format!("{flow}}}\n"));
+    gives_up(&format!("{flow}, k39: 1}}\n"));
+}
+
+#[test]
+fn long_keys() {
+    fast(&format!("{}: 1\n", "k".repeat(900)));
+    gives_up(&format!("{}: 1\n", "k".repeat(1100)));
+    same(&format!("{}: 1\n", "k".repeat(1020)));
+}
+
+#[test]
+fn block_sequences() {
+    all_fast(&[
+        "- a\n- b\n",
+        "- a\n- b",
+        "-\n- x\n",
+        "- \n- x\n",
+        "- \n",
+        "-",
+        "-  # c\n- x\n",
+        "-\n  # c\n- x\n",
+        "-\n# c\n- x\n",
+        "- - x\n  - y\n",
+        "- - - x\n",
+        "- a: 1\n  b: 2\n- c: 3\n",
+        "- a:\n  b: 1\n",
+        "- a:\n    - x\n",
+        "- a:\n  - x\n  - y\n  b: 1\n",
+        "-\n  a: 1\n",
+        "-\n  - x\n",
+        "-\n  x\n",
+        "- # c\n  x\n",
+        "- 'q'\n- \"r\"\n",
+        "- 'k': v\n",
+        "- [1]\n- {a: b}\n",
+        "a:\n  -\n  - x\n",
+        "a:\n  - b:\n    c:\n  -\n",
+        "x:\n  - - a\n    - b\n  - c\n",
+        "a:\n- x\n- y\nb: 1\n",
+        "a:\n- \nb: 1\n",
+        "a:\n- b: 1\n- c\n",
+        "a:\n- [1]\n",
+        "a:\n- \"q\"\n",
+        "a:\n- - x\n",
+        "a:\n- # c\n  x\n",
+        "a:\n-\n  x\n",
+        "a:\n-   x\n",
+        "a:\n-\n",
+        "a:\n-\nb:\n-\n",
+        "steps:\n- id: x\n  run: y\n- id: z\n",
+        "steps:\n  - id: x\n    run: y\n  - id: z\n",
+        "a:\n  b:\n  - 1\n  - 2\n  c: 3\n",
+        "- a: 1\n  b:\n  - x\n  c: 2\n",
+        "- -1\n- -x\n",
+    ]);
+}
+
+#[test]
+fn block_sequence_errors_and_oddities() {
+    all_give_up(&[
+        "- a\nb: 1\n",
+        "- a\n  b\n",
+        "- a\n - b\n",
+        "a:\n- x\n  - y\n",
+        "a:\n  - x\n - y\n",
+        "a: - x\n",
+        "a: -\n",
+        "-x\n- y\n",
+        "- a: 1\n - b: 2\n",
+        "- a: 1\n   b: 2\n",
+        "- ? a\n",
+        "- a: b: c\n",
+    ]);
+}
+
+#[test]
+fn flow_collections() {
+    all_fast(&[
+        "a: []\n",
+        "a: {}\n",
+        "a: [ ]\n",
+        "a: {  }\n",
+        "a: [[]]\n",
+        "a: [1, 2]\n",
+        "a: [1,]\n",
+        "a: {x: 1,}\n",
+        "a: [ 1 ,2 ]\n",
+        "a: [a, {b: c}, [d]]\n",
+        "a: {x: 1, y: [2, 3], z: {w: v}}\n",
+        "a: [\"x\", 'y']\n",
+        "a: [\"x\" , y ]\n",
+        "a: [x]  # c\n",
+        "a: {x: 1} # c\nb: 2\n",
+        "a:\n  [1, 2]\n",
+        "a:\n  {x: 1}\n",
+        "a:   [1]\n",
+        "a: [1,\n  2]\n",
+        "a: [\n  1, # c\n  2\n  ]\n",
+        "a: {x: 1,\n  y: [2,\n    3]}\n",
+        "a: [a\n  , b]\n",
+        "a: [http://x:8080/a#b, c]\n",
+        "a: [a:b]\n",
+        "a: [-1, -x, .5]\n",
+        "a: {\"x\": 1, 'y': 2}\n",
+        "a: {x: \"{{params.x}}\"}\n",
+        "a: [a b, c d]\n",
+        "[1, 2]\n",
+        "{a: 1}\n",
+        "{\n  a: 1\n}\n",
+        "- [1, [2, [3]]]\n",
+        "a: {Authorization: \"Bearer {{params.token}}\"}\n",
+        "a: {b: x # c\n  }\n",
+    ]);
+}
+
+#[test]
+fn flow_errors_and_oddities() {
+    all_give_up(&[
+        "a: [1, 2\nb: c\n",
+        "a: [1, 2]]\n",
+        "a: {x: 1}}\n",
+        "a: [x] y\n",
+        "a: [a #b, c]\n",
+        "a: [a\n  b]\n",
+        "a: [a: b]\n",
+        "a: {x}\n",
+        "a: {x: }\n",
+        "a: {x:}\n",
+        "a: {x:1}\n",
+        "a: {\"x\":1}\n",
+        "a: {x: 1, x: 2}\n",
+        "a: [,]\n",
+        "a: [1,,2]\n",
+        "a: [&x 1]\n",
+        "a: [*x]\n",
+        "a: [!t 1]\n",
+        "a: [- x]\n",
+        "a: [? x]\n",
+        "a: {[1]: x}\n",
+        "a: [x]: y\n",
+        "[a]: b\n",
+        "a: [1,\n2]\n",
+        "a: [\n---\n]\n",
+    ]);
+}
+
+#[test]
+fn plain_scalars_resolve_as_the_full_reader_does() {
+    let forms = [
+        "~",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "true",
+        "True",
+        "TRUE",
+        "tRue",
+        "false",
+        "False",
+        "FALSE",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "Y",
+        "N",
+        "0x1F",
+        "0x1f",
+        "0o17",
+        "0b101",
+        "0xff_ff",
+        "+12",
+        "-12",
+        "1_000",
+        "1__0",
+        "_1",
+        "1_",
+        "1e3",
+        "1E3",
+        "1e+3",
+        "1e-3",
+        ".5",
+        "0.5",
+        "1.",
+        "-1.",
+        "+1.5",
+        "007",
+        "-007",
+        "+007",
+        "08",
+        "0",
+        "-0",
+        "+0",
+        "00",
+        "0.0",
+        "-0.0",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999",
+        "inf",
+        "nan",
+        "Infinity",
+        "-inf",
+        "+inf",
+        "NaN",
+        "1.5e",
+        "1e",
+        "1.2.3",
+        "30s",
+        "500ms",
+        "1_0.5",
+        "1,5",
+        "0x",
+        "0o",
+        "0b",
+        "0x1g",
+        "12abc",
+        "+",
+        "-x",
+        ".",
+        "..",
+        ".e3",
+        "e3",
+        "1e3.5",
+        "0e0",
+        "00.5",
+        "1_000.5",
+        "+-1",
+        "1-2",
+        "0x-1",
+        "-0x1",
+        "+0x1",
+        "-0o7",
+        "-0b1",
+        "-0x8000000000000000",
+        "0.1e-1_0",
+        "NULL_",
+        "True1",
+        "-.5",
+        "+.5",
+        "1.e5",
+        ".5e5",
+        "1E+3",
+        "१२",
+        "-.nan",
+        "+.nan",
+        "-.NaN",
+        "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+        "-0x_1",
+        "0b_1",
+        "0o8",
+        "0b2",
+        "0xg",
+        "1e400x",
+        "0.000001",
+        "123456789012345678901234567890.5",
+        "1.7976931348623157e308",
+        "4.9e-324",
+        "1e-400",
+        "-1e-400",
+        "2.5e-3",
+        "5e",
+        "e",
+        "E5",
+        "http://x:8080/a#b",
+        "a#b",
+        "a!b",
+        "a&b",
+        "a*b",
+        "it's",
+        "say \"hi\"",
+        "x[1]",
+        "x{y}",
+        "a, b",
+        "{{params.x}}x",
+        "ß\u{301}",
+        "\u{200b}",
+        "\u{a0}1",
+        "1\u{a0}",
+        "%x",
+        "@x",
+    ];
+    for form in forms {
+        same(&format!("k: {form}\n"));
+        same(&format!("{form}: k\n"));
+        same(&format!("k: [{form}]\n"));
+        same(&format!("- {form}\n"));
+    }
+    // The common ones are ours.
+    for form in [
+        "~",
+        "null",
+        "true",
+        "False",
+        "yes",
+        "on",
+        "n",
+        "0x1F",
+        "0o17",
+        "+12",
+        "1_000",
+        "1e3",
+        "0.5",
+        "1.",
+        "007",
+        "-007",
+        "30s",
+        "inf",
+        "1.2.3",
+        "-9223372036854775808",
+    ] {
+        fast(&format!("k: {form}\n"));
+    }
+    let cases = [
+        ("~", Value::Null),
+        ("yes", Value::Str("yes".into())),
+        ("on", Value::Str("on".into())),
+        ("n", Value::Str("n".into())),
+        ("TRUE", Value::Bool(true)),
+        ("0x1F", Value::Int(31)),
+        ("1_000", Value::Int(1000)),
+        ("007", Value::Float(7.0)),
+    ];
+    for (form, want) in cases {
+        let node = fast(&format!("k: {form}\n"));
+        let Value::Map(entries) = node.value else {
+            panic!("not a mapping")
+        };
+        assert_eq!(entries[0].1.value, want, "{form}");
+    }
+}
+
+#[test]
+fn plain_scalars_the_full_reader_refuses() {
+    // Too large for i64, non-finite floats, upper-case radix prefixes (kept as strings there).
+    all_give_up(&[
+        "k: 9223372036854775808\n",
+        "k: 0x8000000000000000\n",
+        "k: .inf\n",
+        "k: -.Inf\n",
+        "k: +.inf\n",
+        "k: .nan\n",
+        "k: .NaN\n",
+        "k: 1e999\n",
+        "k: -1e999\n",
+        "k: 0X1F\n",
+        "k: 0O17\n",
+    ]);
+}
+
+#[test]
+fn plain_scalar_edges() {
+    all_fast(&[
+        "url: http://x:8080/a#b\n",
+        "a: x # c\n",
+        "a: x#c\n",
+        "a: it's\n",
+        "a: b :c\n",
+        "a: x, y\n",
+        "a: x[1]\n",
+        "a: -1\n",
+        "a: ---\n",
+        "a: 'it''s'\n",
+        "a: x\n# comment\nb: y\n",
+        "a: x   # comment   \n",
+        "key: value # comment\n",
+    ]);
+    all_give_up(&[
+        "a: &x 1\n",
+        "a: *x\n",
+        "a: !t 1\n",
+        "a: !!str 1\n",
+        "a: %x\n",
+        "a: @x\n",
+        "a: `x\n",
+        "a: ? x\n",
+        "a: :x\n",
+        "a: ,x\n",
+        "a: ]x\n",
+        "a: }x\n",
+        "a: x\n  y\n",
+    ]);
+}
+
+#[test]
+fn quoted_scalars() {
+    all_fast(&[
+        "a: 'x'\n",
+        "a: ''\n",
+        "a: \"\"\n",
+        "a: 'it''s'\n",
+        "a: 'x''y'''\n",
+        "a: '#not a comment'\n",
+        "a: \"# not a comment\"\n",
+        "a: \"\\u00e9\"\n",
+        "a: \"x\\ty\\u00e9\\x41\\U0001F600\\\\\\\"\\/\\0\\a\\b\\e\\f\\n\\r\\v\\N\\_\\L\\P\\ \"\n",
+        "a: \"\\xe9\\x7f\"\n",
+        "a: \"a\" # c\n",
+        "a: \"a\"  \n",
+        "a: 'a: b'\n",
+        "a: \"{{params.x}}\"\n",
+        "a: \"null\"\n",
+        "a: '1'\n",
+        "a: \"true\"\n",
+        "\"x\"\n",
+        "'x'\n",
+    ]);
+    all_give_up(&[
+        "a: \"\\z\"\n",
+        "a: \"\\x4\"\n",
+        "a: \"\\u00g9\"\n",
+        "a: \"\\ud800\"\n",
+        "a: \"x\n  y\"\n",
+        "a: 'x\n  y'\n",
+        "a: \"x\\\n  y\"\n",
+        "a: \"unclosed\n",
+        "a: 'unclosed\n",
+        "a: \"a\"x\n",
+        "a: 'a'b\n",
+        "a: \"a\"#c\n",
+    ]);
+}
+
+#[test]
+fn block_scalars() {
+    all_fast(&[
+        "a: |\n  x\n  y\nb: 1\n",
+        "a: |-\n  x\n  y\n\nb: 1\n",
+        "a: |+\n  x\n\nb: 1\n",
+        "a: >\n  x\n  y\n\n  z\nb: 1\n",
+        "a: >-\n  x\n  y\n",
+        "a: >+\n  x\n \n",
+        "a: |  # c\n  x\n",
+        "a: |\n\n  x\n",
+        "a: >\n\n  a\n  b\n\n\n  c\n",
+        "a: >-\n  a  \n  b\n",
+        "a: |\n  x  \n  y   \n",
+        "a: |\n  x\n    y\n  z\n",
+        "a:\n  b: |\n    x\n  c: 1\n",
+        "a:\n  b: |\n    x\n   \n  c: 1\n",
+        "a:\n  b: |-\n    x\n\n# c\n  c: 1\n",
+        "a: |\n  x\n  # not a comment\nb: 1\n",
+        "a: |\n  x\n# c\nb: 1\n",
+        "a: |\n  x\n\n\n",
+        "a: |+\n  x\n\n\n",
+        "- |\n x\n- >-\n  y\n",
+        "a:\n- |\n t\n",
+        "a:\n- >\n  t\n  u\nb: 1\n",
+        "- a: |\n    x\n  b: 1\n",
+        "a: >-\n  .status == 200 and (.body.items | length) >= 1\n  and x\nb: 2\n",
+        "a: |\n  é💥\n",
+        "a: >\n  a\n   b\n  c\n",
+        "a: >\n  a\n\n   b\n\n  c\n  d\n",
+        "a: >-\n  a\n   b\n    c\n  d\n   e\n",
+        "a: >+\n  a\n   b\n\n",
+        "a: >\n\n  a\n   b\n",
+    ]);
+    all_give_up(&[
+        "a: |\n",
+        "a: |\nb: 1\n",
+        "a: |2\n  x\n",
+        "a: |-2\n  x\n",
+        "a: >1\n x\n",
+        "a: |x\n  x\n",
+        "a: |#c\n  x\n",
+        "a: |\n  x",
+        "a: |\n    \n  x\n",
+        "a: |\n  x\n      \n  y\n",
+        "a: >\n    x\n  y\n",
+        "a: |\n    x\n  y\n",
+        "a: |\nx\n",
+        "|\n  x\n",
+        "a: |\n  x\n---\n",
+    ]);
+}
+
+#[test]
+fn documents_and_comments() {
+    all_fast(&[
+        "---\na: 1\n",
+        "--- \na: 1\n",
+        "--- # c\na: 1\n",
+        "# yaml-language-server: $schema=../../schemas/plan.schema.json\n\napiVersion: runbook/v1\n",
+        "# c\n---\na: 1\n",
+        "\n\n# c\n  # c\na: 1\n# c\n\n",
+        "a: 1\n# trailing comment",
+        "a: 1\n\n   \n",
+        "x\n",
+    ]);
+    all_give_up(&[
+        "--- a\n",
+        "a: 1\n---\nb: 2\n",
+        "---\n---\na: 1\n",
+        "a: 1\n...\n",
+        "%YAML 1.2\n---\na: 1\n",
+        "",
+        "# only\n",
+        "---\n",
+        "x\ny\n",
+        "a: 1\n b\n",
+    ]);
+}
+
+#[test]
+fn characters_outside_the_subset() {
+    all_give_up(&[
+        "a: 1\r\nb: 2\r\n",
+        "a:\tb\n",
+        "a:\n\tb: 1\n",
+        "\u{feff}a: 1\n",
+        "a: x\u{85}y\n",
+        "a: x\u{2028}y\n",
+        "a: \0\n",
+        "a: \u{7f}\n",
+        "a: \u{1b}\n",
+    ]);
+    all_fast(&[
+        "a: \u{200b}\n",
+        "a: x\u{202e}y\n",
+        "a: ß\u{301}\n",
+        "a: 'é'\n",
+    ]);
+}
+
+#[test]
+fn nesting_at_the_depth_limit() {
+    let flow = |n: usize| format!("{}1{}\n", "[".repeat(n), "]".repeat(n));
+    let block = |n: usize| -> String {
+        let mut t: String = (0..n - 1)
+            .map(|i| format!("{}k:\n", "  ".repeat(i)))
+            .collect();
+        t.push_str(&format!("{}k: 1\n", "  ".repeat(n - 1)));
+        t
+    };
+    fast(&flow(MAX_DEPTH));
+    fast(&block(MAX_DEPTH));
+    gives_up(&flow(MAX_DEPTH + 1));
+    gives_up(&block(MAX_DEPTH + 1));
+    gives_up(&flow(200));
+}
+
+#[test]
+fn spans_follow_the_full_reader() {
+    let text = "a:\n- \nb: [1, {c: d}]\ne:\n  - f: |\n      x\n  -\n";
+    fast(text);
+    let node = fast("a: 'x'\nb: [1, 2]\n");
+    let Value::Map(entries) = &node.value else {
+        panic!("not a mapping")
+    };
+    assert_eq!((entries[0].1.span.start, entries[0].1.span.end), (3, 6));
+    assert_eq!((entries[1].1.span.start, entries[1].1.span.end), (10, 15));
+}
