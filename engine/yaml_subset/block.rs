@@ -18,7 +18,7 @@ use super::block_scalar::block_scalar;
 use super::cursor::Cursor;
 use super::flow::flow;
 use super::keys::Keys;
-use super::plain::{block_plain, can_start_plain};
+use super::plain::{block_plain, can_start_plain, key_colon};
 use super::quoted::quoted;
 use super::resolve::resolve_plain;
 use crate::source::Span;
@@ -45,7 +45,7 @@ fn own_line(c: &mut Cursor, parent: isize) -> Option<Node> {
         }
         b'"' | b'\'' => quoted_first(c, col),
         first if can_start_plain(first, c.at(c.pos + 1)) => {
-            if block_plain(c.b, c.pos).colon.is_some() {
+            if key_colon(c.b, c.pos).is_some() {
                 mapping(c, col)
             } else {
                 plain_scalar(c)
@@ -95,15 +95,15 @@ fn end_of_node(c: &mut Cursor, node: Node) -> Option<Node> {
 fn mapping(c: &mut Cursor, col: usize) -> Option<Node> {
     c.enter()?;
     let start = c.pos;
-    let mut entries: Vec<(Node, Node)> = Vec::new();
+    let mark = c.entries.len();
     let mut keys = Keys::default();
     loop {
         let (key, colon) = key(c)?;
-        if !keys.admit(&entries, &key) {
+        if !keys.admit(&c.entries[mark..], &key) {
             return None;
         }
         let value = value(c, col, colon)?;
-        entries.push((key, value));
+        c.entries.push((key, value));
         if c.at_end() || c.column() < col {
             break;
         }
@@ -112,6 +112,7 @@ fn mapping(c: &mut Cursor, col: usize) -> Option<Node> {
         }
     }
     c.leave();
+    let entries = c.take_entries(mark);
     let children = entries.iter().flat_map(|(k, v)| [k.span, v.span]);
     Some(Node {
         span: extend(Span::point(start), children),
@@ -133,15 +134,8 @@ fn key(c: &mut Cursor) -> Option<(Node, usize)> {
             (c.scalar(start, end, Value::Str(value))?, c.pos)
         }
         first if can_start_plain(first, c.at(start + 1)) => {
-            let colon = block_plain(c.b, start).colon?;
+            let colon = key_colon(c.b, start)?;
             let text = c.text[start..colon].trim_end_matches(' ');
-            // Flow indicators in a block key: legal, but rare enough not to be ours.
-            if text
-                .bytes()
-                .any(|b| matches!(b, b'[' | b']' | b'{' | b'}' | b','))
-            {
-                return None;
-            }
             let value = resolve_plain(text)?;
             (c.scalar(start, start + text.len(), value)?, colon)
         }
@@ -208,7 +202,7 @@ fn sequence(c: &mut Cursor, col: usize, at_key_indent: bool) -> Option<Node> {
     c.enter()?;
     let first_dash = c.pos;
     let mut first_content = None;
-    let mut items = Vec::new();
+    let mark = c.items.len();
     loop {
         c.pos += 1;
         c.skip_spaces();
@@ -221,7 +215,7 @@ fn sequence(c: &mut Cursor, col: usize, at_key_indent: bool) -> Option<Node> {
             c.next_line()?;
             item_below(c, col, content)?
         };
-        items.push(item);
+        c.items.push(item);
         if c.at_end() || c.column() < col {
             break;
         }
@@ -234,6 +228,7 @@ fn sequence(c: &mut Cursor, col: usize, at_key_indent: bool) -> Option<Node> {
         }
     }
     c.leave();
+    let items = c.take_items(mark);
     let start = if at_key_indent {
         first_content.unwrap_or(first_dash)
     } else {
@@ -251,10 +246,7 @@ fn item_inline(c: &mut Cursor, seq_col: usize) -> Option<Node> {
     match c.peek() {
         b'-' if c.blank_at(c.pos + 1) => sequence(c, col, false),
         b'"' | b'\'' => quoted_first(c, col),
-        first
-            if can_start_plain(first, c.at(c.pos + 1))
-                && block_plain(c.b, c.pos).colon.is_some() =>
-        {
+        first if can_start_plain(first, c.at(c.pos + 1)) && key_colon(c.b, c.pos).is_some() => {
             mapping(c, col)
         }
         _ => inline(c, seq_col),

@@ -18,6 +18,14 @@ enum Chomp {
     Keep,
 }
 
+/// The lines of a scalar, where its span ends, and the start of the line that ended it
+/// (None: the end of the text).
+struct Body<'t> {
+    lines: Vec<Line<'t>>,
+    end: usize,
+    next_line: Option<usize>,
+}
+
 /// One line of the scalar's body, indentation removed.
 enum Line<'t> {
     Empty,
@@ -47,15 +55,15 @@ pub(super) fn block_scalar(c: &mut Cursor, parent: usize) -> Option<Node> {
     if indent <= parent {
         return None;
     }
-    let (lines, end, next_line) = body(c, body_start, indent)?;
+    let body = body(c, body_start, indent)?;
     let value = if folded {
-        fold(&lines)
+        fold(&body.lines)
     } else {
-        literal(&lines)
+        literal(&body.lines)
     };
-    let value = chomped(value, &lines, chomp);
-    let node = c.scalar(first_text + indent, end, Value::Str(value))?;
-    match next_line {
+    let value = chomped(value, &body.lines, chomp);
+    let node = c.scalar(first_text + indent, body.end, Value::Str(value))?;
+    match body.next_line {
         Some(start) => {
             c.pos = start;
             c.skip_to_content(false)?;
@@ -81,14 +89,8 @@ fn detect_indent(c: &Cursor, mut line: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// The body lines from `first` (blank ones as `Empty`), the span end, and the start of the
-/// line that ended the scalar (None: the end of the text).
-#[allow(clippy::type_complexity)]
-fn body<'t>(
-    c: &Cursor<'t>,
-    first: usize,
-    indent: usize,
-) -> Option<(Vec<Line<'t>>, usize, Option<usize>)> {
+/// The body from the line starting at `first` (blank lines as `Empty`).
+fn body<'t>(c: &Cursor<'t>, first: usize, indent: usize) -> Option<Body<'t>> {
     let mut lines = Vec::new();
     let mut line = first;
     while line < c.b.len() {
@@ -100,7 +102,11 @@ fn body<'t>(
             }
             lines.push(Line::Empty);
         } else if spaces < indent {
-            return Some((lines, line + spaces, Some(line)));
+            return Some(Body {
+                lines,
+                end: line + spaces,
+                next_line: Some(line),
+            });
         } else {
             lines.push(Line::Text(&c.text[line + indent..end]));
         }
@@ -110,7 +116,11 @@ fn body<'t>(
         }
         line = end + 1;
     }
-    Some((lines, c.b.len(), None))
+    Some(Body {
+        lines,
+        end: c.b.len(),
+        next_line: None,
+    })
 }
 
 fn literal(lines: &[Line]) -> String {

@@ -18,6 +18,10 @@ pub(super) struct Cursor<'t> {
     pub pos: usize,
     /// Start of the line `pos` is on.
     pub line_start: usize,
+    /// Entries and items of the collections being read: shared stacks, moved out at each
+    /// collection's end into a vector of exactly its size (no regrowth copies, no slack).
+    pub entries: Vec<(Node, Node)>,
+    pub items: Vec<Node>,
     depth: usize,
     nodes: usize,
     scalar_bytes: usize,
@@ -30,6 +34,8 @@ impl<'t> Cursor<'t> {
             b: text.as_bytes(),
             pos: 0,
             line_start: 0,
+            entries: Vec::new(),
+            items: Vec::new(),
             depth: 0,
             nodes: 0,
             scalar_bytes: 0,
@@ -155,6 +161,16 @@ impl<'t> Cursor<'t> {
         self.depth += 1;
         self.count_node()?;
         (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    /// The entries a mapping pushed since `mark`.
+    pub fn take_entries(&mut self, mark: usize) -> Vec<(Node, Node)> {
+        self.entries.drain(mark..).collect()
+    }
+
+    /// The items a sequence pushed since `mark`.
+    pub fn take_items(&mut self, mark: usize) -> Vec<Node> {
+        self.items.drain(mark..).collect()
     }
 
     pub fn leave(&mut self) {

@@ -33,13 +33,14 @@ pub(super) fn flow(c: &mut Cursor, parent: isize) -> Option<Node> {
 }
 
 fn sequence(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
-    let mut items = Vec::new();
+    let mark = c.items.len();
     loop {
         space(c, parent)?;
         if c.peek() == b']' {
             break;
         }
-        items.push(entry(c, parent)?);
+        let item = entry(c, parent)?;
+        c.items.push(item);
         space(c, parent)?;
         match c.peek() {
             b',' => c.pos += 1,
@@ -48,6 +49,7 @@ fn sequence(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
         }
     }
     c.pos += 1;
+    let items = c.take_items(mark);
     let span = extend(Span::new(open, open + 1), items.iter().map(|n| n.span));
     Some(Node {
         span,
@@ -56,7 +58,7 @@ fn sequence(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
 }
 
 fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
-    let mut entries = Vec::new();
+    let mark = c.entries.len();
     let mut keys = Keys::default();
     loop {
         space(c, parent)?;
@@ -64,7 +66,7 @@ fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
             break;
         }
         let key = key(c)?;
-        if !keys.admit(&entries, &key) {
+        if !keys.admit(&c.entries[mark..], &key) {
             return None;
         }
         space(c, parent)?;
@@ -72,7 +74,7 @@ fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
             return None;
         }
         let value = entry(c, parent)?;
-        entries.push((key, value));
+        c.entries.push((key, value));
         space(c, parent)?;
         match c.peek() {
             b',' => c.pos += 1,
@@ -81,6 +83,7 @@ fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
         }
     }
     c.pos += 1;
+    let entries = c.take_entries(mark);
     let children = entries.iter().flat_map(|(k, v)| [k.span, v.span]);
     let span = extend(Span::new(open, open + 1), children);
     Some(Node {

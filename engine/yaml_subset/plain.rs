@@ -24,6 +24,24 @@ pub(super) fn can_start_plain(c: u8, next: u8) -> bool {
     }
 }
 
+/// The `:` ending a plain mapping key that starts at `start`: the first `:` followed by a
+/// blank, before any comment or line end. Stops there, so a key line is scanned only as far
+/// as its key. None too for a key with a flow indicator (legal, but rare enough not to be
+/// ours): the line is then read as a plain scalar, which gives up on its `: `.
+pub(super) fn key_colon(b: &[u8], start: usize) -> Option<usize> {
+    let mut i = start;
+    while i < b.len() {
+        match b[i] {
+            b'\n' | b'[' | b']' | b'{' | b'}' | b',' => return None,
+            b'#' if i > start && b[i - 1] == b' ' => return None,
+            b':' if matches!(b.get(i + 1), None | Some(b' ' | b'\n')) => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Scans the plain scalar starting at `start` to the end of its line (or a comment).
 pub(super) fn block_plain(b: &[u8], start: usize) -> BlockPlain {
     let mut i = start;

@@ -9,6 +9,15 @@ use crate::yaml::Value;
 /// The value of a plain scalar, or `None` when the full reader must decide (it would reject
 /// it, or the spelling is one we do not reproduce).
 pub(super) fn resolve_plain(s: &str) -> Option<Value> {
+    // Most scalars are words: only these first bytes can start anything but a string.
+    if !matches!(
+        s.as_bytes().first(),
+        None | Some(
+            b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'0'..=b'9' | b'.' | b'+' | b'-'
+        )
+    ) {
+        return Some(Value::Str(s.to_owned()));
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "true" | "True" | "TRUE" => return Some(Value::Bool(true)),

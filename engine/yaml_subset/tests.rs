@@ -3,6 +3,7 @@
 
 mod cases;
 mod corpus;
+mod generate;
 mod random;
 
 use crate::yaml::{self, Node};

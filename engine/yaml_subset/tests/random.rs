@@ -5,10 +5,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use super::generate::Gen;
 use super::same;
 
-const MUTATED: usize = 3_000;
-const GENERATED: usize = 3_000;
+const MUTATED: usize = 10_000;
+const GENERATED: usize = 10_000;
 
 /// Checks one text; returns whether the subset reader answered.
 fn check(text: &str) -> bool {
@@ -154,120 +155,6 @@ fn mutated_plans_read_alike_or_fall_back() {
     );
 }
 
-const KEYS: &[&str] = &[
-    "a", "b", "id", "steps", "'q'", "\"dq\"", "1", "true", "null", "é", "k k", "x-y", "a:b", "'a'",
-    "~",
-];
-const SCALARS: &[&str] = &[
-    "x",
-    "1",
-    "-2",
-    "0.5",
-    "1e3",
-    "007",
-    "0x1F",
-    "true",
-    "yes",
-    "~",
-    "null",
-    "''",
-    "'it''s'",
-    "\"\\u00e9\\n\"",
-    "\"a # b\"",
-    "a # c",
-    "http://x:8080/a#b",
-    "30s",
-    "1_000",
-    ".5",
-    "-x",
-    "[1, 2]",
-    "{a: b}",
-    "[]",
-    "{}",
-    "[a, [b, {c: d}]]",
-    "{a: [1,\n  2]}",
-    "\"{{params.x}}\"",
-    "",
-    "  # c",
-    "9223372036854775807",
-    "-.5",
-    "1.2.3",
-    "'a: b'",
-    "é💥",
-];
-
-/// A small YAML-ish document: mostly valid, with random indentation slips.
-fn generate(rng: &mut fastrand::Rng, out: &mut String, indent: usize, depth: usize) {
-    let step = rng.usize(1..4);
-    let entries = rng.usize(1..4);
-    let seq = rng.u8(..3) == 0;
-    for _ in 0..entries {
-        let mut pad = " ".repeat(indent);
-        if rng.u8(..25) == 0 {
-            pad.push(' ');
-        }
-        match rng.u8(..12) {
-            0 => out.push_str(&format!("{pad}# comment\n")),
-            1 => out.push('\n'),
-            _ => {}
-        }
-        let lead = if seq {
-            format!("{pad}- ")
-        } else {
-            format!("{pad}{}:", KEYS[rng.usize(..KEYS.len())])
-        };
-        out.push_str(&lead);
-        match rng.u8(..8) {
-            0 | 1 if depth < 4 => {
-                out.push('\n');
-                // A sequence under a key may sit at the key's own indentation.
-                let inner = if !seq && rng.u8(..3) == 0 {
-                    indent
-                } else {
-                    indent + step
-                };
-                if inner == indent {
-                    out.push_str(&format!(
-                        "{}- {}\n",
-                        " ".repeat(inner),
-                        SCALARS[rng.usize(..SCALARS.len())]
-                    ));
-                } else {
-                    generate(rng, out, inner, depth + 1);
-                }
-            }
-            2 => {
-                let style = ["|", "|-", "|+", ">", ">-", ">+"][rng.usize(..6)];
-                out.push_str(&format!(" {style}\n"));
-                let body = " ".repeat(indent + step);
-                for _ in 0..rng.usize(1..4) {
-                    let text = SCALARS[rng.usize(..SCALARS.len())];
-                    match rng.u8(..5) {
-                        0 => out.push('\n'),
-                        // A more-indented line (kept apart when folded).
-                        1 => out.push_str(&format!("{body}  {text}\n")),
-                        _ => out.push_str(&format!("{body}{text}\n")),
-                    }
-                }
-            }
-            3 if seq && depth < 4 => {
-                // A compact mapping in the item.
-                out.push_str(&format!(
-                    "{}: {}\n",
-                    KEYS[rng.usize(..KEYS.len())],
-                    SCALARS[rng.usize(..SCALARS.len())]
-                ));
-                let inner = " ".repeat(indent + 2);
-                out.push_str(&format!(
-                    "{inner}z: {}\n",
-                    SCALARS[rng.usize(..SCALARS.len())]
-                ));
-            }
-            _ => out.push_str(&format!(" {}\n", SCALARS[rng.usize(..SCALARS.len())])),
-        }
-    }
-}
-
 #[test]
 fn generated_documents_read_alike_or_fall_back() {
     let mut rng = fastrand::Rng::with_seed(0x6e7e7a7e);
@@ -278,8 +165,11 @@ fn generated_documents_read_alike_or_fall_back() {
             t.push_str("---\n");
         }
         let indent = rng.usize(0..2);
-        generate(&mut rng, &mut t, indent, 0);
-        if rng.u8(..3) == 0 {
+        let mut generator = Gen::new(&mut rng);
+        generator.out = t;
+        generator.block(indent, 0);
+        t = generator.out;
+        if rng.u8(..4) == 0 {
             t = mutate(&mut rng, &t);
         }
         answered += usize::from(check(&t));
