@@ -6,8 +6,9 @@
 use crate::source::Span;
 use crate::yaml::{MAX_DEPTH, MAX_FILE_BYTES, Node, Value};
 
-/// Give up long before the full reader's node budget (20M nodes, 50M events) is near.
-const MAX_NODES: usize = 5_000_000;
+/// Give up well before the full reader's node budget (20M nodes, 50M events: a collection
+/// is two events) is near.
+const MAX_NODES: usize = 10_000_000;
 /// Give up long before the full reader's scalar-bytes budget is near.
 const MAX_SCALAR_BYTES: usize = MAX_FILE_BYTES / 2;
 

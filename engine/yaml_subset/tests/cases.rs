@@ -115,6 +115,27 @@ fn long_keys() {
 }
 
 #[test]
+fn long_scalars() {
+    let long = "x".repeat(3000);
+    for text in [
+        format!("a: {long}\n"),
+        format!("- {long}\n"),
+        format!("a:\n  {long}\n"),
+        format!("a: [{long}, y]\n"),
+        format!("a: {{b: {long}}}\n"),
+        format!("a: '{long}'\n"),
+        format!("a: \"{long}\"\n"),
+        format!("a: |\n  {long}\n"),
+        format!("{long}\n"),
+    ] {
+        fast(&text);
+    }
+    // As a key, too long for the full reader's scanner.
+    same(&format!("{long}: 1\n"));
+    same(&format!("a: {{{long}: 1}}\n"));
+}
+
+#[test]
 fn block_sequences() {
     all_fast(&[
         "- a\n- b\n",
