@@ -99,7 +99,7 @@ fn mapping(c: &mut Cursor, col: usize) -> Option<Node> {
     let mut keys = Keys::default();
     loop {
         let (key, colon) = key(c)?;
-        if !keys.admit(&c.entries[mark..], &key) {
+        if !keys.admit(c.text, &c.entries[mark..], &key) {
             return None;
         }
         let value = value(c, col, colon)?;

@@ -66,7 +66,7 @@ fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
             break;
         }
         let key = key(c)?;
-        if !keys.admit(&c.entries[mark..], &key) {
+        if !keys.admit(c.text, &c.entries[mark..], &key) {
             return None;
         }
         space(c, parent)?;

@@ -41,17 +41,14 @@ fn number(s: &str, unsigned: &str) -> Option<Value> {
     if matches!(unsigned.as_bytes(), [b'0', b'X' | b'O' | b'B', ..]) {
         return None;
     }
-    if s.starts_with('-') {
-        // A negative decimal with a leading zero (`-007`) skips integer parsing.
-        if !leading_zero_decimal(unsigned)
-            && let Some(v) = negative_int(unsigned)
-        {
-            return Some(Value::Int(v));
-        }
-    } else if let Some(magnitude) = int_magnitude(unsigned) {
-        // Fits u64 but not i64: yaml.rs refuses it ("integer is too large"); beyond u64 the
-        // full reader falls through to a float, which we do not reproduce either.
-        return i64::try_from(magnitude).ok().map(Value::Int);
+    let negative = s.starts_with('-');
+    // A negative decimal with a leading zero (`-007`) skips integer parsing (a float).
+    if !(negative && leading_zero_decimal(unsigned))
+        && let Some(magnitude) = int_magnitude(unsigned)
+    {
+        // Beyond i64 the full reader refuses the integer ("too large") or falls through to a
+        // float, and still compares it as an integer key: not ours.
+        return signed(magnitude, negative).map(Value::Int);
     }
     float(s)
 }
@@ -77,15 +74,10 @@ fn float(s: &str) -> Option<Value> {
     }
 }
 
-/// `-` followed by `unsigned`, when it is an integer that fits i64.
-fn negative_int(unsigned: &str) -> Option<i64> {
-    let magnitude = int_magnitude(unsigned)?;
-    let value = if magnitude == (i128::MAX as u128) + 1 {
-        i128::MIN
-    } else {
-        -i128::try_from(magnitude).ok()?
-    };
-    i64::try_from(value).ok()
+/// The integer of `magnitude` and sign, if it fits i64.
+fn signed(magnitude: u128, negative: bool) -> Option<i64> {
+    let magnitude = i128::try_from(magnitude).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
 /// `0127`, `+0127`, `-0127`: decimal digits with a redundant leading zero.

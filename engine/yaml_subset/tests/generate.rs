@@ -27,6 +27,22 @@ const KEYS: &[&str] = &[
     "'it''s'",
     "\"\\u00e9\"",
     "ключ",
+    // Spellings of the same key, plain and quoted (duplicates or not for the full reader).
+    "'1.5'",
+    "1.50",
+    "'true'",
+    "True",
+    "\"1\"",
+    "0x1",
+    "+1",
+    "-0",
+    "0",
+    "'~'",
+    "'null'",
+    "\"\\x61\"",
+    "1e3",
+    "1000.0",
+    "'0x1F'",
 ];
 
 pub(super) const SCALARS: &[&str] = &[
