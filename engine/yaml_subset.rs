@@ -43,8 +43,7 @@ pub fn parse(text: &str) -> Option<Node> {
 }
 
 /// Only characters both readers treat alike: no tab, carriage return or other control
-/// character, and none of the non-ASCII ones YAML treats specially (NEL and C1 controls,
-/// the line and paragraph separators, the byte order mark, non-characters).
+/// character, and none of the non-ASCII ones YAML treats specially.
 fn ordinary_characters(text: &str) -> bool {
     // Branch-free per chunk, so the compiler can vectorize the pass over the whole text.
     let bytes_ok = text.as_bytes().chunks(64).all(|chunk| {
@@ -52,18 +51,14 @@ fn ordinary_characters(text: &str) -> bool {
             ok & ((b >= b' ') & (b != 0x7f) | (b == b'\n'))
         })
     });
-    bytes_ok
-        && (text.is_ascii()
-            || text.chars().all(|ch| {
-                !matches!(
-                    ch,
-                    '\u{80}'
-                        ..='\u{9f}'
-                            | '\u{2028}'
-                            | '\u{2029}'
-                            | '\u{feff}'
-                            | '\u{fffe}'
-                            | '\u{ffff}'
-                )
-            }))
+    bytes_ok && (text.is_ascii() || !text.chars().any(special_non_ascii))
+}
+
+/// NEL and the other C1 controls, the line and paragraph separators, the byte order mark,
+/// the non-characters U+FFFE and U+FFFF.
+fn special_non_ascii(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+    )
 }

@@ -5,6 +5,7 @@ mod cases;
 mod corpus;
 mod generate;
 mod random;
+mod scalar_cases;
 
 use crate::yaml::{self, Node};
 
