@@ -184,6 +184,16 @@ fn block_sequences() {
         "a:\n  b:\n  - 1\n  - 2\n  c: 3\n",
         "- a: 1\n  b:\n  - x\n  c: 2\n",
         "- -1\n- -x\n",
+        "a:\n-\n  # c\n- x\n",
+        "a:\n- 'k': v\n  l: w\n- x\n",
+        "a:\n-    \n- x\n",
+        "a:\n- # c\n- x\n",
+        "\"a\" :\nb: 1\n",
+        "a:\n- - - x\n    - y\n  - z\nb:\n",
+        "- a:\n  - b:\n    - c\n",
+        "- a: [1,\n    2]\n  b: {c: d,\n    e: f}\n",
+        "-   a: 1\n    b: 2\n",
+        "-   - x\n    - y\n",
     ]);
 }
 
