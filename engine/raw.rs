@@ -86,7 +86,8 @@ pub struct RawStep {
     pub needs: Vec<Text>,
     pub when: Option<Text>,
     pub actions: Vec<(Span, RawAction)>,
-    pub retry: Option<RawRetry>,
+    // Boxed, as `undo` and `version`: a raw plan holds every step at once.
+    pub retry: Option<Box<RawRetry>>,
     pub timeout: Option<Text>,
     pub outputs: Vec<RawOutput>,
     pub undo: Option<Box<RawUndo>>,
@@ -600,7 +601,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     }
     step.when = opt_string(d, &f, "when");
     step.actions = decode_actions(d, &f, ACTION_KEYS);
-    step.retry = decode_retry(d, &f);
+    step.retry = decode_retry(d, &f).map(Box::new);
     step.timeout = opt_duration(d, &f, "timeout");
     if let Some(n) = f.get("outputs") {
         step.outputs = d

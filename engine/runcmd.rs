@@ -353,19 +353,25 @@ fn report_text(events: &[RunEvent], stamps: &[String], redactor: &Redactor) -> S
             .rev()
             .find(|e| matches!(e, RunEvent::RunFinished { .. })),
     );
-    // Every event, stamped, is in the journal next to the report; the report keeps the rows.
-    #[derive(serde::Serialize)]
-    struct Report<'e> {
-        run: Option<&'e RunEvent>,
-        finished: Option<&'e RunEvent>,
-        steps: Vec<StepRow<'e>>,
+    // Every event, stamped, is in the journal next to the report; the report keeps the rows,
+    // one per line. Written piece by piece, each piece masked: a 10k-step report built as
+    // one JSON value, then one text, then its masked copy, was the run's peak memory.
+    let mut out = format!(
+        "{{\n  \"run\": {},\n  \"finished\": {},\n  \"steps\": [",
+        masked_json(&run, redactor),
+        masked_json(&finished, redactor)
+    );
+    for (i, row) in step_rows(events, stamps).iter().enumerate() {
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&masked_json(row, redactor));
     }
-    let report = Report {
-        run,
-        finished,
-        steps: step_rows(events, stamps),
-    };
-    redactor.apply(&serde_json::to_string_pretty(&report).unwrap_or_default())
+    out.push_str("\n  ]\n}\n");
+    out
+}
+
+/// One value as compact JSON, secrets masked.
+fn masked_json<T: serde::Serialize>(v: &T, redactor: &Redactor) -> String {
+    redactor.apply(&serde_json::to_string(v).unwrap_or_default())
 }
 
 #[derive(Args)]

@@ -94,7 +94,7 @@ pub async fn run_with(
     let plan = env.plan.clone();
     let needs = resolve_needs(&plan.steps);
     let abort = CancellationToken::new();
-    let (state, stop_reason) = if resume.rollback {
+    let (mut state, stop_reason) = if resume.rollback {
         (
             pre_completed(&plan.steps, &needs, &resume),
             Some("rolled back by `runbook recover --rollback`".to_string()),
@@ -128,7 +128,7 @@ pub async fn run_with(
         &env,
         &plan.finally,
         &graphs.1,
-        &state.outputs,
+        std::mem::take(&mut state.outputs),
         opts,
         &resume.finally_done,
     )
@@ -527,7 +527,7 @@ async fn run_finally(
     env: &Arc<RunEnv>,
     steps: &[Step],
     g: &StepGraph,
-    main_outputs: &Outputs,
+    main_outputs: Outputs,
     opts: &RunOptions,
     already: &[String],
 ) -> Vec<(String, String)> {
@@ -540,7 +540,8 @@ async fn run_finally(
         .copied()
         .filter(|&i| indegree[i] == 0)
         .collect();
-    let mut outputs = main_outputs.clone();
+    // Taken, not copied: on a 10k-step run the copy was a step up in peak memory.
+    let mut outputs = main_outputs;
     let mut failed = Vec::new();
     let never = CancellationToken::new();
     let mut running: JoinSet<(usize, StepOutcome, Duration)> = JoinSet::new();

@@ -101,7 +101,7 @@ fn check_step(
     // Every field is checked before giving up on a broken action, so all problems show.
     let needs = s.needs.iter().map(|n| (n.value.clone(), n.span)).collect();
     let when = s.when.as_ref().map(|w| jq(c, w, "`when`"));
-    let retry_policy = retry(c, s.retry.as_ref());
+    let retry_policy = retry(c, s.retry.as_deref());
     let timeout = s.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`"));
     let outputs = outputs(c, s);
     let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
