@@ -240,8 +240,7 @@ fn convert(raw: serde_saphyr::Spanned<RawNode>, text_len: usize) -> Node {
     Node { span, value }
 }
 
-/// `span` widened to cover every child span.
-pub(crate) fn extend(span: Span, children: impl Iterator<Item = Span>) -> Span {
+fn extend(span: Span, children: impl Iterator<Item = Span>) -> Span {
     children.fold(span, |acc, s| {
         Span::new(acc.start.min(s.start), acc.end.max(s.end))
     })

@@ -27,6 +27,7 @@ mod resolve;
 #[cfg(test)]
 mod tests;
 
+use crate::source::Span;
 use crate::yaml::Node;
 
 /// Longest implicit key we read: the full reader's scanner looks ahead at most 1024
@@ -40,6 +41,26 @@ pub fn parse(text: &str) -> Option<Node> {
         return None;
     }
     block::document(&mut cursor::Cursor::new(text))
+}
+
+/// A mapping's span: its own (`raw`) widened over its keys and values, as `yaml::extend`
+/// does for the full reader (a plain loop: this runs for every collection).
+fn map_span(raw: Span, entries: &[(Node, Node)]) -> Span {
+    entries
+        .iter()
+        .fold(raw, |span, (k, v)| cover(cover(span, k.span), v.span))
+}
+
+/// A sequence's span: its own widened over its items.
+fn seq_span(raw: Span, items: &[Node]) -> Span {
+    items.iter().fold(raw, |span, item| cover(span, item.span))
+}
+
+fn cover(a: Span, b: Span) -> Span {
+    Span {
+        start: a.start.min(b.start),
+        end: a.end.max(b.end),
+    }
 }
 
 /// Only characters both readers treat alike: no tab, carriage return or other control

@@ -13,7 +13,6 @@
 //! over their children. An empty value is a point at its key's `:`, an empty item a point at
 //! the end of its `-` line.
 
-use super::MAX_KEY_BYTES;
 use super::block_scalar::block_scalar;
 use super::cursor::Cursor;
 use super::flow::flow;
@@ -21,8 +20,9 @@ use super::keys::Keys;
 use super::plain::{block_plain, can_start_plain, key_colon};
 use super::quoted::quoted;
 use super::resolve::resolve_plain;
+use super::{MAX_KEY_BYTES, map_span, seq_span};
 use crate::source::Span;
-use crate::yaml::{Node, Value, extend};
+use crate::yaml::{Node, Value};
 
 /// The whole document: one node, then nothing but blank and comment lines.
 pub(super) fn document(c: &mut Cursor) -> Option<Node> {
@@ -113,9 +113,8 @@ fn mapping(c: &mut Cursor, col: usize) -> Option<Node> {
     }
     c.leave();
     let entries = c.take_entries(mark);
-    let children = entries.iter().flat_map(|(k, v)| [k.span, v.span]);
     Some(Node {
-        span: extend(Span::point(start), children),
+        span: map_span(Span::point(start), &entries),
         value: Value::Map(entries),
     })
 }
@@ -235,7 +234,7 @@ fn sequence(c: &mut Cursor, col: usize, at_key_indent: bool) -> Option<Node> {
         first_dash
     };
     Some(Node {
-        span: extend(Span::point(start), items.iter().map(|n| n.span)),
+        span: seq_span(Span::point(start), &items),
         value: Value::Seq(items),
     })
 }

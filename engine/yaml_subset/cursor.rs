@@ -164,14 +164,15 @@ impl<'t> Cursor<'t> {
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
-    /// The entries a mapping pushed since `mark`.
+    /// The entries a mapping pushed since `mark` (`split_off` allocates exactly their number
+    /// and copies them in one go).
     pub fn take_entries(&mut self, mark: usize) -> Vec<(Node, Node)> {
-        self.entries.drain(mark..).collect()
+        self.entries.split_off(mark)
     }
 
     /// The items a sequence pushed since `mark`.
     pub fn take_items(&mut self, mark: usize) -> Vec<Node> {
-        self.items.drain(mark..).collect()
+        self.items.split_off(mark)
     }
 
     pub fn leave(&mut self) {

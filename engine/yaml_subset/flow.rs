@@ -7,14 +7,14 @@
 //! Spans, as the full reader reports them: a collection starts at its opening bracket (one
 //! byte) and is extended over its children, so it does not cover its closing bracket.
 
-use super::MAX_KEY_BYTES;
 use super::cursor::Cursor;
 use super::keys::Keys;
 use super::plain::{can_start_plain, flow_plain};
 use super::quoted::quoted;
 use super::resolve::resolve_plain;
+use super::{MAX_KEY_BYTES, map_span, seq_span};
 use crate::source::Span;
-use crate::yaml::{Node, Value, extend};
+use crate::yaml::{Node, Value};
 
 /// At `[` or `{`: reads the collection and leaves the cursor just past its closing bracket.
 /// Its continuation lines must be indented deeper than `parent`, the indentation of the
@@ -50,7 +50,7 @@ fn sequence(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
     }
     c.pos += 1;
     let items = c.take_items(mark);
-    let span = extend(Span::new(open, open + 1), items.iter().map(|n| n.span));
+    let span = seq_span(Span::new(open, open + 1), &items);
     Some(Node {
         span,
         value: Value::Seq(items),
@@ -84,8 +84,7 @@ fn mapping(c: &mut Cursor, parent: isize, open: usize) -> Option<Node> {
     }
     c.pos += 1;
     let entries = c.take_entries(mark);
-    let children = entries.iter().flat_map(|(k, v)| [k.span, v.span]);
-    let span = extend(Span::new(open, open + 1), children);
+    let span = map_span(Span::new(open, open + 1), &entries);
     Some(Node {
         span,
         value: Value::Map(entries),

@@ -32,10 +32,7 @@ impl Keys {
             return false;
         }
         if entries.len() < HASHED_FROM {
-            return entries.iter().all(|(k, _)| {
-                let (r, t) = texts(source, k);
-                r != resolved && r != text && t != resolved && t != text
-            });
+            return !entries.iter().any(|(k, _)| conflict(source, k, key));
         }
         let hashes = self.hashes.get_or_insert_with(|| {
             entries
@@ -54,6 +51,17 @@ impl Keys {
         hashes.insert(t);
         true
     }
+}
+
+/// Whether two keys share their resolved or scalar text.
+fn conflict(source: &str, a: &Node, b: &Node) -> bool {
+    // The common case: both are strings, whose two texts are the same.
+    if let (Value::Str(x), Value::Str(y)) = (&a.value, &b.value) {
+        return x == y;
+    }
+    let (ar, at) = texts(source, a);
+    let (br, bt) = texts(source, b);
+    ar == br || ar == bt || at == br || at == bt
 }
 
 /// A key's resolved text and its scalar text (plain: as written; quoted: decoded).
