@@ -31,14 +31,14 @@ pub struct Recorder {
     tx: Mutex<Option<mpsc::Sender<Message>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Every event so far, with when it happened (RFC 3339).
-    events: Arc<Mutex<Vec<(RunEvent, String)>>>,
+    events: Arc<Mutex<Kept>>,
 }
 
 impl Recorder {
     /// Starts the writer thread. `journal` may be `None` (tests, dry runs).
     pub fn start(journal: Option<Journal>, format: LogFormat, live: bool) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
-        let events = Arc::new(Mutex::new(Vec::new()));
+        let events = Arc::new(Mutex::new(Kept::default()));
         let kept = events.clone();
         let thread = std::thread::Builder::new()
             .name("runbook-journal".into())
@@ -65,17 +65,53 @@ impl Recorder {
     pub fn events(&self) -> Vec<RunEvent> {
         self.events
             .lock()
-            .map(|e| e.iter().map(|(e, _)| e.clone()).collect())
+            .map(|k| k.iter().map(|(e, _)| e.clone()).collect())
             .unwrap_or_default()
     }
 
     /// Moves every event out, with when each happened (RFC 3339), index for index. For the
     /// end of a run: a copy of every event of a 10k-step run was a tenth of its peak memory.
     pub fn take(&self) -> (Vec<RunEvent>, Vec<String>) {
-        self.events
-            .lock()
-            .map(|mut e| std::mem::take(&mut *e).into_iter().unzip())
-            .unwrap_or_default()
+        self.events.lock().map(|mut k| k.take()).unwrap_or_default()
+    }
+}
+
+/// Every event so far with its time, in fixed-size chunks: one growing list of a 10k-step
+/// run's events was copied whole at each doubling, at the run's busiest moment.
+#[derive(Default)]
+struct Kept {
+    chunks: Vec<Vec<(RunEvent, String)>>,
+}
+
+impl Kept {
+    const CHUNK: usize = 1024;
+
+    fn push(&mut self, item: (RunEvent, String)) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(RunEvent, String)> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Empties the store into events and their times, freeing each chunk once moved.
+    fn take(&mut self) -> (Vec<RunEvent>, Vec<String>) {
+        let n = self.chunks.iter().map(Vec::len).sum();
+        let (mut events, mut stamps) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for chunk in std::mem::take(&mut self.chunks) {
+            for (e, at) in chunk {
+                events.push(e);
+                stamps.push(at);
+            }
+        }
+        (events, stamps)
     }
 }
 
@@ -97,7 +133,7 @@ fn writer(
     mut journal: Option<Journal>,
     format: LogFormat,
     live: bool,
-    kept: &Mutex<Vec<(RunEvent, String)>>,
+    kept: &Mutex<Kept>,
 ) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;

@@ -251,9 +251,6 @@ fn parse_spec(spec: &str) -> (Shape, usize) {
 }
 
 fn main() {
-    // As the `runbook` binary does (engine/main.rs).
-    #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     // `--emit wide:10000`: print the synthetic plan, to profile `runbook validate` on it.
