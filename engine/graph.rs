@@ -75,7 +75,7 @@ impl StepGraph {
             return true;
         }
         let floor = self.position[ancestor];
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = foldhash::HashSet::default();
         let mut stack = vec![step];
         while let Some(s) = stack.pop() {
             for &(d, _) in &needs[s] {
@@ -200,7 +200,7 @@ fn cycle_path(members: &[usize], needs: &Edges) -> Vec<usize> {
 
 /// Resolves `needs` of `steps` to indices; unknown names are left to the caller.
 pub fn resolve_needs(steps: &[Step]) -> Edges {
-    let index: std::collections::HashMap<&str, usize> = steps
+    let index: foldhash::HashMap<&str, usize> = steps
         .iter()
         .enumerate()
         .map(|(i, s)| (s.id.as_str(), i))

@@ -3,7 +3,7 @@
 //! to have finished (an ancestor; for `undo` the step itself too; for `finally` only under
 //! `default`), `item` only in `for_each` steps. Also warns about params nobody reads.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::diagnostic::{Diagnostic, did_you_mean, list_names};
 use crate::graph::{StepGraph, resolve_needs};
@@ -235,7 +235,9 @@ fn bad_path(c: &mut Checker<'_>, r: &Reference, help: &str) {
 
 fn check_param(c: &mut Checker<'_>, scope: &mut Scope<'_>, name: &str, span: Span) {
     if scope.params.iter().any(|p| p.name == name) {
-        scope.used_params.insert(name.to_string());
+        if !scope.used_params.contains(name) {
+            scope.used_params.insert(name.to_string());
+        }
         return;
     }
     let names = scope.params.iter().map(|p| p.name.as_str());

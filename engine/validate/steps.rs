@@ -2,7 +2,7 @@
 //! action, retries, durations, outputs, undo) and the two dependency graphs. References
 //! between steps are `refs`' job.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::time::Duration;
 
 use crate::diagnostic::{Diagnostic, did_you_mean, list_names};
@@ -680,7 +680,7 @@ pub(super) fn check_graphs(
 fn check_needs(c: &mut Checker<'_>, steps: &[Step], other: &[Step], is_finally: bool) {
     let names: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
     // A set, not a scan of `names`: plans of 10k+ steps made this quadratic.
-    let known: std::collections::HashSet<&str> = names.iter().copied().collect();
+    let known: HashSet<&str> = names.iter().copied().collect();
     for s in steps {
         for (need, span) in &s.needs {
             if known.contains(need.as_str()) {
