@@ -38,4 +38,4 @@ pub mod step_runner;
 pub mod template;
 pub mod validate;
 pub mod yaml;
-pub mod yaml_subset;
+mod yaml_subset;

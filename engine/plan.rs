@@ -193,10 +193,10 @@ pub struct VersionCheck {
 }
 
 /// What a step does.
-#[derive(Clone, Debug)]
 ///
 /// Variants are boxed: a plan holds one per step (tens of thousands in large plans), and the
 /// enum would otherwise be as large as its largest variant.
+#[derive(Clone, Debug)]
 pub enum Action {
     Http(Box<HttpAction>),
     Kubectl(Box<KubectlAction>),

@@ -61,14 +61,6 @@ impl Recorder {
         }
     }
 
-    /// Every event recorded so far.
-    pub fn events(&self) -> Vec<RunEvent> {
-        self.events
-            .lock()
-            .map(|k| k.iter().map(|(e, _)| e.clone()).collect())
-            .unwrap_or_default()
-    }
-
     /// Moves every event out, with when each happened (RFC 3339), index for index. For the
     /// end of a run: a copy of every event of a 10k-step run was a tenth of its peak memory.
     pub fn take(&self) -> (Vec<RunEvent>, Vec<String>) {
@@ -95,10 +87,6 @@ impl Kept {
                 self.chunks.push(chunk);
             }
         }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &(RunEvent, String)> {
-        self.chunks.iter().flatten()
     }
 
     /// Empties the store into events and their times, freeing each chunk once moved.
