@@ -97,6 +97,80 @@ impl Jq {
     }
 }
 
+/// Checks many expressions at once; the result is in the order of `sources`.
+///
+/// Compiling one expression compiles jq's whole standard library with it (about 0.2 ms), so
+/// a plan with thousands of distinct expressions spent seconds there. Here every
+/// expression that parses on its own becomes one definition of a single program, compiled
+/// once; only when that program fails is it split in halves until the failing expressions
+/// stand alone and are compiled alone, which gives their own errors and positions.
+pub fn check_all(sources: &[&str]) -> Vec<Result<(), Vec<JqError>>> {
+    let mut results: Vec<Option<Result<(), Vec<JqError>>>> = vec![None; sources.len()];
+    let mut batch = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        if batchable(source) {
+            batch.push(i);
+        } else {
+            results[i] = Some(compiled(source).map(|_| ()));
+        }
+    }
+    check_group(sources, &batch, &mut results);
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+/// Names of the definitions that hold batched expressions. An expression that mentions the
+/// prefix is compiled alone, so no expression can call another one's definition.
+const BATCH_PREFIX: &str = "__runbook_jq_";
+
+/// Whether `source` can go into a batch: it must lex and parse as one complete term on its
+/// own, so that inside `def name: (\n{source}\n);` its tokens and its parse are the same as
+/// alone (a comment ends at the newline; a complete term cannot swallow the `)`).
+fn batchable(source: &str) -> bool {
+    if source.contains(BATCH_PREFIX) || too_deep(source).is_some() {
+        return false;
+    }
+    // A trailing backslash would carry a comment over the newline that must end it.
+    if source.lines().any(|l| l.trim_end().ends_with('\\')) {
+        return false;
+    }
+    jaq_core::load::parse(source, |p| p.term()).is_some()
+}
+
+/// Compiles the expressions `group` (indices into `sources`) as one program; on failure
+/// splits the group, down to single expressions, which are compiled alone.
+fn check_group(
+    sources: &[&str],
+    group: &[usize],
+    results: &mut [Option<Result<(), Vec<JqError>>>],
+) {
+    match group {
+        [] => {}
+        [i] => results[*i] = Some(compiled(sources[*i]).map(|_| ())),
+        _ => {
+            if compile(&batch_program(sources, group)).is_ok() {
+                for &i in group {
+                    results[i] = Some(Ok(()));
+                }
+            } else {
+                let (left, right) = group.split_at(group.len() / 2);
+                check_group(sources, left, results);
+                check_group(sources, right, results);
+            }
+        }
+    }
+}
+
+/// `def __runbook_jq_0: (\n{e0}\n); def __runbook_jq_1: ...; .`
+fn batch_program(sources: &[&str], group: &[usize]) -> String {
+    let mut code = String::with_capacity(group.iter().map(|&i| sources[i].len() + 32).sum());
+    for (n, &i) in group.iter().enumerate() {
+        use std::fmt::Write;
+        let _ = write!(code, "def {BATCH_PREFIX}{n}: (\n{}\n);\n", sources[i]);
+    }
+    code.push('.');
+    code
+}
+
 fn compiled(source: &str) -> Result<Rc<Filter>, Vec<JqError>> {
     if let Some(f) = CACHE.with(|c| c.borrow().get(source).cloned()) {
         return Ok(f);
@@ -327,5 +401,86 @@ mod tests {
         assert!(jq.truthy(&json!({"s": "B"}), &vars(&n, &n)).unwrap());
         let e = Jq::new("$nope", Span::default()).check().unwrap_err();
         assert!(e[0].message.contains("variable"), "{e:?}");
+    }
+
+    /// Batched checking must give exactly what checking each expression alone gives.
+    #[test]
+    fn batch_check_agrees_with_checking_alone() {
+        let cases = [
+            ".a",
+            ".body.state == \"COMPLETED\"",
+            ".a | nosuchfn",
+            ".a ==",
+            "1); def g: (2",
+            ".a # a comment",
+            ".a # a comment that goes on \\\n| nosuchfn",
+            "def f: 1; f + 1",
+            "\"x\\(.a | tostring)y\"",
+            "__runbook_jq_0",
+            "$params.x and $nope",
+            "reduce .[] as $x (0; . + $x)",
+            "label $out | foreach .[] as $i (0; .+$i; if . > 3 then ., break $out else empty end)",
+            ".s | IN(\"A\", \"B\")",
+            "",
+            ")",
+            "include \"x\"; .",
+            "[.[] | select(.state == \"FAILED\")] | length > 0",
+        ];
+        let alone: Vec<_> = cases.iter().map(|c| compiled(c).map(|_| ())).collect();
+        assert_eq!(check_all(&cases), alone);
+        // A batch of only valid expressions compiles as one program.
+        let valid = [".a", ".b", "$params.x", "def f: 2; f"];
+        assert!(check_all(&valid).iter().all(Result::is_ok));
+        assert!(compile(&batch_program(&valid, &[0, 1, 2, 3])).is_ok());
+    }
+
+    /// Mutated expressions (characters dropped, doubled or replaced by jq punctuation),
+    /// checked in batches, agree with checking each alone: no mutation may make a batch
+    /// accept what alone is refused, or the other way round.
+    #[test]
+    fn batch_check_agrees_on_mutated_expressions() {
+        let seeds = [
+            r#".body.state == "COMPLETED" and $params.id == 7"#,
+            r#"[.body[] | select(.state != "COMPLETED")] | length == 0"#,
+            r#"def f(x): x + 1; f(.a) # note"#,
+            r#""id-\(.a | tostring)" | ascii_downcase"#,
+            r#"reduce .items[] as $i ({}; .[$i.name] = $i)"#,
+        ];
+        let pieces = [
+            "(", ")", "[", "]", "\"", "#", "\\", "\n", ";", "|", "def", "$", ".",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut cases = Vec::new();
+        for _ in 0..400 {
+            let mut chars: Vec<String> =
+                seeds[next(seeds.len())].chars().map(String::from).collect();
+            for _ in 0..1 + next(3) {
+                let at = next(chars.len());
+                match next(3) {
+                    0 => drop(chars.remove(at)),
+                    1 => chars.insert(at, chars[at].clone()),
+                    _ => chars[at] = pieces[next(pieces.len())].to_string(),
+                }
+            }
+            cases.push(chars.concat());
+        }
+        let cases: Vec<&str> = cases.iter().map(String::as_str).collect();
+        let alone: Vec<_> = cases.iter().map(|c| compiled(c).map(|_| ())).collect();
+        let valid = alone.iter().filter(|r| r.is_ok()).count();
+        assert!(
+            valid > 40 && valid < 360,
+            "{valid} of 400 valid: mutate differently"
+        );
+        for chunk in (0..cases.len()).collect::<Vec<_>>().chunks(40) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| cases[i]).collect();
+            let expected: Vec<_> = chunk.iter().map(|&i| alone[i].clone()).collect();
+            assert_eq!(check_all(&batch), expected, "{batch:#?}");
+        }
     }
 }

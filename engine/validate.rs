@@ -42,6 +42,8 @@ pub(crate) struct Checker<'a> {
     pub requires: Vec<Requirement>,
     /// Declared params and their types, for `{{params.x}}` timeouts.
     pub params: Vec<(String, ParamType)>,
+    /// jq expressions seen so far, compiled together once the steps are checked.
+    pub pending_jq: Vec<steps::PendingJq>,
 }
 
 impl Checker<'_> {
@@ -161,6 +163,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
         d,
         requires: Vec::new(),
         params: Vec::new(),
+        pending_jq: Vec::new(),
     };
     let header = check_header(&mut c, &raw);
     let requires = check_requires(&mut c, &raw);
@@ -169,10 +172,19 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
     c.params = params.iter().map(|p| (p.name.clone(), p.ty)).collect();
     let targets = check_targets(&mut c, &raw.targets);
     let (steps, finally) = steps::check_steps(&mut c, &mut raw, &targets);
-    let graphs = steps::check_graphs(&mut c, &steps, &finally);
-    if let Some((main, fin)) = &graphs {
-        refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);
-    }
+    let pending_jq = std::mem::take(&mut c.pending_jq);
+    // Compiling jq is the one heavy check that needs nothing else: it runs on a second
+    // thread while the graphs and references are checked.
+    let (graphs, jq_errors) = std::thread::scope(|s| {
+        let jq = s.spawn(|| steps::compile_pending_jq(&pending_jq));
+        let graphs = steps::check_graphs(&mut c, &steps, &finally);
+        if let Some((main, fin)) = &graphs {
+            refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);
+        }
+        let jq_errors = jq.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (graphs, jq_errors)
+    });
+    jq_errors.into_iter().for_each(|d| c.push(d));
     let mut diagnostics = c.d.diagnostics;
     diagnostics.sort_by_key(|d| (d.primary_span().start, d.code));
     let ok = !diagnostics.iter().any(Diagnostic::is_error);

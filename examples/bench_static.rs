@@ -198,13 +198,14 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Resets VmHWM (Linux >= 4.0) so each row shows its own peak; harmless where unsupported.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// Resets VmHWM (Linux >= 4.0) so a row's peak leaves out building its plan text; harmless
+/// where unsupported.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn row(label: &str, shape: &str, steps: usize, text: &SourceFile, iters: usize) {
-    let per_row_peak = reset_peak_rss();
+    reset_peak_rss();
     let runs: Vec<Phases> = (0..iters)
         .map(|_| {
             let text = text.clone();
@@ -225,9 +226,7 @@ fn row(label: &str, shape: &str, steps: usize, text: &SourceFile, iters: usize) 
     let total = median(runs.iter().map(|p| p.parse + p.validate).collect());
     let ms = |s: f64| s * 1e3;
     let us_step = |s: f64| s * 1e6 / steps as f64;
-    let rss = peak_rss_mib().map_or("?".into(), |m| {
-        format!("{m:.0}{}", if per_row_peak { "" } else { "*" })
-    });
+    let rss = peak_rss_mib().map_or("?".into(), |m| format!("{m:.0}"));
     println!(
         "| {label:<5} | {shape:<14} | {steps:>7} | {:>8.1} | {:>8.1} | {:>7.1} | {:>8.1} | {:>10.2} | {:>8} |",
         ms(parse),
@@ -241,7 +240,9 @@ fn row(label: &str, shape: &str, steps: usize, text: &SourceFile, iters: usize) 
 
 /// `wide:10000` or `deep:1000`: a shape and a step count.
 fn parse_spec(spec: &str) -> (Shape, usize) {
-    let (shape, n) = spec.split_once(':').unwrap_or((spec, "10000"));
+    let mut parts = spec.split(':');
+    let shape = parts.next().unwrap_or("wide");
+    let n = parts.next().unwrap_or("10000");
     let shape = if shape == "deep" {
         Shape::Deep
     } else {
@@ -263,15 +264,21 @@ fn main() {
         print!("{}", plan_text(shape, n));
         return;
     }
-    // `--only wide:10000`: one row, for profiling.
+    // `--only wide:10000` (or `wide:10000:distinct`): one row in this process, for profiling;
+    // the full table runs each row this way in a child of its own.
     if let Some(only) = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
     {
         let (shape, n) = parse_spec(only);
-        let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
-        row(shape.name(), "50 jq shapes", n, &text, 3);
+        if only.ends_with(":distinct") {
+            let text = SourceFile::new("distinct.yaml", distinct_text(n));
+            row(shape.name(), "distinct jq", n, &text, iterations(n));
+        } else {
+            let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
+            row(shape.name(), "50 jq shapes", n, &text, iterations(n));
+        }
         return;
     }
     let sizes: &[usize] = if quick {
@@ -279,7 +286,8 @@ fn main() {
     } else {
         &[1_000, 10_000, 100_000]
     };
-    println!("runbook static benchmark: median of several iterations, each on a fresh thread");
+    println!("runbook static benchmark: median of several iterations, each on a fresh thread;");
+    println!("each row runs in a process of its own, so its peak RSS is its own");
     println!(
         "(parse = YAML with spans; validate = checks + both graphs + references; graph = main"
     );
@@ -290,22 +298,39 @@ fn main() {
     println!(
         "|-------|----------------|--------:|---------:|---------:|---------:|---------:|-----------:|---------:|"
     );
-    for &shape in &[Shape::Wide, Shape::Deep] {
-        for &n in sizes {
-            let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
-            let iters = match n {
-                0..=1_000 => 15,
-                1_001..=10_000 => 7,
-                _ => 3,
-            };
-            row(shape.name(), "50 jq shapes", n, &text, iters);
+    let mut specs: Vec<String> = Vec::new();
+    for shape in ["wide", "deep"] {
+        specs.extend(sizes.iter().map(|n| format!("{shape}:{n}")));
+    }
+    // Worst case for jq: every check is a different expression.
+    specs.push("wide:10000:distinct".into());
+    let me = std::env::current_exe().expect("the benchmark's own path");
+    for spec in specs {
+        let out = std::process::Command::new(&me)
+            .args(["--only", &spec])
+            .output()
+            .expect("run a benchmark row");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        if !out.status.success() {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            std::process::exit(1);
         }
     }
-    // Worst case for the jq cache: every check is a different expression.
-    let n = 10_000;
-    let mut text = plan_text(Shape::Wide, n);
+}
+
+/// Iterations per row: enough for a stable median, few for the big plans.
+fn iterations(n: usize) -> usize {
+    match n {
+        0..=1_000 => 15,
+        1_001..=10_000 => 7,
+        _ => 3,
+    }
+}
+
+/// The wide plan with every `check` a different jq expression.
+fn distinct_text(n: usize) -> String {
     let mut i = 0;
-    text = text
+    plan_text(Shape::Wide, n)
         .lines()
         .map(|l| {
             if l.starts_with("    check: ") {
@@ -315,15 +340,5 @@ fn main() {
                 format!("{l}\n")
             }
         })
-        .collect();
-    row(
-        "wide",
-        "distinct jq",
-        n,
-        &SourceFile::new("distinct.yaml", text),
-        3,
-    );
-    if !reset_peak_rss() {
-        println!("\n* peak RSS could not be reset between rows: cumulative peak of the process");
-    }
+        .collect()
 }

@@ -227,22 +227,58 @@ fn outputs(c: &mut Checker<'_>, s: &RawStep) -> Vec<Output> {
         .collect()
 }
 
-/// Compiles a jq expression, reporting errors at their place inside it.
+/// Takes a jq expression; it is compiled later with all the plan's others
+/// (`check_pending_jq`), which reports errors at their place inside it.
 pub(super) fn jq(c: &mut Checker<'_>, text: &Text, what: &str) -> Jq {
-    let jq = Jq::new(text.value.clone(), text.span);
-    if let Err(errors) = jq.check() {
-        let start = super::content_start(c.source, text);
+    c.pending_jq.push(PendingJq {
+        source: text.value.clone(),
+        span: text.span,
+        content: super::content_start(c.source, text),
+        what: what.to_string(),
+    });
+    Jq::new(text.value.clone(), text.span)
+}
+
+/// A jq expression waiting to be compiled, with what is needed to report its errors.
+pub(crate) struct PendingJq {
+    source: String,
+    span: Span,
+    /// Where the expression's text starts in the file, when it maps 1:1 onto the value.
+    content: Option<usize>,
+    what: String,
+}
+
+/// Compiles every expression taken by `jq` (each distinct text once); returns the errors.
+/// It needs nothing from the checker, so it can run beside the graph and reference checks.
+pub(super) fn compile_pending_jq(pending: &[PendingJq]) -> Vec<Diagnostic> {
+    let mut distinct: HashMap<&str, usize> = HashMap::new();
+    let mut sources = Vec::new();
+    let slots: Vec<usize> = pending
+        .iter()
+        .map(|p| {
+            *distinct.entry(&p.source).or_insert_with(|| {
+                sources.push(p.source.as_str());
+                sources.len() - 1
+            })
+        })
+        .collect();
+    let results = crate::jq::check_all(&sources);
+    let mut diagnostics = Vec::new();
+    for (p, slot) in pending.iter().zip(slots) {
+        let Err(errors) = &results[slot] else {
+            continue;
+        };
         for e in errors {
-            let span = start.map_or(text.span, |s| {
-                Span::new(s + e.start, s + e.end.max(e.start))
-            });
-            c.push(
-                Diagnostic::error("runbook::jq::compile", format!("{what} is not a valid jq expression: {}", e.message), span, e.message.clone())
+            let span = p
+                .content
+                .map_or(p.span, |s| Span::new(s + e.start, s + e.end.max(e.start)));
+            diagnostics.push(
+                Diagnostic::error("runbook::jq::compile", format!("{} is not a valid jq expression: {}", p.what, e.message), span, e.message.clone())
                     .with_help("jq variables available: $params, $steps, $run, $item, $targets; `.` is the action's result"),
             );
         }
     }
-    jq
+    diagnostics
 }
 
 fn single_action(
