@@ -173,16 +173,19 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
     let targets = check_targets(&mut c, &raw.targets);
     let (steps, finally) = steps::check_steps(&mut c, &mut raw, &targets);
     let pending_jq = std::mem::take(&mut c.pending_jq);
-    // Compiling jq is the one heavy check that needs nothing else: it runs on a second
-    // thread while the graphs and references are checked.
-    let (graphs, jq_errors) = std::thread::scope(|s| {
-        let jq = s.spawn(|| steps::compile_pending_jq(&pending_jq));
+    // Compiling jq and hashing the file need nothing else: they run on a second thread
+    // while the graphs and references are checked.
+    let (graphs, (jq_errors, digest)) = std::thread::scope(|s| {
+        let side = s.spawn(|| {
+            let jq_errors = steps::compile_pending_jq(&pending_jq);
+            (jq_errors, digest(source.text()))
+        });
         let graphs = steps::check_graphs(&mut c, &steps, &finally);
         if let Some((main, fin)) = &graphs {
             refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);
         }
-        let jq_errors = jq.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (graphs, jq_errors)
+        let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (graphs, side)
     });
     jq_errors.into_iter().for_each(|d| c.push(d));
     let mut diagnostics = c.d.diagnostics;
@@ -198,7 +201,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
             targets,
             steps,
             finally,
-            digest: digest(source.text()),
+            digest,
         }),
         _ => None,
     };

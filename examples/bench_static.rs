@@ -261,7 +261,11 @@ fn main() {
         .and_then(|i| args.get(i + 1))
     {
         let (shape, n) = parse_spec(spec);
-        print!("{}", plan_text(shape, n));
+        if spec.ends_with(":distinct") {
+            print!("{}", distinct_text(n));
+        } else {
+            print!("{}", plan_text(shape, n));
+        }
         return;
     }
     // `--only wide:10000` (or `wide:10000:distinct`): one row in this process, for profiling;
