@@ -1,5 +1,6 @@
 //! jq: conditions and extractions written in the jq language, through jaq. `Jq::compile`
-//! checks an expression at validation time (errors with their place inside it); `Jq::eval`
+//! checks an expression at validation time (errors with their place inside it), and
+//! `check_all` checks a whole plan's expressions in one compile; `Jq::eval`
 //! runs it at run time against a JSON input and the plan's variables. Compiled filters are
 //! cached per thread by source text, because compiling against jq's standard library costs
 //! about a quarter of a millisecond. It knows nothing of steps or HTTP.
