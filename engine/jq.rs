@@ -1,4 +1,4 @@
-//! jq: conditions and extractions written in the jq language, through jaq. `Jq::compile`
+//! jq: conditions and extractions written in the jq language, through jaq. `Jq::check`
 //! checks an expression at validation time (errors with their place inside it), and
 //! `check_all` checks a whole plan's expressions in one compile; `Jq::eval`
 //! runs it at run time against a JSON input and the plan's variables. Compiled filters are
