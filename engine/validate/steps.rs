@@ -228,13 +228,13 @@ fn outputs(c: &mut Checker<'_>, s: &RawStep) -> Vec<Output> {
 }
 
 /// Takes a jq expression; it is compiled later with all the plan's others
-/// (`check_pending_jq`), which reports errors at their place inside it.
-pub(super) fn jq(c: &mut Checker<'_>, text: &Text, what: &str) -> Jq {
+/// (`compile_pending_jq`), which reports errors at their place inside it.
+pub(super) fn jq(c: &mut Checker<'_>, text: &Text, what: &'static str) -> Jq {
     c.pending_jq.push(PendingJq {
         source: text.value.clone(),
         span: text.span,
         content: super::content_start(c.source, text),
-        what: what.to_string(),
+        what,
     });
     Jq::new(text.value.clone(), text.span)
 }
@@ -245,7 +245,7 @@ pub(crate) struct PendingJq {
     span: Span,
     /// Where the expression's text starts in the file, when it maps 1:1 onto the value.
     content: Option<usize>,
-    what: String,
+    what: &'static str,
 }
 
 /// Compiles every expression taken by `jq` (each distinct text once); returns the errors.
