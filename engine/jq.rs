@@ -1,9 +1,9 @@
-//! jq: conditions and extractions written in the jq language, through jaq. `Jq::check`
-//! checks an expression at validation time (errors with their place inside it), and
-//! `check_all` checks a whole plan's expressions in one compile; `Jq::eval`
-//! runs it at run time against a JSON input and the plan's variables. Compiled filters are
-//! cached per thread by source text, because compiling against jq's standard library costs
-//! about a quarter of a millisecond. It knows nothing of steps or HTTP.
+//! jq: conditions and extractions written in the jq language, through jaq. `check_all`
+//! checks a plan's expressions at validation time, in one compile (errors with their place
+//! inside each expression); `Jq::eval` runs one at run time against a JSON input and the
+//! plan's variables. Compiled filters are cached per thread by source text, because
+//! compiling against jq's standard library costs about a quarter of a millisecond. It knows
+//! nothing of steps or HTTP.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -68,11 +68,6 @@ impl Jq {
         }
     }
 
-    /// Checks that the expression compiles.
-    pub fn check(&self) -> Result<(), Vec<JqError>> {
-        compiled(&self.source).map(|_| ())
-    }
-
     /// Runs the expression and returns its first output (`null` if it has none).
     pub fn eval(&self, input: &Json, vars: &JqVars<'_>) -> Result<Json, String> {
         let filter = compiled(&self.source).map_err(|errs| {
@@ -106,17 +101,17 @@ impl Jq {
 /// once; only when that program fails is it split in halves until the failing expressions
 /// stand alone and are compiled alone, which gives their own errors and positions.
 pub fn check_all(sources: &[&str]) -> Vec<Result<(), Vec<JqError>>> {
-    let mut results: Vec<Option<Result<(), Vec<JqError>>>> = vec![None; sources.len()];
+    let mut results = vec![Ok(()); sources.len()];
     let mut batch = Vec::new();
     for (i, source) in sources.iter().enumerate() {
         if batchable(source) {
             batch.push(i);
         } else {
-            results[i] = Some(compiled(source).map(|_| ()));
+            results[i] = compiled(source).map(|_| ());
         }
     }
     check_group(sources, &batch, &mut results);
-    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+    results
 }
 
 /// Names of the definitions that hold batched expressions. An expression that mentions the
@@ -138,25 +133,16 @@ fn batchable(source: &str) -> bool {
 }
 
 /// Compiles the expressions `group` (indices into `sources`) as one program; on failure
-/// splits the group, down to single expressions, which are compiled alone.
-fn check_group(
-    sources: &[&str],
-    group: &[usize],
-    results: &mut [Option<Result<(), Vec<JqError>>>],
-) {
+/// splits the group, down to single expressions, which are compiled alone for their errors.
+fn check_group(sources: &[&str], group: &[usize], results: &mut [Result<(), Vec<JqError>>]) {
     match group {
         [] => {}
-        [i] => results[*i] = Some(compiled(sources[*i]).map(|_| ())),
+        [i] => results[*i] = compiled(sources[*i]).map(|_| ()),
+        _ if compile(&batch_program(sources, group)).is_ok() => {}
         _ => {
-            if compile(&batch_program(sources, group)).is_ok() {
-                for &i in group {
-                    results[i] = Some(Ok(()));
-                }
-            } else {
-                let (left, right) = group.split_at(group.len() / 2);
-                check_group(sources, left, results);
-                check_group(sources, right, results);
-            }
+            let (left, right) = group.split_at(group.len() / 2);
+            check_group(sources, left, results);
+            check_group(sources, right, results);
         }
     }
 }
@@ -389,18 +375,20 @@ mod tests {
         );
     }
 
+    fn check(source: &str) -> Result<(), Vec<JqError>> {
+        check_all(&[source]).remove(0)
+    }
+
     #[test]
     fn reports_errors_with_positions() {
-        let e = Jq::new(".a | nosuchfn", Span::default())
-            .check()
-            .unwrap_err();
+        let e = check(".a | nosuchfn").unwrap_err();
         assert_eq!((e[0].start, e[0].end), (5, 13));
-        let e = Jq::new(".a ==", Span::default()).check().unwrap_err();
+        let e = check(".a ==").unwrap_err();
         assert!(!e.is_empty());
         let jq = Jq::new(r#".s | IN("A", "B")"#, Span::default());
         let n = Json::Null;
         assert!(jq.truthy(&json!({"s": "B"}), &vars(&n, &n)).unwrap());
-        let e = Jq::new("$nope", Span::default()).check().unwrap_err();
+        let e = check("$nope").unwrap_err();
         assert!(e[0].message.contains("variable"), "{e:?}");
     }
 

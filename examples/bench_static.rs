@@ -5,10 +5,12 @@
 //! machine gives slow figures rather than a failure.
 //!
 //! `cargo run --release --example bench_static [-- --quick]` (`--quick`: 1k and 10k only;
-//! `--only wide:10000`: one row; `--emit deep:1000`: print that plan instead).
+//! `--only wide:10000`: one row; `--emit deep:1000`: print that plan instead; a third part,
+//! `wide:10000:distinct`, makes every `check` a different jq expression).
 //!
-//! Each iteration runs on a fresh thread: the jq compile cache is thread-local, and the CLI
-//! validates a plan once per process, so a warm cache would flatter the figures.
+//! Each row runs in a child process, so its peak RSS is its own. Each iteration runs on a
+//! fresh thread: the jq compile cache is thread-local, and the CLI validates a plan once per
+//! process, so a warm cache would flatter the figures.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -238,51 +240,65 @@ fn row(label: &str, shape: &str, steps: usize, text: &SourceFile, iters: usize) 
     );
 }
 
-/// `wide:10000` or `deep:1000`: a shape and a step count.
-fn parse_spec(spec: &str) -> (Shape, usize) {
-    let mut parts = spec.split(':');
-    let shape = parts.next().unwrap_or("wide");
-    let n = parts.next().unwrap_or("10000");
-    let shape = if shape == "deep" {
-        Shape::Deep
-    } else {
-        Shape::Wide
-    };
-    (shape, n.parse().unwrap_or(10_000))
+/// A benchmark row: `wide:10000`, `deep:1000`, or `wide:10000:distinct` (every `check` a
+/// different jq expression).
+struct Spec {
+    shape: Shape,
+    steps: usize,
+    distinct: bool,
+}
+
+impl Spec {
+    fn parse(spec: &str) -> Self {
+        let mut parts = spec.split(':');
+        let shape = match parts.next() {
+            Some("deep") => Shape::Deep,
+            _ => Shape::Wide,
+        };
+        let steps = parts.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let distinct = parts.next() == Some("distinct");
+        Self {
+            shape,
+            steps,
+            distinct,
+        }
+    }
+
+    fn variant(&self) -> &'static str {
+        if self.distinct {
+            "distinct jq"
+        } else {
+            "50 jq shapes"
+        }
+    }
+
+    fn text(&self) -> String {
+        if self.distinct {
+            distinct_text(self.shape, self.steps)
+        } else {
+            plan_text(self.shape, self.steps)
+        }
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let flag = |name: &str| {
+        let at = args.iter().position(|a| a == name)?;
+        args.get(at + 1).map(|s| Spec::parse(s))
+    };
     // `--emit wide:10000`: print the synthetic plan, to profile `runbook validate` on it.
-    if let Some(spec) = args
-        .iter()
-        .position(|a| a == "--emit")
-        .and_then(|i| args.get(i + 1))
-    {
-        let (shape, n) = parse_spec(spec);
-        if spec.ends_with(":distinct") {
-            print!("{}", distinct_text(n));
-        } else {
-            print!("{}", plan_text(shape, n));
-        }
+    if let Some(spec) = flag("--emit") {
+        print!("{}", spec.text());
         return;
     }
-    // `--only wide:10000` (or `wide:10000:distinct`): one row in this process, for profiling;
-    // the full table runs each row this way in a child of its own.
-    if let Some(only) = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-    {
-        let (shape, n) = parse_spec(only);
-        if only.ends_with(":distinct") {
-            let text = SourceFile::new("distinct.yaml", distinct_text(n));
-            row(shape.name(), "distinct jq", n, &text, iterations(n));
-        } else {
-            let text = SourceFile::new("synthetic.yaml", plan_text(shape, n));
-            row(shape.name(), "50 jq shapes", n, &text, iterations(n));
-        }
+    // `--only wide:10000`: one row in this process, for profiling; the full table runs each
+    // row this way in a child of its own.
+    if let Some(spec) = flag("--only") {
+        let text = SourceFile::new("synthetic.yaml", spec.text());
+        let n = spec.steps;
+        row(spec.shape.name(), spec.variant(), n, &text, iterations(n));
         return;
     }
     let sizes: &[usize] = if quick {
@@ -331,10 +347,10 @@ fn iterations(n: usize) -> usize {
     }
 }
 
-/// The wide plan with every `check` a different jq expression.
-fn distinct_text(n: usize) -> String {
+/// The plan with every `check` a different jq expression.
+fn distinct_text(shape: Shape, n: usize) -> String {
     let mut i = 0;
-    plan_text(Shape::Wide, n)
+    plan_text(shape, n)
         .lines()
         .map(|l| {
             if l.starts_with("    check: ") {
