@@ -2,17 +2,24 @@
 //! library and maps outcomes to exit codes: 0 success, 1 invalid plan (validate) or failed
 //! run, 2 usage or I/O error. It holds no logic of its own beyond wiring and printing.
 
+pub mod diagnostics_output;
+pub mod dry_run;
+pub mod graph_view;
+pub mod rehearse;
+pub mod run;
+pub mod sim;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::diagnostic::FileDiagnostics;
-use crate::graphview::GraphFormat;
-use crate::inputs::Inputs;
-use crate::loader;
-use crate::render::{self, Format};
+use crate::cli::graph_view::GraphFormat;
+use crate::plan::diagnostic::FileDiagnostics;
+use crate::plan::loader;
+use crate::run::inputs::Inputs;
+use diagnostics_output::Format;
 
 #[derive(Parser)]
 #[command(name = "runbook", version, about = "Declarative workflow engine for operational procedures (Camunda 8 backup and restore)", long_about = None)]
@@ -30,15 +37,15 @@ enum Command {
     /// Dry run: show every request and command a run would send, in order. Sends nothing.
     Plan(PlanArgs),
     /// Run a plan: steps in parallel by their needs, undo on failure, finally always.
-    Run(crate::runcmd::RunArgs),
+    Run(crate::cli::run::RunArgs),
     /// List the runs in the state directory with their outcome.
-    Runs(crate::runcmd::RunsArgs),
+    Runs(crate::cli::run::RunsArgs),
     /// Show an unfinished run; roll it back, resume it or abandon it.
-    Recover(crate::runcmd::RecoverArgs),
+    Recover(crate::cli::run::RecoverArgs),
     /// Rehearse backup and restore end to end against the built-in simulator; prints a verdict.
-    Rehearse(crate::rehearse::RehearseArgs),
+    Rehearse(crate::cli::rehearse::RehearseArgs),
     /// Start the built-in Camunda simulator on 127.0.0.1 and print its values file.
-    Sim(crate::simcmd::SimArgs),
+    Sim(crate::cli::sim::SimArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
 }
@@ -111,13 +118,13 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate(&a),
         Command::Graph(a) => graph(&a),
         Command::Plan(a) => plan(&a),
-        Command::Run(a) => crate::runcmd::run(&a),
-        Command::Runs(a) => crate::runcmd::runs(&a),
-        Command::Recover(a) => crate::runcmd::recover(&a),
-        Command::Sim(a) => crate::simcmd::sim(&a),
-        Command::Rehearse(a) => crate::rehearse::rehearse(&a),
+        Command::Run(a) => crate::cli::run::run(&a),
+        Command::Runs(a) => crate::cli::run::runs(&a),
+        Command::Recover(a) => crate::cli::run::recover(&a),
+        Command::Sim(a) => crate::cli::sim::sim(&a),
+        Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),
         Command::Schema => {
-            print!("{}", crate::schema::plan_schema_text());
+            print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::SUCCESS
         }
     }
@@ -173,20 +180,20 @@ fn print_diagnostics(files: &[FileDiagnostics], format: Format) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
         Format::Human => {
-            let text = render::human(files, color(), term_width());
+            let text = diagnostics_output::human(files, color(), term_width());
             eprint!("{text}");
             Ok(())
         }
         Format::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&render::json(files)).unwrap_or_default()
+            serde_json::to_string_pretty(&diagnostics_output::json(files)).unwrap_or_default()
         ),
-        Format::Github => write!(out, "{}", render::github(files)),
+        Format::Github => write!(out, "{}", diagnostics_output::github(files)),
         Format::Sarif => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&render::sarif(files)).unwrap_or_default()
+            serde_json::to_string_pretty(&diagnostics_output::sarif(files)).unwrap_or_default()
         ),
     };
 }
@@ -197,7 +204,7 @@ pub fn load_valid(
 ) -> Result<
     (
         crate::plan::Plan,
-        (crate::graph::StepGraph, crate::graph::StepGraph),
+        (crate::plan::graph::StepGraph, crate::plan::graph::StepGraph),
     ),
     ExitCode,
 > {
@@ -214,7 +221,7 @@ pub fn load_valid(
         _ => {
             eprint!(
                 "{}",
-                render::human(
+                diagnostics_output::human(
                     &[FileDiagnostics {
                         source: diags.source,
                         diagnostics: shown
@@ -236,7 +243,10 @@ pub fn load_valid(
 fn graph(a: &GraphArgs) -> ExitCode {
     match load_valid(&a.plan) {
         Ok((plan, graphs)) => {
-            print!("{}", crate::graphview::render(&plan, &graphs, a.format));
+            print!(
+                "{}",
+                crate::cli::graph_view::render(&plan, &graphs, a.format)
+            );
             ExitCode::SUCCESS
         }
         Err(code) => code,
@@ -247,8 +257,8 @@ fn graph(a: &GraphArgs) -> ExitCode {
 pub fn resolve_params(
     plan: &crate::plan::Plan,
     values: &ValueArgs,
-) -> Result<crate::inputs::ResolvedParams, ExitCode> {
-    match crate::inputs::resolve(plan, &values.inputs(), &|k| std::env::var(k).ok()) {
+) -> Result<crate::run::inputs::ResolvedParams, ExitCode> {
+    match crate::run::inputs::resolve(plan, &values.inputs(), &|k| std::env::var(k).ok()) {
         Ok(p) => {
             for w in &p.warnings {
                 eprintln!("warning: {w}");
@@ -273,15 +283,15 @@ fn plan(a: &PlanArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let dry = crate::dryrun::dry_run(&plan, &graphs, &params);
+    let dry = crate::cli::dry_run::dry_run(&plan, &graphs, &params);
     let text = match a.format {
-        PlanFormat::Text => crate::dryrun::text(&dry),
+        PlanFormat::Text => crate::cli::dry_run::text(&dry),
         PlanFormat::Json => serde_json::to_string_pretty(&dry).unwrap_or_default() + "\n",
     };
     // Secrets were masked in the scope; redact again in case a value leaked through a helper.
     print!(
         "{}",
-        crate::redact::Redactor::new(params.secret_values()).apply(&text)
+        crate::run::redact::Redactor::new(params.secret_values()).apply(&text)
     );
     ExitCode::SUCCESS
 }

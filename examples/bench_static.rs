@@ -15,14 +15,14 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use runbook::graph::{StepGraph, resolve_needs};
-use runbook::source::SourceFile;
-use runbook::validate::validate;
+use runbook::plan::graph::{StepGraph, resolve_needs};
+use runbook::plan::source::SourceFile;
+use runbook::plan::validate::validate;
 
 // The allocator of the `runbook` binary, so the figures are those of `runbook validate`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use runbook::yaml;
+use runbook::plan::yaml;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Shape {

@@ -17,8 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runbook::sim::faults::EndpointFault;
-use runbook::sim::{Scenario, SimConfig, Timing};
+use runbook_sim::faults::EndpointFault;
+use runbook_sim::{Scenario, SimConfig, Timing};
 
 #[path = "common/child.rs"]
 mod child;
@@ -173,7 +173,7 @@ fn run_variant(
         ..SimConfig::default()
     };
     let handle = rt
-        .block_on(runbook::sim::start(config))
+        .block_on(runbook_sim::start(config))
         .unwrap_or_else(|e| panic!("simulator: {e}"));
     let values = tmp.path().join("values.yaml");
     let values_text = handle.values_yaml();

@@ -7,8 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runbook::loader;
-use runbook::source::SourceFile;
+use runbook::plan::loader;
+use runbook::plan::source::SourceFile;
 
 use crate::harness::root;
 
@@ -47,13 +47,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Loads text the way `runbook validate` does, renders its diagnostics, and fails the test
 /// on a panic (with the input, so it can be reproduced) or on a hang.
-fn must_not_panic(name: &str, text: String) -> runbook::loader::Loaded {
+fn must_not_panic(name: &str, text: String) -> runbook::plan::loader::Loaded {
     let started = Instant::now();
     let shown = text.chars().take(2_000).collect::<String>();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let loaded = loader::load_source(SourceFile::new(name, text));
         // The renderer slices the text at every span: a bad span would panic here.
-        let _ = runbook::render::human(&[loaded.diagnostics()], false, 100);
+        let _ = runbook::cli::diagnostics_output::human(&[loaded.diagnostics()], false, 100);
         loaded
     }));
     let elapsed = started.elapsed();
@@ -177,7 +177,7 @@ fn mutated_plans_never_panic_seed_2() {
 }
 
 /// The first error's message, for asserting that a hostile input is explained.
-fn first_error(loaded: &runbook::loader::Loaded) -> String {
+fn first_error(loaded: &runbook::plan::loader::Loaded) -> String {
     loaded
         .validated
         .diagnostics
@@ -243,7 +243,7 @@ fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
     let path = dir.path().join("huge.yaml");
     // Sparse: no 64 MiB actually written, and the loader must not read it.
     let f = std::fs::File::create(&path).expect("create");
-    f.set_len(runbook::yaml::MAX_FILE_BYTES as u64 + 1)
+    f.set_len(runbook::plan::yaml::MAX_FILE_BYTES as u64 + 1)
         .expect("set_len");
     let started = Instant::now();
     match loader::load(&path) {
@@ -255,8 +255,8 @@ fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
     }
     assert!(started.elapsed() < Duration::from_secs(1));
     // Text over the limit that reached the parser some other way is refused there too.
-    let text = "#".repeat(runbook::yaml::MAX_FILE_BYTES + 1);
-    let e = runbook::yaml::parse(&text).expect_err("over the limit");
+    let text = "#".repeat(runbook::plan::yaml::MAX_FILE_BYTES + 1);
+    let e = runbook::plan::yaml::parse(&text).expect_err("over the limit");
     assert!(e.message.contains("limit"), "{e}");
 }
 
@@ -299,7 +299,7 @@ fn deep_expressions_and_huge_lines_get_diagnostics() {
         let loaded = must_not_panic(name, text);
         let e = first_error(&loaded);
         assert!(e.contains(expect), "{name}: {e}");
-        let shown = runbook::render::human(&[loaded.diagnostics()], false, 100);
+        let shown = runbook::cli::diagnostics_output::human(&[loaded.diagnostics()], false, 100);
         assert!(
             shown.len() < 20_000,
             "{name}: {} bytes of diagnostics",

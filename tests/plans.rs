@@ -34,7 +34,7 @@ fn every_shipped_plan_matches_the_committed_schema() {
     assert!(!plans.is_empty());
     for path in plans {
         let text = std::fs::read_to_string(&path).unwrap();
-        let doc = runbook::yaml::parse(&text)
+        let doc = runbook::plan::yaml::parse(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
             .to_json();
         let errors: Vec<String> = validator

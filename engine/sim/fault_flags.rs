@@ -51,7 +51,7 @@ fn fields(spec: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::faults::Outcome;
+    use crate::faults::Outcome;
 
     #[test]
     fn flags_become_a_scenario() {

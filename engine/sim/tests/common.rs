@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sim::{SimConfig, SimHandle, Timing, start};
+use crate::{SimConfig, SimHandle, Timing, start};
 
 pub struct Sim {
     pub handle: SimHandle,

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::common::sim;
-use crate::sim::Datastore;
+use crate::Datastore;
 
 const ZR_BODY: &str = r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#;
 
@@ -221,8 +221,7 @@ async fn snapshot_get_forms_status_and_delete() {
 async fn repository_get_and_register() {
     let s = sim(|c| {
         c.scenario =
-            crate::sim::Scenario::from_yaml_str("config:\n  repository_registered: false\n")
-                .unwrap()
+            crate::Scenario::from_yaml_str("config:\n  repository_registered: false\n").unwrap()
     })
     .await;
     let got = s.get(&format!("{}/_snapshot/camunda", s.es())).await;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::common::sim;
-use crate::sim::Scenario;
+use crate::Scenario;
 
 #[tokio::test]
 async fn injected_status_uses_the_component_error_body() {

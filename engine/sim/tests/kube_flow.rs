@@ -357,10 +357,10 @@ async fn pvc_in_use_waits_and_restore_refuses_non_empty_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaling_87_components_takes_their_apis_away() {
-    let s = sim(|c| c.camunda_version = crate::sim::CamundaVersion::V8_7).await;
+    let s = sim(|c| c.camunda_version = crate::CamundaVersion::V8_7).await;
     s.handle.shutdown().await;
     let s = sim(|c| {
-        c.camunda_version = crate::sim::CamundaVersion::V8_7;
+        c.camunda_version = crate::CamundaVersion::V8_7;
         c.kubernetes = true;
     })
     .await;

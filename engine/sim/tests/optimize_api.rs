@@ -55,7 +55,7 @@ async fn optimize_backup_lifecycle_and_errors() {
 #[tokio::test]
 async fn optimize_failed_backup_and_unconfigured_repository() {
     let s = sim(|c| {
-        c.scenario = crate::sim::Scenario::from_yaml_str(
+        c.scenario = crate::Scenario::from_yaml_str(
             "outcomes:\n  - component: optimize\n    result: failed\nconfig:\n  optimize_repository: true\n",
         )
         .unwrap()
@@ -74,7 +74,7 @@ async fn optimize_failed_backup_and_unconfigured_repository() {
     s.handle.shutdown().await;
     let s = sim(|c| {
         c.scenario =
-            crate::sim::Scenario::from_yaml_str("config:\n  optimize_repository: false\n").unwrap()
+            crate::Scenario::from_yaml_str("config:\n  optimize_repository: false\n").unwrap()
     })
     .await;
     let got = s

@@ -237,7 +237,7 @@ async fn restore_round_trip_equals_backup() {
 #[tokio::test]
 async fn documented_order_is_coherent_on_opensearch_without_optimize() {
     let s = sim(|c| {
-        c.datastore = crate::sim::Datastore::OpenSearch;
+        c.datastore = crate::Datastore::OpenSearch;
         c.optimize = false;
     })
     .await;

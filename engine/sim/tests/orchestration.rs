@@ -76,8 +76,7 @@ async fn exporting_plain_204_option_and_unknown_operation() {
 #[tokio::test]
 async fn exporting_failures_answer_inner_500_then_succeed() {
     let s = sim(|c| {
-        c.scenario =
-            crate::sim::Scenario::from_yaml_str("exporting:\n  pause_failures: 2\n").unwrap()
+        c.scenario = crate::Scenario::from_yaml_str("exporting:\n  pause_failures: 2\n").unwrap()
     })
     .await;
     let url = format!("{}/actuator/exporting/pause?soft=true", s.orch());
@@ -272,7 +271,7 @@ async fn backup_history_errors() {
 async fn backup_history_without_configured_repository() {
     let s = sim(|c| {
         c.scenario =
-            crate::sim::Scenario::from_yaml_str("config:\n  webapps_repository: false\n").unwrap()
+            crate::Scenario::from_yaml_str("config:\n  webapps_repository: false\n").unwrap()
     })
     .await;
     let got = s
@@ -291,7 +290,7 @@ async fn backup_history_without_configured_repository() {
 #[tokio::test]
 async fn backup_history_failed_and_incomplete_states() {
     let s = sim(|c| {
-        c.scenario = crate::sim::Scenario::from_yaml_str(
+        c.scenario = crate::Scenario::from_yaml_str(
             "outcomes:\n  - component: webapps\n    result: failed\n    times: 1\n",
         )
         .unwrap()

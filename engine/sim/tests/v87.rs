@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::common::sim;
-use crate::sim::CamundaVersion;
+use crate::CamundaVersion;
 
 #[tokio::test]
 async fn operate_tasklist_gateway_and_optimize_87() {

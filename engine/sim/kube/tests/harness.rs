@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use super::reconciler::TestCluster;
-use crate::sim::kube::{KubeHandle, ObjectKey, start};
+use crate::kube::{KubeHandle, ObjectKey, start};
 
 /// How long one kubectl call may take.
 pub const LIMIT: Duration = Duration::from_secs(20);

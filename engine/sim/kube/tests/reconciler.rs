@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::sim::kube::{DeleteDecision, KubeObjects, ObjectKey, Reconciler};
+use crate::kube::{DeleteDecision, KubeObjects, ObjectKey, Reconciler};
 
 #[derive(Default)]
 pub struct TestCluster {

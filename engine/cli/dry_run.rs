@@ -1,0 +1,357 @@
+//! dry_run: `runbook plan`. Renders every step, in execution order, into the exact request or
+//! command it would send, with secrets as `***` and values that exist only at run time as
+//! `<steps.X.outputs.Y>`. It sends nothing and starts no process.
+
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+use crate::plan::graph::StepGraph;
+use crate::plan::jq::JqVars;
+use crate::plan::{Action, Plan, Step};
+use crate::run::inputs::ResolvedParams;
+use crate::run::rendered_request::{RenderedRequest, render, shell_line, target_scope};
+
+/// The whole dry run, as printed with `--format json`.
+#[derive(Serialize)]
+pub struct DryRun {
+    pub plan: String,
+    pub file: String,
+    pub params: Map<String, Json>,
+    pub minted: Vec<String>,
+    pub steps: Vec<DryStep>,
+    pub finally: Vec<DryStep>,
+}
+
+#[derive(Serialize)]
+pub struct DryStep {
+    pub order: usize,
+    pub stage: usize,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub needs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    pub destructive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<String>,
+    /// At most this many items at once (`None`: the run's `--max-parallel`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<usize>,
+    pub items: Option<Vec<Json>>,
+    pub requests: Vec<RenderedRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Json>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub retry: Json,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    pub outputs: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Vec<RenderedRequest>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Builds the dry run of `plan` with resolved params.
+pub fn dry_run(plan: &Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams) -> DryRun {
+    let scope = base_scope(plan, params);
+    let mut order = 0;
+    let mut steps_of = |steps: &[Step], g: &StepGraph| {
+        g.order
+            .iter()
+            .map(|&i| {
+                order += 1;
+                dry_step(plan, &steps[i], order, g.stage[i] + 1, &scope)
+            })
+            .collect::<Vec<_>>()
+    };
+    let steps = steps_of(&plan.steps, &graphs.0);
+    let finally = steps_of(&plan.finally, &graphs.1);
+    DryRun {
+        plan: plan.name.clone(),
+        file: plan.source.name().to_string(),
+        params: params.masked(),
+        minted: params.minted.clone(),
+        steps,
+        finally,
+    }
+}
+
+/// The scope of a dry run: params with secrets masked, placeholders for step outputs.
+fn base_scope(plan: &Plan, params: &ResolvedParams) -> Json {
+    let steps: Map<String, Json> = plan
+        .steps
+        .iter()
+        .chain(&plan.finally)
+        .map(|s| {
+            let outputs: Map<String, Json> = s
+                .outputs
+                .iter()
+                .map(|o| {
+                    (
+                        o.name.clone(),
+                        Json::String(format!("<steps.{}.outputs.{}>", s.id, o.name)),
+                    )
+                })
+                .collect();
+            (s.id.clone(), json!({ "outputs": outputs }))
+        })
+        .collect();
+    let mut scope = json!({
+        "params": params.masked(),
+        "steps": steps,
+        "run": {"id": "<run.id>", "started_at": "<run.started_at>", "plan": plan.name, "dry_run": true},
+    });
+    let targets = target_scope(plan, &scope).unwrap_or(Json::Null);
+    scope["targets"] = targets;
+    scope
+}
+
+fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) -> DryStep {
+    let mut error = None;
+    let items = step.for_each.as_ref().and_then(|f| static_items(f, scope));
+    let item_scopes: Vec<Json> = match (&step.for_each, &items) {
+        (None, _) => vec![scope.clone()],
+        (Some(_), Some(list)) => list.iter().map(|i| with_item(scope, i.clone())).collect(),
+        (Some(_), None) => vec![with_item(scope, Json::String("<item>".into()))],
+    };
+    let mut requests = Vec::new();
+    let mut undo = step.undo.as_ref().map(|_| Vec::new());
+    for s in &item_scopes {
+        match render(plan, &step.action, s) {
+            Ok(r) => requests.push(mask_auth(r)),
+            Err(e) => error = Some(e),
+        }
+        if let (Some(u), Some(list)) = (&step.undo, undo.as_mut()) {
+            match render(plan, &u.action, s) {
+                Ok(r) => list.push(mask_auth(r)),
+                Err(e) => error = Some(e),
+            }
+        }
+    }
+    DryStep {
+        order,
+        stage,
+        id: step.id.clone(),
+        description: step.description.clone(),
+        needs: step.needs.iter().map(|(n, _)| n.clone()).collect(),
+        when: step.when.as_ref().map(|w| w.source.clone()),
+        destructive: step.destructive,
+        for_each: step.for_each.as_ref().map(|f| f.source.clone()),
+        parallelism: step.parallelism,
+        items,
+        requests,
+        wait: match &step.action {
+            Action::Wait(w) => Some(json!({
+                "until": w.until.source, "fail_if": w.fail_if.as_ref().map(|f| &f.source),
+                "interval": crate::plan::duration::format(w.interval), "max_interval": crate::plan::duration::format(w.max_interval),
+                "timeout": w.timeout.as_ref().map(|t| t.describe(&scope["params"])),
+            })),
+            _ => None,
+        },
+        check: step.check.as_ref().map(|c| c.source.clone()),
+        version: step
+            .version
+            .as_ref()
+            .map(|v| format!("{} {} (from {})", v.app, v.text, v.from.source)),
+        retry: json!({"attempts": step.retry.attempts, "initial": crate::plan::duration::format(step.retry.initial), "max": crate::plan::duration::format(step.retry.max), "multiplier": step.retry.multiplier, "jitter": step.retry.jitter}),
+        timeout: step.timeout.as_ref().map(|t| t.describe(&scope["params"])),
+        outputs: step
+            .outputs
+            .iter()
+            .map(|o| (o.name.clone(), o.jq.source.clone()))
+            .collect(),
+        undo,
+        error,
+    }
+}
+
+fn with_item(scope: &Json, item: Json) -> Json {
+    let mut s = scope.clone();
+    s["item"] = item;
+    s
+}
+
+/// The items of a `for_each` that depends only on params (else they exist only at run time).
+fn static_items(f: &crate::plan::jq::Jq, scope: &Json) -> Option<Vec<Json>> {
+    if f.source.contains("$steps") {
+        return None;
+    }
+    let null = Json::Null;
+    let vars = JqVars {
+        params: &scope["params"],
+        steps: &null,
+        run: &scope["run"],
+        item: &null,
+        targets: &scope["targets"],
+    };
+    match f.eval(scope, &vars) {
+        Ok(Json::Array(items)) => Some(items),
+        _ => None,
+    }
+}
+
+/// Credentials never show: `Authorization: Basic ***`.
+fn mask_auth(r: RenderedRequest) -> RenderedRequest {
+    match r {
+        RenderedRequest::Http(mut h) => {
+            for (k, v) in &mut h.headers {
+                if k.eq_ignore_ascii_case("authorization") {
+                    let scheme = v.split(' ').next().unwrap_or("").to_string();
+                    *v = format!("{scheme} ***");
+                }
+            }
+            RenderedRequest::Http(h)
+        }
+        other => other,
+    }
+}
+
+/// The human-readable dry run.
+pub fn text(d: &DryRun) -> String {
+    let mut out = format!("Plan `{}` ({})\n", d.plan, d.file);
+    out.push_str("Params:\n");
+    for (k, v) in &d.params {
+        let minted = if d.minted.contains(k) {
+            "   (minted once for this run)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  {k} = {}{minted}\n",
+            crate::plan::template::display(v)
+        ));
+    }
+    out.push_str(&format!(
+        "\nSteps ({} in execution order; steps of the same stage run in parallel):\n",
+        d.steps.len()
+    ));
+    for s in &d.steps {
+        step_text(&mut out, s);
+    }
+    if !d.finally.is_empty() {
+        out.push_str("\nFinally (always run after the steps, on success, failure or interrupt):\n");
+        for s in &d.finally {
+            step_text(&mut out, s);
+        }
+    }
+    out
+}
+
+fn step_text(out: &mut String, s: &DryStep) {
+    let destructive = if s.destructive { "  [DESTRUCTIVE]" } else { "" };
+    out.push_str(&format!(
+        "\n{:>3}. [stage {}] {}{destructive}\n",
+        s.order, s.stage, s.id
+    ));
+    if let Some(d) = &s.description {
+        out.push_str(&format!("     {d}\n"));
+    }
+    if !s.needs.is_empty() {
+        out.push_str(&format!("     needs: {}\n", s.needs.join(", ")));
+    }
+    if let Some(w) = &s.when {
+        out.push_str(&format!("     when: {w}\n"));
+    }
+    if let Some(f) = &s.for_each {
+        let n = s.items.as_ref().map_or_else(
+            || "items known at run time".to_string(),
+            |i| format!("{} items", i.len()),
+        );
+        let at_once = match s.parallelism {
+            Some(1) => ", one at a time".to_string(),
+            Some(p) => format!(", at most {p} at once"),
+            None => String::new(),
+        };
+        out.push_str(&format!("     for each ({n}{at_once}): {f}\n"));
+    }
+    let verb = if s.wait.is_some() { "poll" } else { "send" };
+    for r in &s.requests {
+        request_text(out, r, verb, "     ");
+    }
+    if let Some(w) = &s.wait {
+        out.push_str(&format!(
+            "     until: {}\n",
+            w["until"].as_str().unwrap_or("")
+        ));
+        if let Some(f) = w["fail_if"].as_str() {
+            out.push_str(&format!("     fail if: {f}\n"));
+        }
+        out.push_str(&format!(
+            "     every {} growing to {}, timeout {}\n",
+            w["interval"].as_str().unwrap_or(""),
+            w["max_interval"].as_str().unwrap_or(""),
+            w["timeout"].as_str().unwrap_or("none")
+        ));
+    }
+    if let Some(v) = &s.version {
+        out.push_str(&format!("     requires version: {v}\n"));
+    }
+    if let Some(c) = &s.check {
+        out.push_str(&format!("     check: {c}\n"));
+    }
+    let attempts = s.retry["attempts"].as_u64().unwrap_or(1);
+    if attempts > 1 {
+        out.push_str(&format!(
+            "     retry: {attempts} attempts, backoff {} to {}\n",
+            s.retry["initial"].as_str().unwrap_or(""),
+            s.retry["max"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(t) = &s.timeout {
+        out.push_str(&format!("     timeout: {t}\n"));
+    }
+    for (name, jq) in &s.outputs {
+        out.push_str(&format!("     output {name} = {jq}\n"));
+    }
+    if let Some(undo) = &s.undo {
+        for r in undo {
+            request_text(out, r, "undo", "     ");
+        }
+    }
+    if let Some(e) = &s.error {
+        out.push_str(&format!("     (cannot render: {e})\n"));
+    }
+}
+
+fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str) {
+    match r {
+        RenderedRequest::Http(h) => {
+            out.push_str(&format!("{indent}{verb}: {} {}\n", h.method, h.url));
+            if let Some(pf) = &h.port_forward {
+                out.push_str(&format!(
+                    "{indent}  via: kubectl port-forward {} {}:{} (target {})\n",
+                    pf.resource, pf.local_port, pf.remote_port, pf.via
+                ));
+            }
+            for (k, v) in &h.headers {
+                out.push_str(&format!("{indent}  {k}: {v}\n"));
+            }
+            if let Some(j) = &h.json {
+                out.push_str(&format!("{indent}  body: {j}\n"));
+            }
+            if let Some(b) = &h.body {
+                out.push_str(&format!("{indent}  body: {b}\n"));
+            }
+            if !h.expect.is_empty() {
+                let e: Vec<String> = h.expect.iter().map(u16::to_string).collect();
+                out.push_str(&format!("{indent}  expect status: {}\n", e.join(", ")));
+            }
+        }
+        RenderedRequest::Kubectl(k) => {
+            out.push_str(&format!("{indent}{verb}: {}\n", shell_line(&k.argv)));
+            if let Some(s) = &k.stdin {
+                out.push_str(&format!("{indent}  stdin: {s}\n"));
+            }
+        }
+        RenderedRequest::Exec { executor, input } => {
+            out.push_str(&format!(
+                "{indent}{verb}: runbook-executor-{executor} <<< {input}\n"
+            ));
+        }
+    }
+}

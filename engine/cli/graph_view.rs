@@ -1,0 +1,254 @@
+//! graph_view: `runbook graph` output. Steps by stage, the critical path, and undo and
+//! finally edges drawn distinctly, as text, Graphviz DOT or Mermaid. Formatting only.
+
+use crate::plan::graph::{StepGraph, resolve_needs};
+use crate::plan::{Plan, Step};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+pub fn render(plan: &Plan, graphs: &(StepGraph, StepGraph), format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Text => text(plan, graphs),
+        GraphFormat::Dot => dot(plan, graphs),
+        GraphFormat::Mermaid => mermaid(plan, graphs),
+    }
+}
+
+fn critical(plan: &Plan, g: &StepGraph) -> Vec<String> {
+    g.critical_path(&resolve_needs(&plan.steps))
+        .into_iter()
+        .map(|i| plan.steps[i].id.clone())
+        .collect()
+}
+
+fn marks(s: &Step) -> String {
+    let mut m = Vec::new();
+    if s.destructive {
+        m.push("DESTRUCTIVE");
+    }
+    if s.when.is_some() {
+        m.push("conditional");
+    }
+    if s.for_each.is_some() {
+        m.push("for_each");
+    }
+    if matches!(s.action, crate::plan::Action::Wait(_)) {
+        m.push("wait");
+    }
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", m.join(", "))
+    }
+}
+
+fn text(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+    let mut out = format!(
+        "Plan `{}`: {} steps in {} stages, {} finally steps\n",
+        plan.name,
+        plan.steps.len(),
+        main.stages().len(),
+        plan.finally.len()
+    );
+    for (n, stage) in main.stages().iter().enumerate() {
+        out.push_str(&format!("\nstage {}\n", n + 1));
+        for &i in stage {
+            let s = &plan.steps[i];
+            let needs: Vec<&str> = s.needs.iter().map(|(n, _)| n.as_str()).collect();
+            let after = if needs.is_empty() {
+                String::new()
+            } else {
+                format!("  <- {}", needs.join(", "))
+            };
+            out.push_str(&format!(
+                "  {} ({}){after}{}\n",
+                s.id,
+                s.action.kind(),
+                marks(s)
+            ));
+            if let Some(u) = &s.undo {
+                out.push_str(&format!(
+                    "      undo ~> {} ({})\n",
+                    u.description.as_deref().unwrap_or("compensate"),
+                    u.action.kind()
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "\ncritical path: {}\n",
+        critical(plan, main).join(" -> ")
+    ));
+    if !plan.finally.is_empty() {
+        out.push_str("\nfinally (after all steps, whatever happened):\n");
+        for &i in &fin.order {
+            let s = &plan.finally[i];
+            let needs: Vec<&str> = s.needs.iter().map(|(n, _)| n.as_str()).collect();
+            let after = if needs.is_empty() {
+                String::new()
+            } else {
+                format!("  <- {}", needs.join(", "))
+            };
+            out.push_str(&format!(
+                "  {} ({}){after}{}\n",
+                s.id,
+                s.action.kind(),
+                marks(s)
+            ));
+        }
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+    let crit = critical(plan, main);
+    let mut out = format!(
+        "digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
+        quote(&plan.name)
+    );
+    for (n, stage) in main.stages().iter().enumerate() {
+        out.push_str(&format!(
+            "  subgraph cluster_stage_{} {{\n    label=\"stage {}\"; style=dashed;\n",
+            n + 1,
+            n + 1
+        ));
+        for &i in stage {
+            let s = &plan.steps[i];
+            let color = if s.destructive { ", color=red" } else { "" };
+            let bold = if crit.contains(&s.id) {
+                ", penwidth=2"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "    {} [label={}{color}{bold}];\n",
+                quote(&s.id),
+                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+            ));
+        }
+        out.push_str("  }\n");
+    }
+    for s in &plan.steps {
+        for (n, _) in &s.needs {
+            let bold = if crit.contains(n) && crit.contains(&s.id) {
+                " [penwidth=2]"
+            } else {
+                ""
+            };
+            out.push_str(&format!("  {} -> {}{bold};\n", quote(n), quote(&s.id)));
+        }
+        if s.undo.is_some() {
+            let u = format!("undo:{}", s.id);
+            out.push_str(&format!("  {} [label={}, shape=note, style=dashed];\n  {} -> {} [style=dashed, label=\"undo\"];\n", quote(&u), quote(&format!("undo {}", s.id)), quote(&s.id), quote(&u)));
+        }
+    }
+    if !plan.finally.is_empty() {
+        out.push_str("  subgraph cluster_finally {\n    label=\"finally\"; style=dotted;\n");
+        for &i in &fin.order {
+            let s = &plan.finally[i];
+            out.push_str(&format!(
+                "    {} [label={}, shape=octagon];\n",
+                quote(&s.id),
+                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+            ));
+        }
+        out.push_str("  }\n");
+        for s in &plan.finally {
+            for (n, _) in &s.needs {
+                out.push_str(&format!("  {} -> {};\n", quote(n), quote(&s.id)));
+            }
+        }
+        let roots = fin
+            .order
+            .iter()
+            .filter(|&&i| plan.finally[i].needs.is_empty());
+        for &r in roots {
+            out.push_str(&format!(
+                "  \"(end of steps)\" -> {} [style=dotted, label=\"always\"];\n",
+                quote(&plan.finally[r].id)
+            ));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn mermaid_id(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+    let crit = critical(plan, main);
+    let mut out = String::from("flowchart LR\n");
+    for (n, stage) in main.stages().iter().enumerate() {
+        out.push_str(&format!("  subgraph stage{}[\"stage {}\"]\n", n + 1, n + 1));
+        for &i in stage {
+            let s = &plan.steps[i];
+            out.push_str(&format!(
+                "    {}[\"{} ({})\"]\n",
+                mermaid_id(&s.id),
+                s.id,
+                s.action.kind()
+            ));
+        }
+        out.push_str("  end\n");
+    }
+    for s in &plan.steps {
+        for (n, _) in &s.needs {
+            let arrow = if crit.contains(n) && crit.contains(&s.id) {
+                "==>"
+            } else {
+                "-->"
+            };
+            out.push_str(&format!(
+                "  {} {arrow} {}\n",
+                mermaid_id(n),
+                mermaid_id(&s.id)
+            ));
+        }
+        if s.undo.is_some() {
+            out.push_str(&format!(
+                "  {} -.->|undo| undo_{}[/\"undo {}\"/]\n",
+                mermaid_id(&s.id),
+                mermaid_id(&s.id),
+                s.id
+            ));
+        }
+        if s.destructive {
+            out.push_str(&format!(
+                "  style {} stroke:#d00,stroke-width:2px\n",
+                mermaid_id(&s.id)
+            ));
+        }
+    }
+    if !plan.finally.is_empty() {
+        out.push_str("  subgraph finally[\"finally (always)\"]\n");
+        for &i in &fin.order {
+            let s = &plan.finally[i];
+            out.push_str(&format!(
+                "    {}{{{{\"{} ({})\"}}}}\n",
+                mermaid_id(&s.id),
+                s.id,
+                s.action.kind()
+            ));
+        }
+        out.push_str("  end\n");
+        for s in &plan.finally {
+            for (n, _) in &s.needs {
+                out.push_str(&format!("  {} --> {}\n", mermaid_id(n), mermaid_id(&s.id)));
+            }
+        }
+    }
+    out
+}

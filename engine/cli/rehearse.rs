@@ -1,0 +1,570 @@
+//! rehearse: `runbook rehearse`. Starts the simulator, runs the backup plan, checks the
+//! restore point with the simulator's oracle, lets the cluster move on, damages it (deletes
+//! indices and broker data), runs the restore plan, checks the restored state, and prints a
+//! verdict with evidence. With `--scenario`, faults are injected and the verdict also says
+//! what the engine did about them. Exit 0 only when every check holds.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use serde_json::{Value as Json, json};
+
+use crate::cli::sim::{DatastoreArg, SimStartError, VersionArg};
+use crate::cli::{ValueArgs, fail};
+use crate::run::driver::{Finished, RunRequest, new_run, run_plan};
+use crate::run::events::{Outcome, Phase, RunEvent};
+use crate::run::recorder::LogFormat;
+use crate::run::scheduler::{Interrupts, Resume, RunOptions};
+
+#[derive(Args)]
+pub struct RehearseArgs {
+    /// The backup and the restore plan (default: the shipped plans of --camunda-version).
+    #[arg(num_args = 0..=2, value_names = ["BACKUP", "RESTORE"])]
+    pub plans: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "8.8")]
+    pub camunda_version: VersionArg,
+    #[arg(long, value_enum, default_value = "elasticsearch")]
+    pub datastore: DatastoreArg,
+    /// Faults to inject into the simulator (YAML; e.g. engine/sim/scenarios/example-faults.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// A fault, as `runbook sim --fault` (repeatable).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+    /// How backups end, as `runbook sim --outcome` (repeatable).
+    #[arg(long = "outcome", value_name = "SPEC")]
+    pub outcomes: Vec<String>,
+    /// Run without Optimize.
+    #[arg(long)]
+    pub no_optimize: bool,
+    /// Extra params for both plans (e.g. `--set wait_timeout=2m`).
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// Where the rehearsal keeps the simulator's files and the runs' journals.
+    #[arg(long, default_value = ".runbook/rehearse")]
+    pub state_dir: PathBuf,
+    /// Write the verdict and its evidence as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
+    pub kubectl: PathBuf,
+}
+
+/// One line of the verdict.
+struct Check {
+    ok: bool,
+    what: String,
+    evidence: String,
+}
+
+impl Check {
+    fn new(ok: bool, what: impl Into<String>, evidence: impl Into<String>) -> Self {
+        Self {
+            ok,
+            what: what.into(),
+            evidence: evidence.into(),
+        }
+    }
+}
+
+fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
+    let v = match v {
+        VersionArg::V88 => "8.8",
+        VersionArg::V87 => "8.7",
+    };
+    (
+        shipped(&format!("plans/camunda/backup-{v}.yaml")),
+        shipped(&format!("plans/camunda/restore-{v}.yaml")),
+    )
+}
+
+/// A shipped plan: relative to the working directory (a checkout), else where this binary
+/// was built from, so `rehearse` also works from another directory.
+fn shipped(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if built.exists() { built } else { here }
+}
+
+pub fn rehearse(a: &RehearseArgs) -> ExitCode {
+    let (default_backup, default_restore) = default_plans(a.camunda_version);
+    let backup_path = a.plans.first().cloned().unwrap_or(default_backup);
+    let restore_path = a.plans.get(1).cloned().unwrap_or(default_restore);
+    let sim_args = crate::cli::sim::SimArgs {
+        camunda_version: a.camunda_version,
+        datastore: a.datastore,
+        scenario: None,
+        faults: Vec::new(),
+        outcomes: Vec::new(),
+        state_dir: a.state_dir.join("sim"),
+        values_out: None,
+        no_optimize: a.no_optimize,
+        run_for: None,
+    };
+    let config = match sim_args.config() {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    // Faults are injected after the simulator is up, so the history before the backup is
+    // clean: the simulator starts without them.
+    let faulted = a.scenario.is_some() || !a.faults.is_empty() || !a.outcomes.is_empty();
+    let scenario = if faulted {
+        match crate::cli::sim::scenario_from(a.scenario.as_deref(), &a.faults, &a.outcomes) {
+            Ok(s) => Some(s),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return fail(SimStartError("cannot start the async runtime".into()));
+    };
+    runtime.block_on(async move {
+        let sim = match runbook_sim::start(config).await {
+            Ok(h) => h,
+            Err(e) => return fail(SimStartError(e.to_string())),
+        };
+        let code = Rehearsal {
+            a,
+            sim: &sim,
+            backup_path,
+            restore_path,
+            scenario,
+            checks: Vec::new(),
+            evidence: json!({}),
+        }
+        .go()
+        .await;
+        sim.shutdown().await;
+        code
+    })
+}
+
+struct Rehearsal<'a> {
+    a: &'a RehearseArgs,
+    sim: &'a runbook_sim::SimHandle,
+    backup_path: PathBuf,
+    restore_path: PathBuf,
+    scenario: Option<runbook_sim::Scenario>,
+    checks: Vec<Check>,
+    evidence: Json,
+}
+
+impl Rehearsal<'_> {
+    async fn go(mut self) -> ExitCode {
+        let started = Instant::now();
+        let values_path = self.a.state_dir.join("values.yaml");
+        if let Err(e) = std::fs::create_dir_all(&self.a.state_dir)
+            .and_then(|()| std::fs::write(&values_path, self.sim.values_yaml()))
+        {
+            return fail(SimStartError(format!(
+                "cannot write {}: {e}",
+                values_path.display()
+            )));
+        }
+        let sim_url = self.sim.urls().control.clone();
+        eprintln!(
+            "rehearsal: simulator up ({}), values in {}",
+            sim_url,
+            values_path.display()
+        );
+        if let Some(s) = self.scenario.take() {
+            eprintln!("rehearsal: injecting faults from {}", self.fault_source());
+            self.sim.inject(s);
+        }
+        // Some history before the backup, as a live cluster has.
+        post(&sim_url, "/sim/advance", json!({"records": 30})).await;
+        let interrupts = Interrupts::default();
+        let signals = tokio::spawn(crate::run::driver::watch_signals(interrupts.clone()));
+        let backup = match self
+            .run(&self.backup_path.clone(), &values_path, &[], &interrupts)
+            .await
+        {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        let backup_outcome = outcome_of(&backup);
+        let backup_id = param_of(&backup.events, "backup_id");
+        self.evidence["backup"] = run_evidence(&backup);
+        self.check_exporting(&sim_url, "after the backup").await;
+        if backup_outcome == Some(Outcome::Succeeded) {
+            self.check_backup(&sim_url, &backup_id).await;
+            post(&sim_url, "/sim/advance", json!({"records": 50})).await;
+            post(&sim_url, "/sim/damage", json!({})).await;
+            self.checks.push(Check::new(
+                true,
+                "cluster moved on, then damaged",
+                "50 more records per partition; every Camunda index and all broker data deleted",
+            ));
+            let set = format!("backup_id={backup_id}");
+            match self
+                .run(
+                    &self.restore_path.clone(),
+                    &values_path,
+                    &[set],
+                    &interrupts,
+                )
+                .await
+            {
+                Ok(restore) => {
+                    let ok = outcome_of(&restore) == Some(Outcome::Succeeded);
+                    self.checks.push(Check::new(
+                        ok,
+                        "restore plan succeeded",
+                        summary_of(&restore),
+                    ));
+                    self.evidence["restore"] = run_evidence(&restore);
+                    self.check_restore(&sim_url, &backup_id).await;
+                    self.check_exporting(&sim_url, "after the restore").await;
+                }
+                Err(code) => return code,
+            }
+        } else {
+            self.check_fault_handling(&backup);
+        }
+        signals.abort();
+        self.verdict(started.elapsed())
+    }
+
+    /// Runs one plan against the simulator with the values file and extra `--set`s.
+    async fn run(
+        &mut self,
+        plan_path: &Path,
+        values: &Path,
+        sets: &[String],
+        interrupts: &Interrupts,
+    ) -> Result<Finished, ExitCode> {
+        let (plan, graphs) = crate::cli::load_valid(plan_path)?;
+        let mut inputs = self.a.values.clone();
+        inputs.files.insert(0, values.to_path_buf());
+        inputs.sets.extend(sets.iter().cloned());
+        let params = crate::cli::resolve_params(&plan, &inputs)?;
+        let new = new_run(&plan, &params, &self.a.state_dir).map_err(fail)?;
+        eprintln!(
+            "\nrehearsal: running {} (run {})",
+            plan_path.display(),
+            new.run_id
+        );
+        let live = self.a.log_format == LogFormat::Text && std::io::stderr().is_terminal();
+        let finished = run_plan(RunRequest {
+            plan,
+            graphs: &graphs,
+            params: &params,
+            run: new.run,
+            journal: Some((new.journal, new.first)),
+            log_format: self.a.log_format,
+            live,
+            kubectl: self.a.kubectl.clone(),
+            options: RunOptions {
+                max_parallel: 16,
+                timeout: Some(Duration::from_secs(600)),
+            },
+            resume: Resume::default(),
+            interrupts: interrupts.clone(),
+        })
+        .await;
+        let ok = outcome_of(&finished) == Some(Outcome::Succeeded);
+        let name = plan_path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        self.checks.push(Check::new(
+            ok || self.faulted(),
+            format!("{name} ran"),
+            summary_of(&finished),
+        ));
+        Ok(finished)
+    }
+
+    async fn check_backup(&mut self, sim_url: &str, id: &str) {
+        let v = get(sim_url, &format!("/sim/oracle/backups/{id}")).await;
+        let coherent = v["coherent"].as_bool().unwrap_or(false);
+        let parts = v["parts"].as_object().map_or(0, serde_json::Map::len);
+        let problems = v["problems"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .map(crate::plan::template::display)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let evidence = if coherent {
+            format!(
+                "backup {id}: {parts} parts, every index snapshot holds records between the exporter and checkpoint positions of the Zeebe backup"
+            )
+        } else {
+            format!("backup {id}: {problems}")
+        };
+        self.checks
+            .push(Check::new(coherent, "restore point coherent", evidence));
+        self.evidence["oracle_backup"] = v;
+    }
+
+    async fn check_restore(&mut self, sim_url: &str, id: &str) {
+        let v = get(sim_url, &format!("/sim/oracle/restore/{id}")).await;
+        let ok = v["restored"].as_bool().unwrap_or(false);
+        let problems = v["problems"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .map(crate::plan::template::display)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        self.checks.push(Check::new(
+            ok,
+            "restored state equals the backup",
+            if ok {
+                format!("Zeebe positions and index contents equal those of backup {id}")
+            } else {
+                problems
+            },
+        ));
+        self.evidence["oracle_restore"] = v;
+    }
+
+    async fn check_exporting(&mut self, sim_url: &str, when: &str) {
+        let v = get(sim_url, "/sim/exporting").await;
+        let running = v["paused"].as_bool() == Some(false);
+        let window = paused_window(&v);
+        let evidence = match window {
+            Some(ms) => format!(
+                "mode {}; last pause lasted {:.3} s (pause to resume)",
+                v["mode"].as_str().unwrap_or("?"),
+                ms as f64 / 1000.0
+            ),
+            None => format!("mode {}", v["mode"].as_str().unwrap_or("?")),
+        };
+        if let Some(ms) = window {
+            self.evidence["paused_window_ms"] = json!(ms);
+        }
+        self.checks.push(Check::new(
+            running,
+            format!("exporting running {when}"),
+            evidence,
+        ));
+    }
+
+    /// With faults, a failed backup passes when the engine left the cluster safe.
+    fn check_fault_handling(&mut self, backup: &Finished) {
+        let outcome = outcome_of(backup);
+        let compensated = matches!(outcome, Some(Outcome::Failed | Outcome::Interrupted));
+        let did: Vec<String> = backup
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                RunEvent::StepRetrying {
+                    id, attempt, error, ..
+                } => Some(format!("retried {id} after attempt {attempt} ({error})")),
+                RunEvent::StepFailed {
+                    phase: Phase::Main,
+                    id,
+                    error,
+                    ..
+                } if error != "cancelled" => Some(format!("stopped at {id}: {error}")),
+                RunEvent::StepSucceeded {
+                    phase: Phase::Undo,
+                    id,
+                    ..
+                } => Some(format!("undo of {id} ran")),
+                RunEvent::StepSucceeded {
+                    phase: Phase::Finally,
+                    id,
+                    ..
+                } => Some(format!("finally {id} ran")),
+                _ => None,
+            })
+            .collect();
+        self.checks.push(Check::new(
+            compensated,
+            "backup failed under the injected faults and was compensated",
+            did.join("; "),
+        ));
+        self.checks.push(Check::new(
+            true,
+            "restore skipped",
+            "no complete backup to restore from",
+        ));
+    }
+
+    /// Whether faults were injected (a failed backup is then an expected outcome).
+    fn faulted(&self) -> bool {
+        self.a.scenario.is_some() || !self.a.faults.is_empty() || !self.a.outcomes.is_empty()
+    }
+
+    /// Where the faults came from, for the log and the verdict.
+    fn fault_source(&self) -> String {
+        let mut parts: Vec<String> = self
+            .a
+            .scenario
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        parts.extend(self.a.faults.iter().map(|f| format!("--fault {f}")));
+        parts.extend(self.a.outcomes.iter().map(|o| format!("--outcome {o}")));
+        parts.join(", ")
+    }
+
+    fn verdict(&mut self, took: Duration) -> ExitCode {
+        let pass = self.checks.iter().all(|c| c.ok);
+        println!(
+            "\nREHEARSAL ({}, {}{})",
+            version_name(self.a.camunda_version),
+            datastore_name(self.a.datastore),
+            if self.faulted() {
+                format!(", faults from {}", self.fault_source())
+            } else {
+                String::new()
+            }
+        );
+        for c in &self.checks {
+            println!(
+                "  {} {}\n      {}",
+                if c.ok { "PASS" } else { "FAIL" },
+                c.what,
+                c.evidence
+            );
+        }
+        for run in ["backup", "restore"] {
+            let Some(steps) = self.evidence[run]["steps"].as_array() else {
+                continue;
+            };
+            println!("\n  {run} step timings:");
+            for s in steps {
+                println!(
+                    "    {:<10} {:<32} {:>8} ms",
+                    s["phase"].as_str().unwrap_or(""),
+                    s["id"].as_str().unwrap_or(""),
+                    s["duration_ms"]
+                );
+            }
+        }
+        println!(
+            "\n  journals: {} (`runbook runs --state-dir {}`)",
+            self.a.state_dir.join("runs").display(),
+            self.a.state_dir.display()
+        );
+        println!(
+            "\nVERDICT: {} in {:.1} s",
+            if pass { "PASS" } else { "FAIL" },
+            took.as_secs_f64()
+        );
+        if let Some(path) = &self.a.report {
+            let checks: Vec<Json> = self
+                .checks
+                .iter()
+                .map(|c| json!({"ok": c.ok, "check": c.what, "evidence": c.evidence}))
+                .collect();
+            let report = json!({"pass": pass, "checks": checks, "evidence": self.evidence});
+            if let Err(e) = std::fs::write(
+                path,
+                serde_json::to_string_pretty(&report).unwrap_or_default(),
+            ) {
+                eprintln!("warning: cannot write {}: {e}", path.display());
+            }
+        }
+        if pass {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn version_name(v: VersionArg) -> &'static str {
+    match v {
+        VersionArg::V88 => "Camunda 8.8",
+        VersionArg::V87 => "Camunda 8.7",
+    }
+}
+
+fn datastore_name(d: DatastoreArg) -> &'static str {
+    match d {
+        DatastoreArg::Elasticsearch => "Elasticsearch",
+        DatastoreArg::Opensearch => "OpenSearch",
+    }
+}
+
+fn outcome_of(f: &Finished) -> Option<Outcome> {
+    f.result.as_ref().ok().map(|r| r.outcome)
+}
+
+fn summary_of(f: &Finished) -> String {
+    match &f.result {
+        Ok(r) => format!("{:?}: {}", r.outcome, r.message),
+        Err(e) => format!("could not start: {e}"),
+    }
+}
+
+fn param_of(events: &[RunEvent], name: &str) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            RunEvent::RunStarted(start) => {
+                start.params.get(name).map(crate::plan::template::display)
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn run_evidence(f: &Finished) -> Json {
+    let steps: Vec<Json> = f
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            RunEvent::StepSucceeded { phase, id, duration_ms, attempts, outputs } => Some(json!({"phase": phase, "id": id, "duration_ms": duration_ms, "attempts": attempts, "outputs": outputs})),
+            RunEvent::StepFailed { phase, id, duration_ms, attempts, error } => Some(json!({"phase": phase, "id": id, "duration_ms": duration_ms, "attempts": attempts, "error": error})),
+            _ => None,
+        })
+        .collect();
+    json!({"outcome": outcome_of(f), "summary": summary_of(f), "run_dir": f.run_dir, "steps": steps})
+}
+
+/// Duration of the last pause (soft or hard) that was followed by a resume.
+fn paused_window(v: &Json) -> Option<u64> {
+    let history = v["history"].as_array()?;
+    let mut paused_at = None;
+    let mut last = None;
+    for h in history {
+        let at = h["atMs"].as_u64()?;
+        match h["mode"].as_str()? {
+            "running" => {
+                if let Some(p) = paused_at.take() {
+                    last = Some(at - p);
+                }
+            }
+            _ => {
+                paused_at.get_or_insert(at);
+            }
+        }
+    }
+    last
+}
+
+async fn get(base: &str, path: &str) -> Json {
+    match reqwest::get(format!("{base}{path}")).await {
+        Ok(r) => r.json().await.unwrap_or(Json::Null),
+        Err(_) => Json::Null,
+    }
+}
+
+async fn post(base: &str, path: &str, body: Json) {
+    let _ = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body)
+        .send()
+        .await;
+}

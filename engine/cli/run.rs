@@ -1,0 +1,504 @@
+//! run: `runbook run`, `runbook runs` and `runbook recover`: the wiring between the CLI,
+//! the journal, the recorder, the executors and the scheduler, plus confirmation of
+//! destructive steps, signal handling, the summary and the JSON report. Exit codes: 0
+//! success, 1 a step failed (compensation done), 2 invalid plan or usage, 3 compensation or
+//! finally failed, 130 interrupted.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value as Json, json};
+
+use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
+use crate::run::events::{Outcome, Phase, RunEvent};
+
+use crate::plan::Plan;
+use crate::plan::graph::StepGraph;
+use crate::run::inputs::ResolvedParams;
+use crate::run::journal::{self, Journal};
+use crate::run::recorder::LogFormat;
+use crate::run::redact::Redactor;
+use crate::run::scheduler::{Interrupts, Resume, RunOptions};
+
+#[derive(Args)]
+pub struct RunArgs {
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// Most steps running at once.
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+    /// Stop the run (then undo and finally) after this long, e.g. `45m`.
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Confirm destructive steps without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Show what would be sent, send nothing (same as `runbook plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct CommonRunArgs {
+    /// Where runs keep their journals and locks.
+    #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
+    pub state_dir: PathBuf,
+    /// Progress format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Write a JSON report (per-step timings, attempts, outputs with secrets masked).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// The kubectl binary.
+    #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
+    pub kubectl: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::plan::duration::parse(s)
+}
+
+pub fn run(a: &RunArgs) -> ExitCode {
+    let (plan, graphs) = match load_valid(&a.plan) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let params = match resolve_params(&plan, &a.values) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if a.dry_run {
+        let dry = crate::cli::dry_run::dry_run(&plan, &graphs, &params);
+        print!(
+            "{}",
+            Redactor::new(params.secret_values()).apply(&crate::cli::dry_run::text(&dry))
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Err(code) = confirm_destructive(&plan, a.yes) {
+        return code;
+    }
+    let new = match crate::run::driver::new_run(&plan, &params, &a.common.state_dir) {
+        Ok(n) => n,
+        Err(e) => return fail(e),
+    };
+    execute(
+        plan,
+        &graphs,
+        &params,
+        new.run,
+        Some((new.journal, new.first)),
+        &a.common,
+        &RunOptions {
+            max_parallel: a.max_parallel,
+            timeout: a.timeout,
+        },
+        Resume::default(),
+    )
+}
+
+/// Runs (or continues) a plan to its end and reports.
+#[allow(clippy::too_many_arguments)]
+fn execute(
+    plan: Plan,
+    graphs: &(StepGraph, StepGraph),
+    params: &ResolvedParams,
+    run_json: Json,
+    journal: Option<(Journal, RunEvent)>,
+    common: &CommonRunArgs,
+    opts: &RunOptions,
+    resume: Resume,
+) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return fail(crate::run::journal::JournalError::Io {
+            path: "tokio runtime".into(),
+            message: "cannot start".into(),
+        });
+    };
+    let live = common.log_format == LogFormat::Text && std::io::stderr().is_terminal();
+    let interrupts = Interrupts::default();
+    let finished = runtime.block_on(async {
+        let signals = tokio::spawn(crate::run::driver::watch_signals(interrupts.clone()));
+        let finished = crate::run::driver::run_plan(crate::run::driver::RunRequest {
+            plan,
+            graphs,
+            params,
+            run: run_json,
+            journal,
+            log_format: common.log_format,
+            live,
+            kubectl: common.kubectl.clone(),
+            options: opts.clone(),
+            resume,
+            interrupts: interrupts.clone(),
+        })
+        .await;
+        signals.abort();
+        finished
+    });
+    match finished.result {
+        Ok(result) => {
+            print_summary(
+                &finished.events,
+                &result.outcome,
+                &result.message,
+                finished.run_dir.as_deref(),
+            );
+            // The run directory always keeps the report: the evidence of what was done.
+            let report = report_text(&finished.events, &finished.stamps, &finished.redactor);
+            let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
+            for path in kept.iter().chain(common.report.iter()) {
+                if let Err(e) = std::fs::write(path, &report) {
+                    eprintln!("warning: cannot write the report {}: {e}", path.display());
+                }
+            }
+            ExitCode::from(result.outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Destructive steps need `--yes`, or the plan's name typed at a terminal.
+fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
+    let destructive: Vec<&str> = plan
+        .steps
+        .iter()
+        .chain(&plan.finally)
+        .filter(|s| s.destructive)
+        .map(|s| s.id.as_str())
+        .collect();
+    if destructive.is_empty() || yes {
+        return Ok(());
+    }
+    eprintln!(
+        "plan `{}` has destructive steps: {}",
+        plan.name,
+        destructive.join(", ")
+    );
+    if !std::io::stdin().is_terminal() {
+        eprintln!(
+            "error: refusing to run destructive steps without confirmation; review with `runbook plan`, then pass --yes"
+        );
+        return Err(ExitCode::from(2));
+    }
+    eprint!("type the plan name (`{}`) to continue: ", plan.name);
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == plan.name {
+        Ok(())
+    } else {
+        eprintln!("not confirmed; nothing was run");
+        Err(ExitCode::from(2))
+    }
+}
+
+fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
+    let rows = step_rows(events, &[]);
+    println!(
+        "\n{:<10} {:<32} {:>10} {:>8}",
+        "PHASE", "STEP", "TIME", "ATTEMPTS"
+    );
+    for r in &rows {
+        let status: String = match r.status.char_indices().nth(90) {
+            Some((i, _)) => format!("{}…", &r.status[..i]),
+            None => r.status.to_string(),
+        };
+        println!(
+            "{:<10} {:<32} {:>10} {:>8}  {status}",
+            r.phase,
+            r.id,
+            format!("{} ms", r.duration_ms),
+            r.attempts
+        );
+    }
+    println!(
+        "\n{}: {message}",
+        match outcome {
+            Outcome::Succeeded => "SUCCEEDED",
+            Outcome::Failed => "FAILED",
+            Outcome::Interrupted => "INTERRUPTED",
+            Outcome::CompensationFailed => "COMPENSATION FAILED",
+        }
+    );
+    if let Some(dir) = run_dir {
+        println!("journal: {}", dir.join("journal.jsonl").display());
+        println!("report:  {}", dir.join("report.json").display());
+    }
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Main => "step",
+        Phase::Undo => "undo",
+        Phase::Finally => "finally",
+    }
+}
+
+/// One row of the summary and of the report: a step's final status and timings. Typed
+/// rather than a JSON map: a 10k-step run's rows as maps were half its peak memory.
+#[derive(serde::Serialize)]
+struct StepRow<'e> {
+    phase: &'static str,
+    id: &'e str,
+    status: std::borrow::Cow<'e, str>,
+    attempts: u32,
+    duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<&'e str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outputs: Option<&'e Map<String, Json>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<&'e str>,
+}
+
+/// One row per (phase, step) with its final status; with `stamps` (when each event
+/// happened), also `started_at` (first attempt) and `finished_at`.
+fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e>> {
+    let mut rows: Vec<StepRow<'e>> = Vec::new();
+    // Row of each (phase, id): a scan of `rows` per event made the summary of a
+    // 10k-step run take half a minute.
+    let mut index: std::collections::HashMap<(&'static str, &'e str), usize> =
+        std::collections::HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let Some((phase, id)) = step_of(e) else {
+            continue;
+        };
+        let at = *index.entry((phase, id)).or_insert_with(|| {
+            rows.push(StepRow {
+                phase,
+                id,
+                status: "started".into(),
+                attempts: 0,
+                duration_ms: 0,
+                started_at: None,
+                outputs: None,
+                finished_at: None,
+            });
+            rows.len() - 1
+        });
+        update_row(&mut rows[at], e, stamps.get(i).map(String::as_str));
+    }
+    rows
+}
+
+/// The (phase, step id) a step event is about.
+fn step_of(e: &RunEvent) -> Option<(&'static str, &str)> {
+    match e {
+        RunEvent::StepStarted { phase, id, .. }
+        | RunEvent::StepSucceeded { phase, id, .. }
+        | RunEvent::StepFailed { phase, id, .. }
+        | RunEvent::StepSkipped { phase, id, .. } => Some((phase_name(*phase), id)),
+        _ => None,
+    }
+}
+
+/// Applies one event to its row. The first start and the last end are the step's
+/// wall-clock bounds.
+fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
+    match e {
+        RunEvent::StepStarted { attempt, .. } => {
+            row.attempts = *attempt;
+            row.started_at = row.started_at.or(at);
+        }
+        RunEvent::StepSucceeded {
+            attempts,
+            duration_ms,
+            outputs,
+            ..
+        } => {
+            row.status = "succeeded".into();
+            row.attempts = *attempts;
+            row.duration_ms = *duration_ms;
+            row.outputs = Some(outputs);
+            row.finished_at = at.or(row.finished_at);
+        }
+        RunEvent::StepFailed {
+            attempts,
+            duration_ms,
+            error,
+            ..
+        } => {
+            row.status = format!("failed: {error}").into();
+            row.attempts = *attempts;
+            row.duration_ms = *duration_ms;
+            row.finished_at = at.or(row.finished_at);
+        }
+        RunEvent::StepSkipped { reason, .. } => {
+            row.status = format!("skipped: {reason}").into();
+            row.finished_at = at.or(row.finished_at);
+        }
+        _ => {}
+    }
+}
+
+/// The report of a run: its start and end and one row per step (status, attempts, timings,
+/// wall-clock start and end, outputs). Secrets masked.
+fn report_text(events: &[RunEvent], stamps: &[String], redactor: &Redactor) -> String {
+    let (run, finished) = (
+        events.iter().find(|e| matches!(e, RunEvent::RunStarted(_))),
+        events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, RunEvent::RunFinished { .. })),
+    );
+    // Every event, stamped, is in the journal next to the report; the report keeps the rows,
+    // one per line. Written piece by piece, each piece masked: a 10k-step report built as
+    // one JSON value, then one text, then its masked copy, was the run's peak memory.
+    let mut out = format!(
+        "{{\n  \"run\": {},\n  \"finished\": {},\n  \"steps\": [",
+        masked_json(&run, redactor),
+        masked_json(&finished, redactor)
+    );
+    for (i, row) in step_rows(events, stamps).iter().enumerate() {
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&masked_json(row, redactor));
+    }
+    out.push_str("\n  ]\n}\n");
+    out
+}
+
+/// One value as compact JSON, secrets masked.
+fn masked_json<T: serde::Serialize>(v: &T, redactor: &Redactor) -> String {
+    redactor.apply(&serde_json::to_string(v).unwrap_or_default())
+}
+
+#[derive(Args)]
+pub struct RunsArgs {
+    #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
+    pub state_dir: PathBuf,
+}
+
+pub fn runs(a: &RunsArgs) -> ExitCode {
+    let runs = journal::list(&a.state_dir);
+    if runs.is_empty() {
+        println!("no runs in {}", a.state_dir.display());
+        return ExitCode::SUCCESS;
+    }
+    println!("{:<22} {:<32} {:<20} STARTED", "RUN", "PLAN", "OUTCOME");
+    for r in &runs {
+        let started = match r.events.first() {
+            Some(RunEvent::RunStarted(start)) => start.started_at.as_str(),
+            _ => "?",
+        };
+        let outcome = match r.finished() {
+            Some(RunEvent::RunFinished { outcome, .. }) => format!("{outcome:?}"),
+            _ => "UNFINISHED".into(),
+        };
+        println!(
+            "{:<22} {:<32} {:<20} {started}",
+            r.run_id,
+            r.plan(),
+            outcome
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+#[derive(Args)]
+pub struct RecoverArgs {
+    /// The run to recover (default: the newest unfinished one).
+    pub run_id: Option<String>,
+    /// Run the pending undos (reverse order) and the finally steps.
+    #[arg(long, conflicts_with_all = ["resume", "abandon"])]
+    pub rollback: bool,
+    /// Continue with the same frozen values (same backup id).
+    #[arg(long, conflicts_with = "abandon")]
+    pub resume: bool,
+    /// Mark the run finished without running anything.
+    #[arg(long)]
+    pub abandon: bool,
+    /// Secrets are never journaled: give them again here (or through their env variables).
+    #[command(flatten)]
+    pub values: ValueArgs,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Re-run unfinished non-idempotent steps without asking.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+}
+
+pub fn recover(a: &RecoverArgs) -> ExitCode {
+    let info = match journal::find(&a.common.state_dir, a.run_id.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let state = crate::run::recovery::replay(&info.events);
+    println!("{}", state.describe(&info.run_id));
+    if !(a.rollback || a.resume || a.abandon) {
+        println!(
+            "\nchoose: runbook recover {} --rollback | --resume | --abandon",
+            info.run_id
+        );
+        return ExitCode::SUCCESS;
+    }
+    let plan_path = info.dir.join("plan.yaml");
+    let (plan, graphs) = match load_valid(&plan_path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let started_at = crate::clock::now_rfc3339();
+    let mut journal =
+        match Journal::reopen(&a.common.state_dir, &info.run_id, &plan.name, &started_at) {
+            Ok(j) => j,
+            Err(e) => return fail(e),
+        };
+    if a.abandon {
+        let _ = journal.append(&RunEvent::RunFinished {
+            outcome: Outcome::Failed,
+            exit_code: 1,
+            duration_ms: 0,
+            message: "abandoned by the operator with `runbook recover --abandon`".into(),
+        });
+        println!("run {} marked abandoned", info.run_id);
+        return ExitCode::SUCCESS;
+    }
+    let params = match crate::run::recovery::frozen_params(&plan, &state, &a.values) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let resume = if a.rollback {
+        state.rollback_plan()
+    } else {
+        match state.resume_plan(&plan, a.yes) {
+            Ok(r) => r,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let run_json = json!({"id": info.run_id, "started_at": state.started_at, "plan": plan.name, "dry_run": false});
+    let first = RunEvent::Interrupted {
+        reason: format!(
+            "recovering with {}",
+            if a.rollback { "--rollback" } else { "--resume" }
+        ),
+    };
+    execute(
+        plan,
+        &graphs,
+        &params,
+        run_json,
+        Some((journal, first)),
+        &a.common,
+        &RunOptions {
+            max_parallel: a.max_parallel,
+            timeout: None,
+        },
+        resume,
+    )
+}

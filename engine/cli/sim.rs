@@ -1,0 +1,142 @@
+//! sim: `runbook sim`. Starts the built-in simulator on 127.0.0.1, prints the values file
+//! the plans take with `-f` (and writes it with `--values-out`), and serves until interrupted
+//! or `--for` elapses. Wiring only: the simulator itself lives in `sim`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use runbook_sim::{CamundaVersion, Datastore, Scenario, SimConfig};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum VersionArg {
+    #[value(name = "8.8")]
+    V88,
+    #[value(name = "8.7")]
+    V87,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DatastoreArg {
+    Elasticsearch,
+    Opensearch,
+}
+
+#[derive(Args, Clone)]
+pub struct SimArgs {
+    /// Camunda version to simulate.
+    #[arg(long, value_enum, default_value = "8.8")]
+    pub camunda_version: VersionArg,
+    /// Datastore to simulate.
+    #[arg(long, value_enum, default_value = "elasticsearch")]
+    pub datastore: DatastoreArg,
+    /// Faults to inject (YAML; see the example in engine/sim/scenarios/).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// A fault, `key=value,...` as in a scenario file's `faults:` (repeatable), e.g.
+    /// `component=optimize,path=/actuator/backups/*,status=502,times=2`.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+    /// How backups end, as in a scenario file's `outcomes:` (repeatable), e.g.
+    /// `component=webapps,result=failed,times=1`.
+    #[arg(long = "outcome", value_name = "SPEC")]
+    pub outcomes: Vec<String>,
+    /// Where the simulator writes its kubeconfig.
+    #[arg(long, default_value = ".runbook/sim")]
+    pub state_dir: PathBuf,
+    /// Also write the values file here.
+    #[arg(long, value_name = "FILE")]
+    pub values_out: Option<PathBuf>,
+    /// Run without Optimize.
+    #[arg(long)]
+    pub no_optimize: bool,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long = "for", value_parser = crate::plan::duration::parse)]
+    pub run_for: Option<Duration>,
+}
+
+/// A simulator that failed to start.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the simulator could not start: {0}")]
+#[diagnostic(code(runbook::sim::start))]
+pub struct SimStartError(pub String);
+
+/// The faults of `--scenario FILE` followed by those of `--fault` and `--outcome` flags.
+pub fn scenario_from(
+    file: Option<&std::path::Path>,
+    faults: &[String],
+    outcomes: &[String],
+) -> Result<Scenario, SimStartError> {
+    let mut scenario = match file {
+        Some(p) => Scenario::from_yaml_file(p).map_err(|e| SimStartError(e.to_string()))?,
+        None => Scenario::default(),
+    };
+    let flags =
+        runbook_sim::fault_flags::scenario_from_flags(faults, outcomes).map_err(SimStartError)?;
+    scenario.add(flags);
+    Ok(scenario)
+}
+
+impl SimArgs {
+    /// The simulator configuration these flags describe.
+    pub fn config(&self) -> Result<SimConfig, SimStartError> {
+        let scenario = scenario_from(self.scenario.as_deref(), &self.faults, &self.outcomes)?;
+        Ok(SimConfig {
+            camunda_version: match self.camunda_version {
+                VersionArg::V88 => CamundaVersion::V8_8,
+                VersionArg::V87 => CamundaVersion::V8_7,
+            },
+            datastore: match self.datastore {
+                DatastoreArg::Elasticsearch => Datastore::Elasticsearch,
+                DatastoreArg::Opensearch => Datastore::OpenSearch,
+            },
+            scenario,
+            state_dir: self.state_dir.clone(),
+            optimize: !self.no_optimize,
+            ..SimConfig::default()
+        })
+    }
+}
+
+pub fn sim(a: &SimArgs) -> ExitCode {
+    let config = match a.config() {
+        Ok(c) => c,
+        Err(e) => return crate::cli::fail(e),
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return crate::cli::fail(SimStartError("cannot start the async runtime".into()));
+    };
+    runtime.block_on(async {
+        let handle = match runbook_sim::start(config).await {
+            Ok(h) => h,
+            Err(e) => return crate::cli::fail(SimStartError(e.to_string())),
+        };
+        let values = handle.values_yaml();
+        print!("{values}");
+        let _ = std::io::stdout().flush();
+        if let Some(path) = &a.values_out
+            && let Err(e) = std::fs::write(path, &values)
+        {
+            handle.shutdown().await;
+            return crate::cli::fail(SimStartError(format!("cannot write {}: {e}", path.display())));
+        }
+        eprintln!("simulator running on 127.0.0.1; use the values above with `runbook run PLAN -f values.yaml`. Ctrl-C stops it.");
+        match a.run_for {
+            Some(d) => tokio::select! {
+                () = tokio::time::sleep(d) => {}
+                _ = tokio::signal::ctrl_c() => {}
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,153 @@
+//! loader: a path on disk -> `SourceFile` -> validated plan (or diagnostics). Owns reading
+//! files (size limit before reading, UTF-8 check) and finding plan files in directories. It
+//! does not render anything.
+
+use std::path::{Path, PathBuf};
+
+use crate::plan::diagnostic::{Diagnostic, FileDiagnostics};
+use crate::plan::source::{SourceFile, Span};
+use crate::plan::validate::{Validated, decode, validate_raw};
+use crate::plan::yaml::{self, MAX_FILE_BYTES};
+
+/// A file that could not be read at all (usage or I/O problem, exit code 2).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error("cannot read {path}: {message}")]
+    #[diagnostic(code(runbook::io::read))]
+    Read { path: String, message: String },
+    #[error("{path} is {size} bytes; plan and values files are limited to {limit} bytes")]
+    #[diagnostic(
+        code(runbook::io::too_large),
+        help("split the plan, or check that this is the file you meant")
+    )]
+    TooLarge {
+        path: String,
+        size: u64,
+        limit: usize,
+    },
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
+    #[diagnostic(code(runbook::io::not_utf8), help("save the file as UTF-8"))]
+    NotUtf8 { path: String, offset: usize },
+    #[error("{path} has no plan files (*.yaml, *.yml)")]
+    #[diagnostic(code(runbook::io::no_plans))]
+    NoPlans { path: String },
+}
+
+/// Reads a text file with the size limit and UTF-8 check.
+pub fn read_text(path: &Path) -> Result<SourceFile, LoadError> {
+    let shown = path.display().to_string();
+    let read_err = |e: std::io::Error| LoadError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    if meta.is_dir() {
+        return Err(LoadError::Read {
+            path: shown,
+            message: "is a directory".into(),
+        });
+    }
+    if meta.len() > MAX_FILE_BYTES as u64 {
+        return Err(LoadError::TooLarge {
+            path: shown,
+            size: meta.len(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(read_err)?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
+        path: shown.clone(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok(SourceFile::new(shown, text))
+}
+
+/// The result of loading one plan file.
+pub struct Loaded {
+    pub source: SourceFile,
+    pub validated: Validated,
+}
+
+impl Loaded {
+    pub fn diagnostics(&self) -> FileDiagnostics {
+        FileDiagnostics {
+            source: self.source.clone(),
+            diagnostics: self.validated.diagnostics.clone(),
+        }
+    }
+}
+
+/// Parses and validates text already in memory.
+pub fn load_source(source: SourceFile) -> Loaded {
+    let validated = match yaml::parse(source.text()) {
+        Ok(root) => {
+            // `decode` consumes the tree, freeing it as it goes.
+            let decoded = decode(root);
+            validate_raw(&source, decoded)
+        }
+        Err(e) => Validated {
+            plan: None,
+            graphs: None,
+            diagnostics: vec![syntax(e.message, e.span)],
+        },
+    };
+    Loaded { source, validated }
+}
+
+fn syntax(message: String, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "runbook::yaml::syntax",
+        format!("invalid YAML: {message}"),
+        span,
+        "here",
+    )
+}
+
+/// Reads and validates one plan file.
+pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    read_text(path).map(load_source)
+}
+
+/// Expands directories into the plan files below them (sorted); files are kept as given.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out).map_err(|e| LoadError::Read {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?;
+            if out.len() == before {
+                return Err(LoadError::NoPlans {
+                    path: p.display().to_string(),
+                });
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_values_file(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Values files (`values*.yaml`) live beside plans but are not plans.
+fn is_values_file(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("values"))
+}

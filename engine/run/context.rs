@@ -1,0 +1,272 @@
+//! context: what every step of one run shares: the plan, the executor, resolved params,
+//! rendered targets, the run's identity, the event sink and the redactor. It also builds
+//! the template/jq scope of a step and turns a rendered request into an executor request.
+//! It decides nothing about ordering or retries.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::executor::{
+    ActionRequest, ExecRequest, Executor, HttpBody, HttpRequest, KubectlRequest, KubectlTarget,
+    PortForwardSpec, TlsOptions,
+};
+use crate::plan::jq::JqVars;
+use crate::plan::{Action, Plan, Step, TargetKind};
+use crate::run::events::RunEvent;
+use crate::run::redact::Redactor;
+use crate::run::rendered_request::RenderedRequest;
+
+/// Receives every event of a run (journal, progress, report).
+pub trait EventSink: Send + Sync {
+    /// Records an event. When `durable` is given, the sink signals it once the event is on
+    /// disk (the journal syncs in batches, so concurrent steps share one sync).
+    fn emit(&self, event: RunEvent, durable: Option<tokio::sync::oneshot::Sender<()>>);
+}
+
+/// Outputs of finished steps, by step id.
+pub type Outputs = HashMap<String, Map<String, Json>>;
+
+/// The shared state of one run.
+pub struct RunEnv {
+    pub plan: Arc<Plan>,
+    pub executor: Arc<dyn Executor>,
+    pub params: Json,
+    pub targets: Json,
+    pub run: Json,
+    pub sink: Arc<dyn EventSink>,
+    pub redactor: Arc<Mutex<Redactor>>,
+    /// Step ids each step (by id) reads outputs of, so a scope holds only what it needs.
+    reads: HashMap<String, Vec<String>>,
+    /// Whether a step's jq reads `$steps` in a way we could not resolve statically.
+    reads_all: HashMap<String, bool>,
+}
+
+impl RunEnv {
+    pub fn new(
+        plan: Arc<Plan>,
+        executor: Arc<dyn Executor>,
+        params: Json,
+        run: Json,
+        sink: Arc<dyn EventSink>,
+        redactor: Redactor,
+    ) -> Result<Self, String> {
+        let base = json!({"params": params, "run": run});
+        let targets = crate::run::rendered_request::target_scope(&plan, &base)?;
+        let mut reads = HashMap::new();
+        let mut reads_all = HashMap::new();
+        for s in plan.steps.iter().chain(&plan.finally) {
+            let (ids, all) = step_reads(s);
+            reads.insert(s.id.clone(), ids);
+            reads_all.insert(s.id.clone(), all);
+        }
+        Ok(Self {
+            plan,
+            executor,
+            params,
+            targets,
+            run,
+            sink,
+            redactor: Arc::new(Mutex::new(redactor)),
+            reads,
+            reads_all,
+        })
+    }
+
+    pub fn emit(&self, event: RunEvent) {
+        self.sink.emit(event, None);
+    }
+
+    /// Records an event and waits until it is durable: used before side effects, so a
+    /// crash never hides a started step.
+    pub async fn emit_durable(&self, event: RunEvent) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sink.emit(event, Some(tx));
+        let _ = rx.await;
+    }
+
+    /// Masks secrets in a message bound for output.
+    pub fn redact(&self, text: &str) -> String {
+        self.redactor
+            .lock()
+            .map(|r| r.apply(text))
+            .unwrap_or_else(|_| "<redaction failed>".into())
+    }
+
+    /// The outputs a step may read, as the `steps` object of its scope.
+    pub fn steps_scope(&self, step: &Step, outputs: &Outputs) -> Json {
+        let pick = |id: &String| outputs.get(id).map(|o| (id.clone(), json!({"outputs": o})));
+        let map: Map<String, Json> = if self.reads_all.get(&step.id).copied().unwrap_or(false) {
+            outputs.keys().filter_map(pick).collect()
+        } else {
+            self.reads
+                .get(&step.id)
+                .into_iter()
+                .flatten()
+                .filter_map(pick)
+                .collect()
+        };
+        Json::Object(map)
+    }
+
+    /// The template scope of a step (and item).
+    pub fn scope(&self, steps: &Json, item: &Json) -> Json {
+        json!({"params": self.params, "targets": self.targets, "run": self.run, "steps": steps, "item": item})
+    }
+
+    pub fn jq_vars<'a>(&'a self, steps: &'a Json, item: &'a Json) -> JqVars<'a> {
+        JqVars {
+            params: &self.params,
+            steps,
+            run: &self.run,
+            item,
+            targets: &self.targets,
+        }
+    }
+
+    /// Renders an action and converts it to what the executor takes.
+    pub fn request(&self, action: &Action, scope: &Json) -> Result<ActionRequest, String> {
+        let rendered = crate::run::rendered_request::render(&self.plan, action, scope)?;
+        let probe = match action {
+            Action::Wait(w) => &w.probe,
+            other => other,
+        };
+        Ok(match (rendered, probe) {
+            (RenderedRequest::Http(h), Action::Http(a)) => {
+                let Some(TargetKind::Http(t)) = self.plan.target(&h.target).map(|t| &t.kind) else {
+                    return Err(format!("unknown target `{}`", h.target));
+                };
+                let mut req = HttpRequest::new(h.method, h.url);
+                req.headers = h
+                    .headers
+                    .into_iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some())
+                    .collect();
+                req.body = h.json.map(HttpBody::Json).or(h.body.map(HttpBody::Text));
+                req.tls = TlsOptions {
+                    ca_file: t
+                        .ca_file
+                        .as_ref()
+                        .map(|c| c.render(scope).map(PathBuf::from))
+                        .transpose()?,
+                    insecure: t.insecure,
+                };
+                req.connect_timeout = t.connect_timeout;
+                req.timeout = t.timeout;
+                req.expect = h.expect;
+                req.max_response_bytes = a.max_response_bytes;
+                req.port_forward = match h.port_forward {
+                    Some(pf) => Some(PortForwardSpec {
+                        kubectl: self.kubectl_target(&pf.via, scope)?,
+                        resource: pf.resource,
+                        remote_port: pf.remote_port,
+                        local_port: pf.local_port,
+                    }),
+                    None => None,
+                };
+                ActionRequest::Http(req)
+            }
+            (RenderedRequest::Kubectl(k), Action::Kubectl(a)) => {
+                let mut req =
+                    KubectlRequest::new(k.argv.into_iter().skip(1).filter(|a| !is_target_flag(a)));
+                req.target = self.kubectl_target(&k.target, scope)?;
+                req.stdin = k.stdin;
+                req.expect_exit = a.expect_exit.clone();
+                ActionRequest::Kubectl(req)
+            }
+            (RenderedRequest::Exec { executor, input }, _) => {
+                ActionRequest::Exec(ExecRequest { executor, input })
+            }
+            _ => return Err("internal: rendered request does not match its action".into()),
+        })
+    }
+
+    fn kubectl_target(&self, name: &str, scope: &Json) -> Result<KubectlTarget, String> {
+        let Some(TargetKind::Kubectl(k)) = self.plan.target(name).map(|t| &t.kind) else {
+            return Err(format!("unknown kubectl target `{name}`"));
+        };
+        let field =
+            |t: &Option<crate::plan::template::Template>| -> Result<Option<String>, String> {
+                Ok(t.as_ref()
+                    .map(|t| t.render(scope))
+                    .transpose()?
+                    .filter(|s| !s.is_empty()))
+            };
+        Ok(KubectlTarget {
+            context: field(&k.context)?,
+            namespace: field(&k.namespace)?,
+            kubeconfig: field(&k.kubeconfig)?.map(PathBuf::from),
+        })
+    }
+}
+
+/// `request::render` puts the target's flags into the argv for display; the executor adds
+/// them itself from the target.
+fn is_target_flag(arg: &str) -> bool {
+    arg.starts_with("--context=")
+        || arg.starts_with("--namespace=")
+        || arg.starts_with("--kubeconfig=")
+}
+
+fn step_reads(s: &Step) -> (Vec<String>, bool) {
+    let mut ids = Vec::new();
+    let mut all = false;
+    let mut templates = s.action.templates();
+    if let Some(u) = &s.undo {
+        templates.extend(u.action.templates());
+    }
+    templates.extend(s.check_message.as_deref());
+    for t in templates {
+        for r in &t.refs {
+            if r.path.first().is_some_and(|p| p == "steps")
+                && let Some(id) = r.path.get(1)
+            {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let mut jqs: Vec<&crate::plan::jq::Jq> = s
+        .when
+        .iter()
+        .chain(&s.for_each)
+        .chain(&s.check)
+        .chain(s.version.as_ref().map(|v| &v.from))
+        .collect();
+    jqs.extend(s.outputs.iter().map(|o| &o.jq));
+    if let Action::Wait(w) = &s.action {
+        jqs.push(&w.until);
+        jqs.extend(&w.fail_if);
+    }
+    for jq in jqs {
+        let refs = crate::plan::validate::refs::jq_references(&jq.source);
+        let mut found = false;
+        for (path, _, _) in refs {
+            if path.first().is_some_and(|p| p == "steps") {
+                match path.get(1) {
+                    Some(id) => {
+                        ids.push(id.clone());
+                        found = true;
+                    }
+                    None => all = true,
+                }
+            }
+        }
+        if jq.source.contains("$steps") && !found {
+            all = true;
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    (ids, all)
+}
+
+/// Jittered delay: full jitter between half and all of `d`, so retries of many steps spread.
+pub fn jitter(d: Duration, enabled: bool) -> Duration {
+    if !enabled || d.is_zero() {
+        return d;
+    }
+    d.mul_f64(0.5 + fastrand::f64() * 0.5)
+}

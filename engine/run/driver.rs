@@ -1,0 +1,176 @@
+//! driver: one run of a validated plan, from journal creation to the last event: builds
+//! the executors and the run environment, drives the scheduler, tears down port-forwards,
+//! and hands back the result with every event. Shared by `runbook run`, `recover` and
+//! `rehearse`; it prints nothing but progress (through the recorder).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value as Json, json};
+
+use crate::executor::{ExecutorConfig, Executors};
+use crate::plan::Plan;
+use crate::plan::graph::StepGraph;
+use crate::run::context::{EventSink, RunEnv};
+use crate::run::events::{RunEvent, RunStart};
+use crate::run::inputs::ResolvedParams;
+use crate::run::journal::{Journal, JournalError};
+use crate::run::recorder::{LogFormat, Recorder};
+use crate::run::redact::Redactor;
+use crate::run::scheduler::{Interrupts, Resume, RunOptions, RunResult};
+
+/// Everything one run needs.
+pub struct RunRequest<'a> {
+    pub plan: Plan,
+    pub graphs: &'a (StepGraph, StepGraph),
+    pub params: &'a ResolvedParams,
+    pub run: Json,
+    /// The journal and the first event to write to it (durably) before anything runs.
+    pub journal: Option<(Journal, RunEvent)>,
+    pub log_format: LogFormat,
+    pub live: bool,
+    pub kubectl: PathBuf,
+    pub options: RunOptions,
+    pub resume: Resume,
+    pub interrupts: Interrupts,
+}
+
+/// What a run left behind.
+pub struct Finished {
+    /// `Err` when the run could not start (e.g. a target URL does not render).
+    pub result: Result<RunResult, String>,
+    pub events: Vec<RunEvent>,
+    /// When each event happened (RFC 3339), index for index with `events`.
+    pub stamps: Vec<String>,
+    pub run_dir: Option<PathBuf>,
+    pub redactor: Redactor,
+}
+
+/// A new run of `plan`: its id, its journal (lock taken) and its first event.
+pub struct NewRun {
+    pub run_id: String,
+    pub journal: Journal,
+    pub first: RunEvent,
+    pub run: Json,
+}
+
+/// Creates the run directory and journal of a new run.
+pub fn new_run(
+    plan: &Plan,
+    params: &ResolvedParams,
+    state_dir: &Path,
+) -> Result<NewRun, JournalError> {
+    let run_id = new_run_id();
+    let started_at = crate::clock::now_rfc3339();
+    let journal = Journal::create(
+        state_dir,
+        &run_id,
+        &plan.name,
+        plan.source.text(),
+        &started_at,
+    )?;
+    let first = RunEvent::RunStarted(Box::new(RunStart {
+        run_id: run_id.clone(),
+        plan: plan.name.clone(),
+        plan_file: plan.source.name().to_string(),
+        plan_digest: plan.digest.clone(),
+        params: params.masked(),
+        minted: params.minted.clone(),
+        pid: std::process::id(),
+        started_at: started_at.clone(),
+    }));
+    let run = json!({"id": run_id, "started_at": started_at, "plan": plan.name, "dry_run": false});
+    Ok(NewRun {
+        run_id,
+        journal,
+        first,
+        run,
+    })
+}
+
+fn new_run_id() -> String {
+    let now = crate::clock::now_rfc3339();
+    let compact: String = now
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(14)
+        .collect();
+    format!("{compact}-{:04x}", fastrand::u16(..))
+}
+
+/// Runs a plan to its end.
+pub async fn run_plan(req: RunRequest<'_>) -> Finished {
+    let (journal, first) = match req.journal {
+        Some((j, e)) => (Some(j), Some(e)),
+        None => (None, None),
+    };
+    let run_dir = journal.as_ref().map(|j| j.dir.clone());
+    let recorder = Recorder::start(journal, req.log_format, req.live);
+    let redactor = Redactor::new(req.params.secret_values());
+    if let Some(e) = first {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        recorder.emit(e, Some(tx));
+        let _ = rx.await;
+    }
+    let executors = Arc::new(Executors::new(ExecutorConfig {
+        kubectl_path: req.kubectl.clone(),
+        executor_search_path: None,
+    }));
+    let result = match RunEnv::new(
+        Arc::new(req.plan),
+        executors.clone(),
+        Json::Object(req.params.values.clone()),
+        req.run,
+        recorder.clone(),
+        redactor.clone(),
+    ) {
+        Ok(env) => Ok(crate::run::scheduler::run_with(
+            Arc::new(env),
+            req.graphs,
+            &req.options,
+            &req.interrupts,
+            req.resume,
+        )
+        .await),
+        Err(e) => Err(redactor.apply(&e)),
+    };
+    // Port-forwards end with the run, whatever happened.
+    executors.shutdown().await;
+    let finishing = recorder.clone();
+    let _ = tokio::task::spawn_blocking(move || finishing.finish()).await;
+    let (events, stamps) = recorder.take();
+    Finished {
+        result,
+        events,
+        stamps,
+        run_dir,
+        redactor,
+    }
+}
+
+/// Watches SIGINT and SIGTERM: the first stops the run, a second SIGINT skips the undos.
+pub async fn watch_signals(interrupts: Interrupts) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            _ = int.recv() => count += 1,
+            _ = term.recv() => count += 1,
+        }
+        if count == 1 {
+            eprintln!(
+                "\ninterrupt: stopping; undo and finally steps will run (interrupt again to skip the undos; finally always runs)"
+            );
+            interrupts.stop.cancel();
+        } else {
+            eprintln!("\nsecond interrupt: skipping the remaining undos; finally steps still run");
+            interrupts.skip_undo.cancel();
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! inputs: parameter values for one run, from `--set k=v` (Helm's syntax), `-f values.yaml`
+//! files, environment variables and defaults, in Helm's precedence (later wins). Minted
+//! defaults (`{{now "unix"}}`) are computed here, once. Produces `ResolvedParams`; it does not
+//! render steps.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value as Json};
+
+use crate::plan::diagnostic::did_you_mean;
+use crate::plan::params::coerce;
+use crate::plan::{ParamDefault, Plan};
+
+/// What the user passed on the command line.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub sets: Vec<String>,
+    pub files: Vec<PathBuf>,
+}
+
+/// Final parameter values of a run.
+#[derive(Clone, Debug, Default)]
+pub struct ResolvedParams {
+    pub values: Map<String, Json>,
+    /// Names whose value was minted from a computed default in this run.
+    pub minted: Vec<String>,
+    /// Names of secret params.
+    pub secret_names: Vec<String>,
+    /// Warnings (e.g. keys of `-f` files no param declares).
+    pub warnings: Vec<String>,
+}
+
+impl ResolvedParams {
+    /// The text of every secret value, for redaction.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.secret_names
+            .iter()
+            .filter_map(|n| self.values.get(n))
+            .map(crate::plan::template::display)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The values with secrets replaced by `***`.
+    pub fn masked(&self) -> Map<String, Json> {
+        self.values
+            .iter()
+            .map(|(k, v)| {
+                let empty = v.is_null() || v.as_str().is_some_and(str::is_empty);
+                (
+                    k.clone(),
+                    if self.secret_names.contains(k) && !empty {
+                        Json::String("***".into())
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Splits Helm-style `--set a=1,b=2` (`\,` escapes a comma) into pairs.
+pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut current = String::new();
+    let mut parts = Vec::new();
+    let mut chars = s.chars().peekable();
+    let mut depth = 0;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\\' => current.extend(chars.next()),
+            '{' => {
+                depth += 1;
+                current.push(ch);
+            }
+            '}' => {
+                depth -= 1;
+                current.push(ch);
+            }
+            ',' if depth == 0 => parts.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    parts.push(current);
+    for part in parts {
+        let Some((k, v)) = part.split_once('=') else {
+            return Err(format!("`{part}` is not `name=value`"));
+        };
+        if k.trim().is_empty() {
+            return Err(format!("`{part}` has no name before `=`"));
+        }
+        pairs.push((k.trim().to_string(), v.to_string()));
+    }
+    Ok(pairs)
+}
+
+/// Resolves every param of `plan`. `env` looks up environment variables.
+pub fn resolve(
+    plan: &Plan,
+    inputs: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedParams, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut given: BTreeMap<String, (Json, String)> = BTreeMap::new();
+    let mut out = ResolvedParams::default();
+    let names: Vec<&str> = plan.params.iter().map(|p| p.name.as_str()).collect();
+    for file in &inputs.files {
+        match read_values(file) {
+            Ok(map) => {
+                for (k, v) in map {
+                    if names.contains(&k.as_str()) {
+                        given.insert(k, (v, format!("-f {}", file.display())));
+                    } else {
+                        out.warnings.push(format!(
+                            "{}: `{k}` is not a param of plan `{}`; ignored",
+                            file.display(),
+                            plan.name
+                        ));
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for set in &inputs.sets {
+        match parse_set(set) {
+            Ok(pairs) => {
+                for (k, v) in pairs {
+                    if names.contains(&k.as_str()) {
+                        given.insert(k, (Json::String(v), format!("--set {set}")));
+                    } else {
+                        let hint = did_you_mean(&k, names.iter().copied())
+                            .map(|h| format!(" ({h})"))
+                            .unwrap_or_default();
+                        errors.push(format!(
+                            "--set {set}: plan `{}` has no param `{k}`{hint}",
+                            plan.name
+                        ));
+                    }
+                }
+            }
+            Err(e) => errors.push(format!("--set {set}: {e}")),
+        }
+    }
+    for p in &plan.params {
+        if p.secret {
+            out.secret_names.push(p.name.clone());
+        }
+        let from_env = p
+            .env
+            .as_ref()
+            .and_then(|e| env(e).map(|v| (Json::String(v), format!("${e}"))));
+        let value = match given.remove(&p.name).or(from_env) {
+            Some((v, from)) => match coerce(&v, p.ty) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(format!("param `{}` (from {from}): {e}", p.name));
+                    continue;
+                }
+            },
+            None => match &p.default {
+                Some(ParamDefault::Value(v)) => Some(v.clone()),
+                Some(ParamDefault::Minted(t)) => match t
+                    .render(&Json::Null)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| coerce(&Json::String(s), p.ty))
+                {
+                    Ok(v) => {
+                        out.minted.push(p.name.clone());
+                        Some(v)
+                    }
+                    Err(e) => {
+                        errors.push(format!(
+                            "param `{}`: computing its default failed: {e}",
+                            p.name
+                        ));
+                        continue;
+                    }
+                },
+                None => None,
+            },
+        };
+        match value {
+            Some(v) if !p.choices.is_empty() && !p.choices.contains(&v) => {
+                let allowed: Vec<String> = p
+                    .choices
+                    .iter()
+                    .map(crate::plan::template::display)
+                    .collect();
+                errors.push(format!(
+                    "param `{}` is {}, which is not one of: {}",
+                    p.name,
+                    crate::plan::template::display(&v),
+                    allowed.join(", ")
+                ));
+            }
+            Some(v) => {
+                out.values.insert(p.name.clone(), v);
+            }
+            None if p.required => {
+                let how = p
+                    .env
+                    .as_ref()
+                    .map(|e| format!(", -f values.yaml or ${e}"))
+                    .unwrap_or_else(|| " or -f values.yaml".into());
+                errors.push(format!(
+                    "param `{}` is required: pass --set {}=...{how}",
+                    p.name, p.name
+                ));
+            }
+            None => {
+                out.values.insert(p.name.clone(), Json::Null);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a `-f` file: a YAML mapping of param names to values.
+fn read_values(path: &std::path::Path) -> Result<Map<String, Json>, String> {
+    let source = crate::plan::loader::read_text(path).map_err(|e| e.to_string())?;
+    let node = crate::plan::yaml::parse(source.text()).map_err(|e| {
+        let (line, col) = source.line_col(e.span.start);
+        format!("{}:{line}:{col}: {}", path.display(), e.message)
+    })?;
+    match node.to_json() {
+        Json::Object(m) => Ok(m),
+        Json::Null => Ok(Map::new()),
+        _ => Err(format!(
+            "{}: a values file must be a mapping of param names to values",
+            path.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_helm_style_sets() {
+        assert_eq!(
+            parse_set("a=1,b=x\\,y").unwrap(),
+            vec![("a".into(), "1".into()), ("b".into(), "x,y".into())]
+        );
+        assert_eq!(
+            parse_set("l={a,b}").unwrap(),
+            vec![("l".into(), "{a,b}".into())]
+        );
+        assert!(parse_set("novalue").is_err());
+    }
+}

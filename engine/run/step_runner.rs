@@ -1,0 +1,615 @@
+//! step_runner: runs ONE step to its end: `when`, `for_each` fan-out, attempts with retries
+//! and backoff, the per-attempt timeout, `check`, `outputs`, and for `wait` the polling loop
+//! with adaptive backoff. Also runs an undo. It talks to executors only through the
+//! `Executor` trait and knows nothing of the graph: the scheduler decides what runs when.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use futures::StreamExt;
+use serde_json::{Map, Value as Json};
+use tokio_util::sync::CancellationToken;
+
+use crate::executor::{ActionRequest, ActionResult, StepError};
+use crate::plan::{Action, Step, WaitAction};
+use crate::run::context::{Outputs, RunEnv, jitter};
+use crate::run::events::{Phase, RunEvent};
+
+/// How a step ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepOutcome {
+    Succeeded {
+        outputs: Map<String, Json>,
+        attempts: u32,
+    },
+    Failed {
+        error: String,
+        attempts: u32,
+    },
+    Skipped {
+        reason: String,
+    },
+    Cancelled,
+}
+
+/// One attempt's failure, classified.
+struct AttemptError {
+    message: String,
+    retryable: bool,
+    cancelled: bool,
+}
+
+impl From<StepError> for AttemptError {
+    fn from(e: StepError) -> Self {
+        Self {
+            retryable: e.retryable(),
+            cancelled: matches!(e, StepError::Cancelled),
+            message: e.summary(),
+        }
+    }
+}
+
+impl AttemptError {
+    fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            cancelled: false,
+        }
+    }
+}
+
+/// Runs `step` in `phase` with the outputs finished so far.
+pub async fn run_step(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) -> StepOutcome {
+    let steps = env.steps_scope(step, outputs);
+    let null = Json::Null;
+    let ctx = env.scope(&steps, &null);
+    if let Some(when) = &step.when {
+        match when.truthy(&ctx, &env.jq_vars(&steps, &null)) {
+            Ok(true) => {}
+            Ok(false) => {
+                return StepOutcome::Skipped {
+                    reason: format!("`when` is false: {}", when.source),
+                };
+            }
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: format!("`when` failed: {e}"),
+                    attempts: 0,
+                };
+            }
+        }
+    }
+    let Some(for_each) = &step.for_each else {
+        return run_item(env, step, phase, &steps, Json::Null, cancel).await;
+    };
+    let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &null)) {
+        Ok(Json::Array(items)) => items,
+        Ok(other) => {
+            return StepOutcome::Failed {
+                error: format!("`for_each` must yield a list, got {}", short(&other)),
+                attempts: 0,
+            };
+        }
+        Err(e) => {
+            return StepOutcome::Failed {
+                error: format!("`for_each` failed: {e}"),
+                attempts: 0,
+            };
+        }
+    };
+    let max_parallel = step.parallelism.unwrap_or(max_parallel);
+    run_items(env, step, phase, &steps, items, cancel, max_parallel).await
+}
+
+/// Fans out over `items`; outputs become lists in item order.
+async fn run_items(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    steps: &Json,
+    items: Vec<Json>,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) -> StepOutcome {
+    let count = items.len();
+    // Once an item fails, no further item starts (those running end on their own): a
+    // fan-out of deletions must not go on after one of them failed.
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let failed = &failed;
+    let results: Vec<(usize, StepOutcome)> = futures::stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| async move {
+            if failed.load(std::sync::atomic::Ordering::SeqCst) {
+                return (
+                    i,
+                    StepOutcome::Skipped {
+                        reason: "an earlier item failed".into(),
+                    },
+                );
+            }
+            let outcome = run_item(env, step, phase, steps, item, cancel).await;
+            if matches!(outcome, StepOutcome::Failed { .. } | StepOutcome::Cancelled) {
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            (i, outcome)
+        })
+        .buffer_unordered(max_parallel.max(1))
+        .collect()
+        .await;
+    let mut ordered: Vec<Option<StepOutcome>> = vec![None; count];
+    for (i, r) in results {
+        ordered[i] = Some(r);
+    }
+    let mut lists: Map<String, Json> = step
+        .outputs
+        .iter()
+        .map(|o| (o.name.clone(), Json::Array(Vec::new())))
+        .collect();
+    let mut attempts = 0;
+    for r in ordered.into_iter().flatten() {
+        match r {
+            StepOutcome::Succeeded {
+                outputs,
+                attempts: a,
+            } => {
+                attempts += a;
+                for (k, v) in outputs {
+                    if let Some(Json::Array(list)) = lists.get_mut(&k) {
+                        list.push(v);
+                    }
+                }
+            }
+            failed @ (StepOutcome::Failed { .. } | StepOutcome::Cancelled) => return failed,
+            StepOutcome::Skipped { .. } => {}
+        }
+    }
+    StepOutcome::Succeeded {
+        outputs: lists,
+        attempts,
+    }
+}
+
+async fn run_item(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    steps: &Json,
+    item: Json,
+    cancel: &CancellationToken,
+) -> StepOutcome {
+    let scope = env.scope(steps, &item);
+    let item_field = (step.for_each.is_some()).then(|| item.clone());
+    let policy = &step.retry;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        env.emit_durable(RunEvent::StepStarted {
+            phase,
+            id: step.id.clone(),
+            attempt,
+            item: item_field.clone(),
+        })
+        .await;
+        let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
+        match result {
+            Ok(outputs) => {
+                return StepOutcome::Succeeded {
+                    outputs,
+                    attempts: attempt,
+                };
+            }
+            Err(e) if e.cancelled || cancel.is_cancelled() => return StepOutcome::Cancelled,
+            Err(e) if e.retryable && attempt < policy.attempts => {
+                let delay = jitter(policy.backoff(attempt), policy.jitter);
+                env.emit(RunEvent::StepRetrying {
+                    phase,
+                    id: step.id.clone(),
+                    attempt,
+                    delay_ms: millis(delay),
+                    error: env.redact(&e.message),
+                });
+                if sleep_or_cancel(delay, cancel).await {
+                    return StepOutcome::Cancelled;
+                }
+            }
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: env.redact(&e.message),
+                    attempts: attempt,
+                };
+            }
+        }
+    }
+}
+
+/// One attempt: the action (bounded by the step timeout), then `check` and `outputs`.
+async fn attempt_once(
+    env: &RunEnv,
+    step: &Step,
+    scope: &Json,
+    steps: &Json,
+    item: &Json,
+    cancel: &CancellationToken,
+) -> Result<Map<String, Json>, AttemptError> {
+    let run = async {
+        match &step.action {
+            Action::Wait(w) => poll(env, step, w, scope, steps, item, cancel).await,
+            action => {
+                let request = env
+                    .request(action, scope)
+                    .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+                env.executor
+                    .execute(&request, cancel)
+                    .await
+                    .map_err(AttemptError::from)
+            }
+        }
+    };
+    let result = match step.timeout.as_ref().and_then(|t| t.resolve(&env.params)) {
+        Some(t) => tokio::time::timeout(t, run).await.unwrap_or_else(|_| {
+            Err(AttemptError {
+                message: format!("timed out after {}", crate::plan::duration::format(t)),
+                retryable: true,
+                cancelled: false,
+            })
+        }),
+        None => run.await,
+    }?;
+    let vars = env.jq_vars(steps, item);
+    if let Some(check) = &step.check {
+        match check.truthy(&result.value, &vars) {
+            Ok(true) => {}
+            Ok(false) => {
+                let msg = step
+                    .check_message
+                    .as_ref()
+                    .and_then(|m| m.render(scope).ok())
+                    .unwrap_or_else(|| format!("`check` is false: {}", check.source));
+                return Err(AttemptError {
+                    message: format!("{msg} (result: {})", shown(&result.value)),
+                    retryable: true,
+                    cancelled: false,
+                });
+            }
+            Err(e) => return Err(AttemptError::fatal(format!("`check` failed: {e}"))),
+        }
+    }
+    if let Some(v) = &step.version {
+        check_version(v, &result, &vars)?;
+    }
+    outputs(env, step, &result, &vars)
+}
+
+/// The version the result reports must satisfy the plan's `requires`; a mismatch is final.
+fn check_version(
+    v: &crate::plan::VersionCheck,
+    result: &ActionResult,
+    vars: &crate::plan::jq::JqVars<'_>,
+) -> Result<(), AttemptError> {
+    let found = v
+        .from
+        .eval(&result.value, vars)
+        .map_err(|e| AttemptError::fatal(format!("`version.from` failed: {e}")))?;
+    if found.is_null() || found.as_str().is_some_and(|s| s.trim().is_empty()) {
+        return Err(AttemptError::fatal(format!(
+            "{} reports no version (`version.from` gave {}); a plan may offer a param to state it",
+            v.app,
+            if found.is_null() { "null" } else { "\"\"" }
+        )));
+    }
+    let text = crate::plan::template::display(&found);
+    let parsed = semver::Version::parse(text.trim().trim_start_matches('v')).map_err(|e| {
+        AttemptError::fatal(format!(
+            "{} reports version {text:?}, which is not a version ({e})",
+            v.app
+        ))
+    })?;
+    if v.constraint.matches(&parsed) {
+        Ok(())
+    } else {
+        Err(AttemptError::fatal(format!(
+            "{} is {parsed}, but this plan requires {} {}",
+            v.app, v.app, v.text
+        )))
+    }
+}
+
+fn outputs(
+    env: &RunEnv,
+    step: &Step,
+    result: &ActionResult,
+    vars: &crate::plan::jq::JqVars<'_>,
+) -> Result<Map<String, Json>, AttemptError> {
+    let mut out = Map::new();
+    for o in &step.outputs {
+        let v =
+            o.jq.eval(&result.value, vars)
+                .map_err(|e| AttemptError::fatal(format!("output `{}`: {e}", o.name)))?;
+        if o.secret
+            && let Ok(mut r) = env.redactor.lock()
+        {
+            r.add(crate::plan::template::display(&v));
+        }
+        out.insert(o.name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// Polls the probe until `until` holds, `fail_if` holds, or the wait times out. The
+/// interval starts at `interval` and grows by half each poll up to `max_interval`, so a
+/// completion is seen soon without hammering the server.
+async fn poll(
+    env: &RunEnv,
+    step: &Step,
+    w: &WaitAction,
+    scope: &Json,
+    steps: &Json,
+    item: &Json,
+    cancel: &CancellationToken,
+) -> Result<ActionResult, AttemptError> {
+    let request = env
+        .request(&w.probe, scope)
+        .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+    let started = Instant::now();
+    let vars = env.jq_vars(steps, item);
+    let mut interval = w.interval;
+    let mut last_seen = Json::Null;
+    for n in 1u32.. {
+        match env.executor.execute(&request, cancel).await {
+            Ok(result) => {
+                note_change(env, step, n, observed(&result.value), &mut last_seen);
+                if let Some(f) = &w.fail_if
+                    && f.truthy(&result.value, &vars)
+                        .map_err(|e| AttemptError::fatal(format!("`fail_if` failed: {e}")))?
+                {
+                    return Err(AttemptError::fatal(format!(
+                        "`fail_if` holds ({}): {}",
+                        f.source,
+                        shown(&result.value)
+                    )));
+                }
+                if w.until
+                    .truthy(&result.value, &vars)
+                    .map_err(|e| AttemptError::fatal(format!("`until` failed: {e}")))?
+                {
+                    return Ok(result);
+                }
+            }
+            Err(StepError::Cancelled) => {
+                return Err(AttemptError {
+                    message: "cancelled".into(),
+                    retryable: false,
+                    cancelled: true,
+                });
+            }
+            // A transient error while polling (connection reset, 503) is one bad poll, not the
+            // end of the wait.
+            Err(e) if e.retryable() => {
+                let seen = serde_json::json!({ "error": env.redact(&e.summary()) });
+                note_change(env, step, n, seen, &mut last_seen);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(timeout) = w.timeout.as_ref().and_then(|t| t.resolve(&env.params))
+            && started.elapsed() + interval > timeout
+        {
+            let last = if last_seen.is_null() {
+                "nothing observed".to_string()
+            } else {
+                format!("last observed {}", short(&last_seen))
+            };
+            return Err(AttemptError::fatal(format!(
+                "wait timed out after {} ({last})",
+                crate::plan::duration::format(timeout)
+            )));
+        }
+        if sleep_or_cancel(interval, cancel).await {
+            return Err(AttemptError {
+                message: "cancelled".into(),
+                retryable: false,
+                cancelled: true,
+            });
+        }
+        interval = next_interval(interval, w.interval, w.max_interval, started.elapsed());
+    }
+    Err(AttemptError::fatal("wait ended"))
+}
+
+/// Records what a poll saw when it differs from the last observation: the journal and the
+/// progress output keep changes only.
+fn note_change(env: &RunEnv, step: &Step, poll: u32, seen: Json, last: &mut Json) {
+    if seen != *last {
+        env.emit(RunEvent::WaitPolled {
+            id: step.id.clone(),
+            poll,
+            observed: seen.clone(),
+        });
+        *last = seen;
+    }
+}
+
+/// The delay before the next poll: half as long again as the last one, up to
+/// `max_interval`, yet never more than 2 % of the time already waited (nor less than the
+/// first interval). So a wait starts fast, stays gentle on the server, and sees a completion
+/// within about 2 % of how long it has been waiting, however long that is.
+pub fn next_interval(
+    current: Duration,
+    first: Duration,
+    max: Duration,
+    waited: Duration,
+) -> Duration {
+    let grown = current.mul_f64(1.5).min(max);
+    let bound = waited.mul_f64(0.02).max(first);
+    grown.min(bound)
+}
+
+/// What a poll shows in progress output: the body's `state` when there is one (also an
+/// Elasticsearch snapshot's), else the HTTP status or the exit code.
+fn observed(v: &Json) -> Json {
+    let body = v.get("body").unwrap_or(v);
+    if let Some(state) = body
+        .get("state")
+        .or_else(|| body.pointer("/snapshots/0/state"))
+    {
+        return state.clone();
+    }
+    if let Some(status) = v.get("status") {
+        return status.clone();
+    }
+    match v.get("exit_code") {
+        Some(code) => Json::String(format!("exit {code}")),
+        None => Json::Null,
+    }
+}
+
+/// Compensation must try hard: an undo is retried at least this often when it fails
+/// retryably, even without a `retry` block.
+const MIN_UNDO_ATTEMPTS: u32 = 3;
+
+/// Runs an undo action with its own retry policy. Never cancelled by the run's interrupt:
+/// the scheduler decides whether to start it.
+pub async fn run_undo(
+    env: &RunEnv,
+    step: &Step,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+) -> StepOutcome {
+    let Some(undo) = &step.undo else {
+        return StepOutcome::Skipped {
+            reason: "no undo".into(),
+        };
+    };
+    let steps = env.steps_scope(step, outputs);
+    let scope = env.scope(&steps, &Json::Null);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        env.emit_durable(RunEvent::StepStarted {
+            phase: Phase::Undo,
+            id: step.id.clone(),
+            attempt,
+            item: None,
+        })
+        .await;
+        let result = match env.request(&undo.action, &scope) {
+            Err(e) => Err(AttemptError::fatal(format!("cannot render the undo: {e}"))),
+            Ok(req) => {
+                execute_bounded(
+                    env,
+                    &req,
+                    undo.timeout.as_ref().and_then(|t| t.resolve(&env.params)),
+                    cancel,
+                )
+                .await
+            }
+        };
+        match result {
+            Ok(_) => {
+                return StepOutcome::Succeeded {
+                    outputs: Map::new(),
+                    attempts: attempt,
+                };
+            }
+            Err(e) if e.cancelled => return StepOutcome::Cancelled,
+            Err(e) if e.retryable && attempt < undo.retry.attempts.max(MIN_UNDO_ATTEMPTS) => {
+                let delay = jitter(undo.retry.backoff(attempt), undo.retry.jitter);
+                env.emit(RunEvent::StepRetrying {
+                    phase: Phase::Undo,
+                    id: step.id.clone(),
+                    attempt,
+                    delay_ms: millis(delay),
+                    error: env.redact(&e.message),
+                });
+                if sleep_or_cancel(delay, cancel).await {
+                    return StepOutcome::Cancelled;
+                }
+            }
+            Err(e) => {
+                return StepOutcome::Failed {
+                    error: env.redact(&e.message),
+                    attempts: attempt,
+                };
+            }
+        }
+    }
+}
+
+async fn execute_bounded(
+    env: &RunEnv,
+    req: &ActionRequest,
+    timeout: Option<Duration>,
+    cancel: &CancellationToken,
+) -> Result<ActionResult, AttemptError> {
+    let fut = env.executor.execute(req, cancel);
+    match timeout {
+        Some(t) => tokio::time::timeout(t, fut).await.unwrap_or_else(|_| {
+            Err(StepError::Transport {
+                message: format!("timed out after {}", crate::plan::duration::format(t)),
+                kind: crate::executor::TransportKind::Timeout,
+            })
+        }),
+        None => fut.await,
+    }
+    .map_err(AttemptError::from)
+}
+
+/// Sleeps; true if cancelled first.
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = cancel.cancelled() => true,
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// An action's result for a message: without HTTP headers (noise there), cut short.
+fn shown(v: &Json) -> String {
+    match v {
+        Json::Object(m) if m.contains_key("headers") => {
+            let mut m = m.clone();
+            m.remove("headers");
+            short(&Json::Object(m))
+        }
+        _ => short(v),
+    }
+}
+
+/// A JSON value cut short for messages.
+pub fn short(v: &Json) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn poll_interval_grows_by_half_within_two_percent_of_the_wait() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        // Early: held at the first interval.
+        assert_eq!(next_interval(ms(250), ms(250), s(2), s(3)), ms(250));
+        // After 100 s: may grow by half (375 ms), under the 2 s bound.
+        assert_eq!(next_interval(ms(250), ms(250), s(2), s(100)), ms(375));
+        // 2 % of the wait binds before 1.5x does.
+        assert_eq!(next_interval(s(1), ms(250), s(5), s(60)), ms(1200));
+        // Long waits reach max_interval and stay there.
+        assert_eq!(next_interval(s(2), ms(250), s(2), s(600)), s(2));
+    }
+}

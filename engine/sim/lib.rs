@@ -1,0 +1,475 @@
+//! runbook-sim: the built-in simulator of Camunda 8.8/8.7, Elasticsearch/OpenSearch and a small
+//! Kubernetes API, serving on 127.0.0.1 what the shipped plans use.
+//!
+//! This module owns the public entry points (`start`, [`SimConfig`], [`SimHandle`],
+//! [`Scenario`]) and wires the parts together; the behaviour lives in the submodules, one concept
+//! each. It must not contain endpoint logic itself, and it never listens on anything but
+//! 127.0.0.1. The normative source for every path, body and message is
+//! `/work/shared/reference/camunda-apis.md`; section numbers below refer to it.
+//!
+//! # Servers
+//!
+//! Every component listens on its own ephemeral port on 127.0.0.1:
+//! - 8.8: orchestration management API (the 9600 role: exporting, `backupHistory`,
+//!   `backupRuntime`), Optimize management (8092 role), datastore (9200 role);
+//! - 8.7: Zeebe gateway (exporting, `/actuator/backups`), Operate, Tasklist, Optimize, datastore;
+//! - one control port for the simulator's own API (below).
+//!
+//! Every Camunda component answers `GET /actuator/health` with `{"status":"UP"}` and
+//! `GET /actuator/info` with `{"build":{"artifact":..,"name":..,"version":..}}` (Spring Boot's
+//! build-info form; the real images do not promise this endpoint, so plans should read versions
+//! from the datastore's `GET /` (`version.number`, `version.distribution` on OpenSearch), from
+//! `brokerVersion` in Zeebe backup details, or from the snapshot names). Double slashes in paths
+//! are collapsed (reference 2.2).
+//!
+//! # State model
+//!
+//! A clock task ticks every `timing.tick_ms`: while the brokers run, each partition's log grows
+//! by `timing.records_per_tick`; the exporter writes the new records into the `zeebe-record_*`
+//! indices at once, into the web-app (`operate-*`, `tasklist-*`, `camunda-*`) indices one tick
+//! later and into the `optimize-*` indices two ticks later. The exporter position `E` is the
+//! lowest position all those indices hold (an exporter acknowledges what it flushed). Soft pause:
+//! records keep flowing into the indices but `E` stays; hard pause: nothing is exported; resume:
+//! `E` catches up. Snapshots copy index contents when they start and finish after
+//! `timing.snapshot_part_ms`; web-app parts run one after the other. Zeebe backups record per
+//! partition `checkpointPosition` C (processed position) and E when taken.
+//!
+//! # Control API (control port, all JSON)
+//!
+//! - `GET /sim/state`: exporting mode, partitions (position, exported, exporterPosition),
+//!   `retainedRecords` per partition (log kept because E lags), indices (per-partition
+//!   positions), repositories, snapshots, Zeebe backups, components up/down, armed faults.
+//! - `POST /sim/advance` (optional body `{"records": N}`, default 10): every partition processes
+//!   and exports N more records now, as if the cluster had run a while.
+//! - `POST /sim/damage`: deletes every Camunda index (names matching
+//!   `camunda|operate|tasklist|optimize|zeebe`, never `.`-names) and all broker data.
+//! - `POST /sim/zeebe/restore/{id}`: restores the brokers from Zeebe backup `id` as the restore
+//!   app would (for runs without Kubernetes); 409 when broker data is not empty.
+//! - `POST /sim/components/{name}/down` and `/up`: takes a component's API away (connection
+//!   refused) or brings it back, as scaling it to 0 does. Names: `orchestration`, `gateway`,
+//!   `operate`, `tasklist`, `optimize`, `datastore`.
+//! - `POST /sim/faults`: adds faults; body is a scenario document (JSON or YAML, format below).
+//! - `GET /sim/exporting`: `{"paused":bool,"mode":"running|soft-paused|hard-paused",
+//!   "history":[{"atMs":..,"mode":..}]}` (every mode change made through the API, oldest first).
+//! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`
+//!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..},"exporting":"running|.."}`
+//!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
+//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`.
+//! - `GET /sim/in-flight`: requests arrived and not yet answered
+//!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
+//! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
+//!   (control port included), oldest first: `[{"seq","component","method","path","status",
+//!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the
+//!   connection was dropped (fault or component down).
+//!
+//! # Scenario file (faults)
+//!
+//! ```yaml
+//! faults:                      # per endpoint; first match wins, checked before the handler
+//!   - component: orchestration # orchestration|gateway|operate|tasklist|optimize|datastore|any
+//!     method: POST             # optional, any method when absent
+//!     path: /actuator/backupHistory*   # `*` matches any run of characters
+//!     latency_ms: 500          # optional delay before answering (or before the other effects)
+//!     status: 502              # optional: answer this status with the component's error body
+//!     message: "custom text"   # optional message inside that error body
+//!     drop_connection: false   # optional: close the connection without an answer
+//!     times: 2                 # optional: only the next 2 matching calls (default: always)
+//!     after: 1                 # optional: let the first matching call through first
+//! outcomes:                    # how backups/snapshots end
+//!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
+//!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever)
+//!     times: 1                 # optional: the next N backups only (default: always)
+//! exporting:
+//!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
+//!   resume_failures: 1
+//! config:                      # optional cluster configuration
+//!   webapps_repository: true   # false: web apps answer "No backup repository configured."
+//!   optimize_repository: true  # false: Optimize answers 400 (no repository configured)
+//!   zeebe_backup_store: true   # false: Zeebe backup requests answer 400
+//!   repository_registered: true  # false: the ES/OS repository `camunda` starts unregistered
+//! ```
+//! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
+//! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
+//! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
+//! on part 1, a Zeebe one on partition 1. Fault paths match the normalised path without the
+//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`].
+//!
+//! # Kubernetes (`SimConfig::kubernetes`)
+//!
+//! With `kubernetes: true` the stand-in of `sim::kube` runs too (kubeconfig at
+//! `state_dir/kubeconfig`, context `runbook-sim`), seeded like the chart (reference 5.1), and
+//! `workloads` makes it behave: scaling the StatefulSet or a Deployment to 0 takes the
+//! component's API away (connection refused) until it is scaled up and its pods are ready
+//! (`timing.pod_start_ms`); a PVC in use stays Terminating until its pod is gone; deleted broker
+//! PVCs come back empty; started with `ZEEBE_RESTORE=true` + `ZEEBE_RESTORE_FROM_BACKUP_ID` the
+//! brokers restore (or log `... is not empty. Aborting restore ...`), exit, and show the lines
+//! in `kubectl logs --previous`; started normally they serve the restored cluster. Off by
+//! default so that `start` works on branches without the stand-in.
+//!
+//! # Other options
+//!
+//! `context_path` serves the 8.8 orchestration management paths under a prefix (reference 1.1;
+//! `orchestration_url` includes it); `exporting_plain_204` answers exporting with a plain 204;
+//! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
+
+pub mod cluster;
+pub mod control;
+pub mod datastore;
+pub mod es_api;
+pub mod exporting;
+pub mod fault_flags;
+pub mod faults;
+pub mod http;
+pub mod kube;
+pub mod model;
+pub mod optimize;
+pub mod oracle;
+pub mod time;
+pub mod webapps;
+pub mod workloads;
+pub mod zeebe;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use faults::Scenario;
+pub use model::Component;
+
+use model::{Shared, World, lock};
+
+/// The Camunda minor version simulated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CamundaVersion {
+    /// Camunda 8.8.0 (orchestration cluster, chart 13.x).
+    V8_8,
+    /// Camunda 8.7.2 (separate gateway, Operate, Tasklist; Optimize 8.7.1).
+    V8_7,
+}
+
+impl CamundaVersion {
+    /// The version of the orchestration components ("8.8.0" / "8.7.2").
+    pub fn component_version(self) -> &'static str {
+        match self {
+            CamundaVersion::V8_8 => "8.8.0",
+            CamundaVersion::V8_7 => "8.7.2",
+        }
+    }
+    /// Optimize's version; the 8.7 docs' example shows Optimize one patch behind (3.2).
+    pub fn optimize_version(self) -> &'static str {
+        match self {
+            CamundaVersion::V8_8 => "8.8.0",
+            CamundaVersion::V8_7 => "8.7.1",
+        }
+    }
+}
+
+/// The datastore simulated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Datastore {
+    /// Elasticsearch 8.x.
+    Elasticsearch,
+    /// OpenSearch 2.x (differences of reference 4.7).
+    OpenSearch,
+}
+
+impl Datastore {
+    /// The value of the `datastore` key in the values file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Datastore::Elasticsearch => "elasticsearch",
+            Datastore::OpenSearch => "opensearch",
+        }
+    }
+}
+
+/// Durations and rates; small defaults so a whole rehearsal runs in seconds.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// Period of the cluster clock.
+    pub tick_ms: u64,
+    /// Records each partition processes per tick while the brokers run.
+    pub records_per_tick: u64,
+    /// How long one snapshot (one web-app part, one Optimize part, a `PUT /_snapshot`) takes.
+    pub snapshot_part_ms: u64,
+    /// How long a Zeebe partition backup takes.
+    pub zeebe_backup_ms: u64,
+    /// How long a snapshot restore takes.
+    pub restore_ms: u64,
+    /// How long a pod takes to become ready (Kubernetes coupling).
+    pub pod_start_ms: u64,
+    /// Web apps: time after the last part ended before missing parts make a backup
+    /// `INCOMPLETE` (product default 300 s, scaled down like the rest).
+    pub incomplete_check_timeout_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            tick_ms: 20,
+            records_per_tick: 3,
+            snapshot_part_ms: 60,
+            zeebe_backup_ms: 150,
+            restore_ms: 30,
+            pod_start_ms: 150,
+            incomplete_check_timeout_ms: 3_000,
+        }
+    }
+}
+
+/// Everything `start` needs.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub camunda_version: CamundaVersion,
+    pub datastore: Datastore,
+    pub scenario: Scenario,
+    /// Where the kubeconfig (and nothing else so far) is written.
+    pub state_dir: PathBuf,
+    pub release: String,
+    pub namespace: String,
+    pub partitions: u32,
+    /// Brokers (StatefulSet replicas, reference 5.1).
+    pub brokers: u32,
+    /// Exporting answers a plain HTTP 204 instead of the 8.8 wrapper (reference 6 #1).
+    pub exporting_plain_204: bool,
+    pub timing: Timing,
+    /// Web-app parts per backup; `None` = 5 for 8.8, 6 for 8.7 Operate/Tasklist (6 #7).
+    pub webapps_parts: Option<u32>,
+    /// Whether Optimize is deployed.
+    pub optimize: bool,
+    /// Start the Kubernetes stand-in (`sim::kube`) with the Camunda workloads. Off by default
+    /// until the stand-in is merged; turn it on for rehearsals that use kubectl.
+    pub kubernetes: bool,
+    /// `orchestration.contextPath` (e.g. `/example`): the 8.8 orchestration management paths
+    /// are served under it (reference 1.1); `orchestration_url` then ends with it.
+    pub context_path: Option<String>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            camunda_version: CamundaVersion::V8_8,
+            datastore: Datastore::Elasticsearch,
+            scenario: Scenario::default(),
+            state_dir: std::env::temp_dir().join("runbook-sim"),
+            release: "camunda".to_string(),
+            namespace: "camunda".to_string(),
+            partitions: 3,
+            brokers: 3,
+            exporting_plain_204: false,
+            timing: Timing::default(),
+            webapps_parts: None,
+            optimize: true,
+            kubernetes: true,
+            context_path: None,
+        }
+    }
+}
+
+/// Errors of `start` and scenario parsing.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot bind 127.0.0.1: {0}")]
+    Bind(std::io::Error),
+    #[error("cannot read scenario file {path}: {source}")]
+    ScenarioRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid scenario: {0}")]
+    Scenario(String),
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("kubernetes stand-in: {0}")]
+    Kube(std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Base URLs of the running servers (no trailing slash).
+#[derive(Clone, Debug, Default)]
+pub struct SimUrls {
+    /// 8.8 orchestration management API.
+    pub orchestration: Option<String>,
+    /// 8.7 Zeebe gateway management API.
+    pub gateway: Option<String>,
+    /// 8.7 Operate management API.
+    pub operate: Option<String>,
+    /// 8.7 Tasklist management API.
+    pub tasklist: Option<String>,
+    /// Optimize management API (when deployed).
+    pub optimize: Option<String>,
+    pub datastore: String,
+    /// The simulator's control API.
+    pub control: String,
+    /// The Kubernetes stand-in, when started.
+    pub kube: Option<String>,
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    urls: SimUrls,
+    shared: Shared,
+    servers: Vec<http::ServerHandle>,
+    ticker: tokio::task::JoinHandle<()>,
+    kube: Option<Arc<kube::KubeHandle>>,
+    kubeconfig: PathBuf,
+    config: SimConfig,
+}
+
+impl SimHandle {
+    /// Base URLs of all servers.
+    pub fn urls(&self) -> &SimUrls {
+        &self.urls
+    }
+
+    /// The parameters file the plans take with `-f` (keys = the plans' parameter names).
+    pub fn values_yaml(&self) -> String {
+        let c = &self.config;
+        let mut out = String::new();
+        let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_str(v)));
+        kv("camunda_version", c.camunda_version.component_version());
+        kv("datastore", c.datastore.as_str());
+        for (key, url) in [
+            ("orchestration_url", &self.urls.orchestration),
+            ("gateway_url", &self.urls.gateway),
+            ("operate_url", &self.urls.operate),
+            ("tasklist_url", &self.urls.tasklist),
+            ("optimize_url", &self.urls.optimize),
+        ] {
+            if let Some(url) = url {
+                kv(key, url);
+            }
+        }
+        kv("datastore_url", &self.urls.datastore);
+        kv("snapshot_repository", model::REPOSITORY);
+        kv("namespace", &c.namespace);
+        kv("release", &c.release);
+        kv("kubeconfig", &self.kubeconfig.to_string_lossy());
+        kv("kube_context", workloads::KUBE_CONTEXT);
+        kv("sim_url", &self.urls.control);
+        out.push_str("port_forward: false\n");
+        // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
+        out.push_str(&format!("optimize_enabled: {}\n", c.optimize));
+        out
+    }
+
+    /// Adds faults at run time (same effect as `POST /sim/faults`).
+    pub fn inject(&self, scenario: Scenario) {
+        lock(&self.shared).faults.add(scenario);
+    }
+
+    /// Runs `f` on the simulated world (tests and the rehearsal's own checks).
+    pub fn inspect<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        f(&lock(&self.shared))
+    }
+
+    /// Stops every server and the clock.
+    pub async fn shutdown(self) {
+        self.ticker.abort();
+        // Wait until the clock's task is gone so it releases its handle on the stand-in.
+        let _ = self.ticker.await;
+        if let Some(kube) = self.kube
+            && let Ok(kube) = Arc::try_unwrap(kube)
+        {
+            kube.shutdown().await;
+        }
+        for server in self.servers {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// Quotes a YAML scalar when it could be misread (URLs with `:` are fine unquoted in block
+/// maps, but paths and versions like `8.8.0` read as strings anyway; quote to be safe).
+fn yaml_str(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Starts the simulator: binds every server, starts the clock and (if configured) the
+/// Kubernetes stand-in, and writes the kubeconfig under `state_dir`.
+pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+    validate(&config)?;
+    std::fs::create_dir_all(&config.state_dir).map_err(|source| SimError::StateDir {
+        path: config.state_dir.clone(),
+        source,
+    })?;
+    let world = World::new(&config);
+    let shared: Shared = Arc::new(std::sync::Mutex::new(world));
+    let mut servers = Vec::new();
+    let mut bound: BTreeMap<Component, String> = BTreeMap::new();
+    for component in Component::for_config(&config) {
+        let server = http::serve(component, shared.clone())
+            .await
+            .map_err(SimError::Bind)?;
+        bound.insert(component, server.url().to_string());
+        servers.push(server);
+    }
+    let get = |c: Component| bound.get(&c).cloned();
+    let context = model::context_segments(config.context_path.as_deref());
+    let mut urls = SimUrls {
+        orchestration: get(Component::Orchestration).map(|u| {
+            if context.is_empty() {
+                u
+            } else {
+                format!("{u}/{}", context.join("/"))
+            }
+        }),
+        gateway: get(Component::Gateway),
+        operate: get(Component::Operate),
+        tasklist: get(Component::Tasklist),
+        optimize: get(Component::Optimize),
+        datastore: get(Component::Datastore).unwrap_or_default(),
+        control: get(Component::Control).unwrap_or_default(),
+        kube: None,
+    };
+    let kubeconfig = config.state_dir.join("kubeconfig");
+    let kube = if config.kubernetes {
+        let handle = workloads::start_kube(&config, shared.clone(), &kubeconfig).await?;
+        urls.kube = Some(handle.url().to_string());
+        Some(handle)
+    } else {
+        None
+    };
+    let after_tick: Option<Arc<dyn Fn() + Send + Sync>> = kube.as_ref().map(|k| {
+        let k = k.clone();
+        Arc::new(move || k.reconcile_now()) as Arc<dyn Fn() + Send + Sync>
+    });
+    let ticker = model::spawn_clock(shared.clone(), config.timing.tick_ms, after_tick);
+    Ok(SimHandle {
+        urls,
+        shared,
+        servers,
+        ticker,
+        kube,
+        kubeconfig,
+        config,
+    })
+}
+
+fn validate(config: &SimConfig) -> Result<(), SimError> {
+    if config.partitions == 0 || config.partitions > 64 {
+        return Err(SimError::Config("partitions must be 1..=64".into()));
+    }
+    if config.brokers == 0 || config.brokers > 16 {
+        return Err(SimError::Config("brokers must be 1..=16".into()));
+    }
+    if config.timing.tick_ms == 0 {
+        return Err(SimError::Config("timing.tick_ms must be > 0".into()));
+    }
+    if matches!(config.webapps_parts, Some(0)) {
+        return Err(SimError::Config("webapps_parts must be > 0".into()));
+    }
+    Ok(())
+}
+
+/// The default kubeconfig location for a state directory.
+pub fn kubeconfig_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("kubeconfig")
+}
