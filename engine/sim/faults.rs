@@ -25,7 +25,8 @@ pub enum Outcome {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointFault {
-    /// `orchestration|gateway|operate|tasklist|optimize|datastore|any`.
+    /// `orchestration|gateway|operate|tasklist|optimize|datastore|kubernetes|any` (`any`:
+    /// every product component, not `kubernetes`).
     #[serde(default = "any")]
     pub component: String,
     #[serde(default)]
@@ -49,6 +50,10 @@ pub struct EndpointFault {
     #[serde(default)]
     pub after: u32,
 }
+
+/// The component name of Kubernetes API requests; `any` does not include it, so a scenario
+/// written for the product ports keeps meaning what it meant.
+pub const KUBERNETES: &str = "kubernetes";
 
 fn any() -> String {
     "any".to_string()
@@ -118,8 +123,9 @@ pub struct Scenario {
     pub config: ClusterConfig,
 }
 
-const COMPONENTS: [&str; 7] = [
+const COMPONENTS: [&str; 8] = [
     "any",
+    "kubernetes",
     "orchestration",
     "gateway",
     "operate",
@@ -218,7 +224,7 @@ impl Faults {
     /// The first armed fault matching the request, consumed once if counted.
     pub fn take(&mut self, component: &str, method: &str, path: &str) -> Option<FaultAction> {
         let pos = self.endpoint.iter().position(|f| {
-            (f.component == "any" || f.component == component)
+            (f.component == component || (f.component == "any" && component != KUBERNETES))
                 && f.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))

@@ -314,10 +314,19 @@ impl ServerHandle {
 struct Ctx {
     component: Component,
     shared: Shared,
+    kube: KubeSlot,
 }
 
+/// The Kubernetes stand-in as the control API reaches it: filled once the stand-in runs, and
+/// weak so that the servers do not keep it alive past `SimHandle::shutdown`.
+pub type KubeSlot = Arc<std::sync::OnceLock<std::sync::Weak<super::kube::KubeHandle>>>;
+
 /// Binds an ephemeral port on 127.0.0.1 and serves `component` there.
-pub async fn serve(component: Component, shared: Shared) -> io::Result<ServerHandle> {
+pub async fn serve(
+    component: Component,
+    shared: Shared,
+    kube: KubeSlot,
+) -> io::Result<ServerHandle> {
     let first = TcpListener::bind("127.0.0.1:0").await?;
     let addr = first.local_addr()?;
     let gate = lock(&shared).gate(component);
@@ -326,7 +335,11 @@ pub async fn serve(component: Component, shared: Shared) -> io::Result<ServerHan
         inner: Some(first),
         gate,
     };
-    let ctx = Arc::new(Ctx { component, shared });
+    let ctx = Arc::new(Ctx {
+        component,
+        shared,
+        kube,
+    });
     let app = axum::Router::new().fallback(entry).with_state(ctx);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -422,7 +435,10 @@ async fn answer(ctx: &Ctx, req: &Req) -> Resp {
 async fn route(ctx: &Ctx, req: &Req) -> Resp {
     match ctx.component {
         Component::Datastore => super::es_api::handle(&ctx.shared, req).await,
-        Component::Control => super::control::handle(&ctx.shared, req),
+        Component::Control => {
+            let kube = ctx.kube.get().and_then(std::sync::Weak::upgrade);
+            super::control::handle(&ctx.shared, kube.as_deref(), req)
+        }
         c => {
             let mut world = lock(&ctx.shared);
             world.settle();

@@ -8,13 +8,13 @@ use tokio::process::Command;
 
 use super::common::{Sim, sim};
 
-struct Kubectl {
+pub(super) struct Kubectl {
     dir: tempfile::TempDir,
     kubeconfig: std::path::PathBuf,
 }
 
 impl Kubectl {
-    fn new(s: &Sim) -> Self {
+    pub(super) fn new(s: &Sim) -> Self {
         let values: serde_json::Value =
             serde_saphyr::from_str(&s.handle.values_yaml()).expect("values");
         Kubectl {
@@ -24,7 +24,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl with a 20 s limit; returns (exit code, stdout, stderr).
-    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(super) async fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut cmd = Command::new("kubectl");
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -46,7 +46,7 @@ impl Kubectl {
         )
     }
 
-    async fn ok(&self, args: &[&str]) -> String {
+    pub(super) async fn ok(&self, args: &[&str]) -> String {
         let (code, out, err) = self.run(args).await;
         assert_eq!(code, 0, "kubectl {args:?}: {out}{err}");
         out
