@@ -121,6 +121,10 @@ pub struct Scenario {
     pub exporting: ExportingFaults,
     #[serde(default)]
     pub config: ClusterConfig,
+    /// What a rehearsal expects of its runs (`runbook rehearse` reads it; the simulator
+    /// ignores it), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<serde_json::Value>,
 }
 
 const COMPONENTS: [&str; 8] = [
