@@ -118,7 +118,8 @@ impl Check {
     }
 }
 
-fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
+/// The shipped backup and restore plans of a version.
+pub(crate) fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
     let v = match v {
         VersionArg::V88 => "8.8",
         VersionArg::V87 => "8.7",

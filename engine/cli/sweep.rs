@@ -1,0 +1,438 @@
+//! sweep: `runbook sweep`, the generated fault and crash sweeps of the shipped backup and
+//! restore plans against the simulator. Nothing is hand-listed: a clean backup + restore is
+//! run first and every distinct call class it made (see `sweep/classes.rs`) becomes rows:
+//! - fault sweep: each class × each fault that applies to it ({HTTP 503, dropped connection}
+//!   for product calls, {Kubernetes API 500, dropped connection} for kubectl calls), armed on
+//!   the class's first call (`times: 1`; with `--persistent` also on every call from then on);
+//! - crash sweep: the restore SIGKILLed while the first call of each restore class is held (a
+//!   step boundary), and the second of each repeated class (inside a `for_each`), then
+//!   `runbook recover --resume --yes` with no params; once more with the datastore password
+//!   `camunda`, a word of every snapshot name.
+//!
+//! Each row runs in its own simulator and state directory (`--jobs` at once) and is judged by
+//! `sweep/trial.rs`. Prints one line per row and a table; exit 0 only when every row passes.
+//! It owns row generation, scheduling and printing; it must not judge a row itself.
+
+mod classes;
+mod sandbox;
+mod trial;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use futures::StreamExt;
+use runbook_sim::{CamundaVersion, Datastore};
+use serde_json::json;
+
+use crate::cli::fail;
+use crate::cli::sim::{DatastoreArg, SimStartError, VersionArg};
+use classes::{Call, Class, calls_before, classes};
+use sandbox::{Sandbox, Setup};
+use trial::{Armed, FaultKind, Phase, Verdict, passes};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SweepKind {
+    Fault,
+    Crash,
+    All,
+}
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Which sweep.
+    #[arg(long, value_enum, default_value = "all")]
+    pub kind: SweepKind,
+    /// Camunda versions (repeatable; default: 8.8 and 8.7).
+    #[arg(long = "camunda-version", value_enum)]
+    pub versions: Vec<VersionArg>,
+    /// Datastores (repeatable; default: both).
+    #[arg(long = "datastore", value_enum)]
+    pub datastores: Vec<DatastoreArg>,
+    /// Also a persistent variant of every fault row (retrying cannot help those).
+    #[arg(long)]
+    pub persistent: bool,
+    /// Rows run at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Run every N-th generated row only (a deterministic sample, e.g. for `cargo test`).
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
+    /// Only rows whose call class contains this text.
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Where rows keep their simulator files and journals (failed rows' stay).
+    #[arg(long, default_value = ".runbook/sweep")]
+    pub state_dir: PathBuf,
+    /// Write every row as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
+    pub kubectl: PathBuf,
+}
+
+/// One generated row.
+#[derive(Clone, Debug)]
+struct Row {
+    setup: usize,
+    sweep: &'static str,
+    class: String,
+    phase: Phase,
+    armed: Armed,
+    /// Which call of the class (1-based), for crash rows.
+    item: usize,
+    persistent: bool,
+    password: Option<&'static str>,
+}
+
+impl Row {
+    fn fault_label(&self) -> String {
+        match self.sweep {
+            "crash" => {
+                let mut s = format!("SIGKILL at call {}", self.item);
+                if let Some(p) = self.password {
+                    s.push_str(&format!(", password `{p}`"));
+                }
+                s
+            }
+            _ => format!(
+                "{}{}",
+                self.armed.kind.label(),
+                if self.persistent {
+                    ", persistent"
+                } else {
+                    ", once"
+                }
+            ),
+        }
+    }
+}
+
+/// A finished row.
+struct Done {
+    row: Row,
+    verdict: Verdict,
+    pass: bool,
+}
+
+pub fn sweep(a: &SweepArgs) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => return fail(SimStartError(format!("cannot find this binary: {e}"))),
+    };
+    let setups = setups(a, &exe);
+    let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    else {
+        return fail(SimStartError("cannot start the async runtime".into()));
+    };
+    runtime.block_on(run_sweep(a, &setups))
+}
+
+fn setups(a: &SweepArgs, exe: &std::path::Path) -> Vec<Setup> {
+    let versions = if a.versions.is_empty() {
+        vec![VersionArg::V88, VersionArg::V87]
+    } else {
+        a.versions.clone()
+    };
+    let datastores = if a.datastores.is_empty() {
+        vec![DatastoreArg::Elasticsearch, DatastoreArg::Opensearch]
+    } else {
+        a.datastores.clone()
+    };
+    let mut out = Vec::new();
+    for v in &versions {
+        for d in &datastores {
+            let (backup_plan, restore_plan) = crate::cli::rehearse::default_plans(*v);
+            out.push(Setup {
+                version: match v {
+                    VersionArg::V88 => CamundaVersion::V8_8,
+                    VersionArg::V87 => CamundaVersion::V8_7,
+                },
+                datastore: match d {
+                    DatastoreArg::Elasticsearch => Datastore::Elasticsearch,
+                    DatastoreArg::Opensearch => Datastore::OpenSearch,
+                },
+                exe: exe.to_path_buf(),
+                kubectl: a.kubectl.clone(),
+                backup_plan,
+                restore_plan,
+            });
+        }
+    }
+    out
+}
+
+async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
+    let jobs = a.jobs.clamp(1, 32);
+    // The clean runs every row is generated from, all setups at once.
+    let baselines: Vec<_> = futures::stream::iter(setups.iter().enumerate())
+        .map(|(i, s)| baseline(s, a.state_dir.join(format!("{i}-baseline"))))
+        .buffered(jobs)
+        .collect()
+        .await;
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    for (i, b) in baselines.into_iter().enumerate() {
+        match b {
+            Ok((backup, restore)) => rows.extend(generate(a, i, &backup, &restore)),
+            Err(why) => broken.push(format!(
+                "{}: the clean backup + restore failed: {why}",
+                setups[i].label()
+            )),
+        }
+    }
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter(|r| a.only.as_ref().is_none_or(|o| r.class.contains(o.as_str())))
+        .enumerate()
+        .filter(|(i, _)| i % a.every.max(1) == 0)
+        .map(|(_, r)| r)
+        .collect();
+    eprintln!("sweep: {} rows, {jobs} at a time", rows.len());
+    let total = rows.len();
+    let mut done: Vec<(usize, Done)> = futures::stream::iter(rows.into_iter().enumerate())
+        .map(|(i, row)| {
+            let dir = a.state_dir.join(format!("{}-row-{i}", row.setup));
+            let setup = setups[row.setup].clone();
+            async move { (i, run_row(&setup, row, dir).await) }
+        })
+        .buffer_unordered(jobs)
+        .inspect(|(i, d)| {
+            eprintln!(
+                "[{}/{total}] {} {} {} {} | {}: {}",
+                i + 1,
+                setups[d.row.setup].label(),
+                d.row.sweep,
+                d.row.class,
+                d.row.fault_label(),
+                if d.pass { "pass" } else { "FAIL" },
+                describe(&d.verdict)
+            );
+        })
+        .collect()
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    let done: Vec<Done> = done.into_iter().map(|(_, d)| d).collect();
+    print_table(setups, &done, &broken);
+    if let Some(path) = &a.report {
+        write_report(path, setups, &done, &broken);
+    }
+    if broken.is_empty() && done.iter().all(|d| d.pass) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The clean backup and restore: the calls each made (or why they did not succeed).
+async fn baseline(setup: &Setup, dir: PathBuf) -> Result<(Vec<Call>, Vec<Call>), String> {
+    let sb = Sandbox::start(setup, &dir, Vec::new()).await?;
+    sb.advance(30).await;
+    let start = sb.last_seq();
+    let backup = sb.backup().await;
+    let split = sb.last_seq();
+    let result = if backup.succeeded() {
+        sb.advance(50).await;
+        let mid = sb.last_seq();
+        let restore = sb.restore().await;
+        if restore.succeeded() {
+            let backup_calls: Vec<Call> = sb
+                .calls_since(start)
+                .into_iter()
+                .filter(|c| c.seq <= split)
+                .collect();
+            Ok((backup_calls, sb.calls_since(mid)))
+        } else {
+            Err(format!("restore: {}", restore.why()))
+        }
+    } else {
+        Err(format!("backup: {}", backup.why()))
+    };
+    sb.shutdown().await;
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn generate(a: &SweepArgs, setup: usize, backup: &[Call], restore: &[Call]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if a.kind != SweepKind::Crash {
+        for (phase, log) in [(Phase::Backup, backup), (Phase::Restore, restore)] {
+            for class in classes(log) {
+                rows.extend(fault_rows(a, setup, phase, log, &class));
+            }
+        }
+    }
+    if a.kind != SweepKind::Fault {
+        rows.extend(crash_rows(setup, restore));
+    }
+    rows
+}
+
+fn fault_rows(a: &SweepArgs, setup: usize, phase: Phase, log: &[Call], class: &Class) -> Vec<Row> {
+    let first = &class.calls[0];
+    let mut rows = Vec::new();
+    for kind in FaultKind::for_call(first) {
+        for persistent in [false, true] {
+            if persistent && !a.persistent {
+                continue;
+            }
+            rows.push(Row {
+                setup,
+                sweep: "fault",
+                class: class.name.clone(),
+                phase,
+                armed: Armed {
+                    target: first.clone(),
+                    after: calls_before(log, first),
+                    kind: kind.clone(),
+                    times: if persistent { None } else { Some(1) },
+                },
+                item: 1,
+                persistent,
+                password: None,
+            });
+        }
+    }
+    rows
+}
+
+fn crash_rows(setup: usize, restore: &[Call]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let found = classes(restore);
+    let hold = |class: &Class, item: usize, password| Row {
+        setup,
+        sweep: "crash",
+        class: class.name.clone(),
+        phase: Phase::Restore,
+        armed: Armed {
+            target: class.calls[item - 1].clone(),
+            after: calls_before(restore, &class.calls[item - 1]),
+            kind: FaultKind::Dropped,
+            times: Some(1),
+        },
+        item,
+        persistent: false,
+        password,
+    };
+    for class in &found {
+        rows.push(hold(class, 1, None));
+        if class.calls.len() > 1 {
+            rows.push(hold(class, 2, None));
+        }
+    }
+    // Inside the snapshot restore, with a password that occurs in every snapshot name.
+    if let Some(class) = found
+        .iter()
+        .find(|c| c.name.ends_with("/_restore") && c.calls.len() > 1)
+    {
+        rows.push(hold(class, 2, Some("camunda")));
+    }
+    rows
+}
+
+async fn run_row(setup: &Setup, row: Row, dir: PathBuf) -> Done {
+    let env = row
+        .password
+        .map(|p| vec![("RUNBOOK_DATASTORE_PASSWORD".to_string(), p.to_string())])
+        .unwrap_or_default();
+    let verdict = match Sandbox::start(setup, &dir, env).await {
+        Ok(sb) => {
+            let v = if row.sweep == "crash" {
+                trial::crash_row(&sb, &row.armed).await
+            } else {
+                trial::fault_row(&sb, row.phase, &row.armed).await
+            };
+            sb.shutdown().await;
+            v
+        }
+        Err(e) => Verdict::Broken(e),
+    };
+    let pass = passes(&verdict, row.persistent);
+    if pass {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Done { row, verdict, pass }
+}
+
+fn describe(v: &Verdict) -> String {
+    match v {
+        Verdict::Completed => "restored, equal to the backup".into(),
+        Verdict::SafeAbort(why) => format!("aborted safely ({why})"),
+        Verdict::Broken(why) => why.clone(),
+    }
+}
+
+fn print_table(setups: &[Setup], done: &[Done], broken: &[String]) {
+    println!("| plans | sweep | run | call class | fault | result | detail |");
+    println!("|---|---|---|---|---|---|---|");
+    for d in done {
+        println!(
+            "| {} | {} | {} | `{}` | {} | {} | {} |",
+            setups[d.row.setup].label(),
+            d.row.sweep,
+            d.row.phase.label(),
+            d.row.class,
+            d.row.fault_label(),
+            if d.pass { "pass" } else { "FAIL" },
+            describe(&d.verdict).replace('|', "\\|")
+        );
+    }
+    println!("\n| plans | sweep | rows | passed | failed |");
+    println!("|---|---|---|---|---|");
+    for (i, s) in setups.iter().enumerate() {
+        for sweep in ["fault", "crash"] {
+            let rows: Vec<&Done> = done
+                .iter()
+                .filter(|d| d.row.setup == i && d.row.sweep == sweep)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let passed = rows.iter().filter(|d| d.pass).count();
+            println!(
+                "| {} | {sweep} | {} | {passed} | {} |",
+                s.label(),
+                rows.len(),
+                rows.len() - passed
+            );
+        }
+    }
+    for b in broken {
+        println!("\nFAIL {b}");
+    }
+    let passed = done.iter().filter(|d| d.pass).count();
+    println!(
+        "\nSWEEP: {passed}/{} rows passed{}",
+        done.len(),
+        if broken.is_empty() {
+            String::new()
+        } else {
+            format!(", {} plan sets could not run", broken.len())
+        }
+    );
+}
+
+fn write_report(path: &std::path::Path, setups: &[Setup], done: &[Done], broken: &[String]) {
+    let rows: Vec<_> = done
+        .iter()
+        .map(|d| {
+            json!({
+                "plans": setups[d.row.setup].label(),
+                "sweep": d.row.sweep,
+                "run": d.row.phase.label(),
+                "class": d.row.class,
+                "fault": d.row.fault_label(),
+                "pass": d.pass,
+                "detail": describe(&d.verdict),
+            })
+        })
+        .collect();
+    let doc = json!({"rows": rows, "broken": broken});
+    if let Err(e) = std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap_or_default()) {
+        eprintln!("warning: cannot write {}: {e}", path.display());
+    }
+}

@@ -1,0 +1,293 @@
+//! One sweep row, run and judged. A fault row runs backup + restore with exactly one fault
+//! armed; a crash row SIGKILLs the restore while a chosen call is held, then runs `recover
+//! --resume --yes` with no params. The judgement is the simulator's: a row passes when the
+//! backup is coherent and the restored state equals it, every workload is back at the replicas
+//! recorded before the restore and out of restore mode, and exporting runs; or, only where
+//! retrying cannot help (a persistent fault), when the run aborted with nothing deleted, the
+//! workloads back and exporting resumed. It owns these rules; it must not pick the rows.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::classes::Call;
+use super::sandbox::{BACKUP_ID, ClusterView, Ended, Sandbox, kill_group};
+
+/// A fault to arm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// HTTP 503 from a product component.
+    Http5xx,
+    /// The connection closed without an answer.
+    Dropped,
+    /// Kubernetes API `500 etcdserver: request timed out`.
+    Kube500,
+}
+
+impl FaultKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            FaultKind::Http5xx => "HTTP 503",
+            FaultKind::Dropped => "dropped connection",
+            FaultKind::Kube500 => "k8s API 500",
+        }
+    }
+
+    /// The kinds that apply to a call.
+    pub fn for_call(call: &Call) -> Vec<FaultKind> {
+        if call.is_kubernetes() {
+            vec![FaultKind::Kube500, FaultKind::Dropped]
+        } else {
+            vec![FaultKind::Http5xx, FaultKind::Dropped]
+        }
+    }
+}
+
+/// Which run a fault is armed for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Backup,
+    Restore,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Backup => "backup",
+            Phase::Restore => "restore",
+        }
+    }
+}
+
+/// A fault on the `after+1`-th call with `target`'s method and exact path (the paths are the
+/// same in every row: see `BACKUP_ID`); `times: None` = every such call from then on.
+#[derive(Clone, Debug)]
+pub struct Armed {
+    pub target: Call,
+    pub after: u32,
+    pub kind: FaultKind,
+    pub times: Option<u32>,
+}
+
+impl Armed {
+    fn scenario(&self, latency_ms: Option<u64>) -> Value {
+        let mut fault = json!({
+            "component": self.target.component,
+            "method": self.target.method,
+            "path": self.target.path,
+            "after": self.after,
+        });
+        if let Some(n) = self.times {
+            fault["times"] = json!(n);
+        }
+        match (&self.kind, latency_ms) {
+            (_, Some(ms)) => fault["latency_ms"] = json!(ms),
+            (FaultKind::Dropped, None) => fault["drop_connection"] = json!(true),
+            (FaultKind::Http5xx, None) => fault["status"] = json!(503),
+            (FaultKind::Kube500, None) => fault["status"] = json!(500),
+        }
+        json!({ "faults": [fault] })
+    }
+}
+
+/// How a row ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Restored, equal to the backup, workloads and exporting as they should be.
+    Completed,
+    /// Aborted with nothing deleted, workloads back, exporting resumed (the reason).
+    SafeAbort(String),
+    /// Anything else (every problem found).
+    Broken(String),
+}
+
+/// A row's result: whether it passes, and why.
+pub fn passes(verdict: &Verdict, persistent: bool) -> bool {
+    match verdict {
+        Verdict::Completed => true,
+        // Only a fault that outlasts every retry may abort the run.
+        Verdict::SafeAbort(_) => persistent,
+        Verdict::Broken(_) => false,
+    }
+}
+
+/// Backup and restore with `armed` armed before the run of `phase`.
+pub async fn fault_row(sb: &Sandbox, phase: Phase, armed: &Armed) -> Verdict {
+    sb.advance(30).await;
+    if phase == Phase::Backup {
+        sb.control("/sim/faults", Some(armed.scenario(None))).await;
+    }
+    let backup = sb.backup().await;
+    if let Some(v) = judge_backup(sb, &backup).await {
+        return v;
+    }
+    sb.advance(50).await;
+    let before = sb.cluster_view().await;
+    if phase == Phase::Restore {
+        sb.control("/sim/faults", Some(armed.scenario(None))).await;
+    }
+    let restore = sb.restore().await;
+    judge_restore(sb, &before, &restore).await
+}
+
+/// Backup, then the restore SIGKILLed while `held` is in flight, then `recover --resume
+/// --yes` with no params.
+pub async fn crash_row(sb: &Sandbox, held: &Armed) -> Verdict {
+    sb.advance(30).await;
+    let backup = sb.backup().await;
+    if !backup.succeeded() {
+        return Verdict::Broken(format!(
+            "the backup failed without a fault: {}",
+            backup.why()
+        ));
+    }
+    sb.advance(50).await;
+    let before = sb.cluster_view().await;
+    // Held far longer than the row lasts: the server never acts on it.
+    sb.control("/sim/faults", Some(held.scenario(Some(600_000))))
+        .await;
+    let mut child = match sb.spawn_restore() {
+        Ok(c) => c,
+        Err(e) => return Verdict::Broken(format!("cannot start the restore: {e}")),
+    };
+    let mut caught = false;
+    // Bounded: 240 s in 20 ms steps.
+    for _ in 0..12_000 {
+        if sb.in_flight(&held.target) {
+            caught = true;
+            break;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    kill_group(&child);
+    let _ = child.wait().await;
+    if !caught {
+        return Verdict::Broken(
+            "the restore never made the held call (the plan changed: regenerate the rows)".into(),
+        );
+    }
+    let recovered = sb.recover().await;
+    judge_restore(sb, &before, &recovered).await
+}
+
+/// `Some` when the row ends with the backup: a failed backup (after checking it resumed
+/// exporting) or an incoherent one.
+async fn judge_backup(sb: &Sandbox, backup: &Ended) -> Option<Verdict> {
+    let exporting = sb.control("/sim/exporting", None).await;
+    let running = exporting["paused"] == json!(false);
+    if !backup.succeeded() {
+        return Some(if running {
+            Verdict::SafeAbort(format!(
+                "backup failed at {}; exporting resumed",
+                backup.why()
+            ))
+        } else {
+            Verdict::Broken(format!(
+                "backup failed at {} and left exporting {}",
+                backup.why(),
+                exporting["mode"]
+            ))
+        });
+    }
+    if !running {
+        return Some(Verdict::Broken(format!(
+            "backup succeeded but left exporting {}",
+            exporting["mode"]
+        )));
+    }
+    let oracle = sb
+        .control(&format!("/sim/oracle/backups/{BACKUP_ID}"), None)
+        .await;
+    if oracle["coherent"] != json!(true) {
+        return Some(Verdict::Broken(format!(
+            "backup succeeded but is not coherent: {}",
+            oracle["problems"]
+        )));
+    }
+    None
+}
+
+async fn judge_restore(sb: &Sandbox, before: &ClusterView, restore: &Ended) -> Verdict {
+    let after = sb.cluster_view().await;
+    let mut problems = workload_problems(&before.workloads, &after.workloads);
+    let exporting = sb.control("/sim/exporting", None).await;
+    if exporting["paused"] != json!(false) {
+        problems.push(format!("exporting left {}", exporting["mode"]));
+    }
+    if restore.succeeded() {
+        let oracle = sb
+            .control(&format!("/sim/oracle/restore/{BACKUP_ID}"), None)
+            .await;
+        if oracle["restored"] != json!(true) {
+            problems.push(format!("restored state differs: {}", oracle["problems"]));
+        }
+        return if problems.is_empty() {
+            Verdict::Completed
+        } else {
+            Verdict::Broken(format!("restore succeeded, but {}", problems.join("; ")))
+        };
+    }
+    let deleted: Vec<&String> = before
+        .indices
+        .iter()
+        .filter(|i| !after.indices.contains(i))
+        .collect();
+    if !deleted.is_empty() {
+        problems.push(format!("{} indices deleted", deleted.len()));
+    }
+    if before.broker_data && !after.broker_data {
+        problems.push("broker data deleted".into());
+    }
+    if problems.is_empty() {
+        Verdict::SafeAbort(format!(
+            "restore failed at {}; nothing deleted, workloads back",
+            restore.why()
+        ))
+    } else {
+        Verdict::Broken(format!(
+            "restore failed at {}; {}",
+            restore.why(),
+            problems.join("; ")
+        ))
+    }
+}
+
+/// Workloads not at their recorded replicas, gone, or still in restore mode.
+fn workload_problems(before: &Value, after: &Value) -> Vec<String> {
+    let (Some(before), Some(after)) = (
+        before["workloads"].as_array(),
+        after["workloads"].as_array(),
+    ) else {
+        return vec!["the simulator reports no workloads".into()];
+    };
+    let mut out = Vec::new();
+    for w in before {
+        let name = w["name"].as_str().unwrap_or_default();
+        match after
+            .iter()
+            .find(|a| a["name"] == w["name"] && a["kind"] == w["kind"])
+        {
+            Some(a) if a["replicas"] != w["replicas"] => out.push(format!(
+                "{name} at {} replicas (recorded {})",
+                a["replicas"], w["replicas"]
+            )),
+            Some(_) => {}
+            None => out.push(format!("{name} is gone")),
+        }
+    }
+    for a in after {
+        let restoring = a["env"]
+            .as_object()
+            .is_some_and(|c| c.values().any(|env| env["ZEEBE_RESTORE"] == "true"));
+        if restoring {
+            out.push(format!(
+                "{} still in restore mode",
+                a["name"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    out
+}
