@@ -61,6 +61,12 @@ pub struct SweepArgs {
     /// Only rows whose call class contains this text.
     #[arg(long)]
     pub only: Option<String>,
+    /// Sweep this backup plan instead of the shipped one (with one --camunda-version).
+    #[arg(long, value_name = "FILE")]
+    pub backup_plan: Option<PathBuf>,
+    /// Sweep this restore plan instead of the shipped one (with one --camunda-version).
+    #[arg(long, value_name = "FILE")]
+    pub restore_plan: Option<PathBuf>,
     /// Where rows keep their simulator files and journals (failed rows' stay).
     #[arg(long, default_value = ".runbook/sweep")]
     pub state_dir: PathBuf,
@@ -156,8 +162,8 @@ fn setups(a: &SweepArgs, exe: &std::path::Path) -> Vec<Setup> {
                 },
                 exe: exe.to_path_buf(),
                 kubectl: a.kubectl.clone(),
-                backup_plan,
-                restore_plan,
+                backup_plan: a.backup_plan.clone().unwrap_or(backup_plan),
+                restore_plan: a.restore_plan.clone().unwrap_or(restore_plan),
             });
         }
     }
