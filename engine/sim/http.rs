@@ -385,21 +385,52 @@ async fn entry(
         Some(q) => format!("{}?{q}", req.path),
         None => req.path.clone(),
     };
-    let flight = (ctx.component, req.method.clone(), logged_path.clone());
-    lock(&ctx.shared).in_flight.push(flight.clone());
+    let mut flight = Flight::arrive(&ctx, &req.method, logged_path);
     let resp = answer(&ctx, &req).await;
-    {
-        let mut world = lock(&ctx.shared);
-        if let Some(i) = world.in_flight.iter().position(|f| *f == flight) {
-            world.in_flight.remove(i);
-        }
-        let status = if resp.drop { 0 } else { resp.status };
-        world.log_request(ctx.component, &req.method, &logged_path, status);
-    }
+    flight.answered(if resp.drop { 0 } else { resp.status });
     if resp.drop {
         kill.0.store(true, Ordering::SeqCst);
     }
     to_response(resp)
+}
+
+/// A request in `World::in_flight` until it is answered; logged with status 0 when the
+/// client went away first (the future is dropped, e.g. a client killed while a `latency_ms`
+/// fault held its call), so the in-flight list never keeps a dead request.
+struct Flight {
+    shared: Shared,
+    key: (Component, String, String),
+    done: bool,
+}
+
+impl Flight {
+    fn arrive(ctx: &Ctx, method: &str, path: String) -> Self {
+        let key = (ctx.component, method.to_string(), path);
+        lock(&ctx.shared).in_flight.push(key.clone());
+        Flight {
+            shared: ctx.shared.clone(),
+            key,
+            done: false,
+        }
+    }
+
+    fn answered(&mut self, status: u16) {
+        self.done = true;
+        let mut world = lock(&self.shared);
+        if let Some(i) = world.in_flight.iter().position(|f| *f == self.key) {
+            world.in_flight.remove(i);
+        }
+        let (component, method, path) = &self.key;
+        world.log_request(*component, method, path, status);
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if !self.done {
+            self.answered(0);
+        }
+    }
 }
 
 /// Availability, faults, then the component's handler.

@@ -160,3 +160,49 @@ async fn workloads_report_replicas_ready_and_env() {
     assert_eq!(workload(&s, "camunda-optimize").await["kind"], "Deployment");
     s.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_call_is_in_flight_until_the_client_gives_up() {
+    let s = sim(|c| c.kubernetes = true).await;
+    let k = Kubectl::new(&s);
+    arm(&s, &kube_fault("latency_ms: 60000")).await;
+    let in_flight = || async {
+        s.get(&format!("{}/sim/in-flight", s.ctl()))
+            .await
+            .json
+            .as_array()
+            .expect("in-flight")
+            .iter()
+            .filter(|r| r["component"] == "kubernetes" && r["method"] == "PATCH")
+            .count()
+    };
+    let scale = k.run(&[
+        "scale",
+        "statefulset/camunda-zeebe",
+        "--replicas=1",
+        "--request-timeout=1s",
+    ]);
+    let watch = async {
+        for _ in 0..250 {
+            if in_flight().await == 1 {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    };
+    let ((code, _, err), seen) = tokio::join!(scale, watch);
+    assert!(seen, "the held PATCH never showed in flight");
+    assert_ne!(code, 0, "{err}");
+    let mut gone = false;
+    for _ in 0..250 {
+        if in_flight().await == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the abandoned call stays in flight");
+    assert_eq!(workload(&s, "camunda-zeebe").await["replicas"], 3);
+    s.handle.shutdown().await;
+}
