@@ -291,3 +291,67 @@ fn workload_problems(before: &Value, after: &Value) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workloads(zeebe: u64, env: &str) -> Value {
+        json!({"workloads": [
+            {"kind": "StatefulSet", "name": "camunda-zeebe", "replicas": zeebe,
+             "env": {"zeebe": {"ZEEBE_RESTORE": env}}},
+            {"kind": "Deployment", "name": "camunda-optimize", "replicas": 1, "env": {}},
+        ]})
+    }
+
+    #[test]
+    fn workloads_must_be_back_and_out_of_restore_mode() {
+        assert!(workload_problems(&workloads(3, "false"), &workloads(3, "false")).is_empty());
+        assert_eq!(
+            workload_problems(&workloads(3, "false"), &workloads(0, "true")),
+            [
+                "camunda-zeebe at 0 replicas (recorded 3)",
+                "camunda-zeebe still in restore mode"
+            ]
+        );
+        assert_eq!(
+            workload_problems(&workloads(3, "false"), &json!({"workloads": []})),
+            ["camunda-zeebe is gone", "camunda-optimize is gone"]
+        );
+        assert_eq!(workload_problems(&Value::Null, &Value::Null).len(), 1);
+    }
+
+    #[test]
+    fn a_safe_abort_passes_only_where_retrying_cannot_help() {
+        let abort = Verdict::SafeAbort("x".into());
+        assert!(passes(&Verdict::Completed, false));
+        assert!(passes(&abort, true));
+        assert!(!passes(&abort, false));
+        assert!(!passes(&Verdict::Broken("x".into()), true));
+    }
+
+    #[test]
+    fn armed_faults_become_scenarios() {
+        let armed = Armed {
+            target: Call {
+                seq: 7,
+                component: "kubernetes".into(),
+                method: "PATCH".into(),
+                path: "/apis/apps/v1/namespaces/c/statefulsets/z/scale".into(),
+                query: String::new(),
+            },
+            after: 2,
+            kind: FaultKind::Kube500,
+            times: Some(1),
+        };
+        let s = armed.scenario(None);
+        assert_eq!(s["faults"][0]["status"], 500);
+        assert_eq!(s["faults"][0]["after"], 2);
+        assert_eq!(s["faults"][0]["times"], 1);
+        let held = armed.scenario(Some(1000));
+        assert_eq!(held["faults"][0]["latency_ms"], 1000);
+        assert!(held["faults"][0].get("status").is_none());
+        let parsed = runbook_sim::Scenario::from_yaml_str(&s.to_string()).expect("valid");
+        assert_eq!(parsed.faults[0].component, "kubernetes");
+    }
+}
