@@ -4,10 +4,11 @@
 //! - fault sweep: each class × each fault that applies to it ({HTTP 503, dropped connection}
 //!   for product calls, {Kubernetes API 500, dropped connection} for kubectl calls), armed on
 //!   the class's first call (`times: 1`; with `--persistent` also on every call from then on);
-//! - crash sweep: the restore SIGKILLed while the first call of each restore class is held (a
-//!   step boundary), and the second of each repeated class (inside a `for_each`), then
-//!   `runbook recover --resume --yes` with no params; once more with the datastore password
-//!   `camunda`, a word of every snapshot name.
+//! - crash sweep: the restore's process group SIGKILLed as each of its steps starts (read from
+//!   its journal), and while the second call of each repeated class is held in flight (inside
+//!   a `for_each`, or a poll), then `runbook recover --resume --yes` with no params; once more
+//!   inside the snapshot restore with the datastore password `camunda`, a word of every
+//!   snapshot name.
 //!
 //! Each row runs in its own simulator and state directory (`--jobs` at once) and is judged by
 //! `sweep/trial.rs`. Prints one line per row and a table; exit 0 only when every row passes.
@@ -29,7 +30,7 @@ use crate::cli::fail;
 use crate::cli::sim::{DatastoreArg, SimStartError, VersionArg};
 use classes::{Call, Class, calls_before, classes};
 use sandbox::{Sandbox, Setup};
-use trial::{Armed, FaultKind, Phase, Verdict, passes};
+use trial::{Armed, CrashPoint, FaultKind, Phase, Verdict, passes};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SweepKind {
@@ -82,10 +83,14 @@ pub struct SweepArgs {
 struct Row {
     setup: usize,
     sweep: &'static str,
+    /// The call class (fault rows, held crash rows) or `step <id>` (step-boundary crashes).
     class: String,
     phase: Phase,
+    /// The fault (fault rows) or the held call (crash rows).
     armed: Armed,
-    /// Which call of the class (1-based), for crash rows.
+    /// Where a crash row kills the restore (`None`: a fault row).
+    crash: Option<CrashPoint>,
+    /// Which call of its class is faulted or held (1-based).
     item: usize,
     persistent: bool,
     password: Option<&'static str>,
@@ -93,15 +98,16 @@ struct Row {
 
 impl Row {
     fn fault_label(&self) -> String {
-        match self.sweep {
-            "crash" => {
-                let mut s = format!("SIGKILL at call {}", self.item);
-                if let Some(p) = self.password {
-                    s.push_str(&format!(", password `{p}`"));
-                }
-                s
+        let password = self
+            .password
+            .map(|p| format!(", password `{p}`"))
+            .unwrap_or_default();
+        match &self.crash {
+            Some(CrashPoint::StepStart(_)) => format!("SIGKILL as the step starts{password}"),
+            Some(CrashPoint::Held(_)) => {
+                format!("SIGKILL while call {} is in flight{password}", self.item)
             }
-            _ => format!(
+            None => format!(
                 "{}{}",
                 self.armed.kind.label(),
                 if self.persistent {
@@ -182,7 +188,7 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
     let mut broken = Vec::new();
     for (i, b) in baselines.into_iter().enumerate() {
         match b {
-            Ok((backup, restore)) => rows.extend(generate(a, i, &backup, &restore)),
+            Ok(b) => rows.extend(generate(a, i, &b)),
             Err(why) => broken.push(format!(
                 "{}: the clean backup + restore failed: {why}",
                 setups[i].label()
@@ -233,7 +239,14 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
 }
 
 /// The clean backup and restore: the calls each made (or why they did not succeed).
-async fn baseline(setup: &Setup, dir: PathBuf) -> Result<(Vec<Call>, Vec<Call>), String> {
+/// The calls of the clean backup and restore, and the restore's main steps in start order.
+struct Baseline {
+    backup: Vec<Call>,
+    restore: Vec<Call>,
+    restore_steps: Vec<String>,
+}
+
+async fn baseline(setup: &Setup, dir: PathBuf) -> Result<Baseline, String> {
     let sb = Sandbox::start(setup, &dir, Vec::new()).await?;
     sb.advance(30).await;
     let start = sb.last_seq();
@@ -249,7 +262,11 @@ async fn baseline(setup: &Setup, dir: PathBuf) -> Result<(Vec<Call>, Vec<Call>),
                 .into_iter()
                 .filter(|c| c.seq <= split)
                 .collect();
-            Ok((backup_calls, sb.calls_since(mid)))
+            Ok(Baseline {
+                backup: backup_calls,
+                restore: sb.calls_since(mid),
+                restore_steps: sb.started_steps("restore"),
+            })
         } else {
             Err(format!("restore: {}", restore.why()))
         }
@@ -263,17 +280,20 @@ async fn baseline(setup: &Setup, dir: PathBuf) -> Result<(Vec<Call>, Vec<Call>),
     result
 }
 
-fn generate(a: &SweepArgs, setup: usize, backup: &[Call], restore: &[Call]) -> Vec<Row> {
+fn generate(a: &SweepArgs, setup: usize, base: &Baseline) -> Vec<Row> {
     let mut rows = Vec::new();
     if a.kind != SweepKind::Crash {
-        for (phase, log) in [(Phase::Backup, backup), (Phase::Restore, restore)] {
+        for (phase, log) in [
+            (Phase::Backup, &base.backup),
+            (Phase::Restore, &base.restore),
+        ] {
             for class in classes(log) {
                 rows.extend(fault_rows(a, setup, phase, log, &class));
             }
         }
     }
     if a.kind != SweepKind::Fault {
-        rows.extend(crash_rows(setup, restore));
+        rows.extend(crash_rows(setup, base));
     }
     rows
 }
@@ -297,6 +317,7 @@ fn fault_rows(a: &SweepArgs, setup: usize, phase: Phase, log: &[Call], class: &C
                     kind: kind.clone(),
                     times: if persistent { None } else { Some(1) },
                 },
+                crash: None,
                 item: 1,
                 persistent,
                 password: None,
@@ -306,36 +327,76 @@ fn fault_rows(a: &SweepArgs, setup: usize, phase: Phase, log: &[Call], class: &C
     rows
 }
 
-fn crash_rows(setup: usize, restore: &[Call]) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let found = classes(restore);
-    let hold = |class: &Class, item: usize, password| Row {
+/// A kill as each restore step starts, and one inside each repeated call class (the second
+/// call: a `for_each` item or a poll); once more inside the snapshot restore with the
+/// password `camunda`.
+fn crash_rows(setup: usize, base: &Baseline) -> Vec<Row> {
+    let found = classes(&base.restore);
+    let Some(any_call) = base.restore.first() else {
+        return Vec::new();
+    };
+    let row = |class: String, armed: Armed, crash: CrashPoint, item, password| Row {
         setup,
         sweep: "crash",
-        class: class.name.clone(),
+        class,
         phase: Phase::Restore,
-        armed: Armed {
-            target: class.calls[item - 1].clone(),
-            after: calls_before(restore, &class.calls[item - 1]),
-            kind: FaultKind::Dropped,
-            times: Some(1),
-        },
+        armed,
+        crash: Some(crash),
         item,
         persistent: false,
         password,
     };
-    for class in &found {
-        rows.push(hold(class, 1, None));
-        if class.calls.len() > 1 {
-            rows.push(hold(class, 2, None));
+    let hold = |class: &Class, item: usize| {
+        let target = class.calls[item - 1].clone();
+        Armed {
+            after: calls_before(&base.restore, &target),
+            target,
+            kind: FaultKind::Dropped,
+            times: Some(1),
         }
+    };
+    // Unused by step rows; a placeholder keeps `Row` one shape.
+    let unused = Armed {
+        target: any_call.clone(),
+        after: 0,
+        kind: FaultKind::Dropped,
+        times: Some(1),
+    };
+    let mut rows: Vec<Row> = base
+        .restore_steps
+        .iter()
+        .map(|step| {
+            row(
+                format!("step {step}"),
+                unused.clone(),
+                CrashPoint::StepStart(step.clone()),
+                1,
+                None,
+            )
+        })
+        .collect();
+    for class in found.iter().filter(|c| c.calls.len() > 1) {
+        let armed = hold(class, 2);
+        rows.push(row(
+            class.name.clone(),
+            armed.clone(),
+            CrashPoint::Held(armed),
+            2,
+            None,
+        ));
     }
-    // Inside the snapshot restore, with a password that occurs in every snapshot name.
     if let Some(class) = found
         .iter()
         .find(|c| c.name.ends_with("/_restore") && c.calls.len() > 1)
     {
-        rows.push(hold(class, 2, Some("camunda")));
+        let armed = hold(class, 2);
+        rows.push(row(
+            class.name.clone(),
+            armed.clone(),
+            CrashPoint::Held(armed),
+            2,
+            Some("camunda"),
+        ));
     }
     rows
 }
@@ -347,10 +408,9 @@ async fn run_row(setup: &Setup, row: Row, dir: PathBuf) -> Done {
         .unwrap_or_default();
     let verdict = match Sandbox::start(setup, &dir, env).await {
         Ok(sb) => {
-            let v = if row.sweep == "crash" {
-                trial::crash_row(&sb, &row.armed).await
-            } else {
-                trial::fault_row(&sb, row.phase, &row.armed).await
+            let v = match &row.crash {
+                Some(point) => trial::crash_row(&sb, point).await,
+                None => trial::fault_row(&sb, row.phase, &row.armed).await,
             };
             sb.shutdown().await;
             v

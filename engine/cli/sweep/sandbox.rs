@@ -244,21 +244,7 @@ impl Sandbox {
     /// The journal of the newest run of the `backup` or `restore` plan: its last
     /// `run_finished` and first failed main step. (Run ids sort by the second only.)
     fn newest_journal(&self, plan: &str) -> Ended {
-        let runs = self.state_dir().join("runs");
-        let newest = std::fs::read_dir(&runs)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| std::fs::read_to_string(e.path().join("journal.jsonl")).ok())
-            .filter_map(|text| {
-                let first: Value = serde_json::from_str(text.lines().next()?).ok()?;
-                let name = first["plan"].as_str()?;
-                let at = first["started_at"].as_str()?.to_string();
-                name.ends_with(plan).then_some((at, text))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, text)| text)
-            .unwrap_or_default();
+        let newest = self.journal_text(plan);
         let mut ended = Ended::default();
         for event in newest
             .lines()
@@ -281,6 +267,44 @@ impl Sandbox {
             }
         }
         ended
+    }
+
+    /// The main-phase steps the newest run of `plan` started, in the order it started them.
+    pub fn started_steps(&self, plan: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for event in self
+            .journal_text(plan)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        {
+            if event["event"] == "step_started"
+                && event["phase"] == "main"
+                && let Some(id) = event["id"].as_str()
+                && !out.iter().any(|s| s == id)
+            {
+                out.push(id.to_string());
+            }
+        }
+        out
+    }
+
+    /// The journal of the newest run of `plan` (`backup`/`restore`), empty if none yet.
+    fn journal_text(&self, plan: &str) -> String {
+        let runs = self.state_dir().join("runs");
+        std::fs::read_dir(&runs)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("journal.jsonl")).ok())
+            .filter_map(|text| {
+                let first: Value = serde_json::from_str(text.lines().next()?).ok()?;
+                let name = first["plan"].as_str()?;
+                let at = first["started_at"].as_str()?.to_string();
+                name.ends_with(plan).then_some((at, text))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, text)| text)
+            .unwrap_or_default()
     }
 
     /// A control API call (GET when `body` is `None`).

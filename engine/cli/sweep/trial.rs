@@ -130,9 +130,18 @@ pub async fn fault_row(sb: &Sandbox, phase: Phase, armed: &Armed) -> Verdict {
     judge_restore(sb, &before, &restore).await
 }
 
-/// Backup, then the restore SIGKILLed while `held` is in flight, then `recover --resume
-/// --yes` with no params.
-pub async fn crash_row(sb: &Sandbox, held: &Armed) -> Verdict {
+/// Where a crash row kills the restore.
+#[derive(Clone, Debug)]
+pub enum CrashPoint {
+    /// As soon as the journal says this main step started (a step boundary).
+    StepStart(String),
+    /// While this call is held in flight (e.g. the second item of a `for_each`).
+    Held(Armed),
+}
+
+/// Backup, then the restore SIGKILLed (its whole process group) at `point`, then `recover
+/// --resume --yes` with no params.
+pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
     sb.advance(30).await;
     let backup = sb.backup().await;
     if !backup.succeeded() {
@@ -143,30 +152,36 @@ pub async fn crash_row(sb: &Sandbox, held: &Armed) -> Verdict {
     }
     sb.advance(50).await;
     let before = sb.cluster_view().await;
-    // Held far longer than the row lasts: the server never acts on it.
-    sb.control("/sim/faults", Some(held.scenario(Some(600_000))))
-        .await;
+    if let CrashPoint::Held(armed) = point {
+        // Held far longer than the row lasts: the server never acts on it.
+        sb.control("/sim/faults", Some(armed.scenario(Some(600_000))))
+            .await;
+    }
     let mut child = match sb.spawn_restore() {
         Ok(c) => c,
         Err(e) => return Verdict::Broken(format!("cannot start the restore: {e}")),
     };
     let mut caught = false;
-    // Bounded: 240 s in 20 ms steps.
-    for _ in 0..12_000 {
-        if sb.in_flight(&held.target) {
-            caught = true;
+    // Bounded: 240 s in 5 ms steps.
+    for _ in 0..48_000 {
+        caught = match point {
+            CrashPoint::Held(armed) => sb.in_flight(&armed.target),
+            CrashPoint::StepStart(step) => sb.started_steps("restore").contains(step),
+        };
+        if caught {
             break;
         }
         if let Ok(Some(_)) = child.try_wait() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     kill_group(&child);
     let _ = child.wait().await;
     if !caught {
         return Verdict::Broken(
-            "the restore never made the held call (the plan changed: regenerate the rows)".into(),
+            "the restore never reached the crash point (the plan changed: regenerate the rows)"
+                .into(),
         );
     }
     let recovered = sb.recover().await;
