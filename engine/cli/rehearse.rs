@@ -379,21 +379,29 @@ impl Rehearsal<'_> {
             format!("partition positions {before:?} -> {after:?}"),
         ));
         let damage = post(sim_url, "/sim/damage", json!({})).await;
-        let deleted = damage["deletedIndices"].as_array().map_or(0, Vec::len);
+        let deleted: Vec<String> = damage["deletedIndices"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // What the damage says it deleted must be gone (indices that are not the
+        // installation's own, e.g. another tenant's, may rightly survive).
         let (leftover, broker_data) = self.sim.inspect(|w| {
-            let leftover = w
-                .store
-                .indices
-                .keys()
-                .filter(|n| runbook_sim::model::is_camunda_index(n))
+            let leftover = deleted
+                .iter()
+                .filter(|n| w.store.indices.contains_key(n.as_str()))
                 .count();
             (leftover, w.zeebe.broker_data_present)
         });
         self.checks.push(Check::new(
-            deleted > 0 && leftover == 0 && !broker_data,
+            !deleted.is_empty() && leftover == 0 && !broker_data,
             "cluster damaged (Camunda indices and broker data deleted)",
             format!(
-                "{deleted} indices deleted, {leftover} Camunda indices left, broker data {}",
+                "{} indices deleted, {leftover} of them still there, broker data {}",
+                deleted.len(),
                 if broker_data { "still present" } else { "gone" }
             ),
         ));
