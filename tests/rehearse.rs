@@ -27,6 +27,7 @@ fn assert_green(r: &Run, what: &str) {
         "PASS cluster moved on after the backup",
         "PASS cluster damaged (Camunda indices and broker data deleted)",
         "PASS every workload back at its recorded replicas",
+        "PASS restore mode entered",
         "PASS restore mode left",
         "PASS exporting running after the restore",
         "VERDICT: PASS",

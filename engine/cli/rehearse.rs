@@ -319,6 +319,7 @@ impl Rehearsal<'_> {
         self.check_backup(sim_url, &backup_id).await;
         self.move_on_and_damage(sim_url).await;
         let recorded = get(sim_url, "/sim/workloads").await;
+        let restore_from = self.sim.inspect(|w| w.requests.back().map_or(0, |r| r.seq));
         let restore_id = self.a.backup_id.clone().unwrap_or(backup_id);
         let restore_path = self.restore_path.clone();
         let restore = match self
@@ -338,6 +339,7 @@ impl Rehearsal<'_> {
         self.evidence["restore"] = run_evidence(&restore);
         if expected == Expect::Succeeds {
             self.check_restore(sim_url, &restore_id).await;
+            self.check_restore_mode_entered(restore_from);
         }
         self.check_workloads(sim_url, &recorded).await;
         self.check_exporting(sim_url, "after the restore").await;
@@ -404,6 +406,27 @@ impl Rehearsal<'_> {
                 deleted.len(),
                 if broker_data { "still present" } else { "gone" }
             ),
+        ));
+    }
+
+    /// A successful restore changed the Zeebe StatefulSet's pod template (restore mode is an
+    /// env change, reference 3.1), so "restore mode left" below means something.
+    fn check_restore_mode_entered(&mut self, since: u64) {
+        let patches = self.sim.inspect(|w| {
+            w.requests
+                .iter()
+                .filter(|r| r.seq > since && r.component.as_str() == "kubernetes")
+                .filter(|r| r.method == "PATCH" && (200..300).contains(&r.status))
+                .filter(|r| {
+                    let path = r.path.split('?').next().unwrap_or_default();
+                    path.contains("/statefulsets/") && !path.ends_with("/scale")
+                })
+                .count()
+        });
+        self.checks.push(Check::new(
+            patches >= 2,
+            "restore mode entered",
+            format!("{patches} changes of the StatefulSet's pod template (enter, then leave)"),
         ));
     }
 
