@@ -356,14 +356,9 @@ impl Sandbox {
     /// What the restore must not lose or leave changed when it aborts.
     pub async fn cluster_view(&self) -> ClusterView {
         let workloads = self.control("/sim/workloads", None).await;
+        // Every index, not only the installation's: an aborted restore must delete nothing.
         let (indices, broker_data) = self.sim.inspect(|w| {
-            let indices: Vec<String> = w
-                .store
-                .indices
-                .keys()
-                .filter(|n| runbook_sim::model::is_camunda_index(n))
-                .cloned()
-                .collect();
+            let indices: Vec<String> = w.store.indices.keys().cloned().collect();
             (indices, w.zeebe.broker_data_present)
         });
         ClusterView {
