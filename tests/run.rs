@@ -345,3 +345,60 @@ fn effects_of_an_unknown_step_are_diagnosed() {
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.out.contains("unknown step `nope`"), "{}", r.out);
 }
+
+/// A fake kubectl (only for errors the simulator cannot produce): each call appends its argv
+/// to `calls`; the first `fail_first` calls print `stderr` and exit 1, later ones succeed.
+fn fake_kubectl(dir: &Path, stderr: &str, fail_first: u32) -> String {
+    let path = dir.join("kubectl");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{calls}'\nn=$(wc -l < '{calls}')\nif [ \"$n\" -le {fail_first} ]; then echo '{stderr}' >&2; exit 1; fi\necho '{{}}'\n",
+        calls = dir.join("calls").display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn kubectl_plan(dir: &Path, args: &str) -> String {
+    let text = format!(
+        "apiVersion: runbook/v1\nkind: Plan\nname: k\ntargets:\n  k8s: {{kubectl: {{namespace: ns}}}}\nsteps:\n  - {{id: k, kubectl: {{target: k8s, args: {args}}}}}\n"
+    );
+    std::fs::write(dir.join("k.yaml"), text).unwrap();
+    "k.yaml".into()
+}
+
+#[test]
+fn a_transient_kubectl_error_on_an_idempotent_verb_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = "Error from server (InternalError): etcdserver: request timed out";
+    let kubectl = fake_kubectl(dir.path(), etcd, 1);
+    let plan = kubectl_plan(dir.path(), "[scale, deployment/x, --replicas=0]");
+    let r = run(
+        dir.path(),
+        &["run", &plan, "--state-dir", "st", "--kubectl", &kubectl],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert!(
+        calls.lines().all(|l| l.contains("--request-timeout=30s")),
+        "{calls}"
+    );
+}
+
+#[test]
+fn a_kubectl_error_that_retrying_cannot_fix_fails_at_once_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let denied = "Error from server (Forbidden): deployments.apps is forbidden";
+    let kubectl = fake_kubectl(dir.path(), denied, 5);
+    let plan = kubectl_plan(dir.path(), "[scale, deployment/x, --replicas=0]");
+    let r = run(
+        dir.path(),
+        &["run", &plan, "--state-dir", "st", "--kubectl", &kubectl],
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("deployments.apps is forbidden"), "{}", r.out);
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+}

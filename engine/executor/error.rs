@@ -126,9 +126,10 @@ fn display_exit(code: Option<i32>) -> String {
     code.map_or_else(|| "none, killed by a signal".to_owned(), |c| c.to_string())
 }
 
-/// stderr fragments that mean kubectl could not talk to the API server (a transient problem),
-/// as opposed to the server refusing the request.
-const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
+/// stderr fragments of transient kubectl failures: it could not talk to the API server, or
+/// the server failed in a way another attempt can fix (5xx, etcd timeout, optimistic-lock
+/// conflict on update, throttling), as opposed to the server refusing the request.
+const KUBECTL_TRANSIENT_PATTERNS: &[&str] = &[
     "unable to connect to the server",
     "connection refused",
     "connection reset by peer",
@@ -143,6 +144,15 @@ const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
     "the server was unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "unexpected eof",
+    "the object has been modified",
+    "(internalerror)",
+    "(serviceunavailable)",
+    "(servertimeout)",
+    "(timeout)",
+    "(toomanyrequests)",
+    "has prevented the request from succeeding",
+    "too many requests",
+    "tls handshake",
 ];
 
 /// stderr fragments that mean kubectl never got a request to the API server: nothing can
@@ -162,15 +172,15 @@ const SUMMARY_MAX_CHARS: usize = 300;
 
 impl StepError {
     /// Whether another attempt may succeed: connection errors, timeouts, 429 and 5xx (HTTP);
-    /// kubectl only when stderr shows it could not reach the API server; exec as the executor
-    /// says; port-forward failures (pods restart); never `Cancelled`.
+    /// kubectl when stderr shows a transient failure (see `KUBECTL_TRANSIENT_PATTERNS`);
+    /// exec as the executor says; port-forward failures (pods restart); never `Cancelled`.
     pub fn retryable(&self) -> bool {
         match self {
             Self::HttpStatus { status, .. } => *status == 429 || (500..=599).contains(status),
             Self::Transport { .. } | Self::PortForward { .. } => true,
             Self::Kubectl { stderr_tail, .. } => {
                 let stderr = stderr_tail.to_ascii_lowercase();
-                KUBECTL_CONNECTION_PATTERNS
+                KUBECTL_TRANSIENT_PATTERNS
                     .iter()
                     .any(|pattern| stderr.contains(pattern))
             }
@@ -277,6 +287,35 @@ mod tests {
         assert!(!StepError::Cancelled.retryable());
         assert!(!refused.reached());
         assert!(not_found.reached());
+    }
+
+    #[test]
+    fn executor_error_kubectl_server_side_transients_are_retryable() {
+        let kubectl = |stderr: &str| StepError::Kubectl {
+            exit_code: Some(1),
+            stderr_tail: stderr.into(),
+            result: None,
+        };
+        for stderr in [
+            "Error from server (InternalError): etcdserver: request timed out",
+            "Error from server (InternalError): an error on the server (\"boom\") has prevented the request from succeeding",
+            "Error from server (ServiceUnavailable): the server is currently unable to handle the request",
+            "Error from server (Conflict): Operation cannot be fulfilled on deployments.apps \"x\": the object has been modified; please apply your changes to the latest version and try again",
+            "Error from server (TooManyRequests): the server has received too many requests",
+            "Unable to connect to the server: net/http: TLS handshake timeout",
+            "error: read tcp 10.0.0.1:1->10.0.0.2:6443: read: connection reset by peer",
+            "Unable to connect to the server: dial tcp 10.0.0.2:6443: i/o timeout",
+        ] {
+            assert!(kubectl(stderr).retryable(), "{stderr}");
+        }
+        for stderr in [
+            "Error from server (NotFound): deployments.apps \"x\" not found",
+            "Error from server (Forbidden): deployments.apps is forbidden",
+            "error: unknown flag: --bogus",
+            "Error from server (AlreadyExists): secrets \"x\" already exists",
+        ] {
+            assert!(!kubectl(stderr).retryable(), "{stderr}");
+        }
     }
 
     #[test]

@@ -244,7 +244,7 @@ async fn run_item(
 ) -> StepOutcome {
     let scope = env.scope(steps, &item);
     let item_field = (step.for_each.is_some()).then(|| item.clone());
-    let policy = &step.retry;
+    let policy = &crate::run::retry_policy::for_step(step);
     let mut attempt = 0;
     loop {
         attempt += 1;
