@@ -220,11 +220,52 @@ impl StepError {
         }
     }
 
-    /// One line for logs and the journal: the message with newlines folded, shortened.
+    /// One line for logs and the journal: the message with newlines folded, shortened; the
+    /// server's reason (Elasticsearch `root_cause`, Kubernetes `Status.message`, Spring or
+    /// Camunda `message`, kubectl's `Error from server` line) is kept whole, and only the
+    /// rest is cut.
     pub fn summary(&self) -> String {
-        let text = self.to_string();
-        let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        truncate_chars(&folded, SUMMARY_MAX_CHARS)
+        let fold = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (head, reason, rest) = match self {
+            Self::HttpStatus {
+                status,
+                method,
+                url,
+                body_excerpt,
+                result,
+            } => (
+                format!("HTTP {method} {url} returned status {status}"),
+                result.value.get("body").and_then(super::reason::from_body),
+                body_excerpt.clone(),
+            ),
+            Self::Kubectl {
+                exit_code,
+                stderr_tail,
+                ..
+            } => (
+                format!("kubectl failed (exit code {})", display_exit(*exit_code)),
+                super::reason::from_kubectl_stderr(stderr_tail),
+                stderr_tail.clone(),
+            ),
+            _ => return truncate_chars(&fold(&self.to_string()), SUMMARY_MAX_CHARS),
+        };
+        let rest = fold(&rest);
+        match reason.map(|r| fold(&r)) {
+            Some(reason) if rest == reason => format!("{head}: {reason}"),
+            Some(reason) => {
+                let budget =
+                    SUMMARY_MAX_CHARS.saturating_sub(head.chars().count() + reason.chars().count());
+                if budget < 40 {
+                    format!("{head}: {reason}")
+                } else {
+                    format!(
+                        "{head}: {reason} (response: {})",
+                        truncate_chars(&rest, budget)
+                    )
+                }
+            }
+            None => truncate_chars(&format!("{head}: {rest}"), SUMMARY_MAX_CHARS),
+        }
     }
 
     /// The result document when the action ran far enough to produce one.
@@ -332,6 +373,28 @@ mod tests {
             message: "not found".into(),
         };
         assert!(!spawn.reached());
+    }
+
+    #[test]
+    fn executor_error_summary_keeps_the_server_reason_whole() {
+        let reason = format!(
+            "[camunda:s_part_1_of_5/8jjS9u] cannot restore index [operate-{}] because an open index with same name already exists",
+            "x".repeat(300)
+        );
+        let body = serde_json::json!({"error": {"root_cause": [{"reason": reason}], "reason": reason, "stack": "é".repeat(2000)}});
+        let err = StepError::HttpStatus {
+            status: 500,
+            method: "POST".into(),
+            url: "http://es/_snapshot/camunda/s/_restore".into(),
+            body_excerpt: truncate_chars(&body.to_string(), 512),
+            result: Box::new(ActionResult::new(
+                serde_json::json!({"status": 500, "body": body}),
+            )),
+        };
+        let summary = err.summary();
+        assert!(summary.contains(&reason), "{summary}");
+        assert!(summary.contains("because an open index with same name already exists"));
+        assert!(!summary.contains(&"é".repeat(1000)), "the rest is cut");
     }
 
     #[test]
