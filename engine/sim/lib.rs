@@ -87,7 +87,51 @@
 //!   optimize_repository: true  # false: Optimize answers 400 (no repository configured)
 //!   zeebe_backup_store: true   # false: Zeebe backup requests answer 400
 //!   repository_registered: true  # false: the ES/OS repository `camunda` starts unregistered
+//!   # Real-cluster behaviours (the Camunda API reference §7); defaults in brackets.
+//!   persistence_type: disk     # [disk] volumeClaimTemplate `data`, PVCs data-<sts>-N | memory
+//!                              # (emptyDir) | local (no data volume); without PVCs broker data
+//!                              # is lost when the StatefulSet scales to 0 (§7.7)
+//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7] label helm.sh/chart:
+//!                              # camunda-platform-<v>; 8.7 charts < 12.1.0 ignore ZEEBE_RESTORE (§7.8)
+//!   command_override: false    # [false] the broker container's `command` bypasses startup.sh:
+//!                              # ZEEBE_RESTORE has no effect, brokers start normally (§7.8)
+//!   gitops: none               # [none] | argocd | flux: annotations/labels on the workloads (§7.11)
+//!   names: {}                  # [{}] fullnameOverride per component: zeebe, zeebe-gateway,
+//!                              # operate, tasklist, optimize, connectors, elasticsearch, e.g.
+//!                              # {zeebe: core, optimize: opt}; labels `app.kubernetes.io/instance`
+//!                              # and `app.kubernetes.io/component` stay (§7.10)
+//!   index_prefix: ""           # [""] web-app/orchestration prefix: `<p>-operate-*`, `<p>-camunda-*` (§7.5)
+//!   optimize_index_prefix: ""  # [""] Optimize's prefix: `<p>-optimize-*` (§7.5)
+//!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
+//!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
+//!                              # shop-camunda-orders] others' indices on the shared datastore;
+//!                              # `damage` keeps them, the restore oracle reports one deleted
+//!   schedule_404_ms: 1500      # [1500] backup status GETs answer 404 this long after the POST
+//!                              # (Zeebe: every partition DOES_NOT_EXIST) (§7.2)
+//!   optimize_info_build: false # [false] Optimize's /actuator/info is `{}`; its version is in
+//!                              # the image tag and label app.kubernetes.io/version (§7.9)
+//!   repository_name: camunda   # [camunda] CAMUNDA_DATA_BACKUP_REPOSITORYNAME (and Optimize's
+//!                              # repository): where web-app/Optimize parts go (§7.15)
+//!   camunda_version: 8.8.0     # [the simulated version] patch version; 8.8 backups before
+//!                              # 8.8.15 lack the dated usage-metric indices (§7.6)
+//!   crash_loop_ms: 1000        # [1000] restore app crash loop: the next run starts this long
+//!                              # after the last one ended (§7.1)
+//!   restore_ms: 30             # [timing.restore_ms] how long one snapshot `_restore` takes (§7.4)
+//! outcomes:
+//!   - component: snapshot
+//!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
+//!                              # `_status` still says SUCCESS (§7.3)
 //! ```
+//!
+//! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
+//! run the container restarts and every later run logs `Brokers's data directory <dir> is not
+//! empty. Aborting restore ...`; `kubectl logs --previous` shows the success only until the
+//! second run ends); the docs' alternative route, a broker `command` that runs
+//! `.../bin/restore`, then `echo`s a line with `$?`, then `sleep`s, runs the restore app once
+//! and keeps the container running (its current log shows the restore and the echoed line);
+//! `_restore` without `wait_for_completion` answers at once and `GET <index>/_recovery` shows
+//! progress, a second `_restore` of a running restore answers 500
+//! `snapshot_restore_exception` (§7.4).
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
@@ -113,6 +157,7 @@
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
 pub mod cluster;
+pub mod cluster_config;
 pub mod control;
 pub mod datastore;
 pub mod es_api;
