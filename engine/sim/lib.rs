@@ -169,6 +169,7 @@ pub mod kube;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
+pub mod restore_app;
 pub mod time;
 pub mod webapps;
 pub mod workloads;

@@ -9,4 +9,5 @@ mod kube_flow;
 mod optimize_api;
 mod oracle_flow;
 mod orchestration;
+mod restore_crash_loop;
 mod v87;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::kube::{self, DeleteDecision, KubeObjects, ObjectKey, Reconciler};
 use super::model::{Component, Shared, World, lock};
+use super::restore_app::{self, Route};
 use super::{CamundaVersion, SimConfig, SimError};
 
 /// The kubeconfig context the simulator writes.
@@ -310,6 +311,8 @@ enum Phase {
     Ready,
     /// The process exited (restore app finished or failed): CrashLoopBackOff.
     Exited,
+    /// Running but never ready: the restore app ran, the command sleeps (§7.1 alternative).
+    Sleeping,
 }
 
 #[derive(Clone, Debug)]
@@ -318,6 +321,10 @@ struct PodState {
     revision: String,
     phase: Phase,
     restarts: u32,
+    /// Restore app runs so far, when the last one ended and its exit code (crash loop, §7.1).
+    runs: u32,
+    exited_ms: u64,
+    exit_code: i32,
 }
 
 #[derive(Debug, Default)]
@@ -337,50 +344,6 @@ pub struct CamundaWorkloads {
     shared: Shared,
     names: Names,
     state: Mutex<State>,
-}
-
-/// The result of running the restore app on one broker (reference 3.1 step 7).
-pub fn run_restore(
-    data: BrokerData,
-    backup_id: Option<u64>,
-    backup_state: Option<&str>,
-    data_dir: &str,
-) -> (BrokerData, Vec<String>) {
-    let Some(id) = backup_id else {
-        return (
-            data,
-            vec!["Failed to restore broker: ZEEBE_RESTORE_FROM_BACKUP_ID is not set".to_string()],
-        );
-    };
-    if data != BrokerData::Empty {
-        return (
-            data,
-            vec![format!(
-                "Brokers's data directory {data_dir} is not empty. Aborting restore to avoid overwriting data. Please restart with a clean directory"
-            )],
-        );
-    }
-    match backup_state {
-        Some("COMPLETED") => (
-            BrokerData::Restored(id),
-            vec![
-                format!("Restoring broker from backup {id}"),
-                "Successfully restored broker from backup".to_string(),
-            ],
-        ),
-        Some(state) => (
-            data,
-            vec![format!(
-                "Failed to restore broker from backup {id}: backup is in state {state}"
-            )],
-        ),
-        None => (
-            data,
-            vec![format!(
-                "Failed to restore broker from backup {id}: no valid backup with id {id} found"
-            )],
-        ),
-    }
 }
 
 /// The backup every broker was restored from, if they all were restored from the same one.
@@ -403,6 +366,19 @@ pub fn revision(template: &Value) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{:010x}", h & 0xff_ffff_ffff)
+}
+
+/// A container of a pod template (`null` when absent).
+pub fn template_container(template: &Value, container: &str) -> Value {
+    template
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// The value of an env variable on a container of a pod template.
@@ -464,8 +440,12 @@ impl CamundaWorkloads {
             .cloned()
             .unwrap_or(Value::Null);
         let rev = revision(&template);
-        let restore_mode =
-            template_env(&template, n.container(), "ZEEBE_RESTORE").as_deref() == Some("true");
+        let route = restore_app::route(
+            &template_container(&template, n.container()),
+            &world.facts.config,
+            n.version,
+        );
+        let restore_mode = route.is_restore();
         let now = world.now_ms();
         let start_ms = world.facts.timing.pod_start_ms;
         let mut ready = 0u32;
@@ -493,19 +473,31 @@ impl CamundaWorkloads {
                         Phase::Starting
                     },
                     restarts: 0,
+                    runs: 0,
+                    exited_ms: 0,
+                    exit_code: 0,
                 });
                 let due = ps.phase == Phase::Starting && now >= ps.created_ms + start_ms;
+                // The kubelet restarts an exited restore app (CrashLoopBackOff, §7.1).
+                let restart = ps.phase == Phase::Exited
+                    && matches!(route, Route::RestoreApp { .. })
+                    && now
+                        >= ps.exited_ms
+                            + restore_app::next_run_delay(
+                                world.facts.config.crash_loop_ms,
+                                ps.runs,
+                            );
                 if due {
-                    ps.phase = if restore_mode {
-                        Phase::Exited
-                    } else {
-                        Phase::Ready
+                    ps.phase = match route {
+                        Route::Broker => Phase::Ready,
+                        Route::RestoreApp { .. } => Phase::Exited,
+                        Route::RestoreThenSleep { .. } => Phase::Sleeping,
                     };
                 }
-                due
+                due || restart
             };
             if starts_now {
-                self.start_container(objects, world, st, ordinal, restore_mode, &template);
+                self.start_container(objects, world, st, ordinal, &route);
             }
             if let Some(ps) = st.pods.get(&pod).cloned() {
                 if ps.phase == Phase::Ready {
@@ -594,34 +586,35 @@ impl CamundaWorkloads {
         }
     }
 
-    /// A broker container starts: the restore app (restore mode) or the broker.
+    /// A broker container starts: the broker, or the restore app (§7.1, §7.8).
     fn start_container(
         &self,
         objects: &mut KubeObjects,
         world: &mut World,
         st: &mut State,
         ordinal: u32,
-        restore_mode: bool,
-        template: &Value,
+        route: &Route,
     ) {
         let n = &self.names;
         let pod = n.pod(ordinal);
         let c = n.container();
-        if !restore_mode {
-            objects.append_log(
-                &n.namespace,
-                &pod,
-                c,
-                &format!(
-                    "Starting Camunda {} broker {ordinal} (simulated)",
-                    n.version.component_version()
-                ),
-            );
-            return;
-        }
-        let id = template_env(template, c, "ZEEBE_RESTORE_FROM_BACKUP_ID")
-            .and_then(|s| s.parse::<u64>().ok());
-        let backup_state = id
+        let (backup_id, echo) = match route {
+            Route::Broker => {
+                objects.append_log(
+                    &n.namespace,
+                    &pod,
+                    c,
+                    &format!(
+                        "Starting Camunda {} broker {ordinal} (simulated)",
+                        n.version.component_version()
+                    ),
+                );
+                return;
+            }
+            Route::RestoreApp { backup_id } => (*backup_id, None),
+            Route::RestoreThenSleep { backup_id, echo } => (*backup_id, Some(echo.clone())),
+        };
+        let backup_state = backup_id
             .and_then(|id| world.zeebe.backups.get(&id))
             .map(|b| b.state());
         let data = st
@@ -629,16 +622,41 @@ impl CamundaWorkloads {
             .get(&ordinal)
             .copied()
             .unwrap_or(BrokerData::Present);
-        let (new_data, lines) = run_restore(data, id, backup_state, n.data_dir());
+        let (new_data, lines, code) = restore_app::run(data, backup_id, backup_state, n.data_dir());
         st.brokers.insert(ordinal, new_data);
-        for line in lines {
-            objects.append_log(&n.namespace, &pod, c, &line);
+        let now = world.now_ms();
+        let Some(ps) = st.pods.get_mut(&pod) else {
+            return;
+        };
+        if let Some(echo) = echo {
+            // The command keeps the container up: its current log tells the outcome.
+            for line in &lines {
+                objects.append_log(&n.namespace, &pod, c, line);
+            }
+            if let Some(echo) = echo {
+                objects.append_log(&n.namespace, &pod, c, &restore_app::echo_line(&echo, code));
+            }
+            return;
         }
-        // The restore app exits; Kubernetes restarts the container (CrashLoopBackOff).
+        // A later run starts a new container: its log replaces the last one's.
+        if ps.runs > 0 {
+            objects.rotate_log(&n.namespace, &pod, c);
+        }
+        for line in &lines {
+            objects.append_log(&n.namespace, &pod, c, line);
+        }
+        // The app exits and the container waits to be restarted: the kubelet serves the last
+        // terminated run both as the current and as the previous log (kubelet
+        // `validateContainerLogStatus`), so both show this run until the next one ends.
         objects.rotate_log(&n.namespace, &pod, c);
-        if let Some(ps) = st.pods.get_mut(&pod) {
-            ps.restarts += 1;
+        for line in &lines {
+            objects.append_log(&n.namespace, &pod, c, line);
         }
+        ps.runs += 1;
+        ps.exited_ms = now;
+        ps.exit_code = code;
+        ps.phase = Phase::Exited;
+        ps.restarts += 1;
     }
 
     /// All brokers run normally: a restored cluster takes the backup's positions; a cluster of
@@ -732,6 +750,9 @@ impl CamundaWorkloads {
                         Phase::Starting
                     },
                     restarts: 0,
+                    runs: 0,
+                    exited_ms: 0,
+                    exit_code: 0,
                 });
                 let became_ready = ps.phase == Phase::Starting && now >= ps.created_ms + start_ms;
                 if became_ready {
@@ -850,7 +871,9 @@ fn pod_object(
 ) -> Value {
     let ready = ps.phase == Phase::Ready;
     let state = match ps.phase {
-        Phase::Ready => json!({"running": {"startedAt": "2025-01-01T00:00:00Z"}}),
+        Phase::Ready | Phase::Sleeping => {
+            json!({"running": {"startedAt": "2025-01-01T00:00:00Z"}})
+        }
         Phase::Starting => json!({"waiting": {"reason": "ContainerCreating"}}),
         Phase::Exited => {
             json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}})
@@ -863,8 +886,13 @@ fn pod_object(
         "podIP": "10.0.0.1",
     });
     if ps.phase == Phase::Exited {
+        let reason = if ps.exit_code == 0 {
+            "Completed"
+        } else {
+            "Error"
+        };
         status["containerStatuses"][0]["lastState"] =
-            json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+            json!({"terminated": {"exitCode": ps.exit_code, "reason": reason}});
     }
     json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -981,28 +1009,6 @@ mod tests {
         assert!(find("ConfigMap", "camunda-zeebe-configuration-unified").is_some());
         let opt = find("Service", "camunda-optimize").unwrap();
         assert_eq!(opt["spec"]["ports"][1]["targetPort"], 8092);
-    }
-
-    #[test]
-    fn restore_app_outcomes() {
-        let dir = "/usr/local/camunda/data";
-        let (d, log) = run_restore(BrokerData::Empty, Some(5), Some("COMPLETED"), dir);
-        assert_eq!(d, BrokerData::Restored(5));
-        assert_eq!(
-            log.last().unwrap(),
-            "Successfully restored broker from backup"
-        );
-        let (d, log) = run_restore(BrokerData::Present, Some(5), Some("COMPLETED"), dir);
-        assert_eq!(d, BrokerData::Present);
-        assert_eq!(
-            log[0],
-            "Brokers's data directory /usr/local/camunda/data is not empty. Aborting restore to avoid overwriting data. Please restart with a clean directory"
-        );
-        let (d, log) = run_restore(BrokerData::Empty, Some(6), None, dir);
-        assert_eq!(d, BrokerData::Empty);
-        assert!(log[0].contains("no valid backup"));
-        let (_, log) = run_restore(BrokerData::Empty, Some(6), Some("FAILED"), dir);
-        assert!(log[0].contains("FAILED"));
     }
 
     #[test]
