@@ -170,6 +170,7 @@ pub mod model;
 pub mod optimize;
 pub mod oracle;
 pub mod restore_app;
+pub mod schedule_grace;
 pub mod time;
 pub mod webapps;
 pub mod workloads;

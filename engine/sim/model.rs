@@ -156,6 +156,8 @@ pub struct World {
     pub broker_data_epoch: u64,
     /// Exporting mode changes (ms since start, new mode), oldest first.
     pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
+    /// When backups were scheduled: status GETs answer 404 for a while (§7.2).
+    pub schedule_grace: super::schedule_grace::ScheduleGrace,
 }
 
 impl World {
@@ -195,6 +197,7 @@ impl World {
             brokers_running: true,
             broker_data_epoch: 0,
             exporting_history: Vec::new(),
+            schedule_grace: Default::default(),
             started: Instant::now(),
             wall_start_ms: time::now_epoch_ms(),
             facts,
@@ -219,6 +222,18 @@ impl World {
             let now = self.now_ms();
             self.exporting_history.push((now, mode));
         }
+    }
+
+    /// Whether backup `id` of `api` was scheduled too recently to be visible (§7.2).
+    pub fn schedule_hidden(&self, api: &str, id: u64) -> bool {
+        let grace = self.facts.config.schedule_404_ms;
+        self.schedule_grace.hidden(api, id, self.now_ms(), grace)
+    }
+
+    /// Notes that backup `id` of `api` was scheduled now.
+    pub fn note_scheduled(&mut self, api: &str, id: u64) {
+        let now = self.now_ms();
+        self.schedule_grace.scheduled(api, id, now);
     }
 
     /// Milliseconds since the simulator started.

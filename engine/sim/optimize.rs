@@ -106,6 +106,7 @@ fn take(world: &mut World, req: &Req) -> Resp {
     }
     let version = world.facts.version.optimize_version();
     let outcome = world.faults.outcome("optimize");
+    world.note_scheduled("optimize", id);
     let now = world.now_ms();
     let parts = [
         world.owned_indices(&[Owner::OptimizeImport]),
@@ -223,7 +224,8 @@ fn get(world: &World, seg: &str) -> Resp {
         return resp;
     }
     let snaps = snapshots_of(world, id as u64);
-    if snaps.is_empty() {
+    // "Backup creation is asynchronous" (§7.2): not visible right after the POST.
+    if snaps.is_empty() || world.schedule_hidden("optimize", id as u64) {
         return error(
             404,
             &format!("No Optimize backup with ID [{id}] could be found."),

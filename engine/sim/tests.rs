@@ -10,4 +10,5 @@ mod optimize_api;
 mod oracle_flow;
 mod orchestration;
 mod restore_crash_loop;
+mod schedule_404;
 mod v87;

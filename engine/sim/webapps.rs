@@ -196,6 +196,7 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
     let parts = plan_parts(world, app, id);
     let names: Vec<String> = parts.iter().map(|p| p.name.clone()).collect();
     world.webapps.pending.insert(app, parts.into());
+    world.note_scheduled(app.name(), id);
     let now = world.now_ms();
     progress(world, now);
     Resp::json(200, &serde_json::json!({ "scheduledSnapshots": names }))
@@ -375,7 +376,8 @@ fn get(world: &World, app: App, seg: &str) -> Resp {
         return no_repository();
     }
     let mut snaps = snapshots_of(world, app, id);
-    if snaps.is_empty() {
+    // "snapshots will be created asynchronously" (§7.2): not visible right after the POST.
+    if snaps.is_empty() || world.schedule_hidden(app.name(), id) {
         return Resp::message(404, &format!("No backup with id [{id}] found."));
     }
     snaps.sort_by(|a, b| a.name.cmp(&b.name));

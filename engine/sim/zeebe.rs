@@ -187,6 +187,7 @@ fn take(world: &mut World, req: &Req) -> Resp {
         })
         .collect();
     world.zeebe.highest = id;
+    world.note_scheduled("zeebe", id);
     world.zeebe.backups.insert(
         id,
         ZeebeBackup {
@@ -211,6 +212,11 @@ fn query(world: &World, arg: &str, prefix_list: bool) -> Resp {
     }
     match parse_path_id(arg) {
         Some(id) if id > 0 => match world.zeebe.backups.get(&(id as u64)) {
+            // Scheduled but not yet seen by the brokers: every partition DOES_NOT_EXIST, which
+            // the endpoint answers with 404 (§7.2, §4.4).
+            Some(_) if world.schedule_hidden("zeebe", id as u64) => {
+                message(404, &format!("Backup with id {id} does not exist"))
+            }
             Some(b) => Resp::json(200, &info(world, b)),
             None => message(404, &format!("Backup with id {id} does not exist")),
         },
