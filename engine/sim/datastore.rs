@@ -432,6 +432,8 @@ impl Store {
             if now_ms >= s.start_ms + s.duration_ms {
                 s.state = match s.outcome {
                     Outcome::Failed => SnapState::Failed,
+                    // Some shards failed: PARTIAL with `shards.failed > 0` (reference §7.3).
+                    Outcome::Partial => SnapState::Partial,
                     _ => SnapState::Success,
                 };
                 s.end_ms = Some(now_ms);

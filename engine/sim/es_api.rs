@@ -698,7 +698,7 @@ fn status(world: &World, repo: &str, expr: &str) -> Resp {
                 snapshot: s.name.clone(),
                 repository: s.repository.clone(),
                 uuid: s.uuid.clone(),
-                state: if running { "STARTED" } else { s.state.as_str() },
+                state: status_state(s.state),
                 include_global_state: s.include_global_state,
                 shards_stats: ShardsStats {
                     initializing: 0,
@@ -727,6 +727,17 @@ fn status(world: &World, repo: &str, expr: &str) -> Resp {
         snapshots: Vec<StatusEntry>,
     }
     Resp::json(200, &Out { snapshots: entries })
+}
+
+/// The `state` of a `_status` entry: `STARTED` while running, and PARTIAL reported as SUCCESS
+/// (elastic/elasticsearch `TransportSnapshotsStatusAction`: "Translating both PARTIAL and
+/// SUCCESS to SUCCESS for now"; reference §7.3). Only `GET _snapshot/<repo>/<snap>` tells.
+fn status_state(state: SnapState) -> &'static str {
+    match state {
+        SnapState::InProgress => "STARTED",
+        SnapState::Partial => SnapState::Success.as_str(),
+        other => other.as_str(),
+    }
 }
 
 /// `POST /_snapshot/{repo}/{snap}/_restore`; with `wait_for_completion=true` answers when done.

@@ -11,4 +11,5 @@ mod oracle_flow;
 mod orchestration;
 mod restore_crash_loop;
 mod schedule_404;
+mod snapshot_partial;
 mod v87;
