@@ -27,6 +27,10 @@ pub enum Owner {
     OptimizeImport,
     /// Other Optimize indices (Optimize backup part 2).
     Optimize,
+    /// 8.8 dated usage-metric indices (archived; in web-app backups from 8.8.15, §7.6).
+    UsageMetricArchive,
+    /// Another installation's or application's index on the same datastore (§7.5).
+    Foreign,
 }
 
 impl Owner {
@@ -36,7 +40,19 @@ impl Owner {
             Owner::ZeebeRecord => 0,
             Owner::Operate | Owner::Tasklist | Owner::Camunda => 1,
             Owner::OptimizeImport | Owner::Optimize => 2,
+            Owner::UsageMetricArchive | Owner::Foreign => 0,
         }
+    }
+
+    /// Whether the exporter writes into it (archived and foreign indices get nothing new).
+    fn exported_into(self) -> bool {
+        !matches!(self, Owner::UsageMetricArchive | Owner::Foreign)
+    }
+
+    /// Whether this installation's backups and restores deal with it (not foreign, not the
+    /// archived usage metrics that `damage` spares).
+    pub fn restorable(self) -> bool {
+        self.exported_into()
     }
 }
 
@@ -319,6 +335,9 @@ impl Store {
     pub fn feed(&mut self, exported: &[[u64; 3]]) -> Vec<u64> {
         let mut lowest = vec![u64::MAX; exported.len()];
         for index in self.indices.values_mut() {
+            if !index.owner.exported_into() {
+                continue;
+            }
             let lag = index.owner.lag();
             for (i, hist) in exported.iter().enumerate() {
                 if let Some(p) = index.positions.get_mut(i) {

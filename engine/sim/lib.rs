@@ -17,9 +17,8 @@
 //!
 //! Every Camunda component answers `GET /actuator/health` with `{"status":"UP"}` and
 //! `GET /actuator/info` with `{"build":{"artifact":..,"name":..,"version":..}}` (Spring Boot's
-//! build-info form; the real images do not promise this endpoint, so plans should read versions
-//! from the datastore's `GET /` (`version.number`, `version.distribution` on OpenSearch), from
-//! `brokerVersion` in Zeebe backup details, or from the snapshot names). Double slashes in paths
+//! build-info form), except Optimize, whose info is `{}` (§7.9; its version is in the image
+//! tag and the `app.kubernetes.io/version` label of its Deployment). Double slashes in paths
 //! are collapsed (reference 2.2).
 //!
 //! # State model
@@ -41,8 +40,9 @@
 //!   positions), repositories, snapshots, Zeebe backups, components up/down, armed faults.
 //! - `POST /sim/advance` (optional body `{"records": N}`, default 10): every partition processes
 //!   and exports N more records now, as if the cluster had run a while.
-//! - `POST /sim/damage`: deletes every Camunda index (names matching
-//!   `camunda|operate|tasklist|optimize|zeebe`, never `.`-names) and all broker data.
+//! - `POST /sim/damage`: deletes every index of this installation (the names its prefixes
+//!   give, see `index_names`) and all broker data; foreign indices and the 8.8 dated
+//!   usage-metric indices stay (§7.5, §7.6).
 //! - `POST /sim/zeebe/restore/{id}`: restores the brokers from Zeebe backup `id` as the restore
 //!   app would (for runs without Kubernetes); 409 when broker data is not empty.
 //! - `POST /sim/components/{name}/down` and `/up`: takes a component's API away (connection
@@ -54,7 +54,9 @@
 //! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`
 //!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..},"exporting":"running|.."}`
 //!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
-//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`.
+//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`;
+//!   a deleted foreign index, or a deleted dated usage-metric index the backup does not hold,
+//!   is a problem.
 //! - `GET /sim/in-flight`: requests arrived and not yet answered
 //!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
@@ -101,7 +103,7 @@
 //!                              # {zeebe: core, optimize: opt}; labels `app.kubernetes.io/instance`
 //!                              # and `app.kubernetes.io/component` stay (§7.10)
 //!   index_prefix: ""           # [""] web-app/orchestration prefix: `<p>-operate-*`, `<p>-camunda-*` (§7.5)
-//!   optimize_index_prefix: ""  # [""] Optimize's prefix: `<p>-optimize-*` (§7.5)
+//!   optimize_index_prefix: ""  # [""] Optimize's prefix in place of `optimize` (§7.5)
 //!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
 //!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
 //!                              # shop-camunda-orders] others' indices on the shared datastore;
@@ -156,6 +158,7 @@
 //! `orchestration_url` includes it); `exporting_plain_204` answers exporting with a plain 204;
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
+pub mod actuator_info;
 pub mod cluster;
 pub mod cluster_config;
 pub mod control;
@@ -165,6 +168,7 @@ pub mod exporting;
 pub mod fault_flags;
 pub mod faults;
 pub mod http;
+pub mod index_names;
 pub mod kube;
 pub mod model;
 pub mod optimize;

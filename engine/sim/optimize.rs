@@ -104,7 +104,7 @@ fn take(world: &mut World, req: &Req) -> Resp {
             ),
         );
     }
-    let version = world.facts.version.optimize_version();
+    let version = world.facts.optimize_version();
     let outcome = world.faults.outcome("optimize");
     world.note_scheduled("optimize", id);
     let now = world.now_ms();

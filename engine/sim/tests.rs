@@ -5,6 +5,7 @@
 mod common;
 mod datastore_api;
 mod faults_api;
+mod installation_indices;
 mod kube_flow;
 mod optimize_api;
 mod oracle_flow;

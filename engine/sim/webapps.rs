@@ -204,7 +204,7 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
 
 /// The parts of a new backup: the app's indices split into `webapps_parts` contiguous groups.
 fn plan_parts(world: &mut World, app: App, id: u64) -> Vec<PendingPart> {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     let count = world.facts.webapps_parts as usize;
     let indices = world.owned_indices(app.owners());
     let outcome = world.faults.outcome(app.name());

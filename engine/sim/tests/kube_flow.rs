@@ -173,12 +173,25 @@ async fn restore_88_with_kubectl() {
         .await;
     assert_eq!(pods.trim(), "");
 
-    // Step 4: delete Camunda indices one by one.
+    // Step 4: delete this installation's indices one by one: names anchored on its prefixes,
+    // never the foreign ones (§7.5) nor the dated usage metrics the backup lacks (§7.6).
     let names = s
         .get(&format!("{}/_cat/indices?h=index", s.es()))
         .await
         .text;
-    for n in names.lines().filter(|n| !n.starts_with('.')) {
+    let ours = |n: &str| {
+        [
+            "operate-",
+            "tasklist-",
+            "camunda-",
+            "optimize-",
+            "zeebe-record_",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+            && (!n.contains("usage-metric") || n.ends_with('_'))
+    };
+    for n in names.lines().filter(|n| ours(n)) {
         assert_eq!(
             s.call("DELETE", &format!("{}/{n}", s.es()), None)
                 .await
