@@ -149,7 +149,11 @@
 //! (`timing.pod_start_ms`); a PVC in use stays Terminating until its pod is gone; deleted broker
 //! PVCs come back empty; started with `ZEEBE_RESTORE=true` + `ZEEBE_RESTORE_FROM_BACKUP_ID` the
 //! brokers restore (or log `... is not empty. Aborting restore ...`), exit, and show the lines
-//! in `kubectl logs --previous`; started normally they serve the restored cluster. Off by
+//! in `kubectl logs --previous`; started normally they serve the restored cluster. The objects
+//! follow the scenario's `config:` (see `chart`): names from `names:`, labels `helm.sh/chart`
+//! and `app.kubernetes.io/version`, GitOps annotations/labels, no PVCs unless
+//! `persistence_type: disk` (then broker data is lost with the pods), the broker `command`,
+//! and the backup repository/store in the containers' env. Off by
 //! default so that `start` works on branches without the stand-in.
 //!
 //! # Other options
@@ -159,6 +163,7 @@
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
 pub mod actuator_info;
+pub mod chart;
 pub mod cluster;
 pub mod cluster_config;
 pub mod control;

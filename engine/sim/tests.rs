@@ -2,6 +2,7 @@
 //! starts its own simulator on ephemeral ports, every wait is bounded, and nothing leaves
 //! 127.0.0.1. Grouped by surface: 8.8 orchestration, Optimize, datastore, 8.7, oracle, faults.
 
+mod chart_install;
 mod common;
 mod datastore_api;
 mod faults_api;
