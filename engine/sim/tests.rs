@@ -8,6 +8,7 @@ mod datastore_api;
 mod faults_api;
 mod installation_indices;
 mod kube_flow;
+mod long_restores;
 mod optimize_api;
 mod oracle_flow;
 mod orchestration;
