@@ -19,6 +19,8 @@ pub enum Outcome {
     Failed,
     /// Stays `IN_PROGRESS` forever.
     Hang,
+    /// Snapshots only: ends `PARTIAL` with failed shards (reference §7.3).
+    Partial,
 }
 
 /// A fault on matching requests.
@@ -80,34 +82,7 @@ pub struct ExportingFaults {
     pub resume_failures: u32,
 }
 
-/// Cluster configuration a scenario can change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    #[serde(default = "yes")]
-    pub webapps_repository: bool,
-    #[serde(default = "yes")]
-    pub optimize_repository: bool,
-    #[serde(default = "yes")]
-    pub zeebe_backup_store: bool,
-    #[serde(default = "yes")]
-    pub repository_registered: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for ClusterConfig {
-    fn default() -> Self {
-        ClusterConfig {
-            webapps_repository: true,
-            optimize_repository: true,
-            zeebe_backup_store: true,
-            repository_registered: true,
-        }
-    }
-}
+pub use super::cluster_config::ClusterConfig;
 
 /// A scenario: everything that makes a run deviate from the happy path.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -194,8 +169,13 @@ impl Scenario {
                     OUTCOME_COMPONENTS.join(", ")
                 )));
             }
+            if o.result == Outcome::Partial && o.component != "snapshot" {
+                return Err(SimError::Scenario(
+                    "result: partial applies to component: snapshot only".to_string(),
+                ));
+            }
         }
-        Ok(())
+        self.config.validate().map_err(SimError::Scenario)
     }
 }
 

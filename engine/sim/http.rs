@@ -524,37 +524,9 @@ fn camunda(world: &mut World, c: Component, req: &Req) -> Resp {
     }
 }
 
-#[derive(Serialize)]
-struct Build {
-    artifact: &'static str,
-    name: &'static str,
-    version: &'static str,
-}
-
-/// Spring Boot build info (a simulator choice, see the `sim` module doc).
+/// `GET /actuator/info` (reference §7.9; see `actuator_info`).
 fn info(world: &World, c: Component) -> Resp {
-    let v = world.facts.version;
-    let (artifact, name, version) = match c {
-        Component::Optimize => ("optimize-distro", "Optimize", v.optimize_version()),
-        Component::Operate => ("operate-webapp", "Operate", v.component_version()),
-        Component::Tasklist => ("tasklist-webapp", "Tasklist", v.component_version()),
-        Component::Gateway => ("camunda-zeebe", "Zeebe Gateway", v.component_version()),
-        _ => ("camunda-zeebe", "Camunda", v.component_version()),
-    };
-    #[derive(Serialize)]
-    struct Out {
-        build: Build,
-    }
-    Resp::json(
-        200,
-        &Out {
-            build: Build {
-                artifact,
-                name,
-                version,
-            },
-        },
-    )
+    Resp::json(200, &super::actuator_info::body(world, c))
 }
 
 /// An injected error status with the body the component uses for errors.
