@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod driver;
+pub mod effects;
 pub mod events;
 pub mod inputs;
 pub mod journal;

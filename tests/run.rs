@@ -294,3 +294,54 @@ fn destructive_steps_need_yes() {
     );
     let _ = root();
 }
+
+/// A `for_each` that fails part-way: the finally step scales back exactly the items that
+/// succeeded or may have had an effect, read through `$effects`.
+#[test]
+fn finally_puts_back_the_partial_effects_of_a_failed_for_each() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: effects-test
+targets:
+  api: {{http: {{url: "http://{}"}}}}
+steps:
+  - id: scale-down
+    for_each: '["a", "b", "fail-c", "d"]'
+    parallelism: 1
+    http: {{target: api, method: POST, path: "/{{{{item}}}}/down"}}
+finally:
+  - id: scale-back
+    when: $effects["scale-down"].status != "succeeded"
+    for_each: $effects["scale-down"].items.succeeded + $effects["scale-down"].items.failed
+    http: {{target: api, method: POST, path: "/back/{{{{item}}}}"}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.path().join("fx.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "fx.yaml", "--state-dir", "st"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec![
+            "/a/down",
+            "/b/down",
+            "/fail-c/down",
+            "/back/a",
+            "/back/b",
+            "/back/fail-c"
+        ]
+    );
+}
+
+#[test]
+fn effects_of_an_unknown_step_are_diagnosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "apiVersion: runbook/v1\nkind: Plan\nname: d\ntargets:\n  api: {http: {url: \"http://127.0.0.1:9\"}}\nsteps:\n  - {id: a, http: {target: api, path: /a}}\nfinally:\n  - {id: b, when: '$effects[\"nope\"] != null', http: {target: api, path: /b}}\n";
+    std::fs::write(dir.path().join("d.yaml"), text).unwrap();
+    let r = run(dir.path(), &["validate", "d.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("unknown step `nope`"), "{}", r.out);
+}

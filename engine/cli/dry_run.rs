@@ -178,7 +178,7 @@ fn with_item(scope: &Json, item: Json) -> Json {
 
 /// The items of a `for_each` that depends only on params (else they exist only at run time).
 fn static_items(f: &crate::plan::jq::Jq, scope: &Json) -> Option<Vec<Json>> {
-    if f.source.contains("$steps") {
+    if f.source.contains("$steps") || f.source.contains("$effects") {
         return None;
     }
     let null = Json::Null;
@@ -188,6 +188,7 @@ fn static_items(f: &crate::plan::jq::Jq, scope: &Json) -> Option<Vec<Json>> {
         run: &scope["run"],
         item: &null,
         targets: &scope["targets"],
+        effects: &null,
     };
     match f.eval(scope, &vars) {
         Ok(Json::Array(items)) => Some(items),

@@ -145,6 +145,18 @@ const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
     "unexpected eof",
 ];
 
+/// stderr fragments that mean kubectl never got a request to the API server: nothing can
+/// have changed. (A timeout or a reset may come after the server acted, so they are absent.)
+const KUBECTL_NOT_REACHED_PATTERNS: &[&str] = &[
+    "unable to connect to the server",
+    "connection refused",
+    "was refused",
+    "no route to host",
+    "network is unreachable",
+    "tls handshake timeout",
+    "no such host",
+];
+
 /// Longest summary returned by [`StepError::summary`].
 const SUMMARY_MAX_CHARS: usize = 300;
 
@@ -170,6 +182,31 @@ impl StepError {
             | Self::Protocol { .. }
             | Self::InvalidRequest { .. }
             | Self::Cancelled => false,
+        }
+    }
+
+    /// Whether the failed attempt may have had an effect on its target: the request may have
+    /// reached the server, or kubectl may have talked to the API server. False only when it
+    /// surely did not (connection refused, nothing sent, bad request, program missing).
+    pub fn reached(&self) -> bool {
+        match self {
+            Self::Transport { kind, .. } => *kind != TransportKind::Connect,
+            Self::Kubectl { stderr_tail, .. } => {
+                let stderr = stderr_tail.to_ascii_lowercase();
+                !KUBECTL_NOT_REACHED_PATTERNS
+                    .iter()
+                    .any(|pattern| stderr.contains(pattern))
+            }
+            Self::Tls { .. }
+            | Self::Spawn { .. }
+            | Self::PortForward { .. }
+            | Self::InvalidRequest { .. } => false,
+            Self::HttpStatus { .. }
+            | Self::ResponseTooLarge { .. }
+            | Self::OutputTooLarge { .. }
+            | Self::Exec { .. }
+            | Self::Protocol { .. }
+            | Self::Cancelled => true,
         }
     }
 
@@ -238,6 +275,24 @@ mod tests {
         };
         assert!(!not_found.retryable());
         assert!(!StepError::Cancelled.retryable());
+        assert!(!refused.reached());
+        assert!(not_found.reached());
+    }
+
+    #[test]
+    fn executor_error_reached_only_when_the_server_may_have_acted() {
+        let transport = |kind| StepError::Transport {
+            message: String::new(),
+            kind,
+        };
+        assert!(!transport(TransportKind::Connect).reached());
+        assert!(transport(TransportKind::Timeout).reached());
+        assert!(http(500).reached());
+        let spawn = StepError::Spawn {
+            program: "kubectl".into(),
+            message: "not found".into(),
+        };
+        assert!(!spawn.reached());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::plan::source::Span;
 
 /// Variables every expression may read, in this order.
-pub const VARS: &[&str] = &["$params", "$steps", "$run", "$item", "$targets"];
+pub const VARS: &[&str] = &["$params", "$steps", "$run", "$item", "$targets", "$effects"];
 
 /// A jq expression from a plan, with where it was written.
 #[derive(Clone, Debug)]
@@ -41,6 +41,8 @@ pub struct JqVars<'a> {
     pub run: &'a Json,
     pub item: &'a Json,
     pub targets: &'a Json,
+    /// What each step may have done so far, succeeded or not (see the run's `effects`).
+    pub effects: &'a Json,
 }
 
 type Filter = jaq_core::compile::Filter<jaq_core::Native<data::JustLut<Val>>>;
@@ -76,7 +78,15 @@ impl Jq {
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
-        let values = [vars.params, vars.steps, vars.run, vars.item, vars.targets].map(to_val);
+        let values = [
+            vars.params,
+            vars.steps,
+            vars.run,
+            vars.item,
+            vars.targets,
+            vars.effects,
+        ]
+        .map(to_val);
         let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values));
         let mut out = filter.id.run((ctx, to_val(input))).map(unwrap_valr);
         match out.next() {
@@ -338,6 +348,7 @@ mod tests {
             run: n,
             item: n,
             targets: n,
+            effects: n,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::executor::{
 };
 use crate::plan::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
+use crate::run::effects::Effects;
 use crate::run::events::RunEvent;
 use crate::run::redact::Redactor;
 use crate::run::rendered_request::RenderedRequest;
@@ -39,6 +40,10 @@ pub struct RunEnv {
     pub run: Json,
     pub sink: Arc<dyn EventSink>,
     pub redactor: Arc<Mutex<Redactor>>,
+    /// What each step may have done so far: `$effects`.
+    pub effects: Effects,
+    /// Steps whose expressions read `$effects` (only they pay for a snapshot).
+    reads_effects: std::collections::HashSet<String>,
     /// Step ids each step (by id) reads outputs of, so a scope holds only what it needs.
     reads: HashMap<String, Vec<String>>,
     /// Whether a step's jq reads `$steps` in a way we could not resolve statically.
@@ -58,7 +63,11 @@ impl RunEnv {
         let targets = crate::run::rendered_request::target_scope(&plan, &base)?;
         let mut reads = HashMap::new();
         let mut reads_all = HashMap::new();
+        let mut reads_effects = std::collections::HashSet::new();
         for s in plan.steps.iter().chain(&plan.finally) {
+            if step_jqs(s).iter().any(|j| j.source.contains("$effects")) {
+                reads_effects.insert(s.id.clone());
+            }
             let (ids, all) = step_reads(s);
             reads.insert(s.id.clone(), ids);
             reads_all.insert(s.id.clone(), all);
@@ -71,6 +80,8 @@ impl RunEnv {
             run,
             sink,
             redactor: Arc::new(Mutex::new(redactor)),
+            effects: Effects::default(),
+            reads_effects,
             reads,
             reads_all,
         })
@@ -117,13 +128,23 @@ impl RunEnv {
         json!({"params": self.params, "targets": self.targets, "run": self.run, "steps": steps, "item": item})
     }
 
-    pub fn jq_vars<'a>(&'a self, steps: &'a Json, item: &'a Json) -> JqVars<'a> {
+    /// The value of `$effects` for `step`'s expressions now: `null` when none reads it.
+    pub fn effects_scope(&self, step: &Step) -> Json {
+        if self.reads_effects.contains(&step.id) {
+            self.effects.snapshot()
+        } else {
+            Json::Null
+        }
+    }
+
+    pub fn jq_vars<'a>(&'a self, steps: &'a Json, effects: &'a Json, item: &'a Json) -> JqVars<'a> {
         JqVars {
             params: &self.params,
             steps,
             run: &self.run,
             item,
             targets: &self.targets,
+            effects,
         }
     }
 
@@ -228,19 +249,7 @@ fn step_reads(s: &Step) -> (Vec<String>, bool) {
             }
         }
     }
-    let mut jqs: Vec<&crate::plan::jq::Jq> = s
-        .when
-        .iter()
-        .chain(&s.for_each)
-        .chain(&s.check)
-        .chain(s.version.as_ref().map(|v| &v.from))
-        .collect();
-    jqs.extend(s.outputs.iter().map(|o| &o.jq));
-    if let Action::Wait(w) = &s.action {
-        jqs.push(&w.until);
-        jqs.extend(&w.fail_if);
-    }
-    for jq in jqs {
+    for jq in step_jqs(s) {
         let refs = crate::plan::validate::refs::jq_references(&jq.source);
         let mut found = false;
         for (path, _, _) in refs {
@@ -261,6 +270,23 @@ fn step_reads(s: &Step) -> (Vec<String>, bool) {
     ids.sort();
     ids.dedup();
     (ids, all)
+}
+
+/// Every jq expression of a step.
+fn step_jqs(s: &Step) -> Vec<&crate::plan::jq::Jq> {
+    let mut jqs: Vec<&crate::plan::jq::Jq> = s
+        .when
+        .iter()
+        .chain(&s.for_each)
+        .chain(&s.check)
+        .chain(s.version.as_ref().map(|v| &v.from))
+        .collect();
+    jqs.extend(s.outputs.iter().map(|o| &o.jq));
+    if let Action::Wait(w) = &s.action {
+        jqs.push(&w.until);
+        jqs.extend(&w.fail_if);
+    }
+    jqs
 }
 
 /// Jittered delay: full jitter between half and all of `d`, so retries of many steps spread.

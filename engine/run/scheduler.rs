@@ -94,6 +94,9 @@ pub async fn run_with(
     let plan = env.plan.clone();
     let needs = resolve_needs(&plan.steps);
     let abort = CancellationToken::new();
+    for (id, _) in &resume.done {
+        env.effects.succeeded_earlier(id);
+    }
     let (mut state, stop_reason) = if resume.rollback {
         (
             pre_completed(&plan.steps, &needs, &resume),

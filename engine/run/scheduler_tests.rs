@@ -494,3 +494,51 @@ async fn check_failures_are_retried_and_outputs_flow() {
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     assert_eq!(h.exec.paths(), vec!["/p", "/p", "/q/x1"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn finally_reads_the_partial_effects_of_a_failed_for_each() {
+    // Parallelism 2: a and b start; a ends, c starts; b fails (404: it reached the server);
+    // c is still running and ends on its own; d and e never start.
+    let exec = Scripted::default()
+        .delay("/s/b", Duration::from_secs(1))
+        .reply("/s/b", vec![Reply::Status(404)])
+        .delay("/s/c", Duration::from_secs(2))
+        .reply("/refused", vec![Reply::Refused])
+        // So `refused` (no delay) has ended when `report` reads its effects.
+        .delay("/back/a", Duration::from_secs(1));
+    let yaml = r#"params:
+  names: {type: list, default: [a, b, c, d, e]}
+steps:
+  - id: each
+    for_each: $params.names
+    parallelism: 2
+    http: {target: sim, method: POST, path: "/s/{{item}}"}
+  - {id: never, needs: [each], http: {target: sim, path: /never}}
+finally:
+  - id: put-back
+    when: $effects["each"].status == "failed"
+    for_each: $effects["each"].items.succeeded + $effects["each"].items.failed
+    http: {target: sim, method: POST, path: "/back/{{item}}"}
+  - id: refused
+    http: {target: sim, path: /refused}
+  - id: report
+    needs: [put-back]
+    when: $effects["never"] == null and $effects["refused"] == {"status":"failed","reached":false} and $effects["each"].items.not_started == ["d","e"] and $effects["put-back"].status == "succeeded"
+    http: {target: sim, path: /report}
+"#;
+    let h = go(yaml, exec, opts(), Interrupts::default()).await;
+    assert_eq!(h.result.outcome, Outcome::CompensationFailed);
+    let mut backs: Vec<String> = h
+        .exec
+        .paths()
+        .into_iter()
+        .filter(|p| p.starts_with("/back/"))
+        .collect();
+    backs.sort();
+    assert_eq!(backs, vec!["/back/a", "/back/b", "/back/c"]);
+    assert!(
+        h.exec.paths().contains(&"/report".to_string()),
+        "{:?}",
+        h.exec.paths()
+    );
+}

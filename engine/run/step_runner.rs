@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::executor::{ActionRequest, ActionResult, StepError};
 use crate::plan::{Action, Step, WaitAction};
 use crate::run::context::{Outputs, RunEnv, jitter};
+use crate::run::effects::EffectStatus;
 use crate::run::events::{Phase, RunEvent};
 
 /// How a step ended.
@@ -38,6 +39,8 @@ struct AttemptError {
     message: String,
     retryable: bool,
     cancelled: bool,
+    /// Whether the attempt may have had an effect on its target.
+    reached: bool,
 }
 
 impl From<StepError> for AttemptError {
@@ -45,23 +48,72 @@ impl From<StepError> for AttemptError {
         Self {
             retryable: e.retryable(),
             cancelled: matches!(e, StepError::Cancelled),
+            reached: e.reached(),
             message: e.summary(),
         }
     }
 }
 
 impl AttemptError {
+    /// A failure found before anything was sent (rendering, a bad expression).
     fn fatal(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             retryable: false,
             cancelled: false,
+            reached: false,
+        }
+    }
+
+    /// A failure after the action ran (a `check`, an output, a version): it reached.
+    fn after_action(message: impl Into<String>, retryable: bool) -> Self {
+        Self {
+            message: message.into(),
+            retryable,
+            cancelled: false,
+            reached: true,
+        }
+    }
+
+    /// A final failure found after the action ran.
+    fn late(message: impl Into<String>) -> Self {
+        Self::after_action(message, false)
+    }
+
+    fn cancelled() -> Self {
+        Self {
+            message: "cancelled".into(),
+            retryable: false,
+            cancelled: true,
+            reached: true,
         }
     }
 }
 
-/// Runs `step` in `phase` with the outputs finished so far.
+/// Runs `step` in `phase` with the outputs finished so far, and records how it ended in
+/// the run's effects.
 pub async fn run_step(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    outputs: &Outputs,
+    cancel: &CancellationToken,
+    max_parallel: usize,
+) -> StepOutcome {
+    let outcome = run_step_body(env, step, phase, outputs, cancel, max_parallel).await;
+    let status = match &outcome {
+        StepOutcome::Succeeded { .. } => Some(EffectStatus::Succeeded),
+        StepOutcome::Failed { .. } => Some(EffectStatus::Failed),
+        StepOutcome::Cancelled => Some(EffectStatus::Interrupted),
+        StepOutcome::Skipped { .. } => None,
+    };
+    if let Some(status) = status {
+        env.effects.finished(&step.id, status);
+    }
+    outcome
+}
+
+async fn run_step_body(
     env: &RunEnv,
     step: &Step,
     phase: Phase,
@@ -72,8 +124,9 @@ pub async fn run_step(
     let steps = env.steps_scope(step, outputs);
     let null = Json::Null;
     let ctx = env.scope(&steps, &null);
+    let effects = env.effects_scope(step);
     if let Some(when) = &step.when {
-        match when.truthy(&ctx, &env.jq_vars(&steps, &null)) {
+        match when.truthy(&ctx, &env.jq_vars(&steps, &effects, &null)) {
             Ok(true) => {}
             Ok(false) => {
                 return StepOutcome::Skipped {
@@ -89,9 +142,9 @@ pub async fn run_step(
         }
     }
     let Some(for_each) = &step.for_each else {
-        return run_item(env, step, phase, &steps, Json::Null, cancel).await;
+        return run_item(env, step, phase, &steps, (None, Json::Null), cancel).await;
     };
-    let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &null)) {
+    let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &effects, &null)) {
         Ok(Json::Array(items)) => items,
         Ok(other) => {
             return StepOutcome::Failed {
@@ -106,6 +159,7 @@ pub async fn run_step(
             };
         }
     };
+    env.effects.items_known(&step.id, &items);
     let max_parallel = step.parallelism.unwrap_or(max_parallel);
     run_items(env, step, phase, &steps, items, cancel, max_parallel).await
 }
@@ -135,7 +189,9 @@ async fn run_items(
                     },
                 );
             }
-            let outcome = run_item(env, step, phase, steps, item, cancel).await;
+            let outcome = run_item(env, step, phase, steps, (Some(i), item), cancel).await;
+            let ok = matches!(outcome, StepOutcome::Succeeded { .. });
+            env.effects.item_ended(&step.id, i, ok);
             if matches!(outcome, StepOutcome::Failed { .. } | StepOutcome::Cancelled) {
                 failed.store(true, std::sync::atomic::Ordering::SeqCst);
             }
@@ -177,12 +233,13 @@ async fn run_items(
     }
 }
 
+/// Runs one item (`index` is its place in the `for_each` list; `None` for a plain step).
 async fn run_item(
     env: &RunEnv,
     step: &Step,
     phase: Phase,
     steps: &Json,
-    item: Json,
+    (index, item): (Option<usize>, Json),
     cancel: &CancellationToken,
 ) -> StepOutcome {
     let scope = env.scope(steps, &item);
@@ -191,6 +248,7 @@ async fn run_item(
     let mut attempt = 0;
     loop {
         attempt += 1;
+        env.effects.attempt_started(&step.id, index);
         env.emit_durable(RunEvent::StepStarted {
             phase,
             id: step.id.clone(),
@@ -199,6 +257,8 @@ async fn run_item(
         })
         .await;
         let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
+        let reached = result.as_ref().map_or_else(|e| e.reached, |_| true);
+        env.effects.attempt_ended(&step.id, index, reached);
         match result {
             Ok(outputs) => {
                 return StepOutcome::Succeeded {
@@ -255,15 +315,15 @@ async fn attempt_once(
     };
     let result = match step.timeout.as_ref().and_then(|t| t.resolve(&env.params)) {
         Some(t) => tokio::time::timeout(t, run).await.unwrap_or_else(|_| {
-            Err(AttemptError {
-                message: format!("timed out after {}", crate::plan::duration::format(t)),
-                retryable: true,
-                cancelled: false,
-            })
+            Err(AttemptError::after_action(
+                format!("timed out after {}", crate::plan::duration::format(t)),
+                true,
+            ))
         }),
         None => run.await,
     }?;
-    let vars = env.jq_vars(steps, item);
+    let effects = env.effects_scope(step);
+    let vars = env.jq_vars(steps, &effects, item);
     if let Some(check) = &step.check {
         match check.truthy(&result.value, &vars) {
             Ok(true) => {}
@@ -273,13 +333,17 @@ async fn attempt_once(
                     .as_ref()
                     .and_then(|m| m.render(scope).ok())
                     .unwrap_or_else(|| format!("`check` is false: {}", check.source));
-                return Err(AttemptError {
-                    message: format!("{msg} (result: {})", shown(&result.value)),
-                    retryable: true,
-                    cancelled: false,
-                });
+                return Err(AttemptError::after_action(
+                    format!("{msg} (result: {})", shown(&result.value)),
+                    true,
+                ));
             }
-            Err(e) => return Err(AttemptError::fatal(format!("`check` failed: {e}"))),
+            Err(e) => {
+                return Err(AttemptError::after_action(
+                    format!("`check` failed: {e}"),
+                    false,
+                ));
+            }
         }
     }
     if let Some(v) = &step.version {
@@ -297,9 +361,9 @@ fn check_version(
     let found = v
         .from
         .eval(&result.value, vars)
-        .map_err(|e| AttemptError::fatal(format!("`version.from` failed: {e}")))?;
+        .map_err(|e| AttemptError::late(format!("`version.from` failed: {e}")))?;
     if found.is_null() || found.as_str().is_some_and(|s| s.trim().is_empty()) {
-        return Err(AttemptError::fatal(format!(
+        return Err(AttemptError::late(format!(
             "{} reports no version (`version.from` gave {}); a plan may offer a param to state it",
             v.app,
             if found.is_null() { "null" } else { "\"\"" }
@@ -307,7 +371,7 @@ fn check_version(
     }
     let text = crate::plan::template::display(&found);
     let parsed = semver::Version::parse(text.trim().trim_start_matches('v')).map_err(|e| {
-        AttemptError::fatal(format!(
+        AttemptError::late(format!(
             "{} reports version {text:?}, which is not a version ({e})",
             v.app
         ))
@@ -315,7 +379,7 @@ fn check_version(
     if v.constraint.matches(&parsed) {
         Ok(())
     } else {
-        Err(AttemptError::fatal(format!(
+        Err(AttemptError::late(format!(
             "{} is {parsed}, but this plan requires {} {}",
             v.app, v.app, v.text
         )))
@@ -332,7 +396,7 @@ fn outputs(
     for o in &step.outputs {
         let v =
             o.jq.eval(&result.value, vars)
-                .map_err(|e| AttemptError::fatal(format!("output `{}`: {e}", o.name)))?;
+                .map_err(|e| AttemptError::late(format!("output `{}`: {e}", o.name)))?;
         if o.secret
             && let Ok(mut r) = env.redactor.lock()
         {
@@ -359,7 +423,8 @@ async fn poll(
         .request(&w.probe, scope)
         .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
     let started = Instant::now();
-    let vars = env.jq_vars(steps, item);
+    let effects = env.effects_scope(step);
+    let vars = env.jq_vars(steps, &effects, item);
     let mut interval = w.interval;
     let mut last_seen = Json::Null;
     for n in 1u32.. {
@@ -368,9 +433,9 @@ async fn poll(
                 note_change(env, step, n, observed(&result.value), &mut last_seen);
                 if let Some(f) = &w.fail_if
                     && f.truthy(&result.value, &vars)
-                        .map_err(|e| AttemptError::fatal(format!("`fail_if` failed: {e}")))?
+                        .map_err(|e| AttemptError::late(format!("`fail_if` failed: {e}")))?
                 {
-                    return Err(AttemptError::fatal(format!(
+                    return Err(AttemptError::late(format!(
                         "`fail_if` holds ({}): {}",
                         f.source,
                         shown(&result.value)
@@ -378,18 +443,12 @@ async fn poll(
                 }
                 if w.until
                     .truthy(&result.value, &vars)
-                    .map_err(|e| AttemptError::fatal(format!("`until` failed: {e}")))?
+                    .map_err(|e| AttemptError::late(format!("`until` failed: {e}")))?
                 {
                     return Ok(result);
                 }
             }
-            Err(StepError::Cancelled) => {
-                return Err(AttemptError {
-                    message: "cancelled".into(),
-                    retryable: false,
-                    cancelled: true,
-                });
-            }
+            Err(StepError::Cancelled) => return Err(AttemptError::cancelled()),
             // A transient error while polling (connection reset, 503) is one bad poll, not the
             // end of the wait.
             Err(e) if e.retryable() => {
@@ -406,17 +465,13 @@ async fn poll(
             } else {
                 format!("last observed {}", short(&last_seen))
             };
-            return Err(AttemptError::fatal(format!(
+            return Err(AttemptError::late(format!(
                 "wait timed out after {} ({last})",
                 crate::plan::duration::format(timeout)
             )));
         }
         if sleep_or_cancel(interval, cancel).await {
-            return Err(AttemptError {
-                message: "cancelled".into(),
-                retryable: false,
-                cancelled: true,
-            });
+            return Err(AttemptError::cancelled());
         }
         interval = next_interval(interval, w.interval, w.max_interval, started.elapsed());
     }

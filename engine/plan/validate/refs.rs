@@ -432,7 +432,8 @@ fn availability(
     }
 }
 
-/// Reads `$params.x` and `$steps.<id>` / `$steps["<id>"]` out of a jq expression, with
+/// Reads `$params.x`, `$item`, `$steps.<id>` / `$steps["<id>"]` and `$effects["<id>"]` out of
+/// a jq expression, with
 /// their offsets, so jq conditions get the same reference checks as templates.
 pub(crate) fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
     let mut out = Vec::new();
@@ -442,7 +443,7 @@ pub(crate) fn jq_references(src: &str) -> Vec<(Vec<String>, usize, usize)> {
             .chars()
             .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
             .collect();
-        if var != "params" && var != "steps" && var != "item" {
+        if !["params", "steps", "item", "effects"].contains(&var.as_str()) {
             continue;
         }
         let mut path = vec![var.clone()];
@@ -488,7 +489,7 @@ fn check_jq(c: &mut Checker<'_>, scope: &mut Scope<'_>, jq: &Jq, site: Site) {
             ["steps", id, "outputs", name, ..] => {
                 check_output(c, scope, id, name, span, guarded, site)
             }
-            ["steps", id, ..] if !scope.index.contains_key(id) => {
+            ["steps" | "effects", id, ..] if !scope.index.contains_key(id) => {
                 c.push(Diagnostic::error(
                     "runbook::template::unknown_step",
                     format!("unknown step `{id}`"),
@@ -513,5 +514,7 @@ mod tests {
         let paths: Vec<Vec<String>> = refs.into_iter().map(|r| r.0).collect();
         assert_eq!(paths[0], vec!["params", "id"]);
         assert_eq!(paths[1], vec!["steps", "list-indices", "outputs", "names"]);
+        let refs = jq_references(r#"$effects["scale-down"].items.failed"#);
+        assert_eq!(refs[0].0, vec!["effects", "scale-down", "items", "failed"]);
     }
 }
