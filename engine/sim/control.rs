@@ -80,6 +80,11 @@ pub fn handle(shared: &Shared, kube: Option<&KubeHandle>, req: &Req) -> Resp {
             )
         }
         ("POST", ["sim", "faults"]) => add_faults(&mut world, req),
+        ("DELETE", ["sim", "faults"]) => {
+            let removed = world.faults.endpoint.len();
+            world.faults.endpoint.clear();
+            Resp::json(200, &json!({"removed": removed}))
+        }
         ("POST", ["sim", "components", name, action @ ("up" | "down")]) => {
             match Component::parse(name) {
                 Some(c) => {

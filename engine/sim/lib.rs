@@ -49,6 +49,7 @@
 //!   refused) or brings it back, as scaling it to 0 does. Names: `orchestration`, `gateway`,
 //!   `operate`, `tasklist`, `optimize`, `datastore`.
 //! - `POST /sim/faults`: adds faults; body is a scenario document (JSON or YAML, format below).
+//!   `DELETE /sim/faults` disarms every endpoint fault still armed (`{"removed": N}`).
 //! - `GET /sim/exporting`: `{"paused":bool,"mode":"running|soft-paused|hard-paused",
 //!   "history":[{"atMs":..,"mode":..}]}` (every mode change made through the API, oldest first).
 //! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`

@@ -113,12 +113,19 @@ impl Sandbox {
     ) -> Result<Self, String> {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut scenario = runbook_sim::Scenario::default();
+        // The real-cluster behaviours stay on, on a shorter clock: backups still answer 404
+        // for a while after they are scheduled (reference §7.2), the restore app still
+        // crash-loops (§7.1).
+        scenario.config.schedule_404_ms = 300;
+        scenario.config.crash_loop_ms = 300;
         let sim = runbook_sim::start(SimConfig {
             camunda_version: setup.version,
             datastore: setup.datastore,
             state_dir: dir.join("sim"),
             timing: fast_timing(),
             kubernetes: true,
+            scenario,
             ..SimConfig::default()
         })
         .await
@@ -340,6 +347,17 @@ impl Sandbox {
     /// The newest `seq` of the request log.
     pub fn last_seq(&self) -> u64 {
         self.sim.inspect(|w| w.requests.back().map_or(0, |r| r.seq))
+    }
+
+    /// How many endpoint faults are still armed (a held call's fault is gone once it holds).
+    pub fn armed_faults(&self) -> usize {
+        self.sim.inspect(|w| w.faults.endpoint.len())
+    }
+
+    /// Disarms every endpoint fault.
+    pub async fn disarm(&self) {
+        let url = format!("{}/sim/faults", self.sim.urls().control);
+        let _ = self.http.delete(url).send().await;
     }
 
     /// Whether a call on `component` `method` `path` is held in flight now.

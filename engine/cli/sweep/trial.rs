@@ -165,7 +165,9 @@ pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
     // Bounded: 240 s in 5 ms steps.
     for _ in 0..48_000 {
         caught = match point {
-            CrashPoint::Held(armed) => sb.in_flight(&armed.target),
+            // Its fault taken (only this one is armed) and a call of its path in flight: the
+            // held call itself, not another call of the same path (e.g. an earlier watch).
+            CrashPoint::Held(armed) => sb.armed_faults() == 0 && sb.in_flight(&armed.target),
             CrashPoint::StepStart(step) => sb.started_steps("restore").contains(step),
         };
         if caught {
@@ -178,6 +180,8 @@ pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
     }
     kill_group(&child);
     let _ = child.wait().await;
+    // A hold the run never reached must not hold the recovery.
+    sb.disarm().await;
     if !caught {
         return Verdict::Broken(
             "the restore never reached the crash point (the plan changed: regenerate the rows)"
