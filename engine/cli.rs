@@ -5,6 +5,7 @@
 pub mod diagnostics_output;
 pub mod dry_run;
 pub mod graph_view;
+pub mod how_to_continue;
 pub mod rehearse;
 pub mod run;
 pub mod sim;

@@ -15,6 +15,7 @@ mod http;
 mod kubectl;
 mod port_forward;
 mod process;
+mod reason;
 mod request;
 
 use std::ffi::OsString;

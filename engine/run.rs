@@ -15,5 +15,6 @@ pub mod recorder;
 pub mod recovery;
 pub mod redact;
 pub mod rendered_request;
+pub mod retry_policy;
 pub mod scheduler;
 pub mod step_runner;

@@ -14,7 +14,8 @@ use crate::harness::root;
 
 const SECRET: &str = "s3cr3t-token-value";
 
-/// A loopback server: `/slow*` answers after 30 s, `/fail*` answers 400, anything else 200.
+/// A loopback server: `/slow*` answers after 30 s the first time a path is called (at once
+/// later), `/fail*` answers 400, anything else 200.
 struct Server {
     addr: SocketAddr,
     calls: Arc<Mutex<Vec<String>>>,
@@ -37,8 +38,13 @@ impl Server {
                     let seen = seen.clone();
                     async move {
                         let path = uri.path().to_string();
-                        seen.lock().unwrap().push(path.clone());
-                        if path.starts_with("/slow") {
+                        let first = {
+                            let mut seen = seen.lock().unwrap();
+                            let first = !seen.contains(&path);
+                            seen.push(path.clone());
+                            first
+                        };
+                        if path.starts_with("/slow") && first {
                             tokio::time::sleep(Duration::from_secs(30)).await;
                         }
                         if path.starts_with("/fail") {
@@ -61,8 +67,12 @@ impl Server {
     }
 
     fn wait_for(&self, path: &str) {
+        self.wait_for_prefix(path);
+    }
+
+    fn wait_for_prefix(&self, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.calls().iter().any(|c| c == path) {
+        while !self.calls().iter().any(|c| c.starts_with(path)) {
             assert!(
                 Instant::now() < deadline,
                 "{path} never called; calls: {:?}",
@@ -344,4 +354,242 @@ fn effects_of_an_unknown_step_are_diagnosed() {
     let r = run(dir.path(), &["validate", "d.yaml"]);
     assert_eq!(r.code, 1, "{}", r.out);
     assert!(r.out.contains("unknown step `nope`"), "{}", r.out);
+}
+
+/// A fake kubectl (only for errors the simulator cannot produce): each call appends its argv
+/// to `calls`; the first `fail_first` calls print `stderr` and exit 1, later ones succeed.
+fn fake_kubectl(dir: &Path, stderr: &str, fail_first: u32) -> String {
+    let path = dir.join("kubectl");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> '{calls}'\nn=$(wc -l < '{calls}')\nif [ \"$n\" -le {fail_first} ]; then echo '{stderr}' >&2; exit 1; fi\necho '{{}}'\n",
+        calls = dir.join("calls").display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn kubectl_plan(dir: &Path, args: &str) -> String {
+    let text = format!(
+        "apiVersion: runbook/v1\nkind: Plan\nname: k\ntargets:\n  k8s: {{kubectl: {{namespace: ns}}}}\nsteps:\n  - {{id: k, kubectl: {{target: k8s, args: {args}}}}}\n"
+    );
+    std::fs::write(dir.join("k.yaml"), text).unwrap();
+    "k.yaml".into()
+}
+
+#[test]
+fn a_transient_kubectl_error_on_an_idempotent_verb_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = "Error from server (InternalError): etcdserver: request timed out";
+    let kubectl = fake_kubectl(dir.path(), etcd, 1);
+    let plan = kubectl_plan(dir.path(), "[scale, deployment/x, --replicas=0]");
+    let r = run(
+        dir.path(),
+        &["run", &plan, "--state-dir", "st", "--kubectl", &kubectl],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert!(
+        calls.lines().all(|l| l.contains("--request-timeout=30s")),
+        "{calls}"
+    );
+}
+
+#[test]
+fn a_kubectl_error_that_retrying_cannot_fix_fails_at_once_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let denied = "Error from server (Forbidden): deployments.apps is forbidden";
+    let kubectl = fake_kubectl(dir.path(), denied, 5);
+    let plan = kubectl_plan(dir.path(), "[scale, deployment/x, --replicas=0]");
+    let r = run(
+        dir.path(),
+        &["run", &plan, "--state-dir", "st", "--kubectl", &kubectl],
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("deployments.apps is forbidden"), "{}", r.out);
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap();
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+}
+
+fn for_each_plan(dir: &Path, server: &Server) -> String {
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: resume-test
+params:
+  name: {{type: string, required: true}}
+  stamp: {{type: string, default: '{{{{now "unix_ms"}}}}'}}
+  token: {{secret: true, env: RUN_TEST_TOKEN}}
+targets:
+  api: {{http: {{url: "http://{}", auth: {{bearer: "{{{{params.token}}}}"}}}}}}
+steps:
+  - id: each
+    destructive: true
+    for_each: '["a", "b", "slow-c", "d"]'
+    parallelism: 1
+    http: {{target: api, method: POST, path: "/{{{{item}}}}/{{{{params.name}}}}-{{{{params.stamp}}}}"}}
+  - id: after
+    needs: [each]
+    http: {{target: api, method: POST, path: /after}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.join("fe.yaml"), text).unwrap();
+    "fe.yaml".into()
+}
+
+/// SIGKILL inside a `for_each`, then `recover --resume` with no params: it refuses to repeat
+/// the in-flight item without --yes, refuses a conflicting value, refuses a missing secret,
+/// then continues with the items that did not finish, with the frozen `{{now}}` default.
+#[test]
+fn recover_resumes_a_for_each_with_the_frozen_values() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = for_each_plan(dir.path(), &server);
+    let mut child = command(
+        dir.path(),
+        &[
+            "run",
+            &plan,
+            "--state-dir",
+            "st",
+            "--yes",
+            "--set",
+            "name=n1",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    server.wait_for_prefix("/slow-c/");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let before = server.calls();
+    let stamp = before[0].trim_start_matches("/a/n1-").to_string();
+    assert!(!stamp.is_empty(), "{before:?}");
+
+    let refused = run(dir.path(), &["recover", "--resume", "--state-dir", "st"]);
+    assert_eq!(refused.code, 2, "{}", refused.out);
+    assert!(
+        refused
+            .out
+            .contains("refusing to repeat `each` (items slow-c)"),
+        "{}",
+        refused.out
+    );
+    let conflict = run(
+        dir.path(),
+        &[
+            "recover",
+            "--resume",
+            "--yes",
+            "--state-dir",
+            "st",
+            "--set",
+            "name=n2",
+        ],
+    );
+    assert_eq!(conflict.code, 2, "{}", conflict.out);
+    assert!(
+        conflict.out.contains("froze n1, but n2 was given"),
+        "{}",
+        conflict.out
+    );
+    let no_secret = command(
+        dir.path(),
+        &["recover", "--resume", "--yes", "--state-dir", "st"],
+    )
+    .env_remove("RUN_TEST_TOKEN")
+    .output()
+    .unwrap();
+    let text = String::from_utf8_lossy(&no_secret.stderr).to_string();
+    assert_eq!(no_secret.status.code(), Some(2), "{text}");
+    assert!(text.contains("RUN_TEST_TOKEN"), "{text}");
+    assert_eq!(server.calls(), before, "nothing ran while refusing");
+
+    let r = run(
+        dir.path(),
+        &["recover", "--resume", "--yes", "--state-dir", "st"],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let after: Vec<String> = server.calls()[before.len()..].to_vec();
+    assert_eq!(
+        after,
+        vec![
+            format!("/slow-c/n1-{stamp}"),
+            format!("/d/n1-{stamp}"),
+            "/after".to_string()
+        ]
+    );
+    let report = walk(&dir.path().join("st/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("report.json"))
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(report["run"]["params"]["name"], "n1", "{report}");
+    assert_eq!(report["finished"]["outcome"], "succeeded");
+    assert_no_secret(dir.path(), &r.out);
+}
+
+#[test]
+fn recover_abandon_marks_the_run_finished_and_runs_nothing() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let mut child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
+        .spawn()
+        .unwrap();
+    server.wait_for("/slow");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let r = run(dir.path(), &["recover", "--abandon", "--state-dir", "st"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(r.out.contains("marked abandoned"), "{}", r.out);
+    assert_eq!(server.calls(), vec!["/pause", "/slow"]);
+    let again = run(dir.path(), &["recover", "--resume", "--state-dir", "st"]);
+    assert_ne!(again.code, 0, "no unfinished run is left: {}", again.out);
+    let runs = run(dir.path(), &["runs", "--state-dir", "st"]);
+    assert!(!runs.out.contains("UNFINISHED"), "{}", runs.out);
+}
+
+#[test]
+fn a_finally_step_that_fails_for_good_exits_3() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "apiVersion: runbook/v1\nkind: Plan\nname: f\ntargets:\n  api: {{http: {{url: \"http://{}\"}}}}\nsteps:\n  - {{id: a, http: {{target: api, path: /a}}}}\nfinally:\n  - {{id: resume-exporting, retry: {{attempts: 2, backoff: {{initial: 10ms}}}}, http: {{target: api, path: /fail-resume}}}}\n",
+        server.addr
+    );
+    std::fs::write(dir.path().join("f.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "f.yaml", "--state-dir", "st"]);
+    assert_eq!(r.code, 3, "{}", r.out);
+    assert!(r.out.contains("HUMAN ATTENTION NEEDED"), "{}", r.out);
+}
+
+#[test]
+fn a_failed_destructive_run_says_how_to_continue() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "apiVersion: runbook/v1\nkind: Plan\nname: c\ntargets:\n  api: {{http: {{url: \"http://{}\"}}}}\nsteps:\n  - {{id: wipe, destructive: true, for_each: '[\"x\", \"fail-y\", \"z\"]', parallelism: 1, http: {{target: api, method: DELETE, path: \"/{{{{item}}}}\"}}}}\n  - {{id: rebuild, needs: [wipe], http: {{target: api, method: POST, path: /rebuild}}}}\n",
+        server.addr
+    );
+    std::fs::write(dir.path().join("c.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "c.yaml", "--state-dir", "st", "--yes"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(
+        r.out.contains(
+            "wipe (did not finish), items done: x, items that may have had an effect: fail-y"
+        ),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("left to do: wipe, rebuild"), "{}", r.out);
+    assert!(
+        r.out.contains("--resume --state-dir st") && r.out.contains("runbook recover 20"),
+        "{}",
+        r.out
+    );
 }

@@ -100,6 +100,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
             timeout: a.timeout,
         },
         Resume::default(),
+        &[],
     )
 }
 
@@ -114,7 +115,10 @@ fn execute(
     common: &CommonRunArgs,
     opts: &RunOptions,
     resume: Resume,
+    earlier: &[RunEvent],
 ) -> ExitCode {
+    let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
+    let run_id = run_json["id"].as_str().unwrap_or("").to_string();
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,14 +151,29 @@ fn execute(
     });
     match finished.result {
         Ok(result) => {
+            // A recovered run's summary and report cover the original attempt too.
+            let events: Vec<RunEvent> = earlier.iter().chain(&finished.events).cloned().collect();
+            let stamps: Vec<String> = std::iter::repeat_n(String::new(), earlier.len())
+                .chain(finished.stamps.iter().cloned())
+                .collect();
             print_summary(
                 &finished.events,
                 &result.outcome,
                 &result.message,
                 finished.run_dir.as_deref(),
             );
+            if result.outcome != Outcome::Succeeded
+                && let Some(hint) = crate::cli::how_to_continue::hint(
+                    &plan_steps,
+                    &events,
+                    &run_id,
+                    &common.state_dir,
+                )
+            {
+                print!("{}", finished.redactor.apply(&hint));
+            }
             // The run directory always keeps the report: the evidence of what was done.
-            let report = report_text(&finished.events, &finished.stamps, &finished.redactor);
+            let report = report_text(&events, &stamps, &finished.redactor);
             let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
             for path in kept.iter().chain(common.report.iter()) {
                 if let Err(e) = std::fs::write(path, &report) {
@@ -275,6 +294,8 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
         let Some((phase, id)) = step_of(e) else {
             continue;
         };
+        // Events of an earlier attempt (recover) have no stamp here.
+        let stamp = stamps.get(i).map(String::as_str).filter(|s| !s.is_empty());
         let at = *index.entry((phase, id)).or_insert_with(|| {
             rows.push(StepRow {
                 phase,
@@ -288,7 +309,7 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
             });
             rows.len() - 1
         });
-        update_row(&mut rows[at], e, stamps.get(i).map(String::as_str));
+        update_row(&mut rows[at], e, stamp);
     }
     rows
 }
@@ -466,10 +487,18 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         println!("run {} marked abandoned", info.run_id);
         return ExitCode::SUCCESS;
     }
-    let params = match crate::run::recovery::frozen_params(&plan, &state, &a.values) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let params =
+        match crate::run::recovery::frozen_params(&plan, &state, &a.values.inputs(), &|k| {
+            std::env::var(k).ok()
+        }) {
+            Ok(p) => p,
+            Err(errors) => {
+                for e in errors {
+                    eprintln!("error: {e}");
+                }
+                return ExitCode::from(2);
+            }
+        };
     let resume = if a.rollback {
         state.rollback_plan()
     } else {
@@ -500,5 +529,6 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             timeout: None,
         },
         resume,
+        &info.events,
     )
 }

@@ -126,9 +126,10 @@ fn display_exit(code: Option<i32>) -> String {
     code.map_or_else(|| "none, killed by a signal".to_owned(), |c| c.to_string())
 }
 
-/// stderr fragments that mean kubectl could not talk to the API server (a transient problem),
-/// as opposed to the server refusing the request.
-const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
+/// stderr fragments of transient kubectl failures: it could not talk to the API server, or
+/// the server failed in a way another attempt can fix (5xx, etcd timeout, optimistic-lock
+/// conflict on update, throttling), as opposed to the server refusing the request.
+const KUBECTL_TRANSIENT_PATTERNS: &[&str] = &[
     "unable to connect to the server",
     "connection refused",
     "connection reset by peer",
@@ -143,6 +144,15 @@ const KUBECTL_CONNECTION_PATTERNS: &[&str] = &[
     "the server was unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "unexpected eof",
+    "the object has been modified",
+    "(internalerror)",
+    "(serviceunavailable)",
+    "(servertimeout)",
+    "(timeout)",
+    "(toomanyrequests)",
+    "has prevented the request from succeeding",
+    "too many requests",
+    "tls handshake",
 ];
 
 /// stderr fragments that mean kubectl never got a request to the API server: nothing can
@@ -162,15 +172,15 @@ const SUMMARY_MAX_CHARS: usize = 300;
 
 impl StepError {
     /// Whether another attempt may succeed: connection errors, timeouts, 429 and 5xx (HTTP);
-    /// kubectl only when stderr shows it could not reach the API server; exec as the executor
-    /// says; port-forward failures (pods restart); never `Cancelled`.
+    /// kubectl when stderr shows a transient failure (see `KUBECTL_TRANSIENT_PATTERNS`);
+    /// exec as the executor says; port-forward failures (pods restart); never `Cancelled`.
     pub fn retryable(&self) -> bool {
         match self {
             Self::HttpStatus { status, .. } => *status == 429 || (500..=599).contains(status),
             Self::Transport { .. } | Self::PortForward { .. } => true,
             Self::Kubectl { stderr_tail, .. } => {
                 let stderr = stderr_tail.to_ascii_lowercase();
-                KUBECTL_CONNECTION_PATTERNS
+                KUBECTL_TRANSIENT_PATTERNS
                     .iter()
                     .any(|pattern| stderr.contains(pattern))
             }
@@ -210,11 +220,52 @@ impl StepError {
         }
     }
 
-    /// One line for logs and the journal: the message with newlines folded, shortened.
+    /// One line for logs and the journal: the message with newlines folded, shortened; the
+    /// server's reason (Elasticsearch `root_cause`, Kubernetes `Status.message`, Spring or
+    /// Camunda `message`, kubectl's `Error from server` line) is kept whole, and only the
+    /// rest is cut.
     pub fn summary(&self) -> String {
-        let text = self.to_string();
-        let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        truncate_chars(&folded, SUMMARY_MAX_CHARS)
+        let fold = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (head, reason, rest) = match self {
+            Self::HttpStatus {
+                status,
+                method,
+                url,
+                body_excerpt,
+                result,
+            } => (
+                format!("HTTP {method} {url} returned status {status}"),
+                result.value.get("body").and_then(super::reason::from_body),
+                body_excerpt.clone(),
+            ),
+            Self::Kubectl {
+                exit_code,
+                stderr_tail,
+                ..
+            } => (
+                format!("kubectl failed (exit code {})", display_exit(*exit_code)),
+                super::reason::from_kubectl_stderr(stderr_tail),
+                stderr_tail.clone(),
+            ),
+            _ => return truncate_chars(&fold(&self.to_string()), SUMMARY_MAX_CHARS),
+        };
+        let rest = fold(&rest);
+        match reason.map(|r| fold(&r)) {
+            Some(reason) if rest == reason => format!("{head}: {reason}"),
+            Some(reason) => {
+                let budget =
+                    SUMMARY_MAX_CHARS.saturating_sub(head.chars().count() + reason.chars().count());
+                if budget < 40 {
+                    format!("{head}: {reason}")
+                } else {
+                    format!(
+                        "{head}: {reason} (response: {})",
+                        truncate_chars(&rest, budget)
+                    )
+                }
+            }
+            None => truncate_chars(&format!("{head}: {rest}"), SUMMARY_MAX_CHARS),
+        }
     }
 
     /// The result document when the action ran far enough to produce one.
@@ -280,6 +331,35 @@ mod tests {
     }
 
     #[test]
+    fn executor_error_kubectl_server_side_transients_are_retryable() {
+        let kubectl = |stderr: &str| StepError::Kubectl {
+            exit_code: Some(1),
+            stderr_tail: stderr.into(),
+            result: None,
+        };
+        for stderr in [
+            "Error from server (InternalError): etcdserver: request timed out",
+            "Error from server (InternalError): an error on the server (\"boom\") has prevented the request from succeeding",
+            "Error from server (ServiceUnavailable): the server is currently unable to handle the request",
+            "Error from server (Conflict): Operation cannot be fulfilled on deployments.apps \"x\": the object has been modified; please apply your changes to the latest version and try again",
+            "Error from server (TooManyRequests): the server has received too many requests",
+            "Unable to connect to the server: net/http: TLS handshake timeout",
+            "error: read tcp 10.0.0.1:1->10.0.0.2:6443: read: connection reset by peer",
+            "Unable to connect to the server: dial tcp 10.0.0.2:6443: i/o timeout",
+        ] {
+            assert!(kubectl(stderr).retryable(), "{stderr}");
+        }
+        for stderr in [
+            "Error from server (NotFound): deployments.apps \"x\" not found",
+            "Error from server (Forbidden): deployments.apps is forbidden",
+            "error: unknown flag: --bogus",
+            "Error from server (AlreadyExists): secrets \"x\" already exists",
+        ] {
+            assert!(!kubectl(stderr).retryable(), "{stderr}");
+        }
+    }
+
+    #[test]
     fn executor_error_reached_only_when_the_server_may_have_acted() {
         let transport = |kind| StepError::Transport {
             message: String::new(),
@@ -293,6 +373,28 @@ mod tests {
             message: "not found".into(),
         };
         assert!(!spawn.reached());
+    }
+
+    #[test]
+    fn executor_error_summary_keeps_the_server_reason_whole() {
+        let reason = format!(
+            "[camunda:s_part_1_of_5/8jjS9u] cannot restore index [operate-{}] because an open index with same name already exists",
+            "x".repeat(300)
+        );
+        let body = serde_json::json!({"error": {"root_cause": [{"reason": reason}], "reason": reason, "stack": "é".repeat(2000)}});
+        let err = StepError::HttpStatus {
+            status: 500,
+            method: "POST".into(),
+            url: "http://es/_snapshot/camunda/s/_restore".into(),
+            body_excerpt: truncate_chars(&body.to_string(), 512),
+            result: Box::new(ActionResult::new(
+                serde_json::json!({"status": 500, "body": body}),
+            )),
+        };
+        let summary = err.summary();
+        assert!(summary.contains(&reason), "{summary}");
+        assert!(summary.contains("because an open index with same name already exists"));
+        assert!(!summary.contains(&"é".repeat(1000)), "the rest is cut");
     }
 
     #[test]

@@ -15,6 +15,10 @@ use super::{ActionResult, ExecutorOptions, KubectlRequest, StepError};
 /// How much of stderr goes into the error message (the result keeps the whole tail).
 const STDERR_TAIL_CHARS: usize = 2048;
 
+/// The `--request-timeout` every call carries unless the plan passed one: a stalled API
+/// server fails the attempt (retryably) instead of hanging the step.
+const DEFAULT_REQUEST_TIMEOUT: &str = "--request-timeout=30s";
+
 /// Runs `kubectl`.
 pub(crate) struct KubectlExecutor {
     kubectl: PathBuf,
@@ -34,6 +38,9 @@ impl KubectlExecutor {
         cancel: &CancellationToken,
     ) -> Result<ActionResult, StepError> {
         let mut args = req.target.flags();
+        if needs_request_timeout(&req.args) {
+            args.push(DEFAULT_REQUEST_TIMEOUT.into());
+        }
         args.extend(req.args.iter().map(Into::into));
         // Arguments may carry secrets (literal values); only the verb is logged.
         tracing::debug!(verb = req.args.first().map(String::as_str), "kubectl");
@@ -75,6 +82,38 @@ fn explain_spawn(err: StepError, kubectl: &std::path::Path) -> StepError {
         },
         other => other,
     }
+}
+
+/// Whether to add the default `--request-timeout`: not when the plan passed one, and not for
+/// commands that hold a watch or stream open on purpose (`rollout status`, `wait`, `logs -f`,
+/// `get -w`, `port-forward`, `exec`, `attach`): kubectl applies the timeout to the whole
+/// request, so it would cut them off. Those are bounded by their own `--timeout` or the
+/// step's `timeout`.
+fn needs_request_timeout(args: &[String]) -> bool {
+    let has = |flags: &[&str]| {
+        args.iter().any(|a| {
+            flags
+                .iter()
+                .any(|f| a == f || a.starts_with(&format!("{f}=")))
+        })
+    };
+    if has(&["--request-timeout"]) {
+        return false;
+    }
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let streaming = match words.as_slice() {
+        ["rollout", "status", ..] => true,
+        ["wait" | "port-forward" | "exec" | "attach" | "proxy", ..] => true,
+        ["logs", ..] => has(&["-f", "--follow"]),
+        ["get", ..] => has(&["-w", "--watch", "--watch-only"]),
+        _ => false,
+    };
+    !streaming
 }
 
 fn exit_accepted(code: Option<i32>, expect: &[i32]) -> bool {

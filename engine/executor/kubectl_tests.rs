@@ -267,3 +267,30 @@ async fn executor_kubectl_cancel_kills_the_child() {
     })
     .await;
 }
+
+#[test]
+fn executor_kubectl_request_timeout_is_added_unless_given_or_streaming() {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(needs_request_timeout(&args(&["get", "pods"])));
+    assert!(needs_request_timeout(&args(&[
+        "scale",
+        "deployment/x",
+        "--replicas=0"
+    ])));
+    assert!(needs_request_timeout(&args(&["logs", "pod/x"])));
+    assert!(!needs_request_timeout(&args(&[
+        "get",
+        "pods",
+        "--request-timeout=5s"
+    ])));
+    assert!(!needs_request_timeout(&args(&["get", "pods", "-w"])));
+    assert!(!needs_request_timeout(&args(&[
+        "rollout", "status", "sts/x"
+    ])));
+    assert!(!needs_request_timeout(&args(&["logs", "-f", "pod/x"])));
+    assert!(!needs_request_timeout(&args(&[
+        "wait",
+        "--for=delete",
+        "pod/x"
+    ])));
+}

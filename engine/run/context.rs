@@ -40,6 +40,8 @@ pub struct RunEnv {
     pub run: Json,
     pub sink: Arc<dyn EventSink>,
     pub redactor: Arc<Mutex<Redactor>>,
+    /// `for_each` items an earlier run of this journal completed (`recover --resume`).
+    pub items_done: HashMap<String, Vec<crate::run::scheduler::ItemDone>>,
     /// What each step may have done so far: `$effects`.
     pub effects: Effects,
     /// Steps whose expressions read `$effects` (only they pay for a snapshot).
@@ -80,6 +82,7 @@ impl RunEnv {
             run,
             sink,
             redactor: Arc::new(Mutex::new(redactor)),
+            items_done: HashMap::new(),
             effects: Effects::default(),
             reads_effects,
             reads,
@@ -97,6 +100,37 @@ impl RunEnv {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.sink.emit(event, Some(tx));
         let _ = rx.await;
+    }
+
+    /// Output values with secret outputs masked, for events.
+    pub fn masked_outputs(&self, step: &Step, outputs: &Map<String, Json>) -> Map<String, Json> {
+        outputs
+            .iter()
+            .map(|(k, v)| {
+                let secret = step.outputs.iter().any(|o| &o.name == k && o.secret);
+                let v = if secret {
+                    Json::String("***".into())
+                } else {
+                    serde_json::from_str(&self.redact(&v.to_string())).unwrap_or_else(|_| v.clone())
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    /// The outputs of item `index` (value `item`) of `step` when an earlier run of this
+    /// journal completed it.
+    pub fn item_done_earlier(
+        &self,
+        step: &str,
+        index: usize,
+        item: &Json,
+    ) -> Option<Map<String, Json>> {
+        self.items_done
+            .get(step)?
+            .iter()
+            .find(|(i, v, _)| *i == index && v == item)
+            .map(|(_, _, o)| o.clone())
     }
 
     /// Masks secrets in a message bound for output.

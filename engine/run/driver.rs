@@ -124,8 +124,11 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         recorder.clone(),
         redactor.clone(),
     ) {
-        Ok(env) => Ok(crate::run::scheduler::run_with(
-            Arc::new(env),
+        Ok(mut env) => Ok(crate::run::scheduler::run_with(
+            {
+                env.items_done = req.resume.items_done.clone();
+                Arc::new(env)
+            },
             req.graphs,
             &req.options,
             &req.interrupts,

@@ -70,6 +70,15 @@ pub enum RunEvent {
         poll: u32,
         observed: Json,
     },
+    /// One `for_each` item succeeded: `recover --resume` does not run it again.
+    ItemSucceeded {
+        phase: Phase,
+        id: String,
+        /// Its place in the `for_each` list.
+        index: usize,
+        item: Json,
+        outputs: serde_json::Map<String, Json>,
+    },
     StepRetrying {
         phase: Phase,
         id: String,
@@ -117,6 +126,7 @@ impl RunEvent {
             RunEvent::StepStarted { id, .. }
             | RunEvent::WaitPolled { id, .. }
             | RunEvent::StepRetrying { id, .. }
+            | RunEvent::ItemSucceeded { id, .. }
             | RunEvent::StepSucceeded { id, .. }
             | RunEvent::StepFailed { id, .. }
             | RunEvent::StepSkipped { id, .. }

@@ -297,6 +297,13 @@ pub fn line(e: &RunEvent) -> Option<String> {
             ),
             None => format!("{id} observed {}", crate::plan::template::display(observed)),
         },
+        RunEvent::ItemSucceeded {
+            phase: p, id, item, ..
+        } => format!(
+            "{}{id} [{}] succeeded",
+            phase(*p),
+            crate::plan::template::display(item)
+        ),
         RunEvent::StepRetrying {
             phase: p,
             id,

@@ -3,15 +3,14 @@
 //! flight, which undos are pending, which finally steps ran. It turns that into a
 //! `scheduler::Resume` and recovers the frozen param values. It runs nothing itself.
 
-use std::process::ExitCode;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json};
 
-use crate::cli::ValueArgs;
-use crate::plan::Plan;
+use crate::plan::{ParamDefault, Plan};
 use crate::run::events::{Phase, RunEvent};
-use crate::run::inputs::ResolvedParams;
-use crate::run::scheduler::Resume;
+use crate::run::inputs::{Inputs, ResolvedParams};
+use crate::run::scheduler::{ItemDone, Resume};
 
 /// What the journal says.
 #[derive(Debug, Default)]
@@ -27,6 +26,10 @@ pub struct RecoveryState {
     pub undone: Vec<String>,
     pub finally_done: Vec<String>,
     pub finished: Option<String>,
+    /// `for_each` items that succeeded, by step id.
+    pub items_done: HashMap<String, Vec<ItemDone>>,
+    /// `for_each` items started and not (yet) succeeded, by step id: (index, item).
+    pub items_started: HashMap<String, Vec<Json>>,
 }
 
 /// Replays events in order.
@@ -42,13 +45,42 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
             RunEvent::StepStarted {
                 phase: Phase::Main,
                 id,
+                item,
                 ..
-            } if !st.in_flight.contains(id) => st.in_flight.push(id.clone()),
+            } => {
+                if !st.in_flight.contains(id) {
+                    st.in_flight.push(id.clone());
+                }
+                if let Some(item) = item {
+                    let started = st.items_started.entry(id.clone()).or_default();
+                    if !started.contains(item) {
+                        started.push(item.clone());
+                    }
+                }
+            }
+            RunEvent::ItemSucceeded {
+                phase: Phase::Main,
+                id,
+                index,
+                item,
+                outputs,
+            } => {
+                if let Some(started) = st.items_started.get_mut(id) {
+                    started.retain(|x| x != item);
+                }
+                st.items_done.entry(id.clone()).or_default().push((
+                    *index,
+                    item.clone(),
+                    outputs.clone(),
+                ));
+            }
             RunEvent::StepSucceeded {
                 phase, id, outputs, ..
             } => match phase {
                 Phase::Main => {
                     st.in_flight.retain(|x| x != id);
+                    st.failed.retain(|x| x != id);
+                    st.items_started.remove(id);
                     st.done.push((id.clone(), outputs.clone()));
                 }
                 Phase::Undo => st.undone.push(id.clone()),
@@ -60,7 +92,9 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
                 ..
             } => {
                 st.in_flight.retain(|x| x != id);
-                st.failed.push(id.clone());
+                if !st.failed.contains(id) {
+                    st.failed.push(id.clone());
+                }
             }
             RunEvent::StepSkipped {
                 phase: Phase::Main,
@@ -117,53 +151,124 @@ impl RecoveryState {
             skipped: self.skipped.clone(),
             undone: self.undone.clone(),
             finally_done: self.finally_done.clone(),
+            items_done: HashMap::new(),
             rollback: true,
         }
     }
 
-    /// Continue: succeeded steps stay done; an in-flight step re-runs only if idempotent or
-    /// read-only (or with `--yes`).
+    /// Items of `id` that started and did not succeed: their effect is unknown.
+    fn unfinished_items(&self, id: &str) -> Vec<String> {
+        self.items_started
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(crate::plan::template::display)
+            .collect()
+    }
+
+    /// Continue: succeeded steps (and `for_each` items) stay done, unless their undo already
+    /// ran; an in-flight step (or item) re-runs only if idempotent or read-only (or with
+    /// `--yes`). A `for_each` step stopped between items is not in flight: only its items
+    /// that never started remain.
     pub fn resume_plan(&self, plan: &Plan, yes: bool) -> Result<Resume, String> {
-        let risky: Vec<&str> = self
+        let risky: Vec<String> = self
             .in_flight
             .iter()
             .filter(|id| {
-                plan.step(id)
-                    .is_some_and(|s| !s.idempotent && !s.action.is_read_only())
+                plan.step(id).is_some_and(|s| {
+                    !s.idempotent
+                        && !s.action.is_read_only()
+                        && (s.for_each.is_none() || !self.unfinished_items(id).is_empty())
+                })
             })
-            .map(String::as_str)
+            .map(|id| match self.unfinished_items(id) {
+                items if items.is_empty() => format!("`{id}`"),
+                items => format!("`{id}` (items {})", items.join(", ")),
+            })
             .collect();
         if !risky.is_empty() && !yes {
             return Err(format!(
-                "steps {} were in flight when the run stopped, change something and are not declared `idempotent: true`; re-running them may repeat a side effect. Check their state, then pass --yes to re-run them, or use --rollback",
+                "refusing to repeat {}: in flight when the run stopped, it changes something and is not declared `idempotent: true`, so running it again may repeat a side effect. Check its state, then pass --yes to run it again, or use --rollback",
                 risky.join(", ")
             ));
         }
+        let undone = |id: &String| self.undone.contains(id);
         Ok(Resume {
-            done: self.done.clone(),
+            done: self
+                .done
+                .iter()
+                .filter(|(id, _)| !undone(id))
+                .cloned()
+                .collect(),
             skipped: self.skipped.clone(),
-            undone: self.undone.clone(),
+            undone: Vec::new(),
             finally_done: Vec::new(),
+            items_done: self
+                .items_done
+                .iter()
+                .filter(|(id, _)| !undone(id))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             rollback: false,
         })
     }
 }
 
-/// The run's frozen param values: non-secret values from the journal (minted ones
-/// included), secrets given again by the operator (they are never journaled).
+/// The run's frozen param values: every non-secret value as the journal recorded it (minted
+/// ones included), secrets read again from `--set`/`-f` or their `env` (they are never
+/// journaled). A value given now that differs from the frozen one is an error naming both;
+/// so is a secret the run had and that is not given now.
 pub fn frozen_params(
     plan: &Plan,
     st: &RecoveryState,
-    values: &ValueArgs,
-) -> Result<ResolvedParams, ExitCode> {
-    let mut resolved = crate::cli::resolve_params(plan, values)?;
-    for p in &plan.params {
+    given: &Inputs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedParams, Vec<String>> {
+    let mut frozen_plan = plan.clone();
+    for p in &mut frozen_plan.params {
         if p.secret {
             continue;
         }
         if let Some(v) = st.params.get(&p.name) {
-            resolved.values.insert(p.name.clone(), v.clone());
+            p.default = Some(ParamDefault::Value(v.clone()));
+            // The frozen value wins over the environment; only an explicit value conflicts.
+            p.env = None;
         }
+    }
+    let mut resolved = crate::run::inputs::resolve(&frozen_plan, given, env)?;
+    let mut errors = Vec::new();
+    for p in &plan.params {
+        let now = resolved.values.get(&p.name).cloned().unwrap_or(Json::Null);
+        let then = st.params.get(&p.name);
+        if p.secret {
+            let had = then.is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            let has = !now.is_null() && now.as_str() != Some("");
+            if had && !has {
+                errors.push(format!(
+                    "secret param `{}` is never journaled and is not set now: {}",
+                    p.name,
+                    p.env.as_ref().map_or_else(
+                        || format!("pass --set {}=...", p.name),
+                        |e| format!(
+                            "set the environment variable {e} (or pass --set {}=...)",
+                            p.name
+                        )
+                    )
+                ));
+            }
+        } else if let Some(then) = then
+            && *then != now
+        {
+            errors.push(format!(
+                "param `{}`: the run froze {}, but {} was given now; recover continues the same run, so drop the new value (or start a new run)",
+                p.name,
+                crate::plan::template::display(then),
+                crate::plan::template::display(&now)
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     resolved.minted.clear();
     Ok(resolved)

@@ -47,9 +47,18 @@ pub struct Resume {
     pub undone: Vec<String>,
     /// Finally steps that already succeeded.
     pub finally_done: Vec<String>,
+    /// `for_each` items that already succeeded, by step id: (index, item, outputs).
+    pub items_done: std::collections::HashMap<String, Vec<ItemDone>>,
     /// Run no main step: compensate what is done, then finally.
     pub rollback: bool,
 }
+
+/// One `for_each` item an earlier run completed: its index, value and outputs.
+pub type ItemDone = (
+    usize,
+    serde_json::Value,
+    serde_json::Map<String, serde_json::Value>,
+);
 
 /// What the scheduler did, for the summary and the exit code.
 #[derive(Clone, Debug)]
@@ -392,7 +401,7 @@ fn settle(
                 id: id.clone(),
                 attempts,
                 duration_ms: ms,
-                outputs: masked(env, &steps[i], &outputs),
+                outputs: env.masked_outputs(&steps[i], &outputs),
             });
             if steps[i].undo.is_some() {
                 env.emit(RunEvent::UndoRegistered { id: id.clone() });
@@ -443,26 +452,6 @@ fn release(g: &StepGraph, st: &mut MainState, i: usize) {
         .collect();
     newly.sort_unstable();
     st.ready.extend(newly);
-}
-
-/// Output values with secret outputs masked, for events.
-fn masked(
-    env: &RunEnv,
-    step: &Step,
-    outputs: &serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    outputs
-        .iter()
-        .map(|(k, v)| {
-            let secret = step.outputs.iter().any(|o| &o.name == k && o.secret);
-            let v = if secret {
-                serde_json::Value::String("***".into())
-            } else {
-                serde_json::from_str(&env.redact(&v.to_string())).unwrap_or_else(|_| v.clone())
-            };
-            (k.clone(), v)
-        })
-        .collect()
 }
 
 async fn compensate(
@@ -600,7 +589,7 @@ async fn run_finally(
                     id: id.clone(),
                     attempts,
                     duration_ms: ms,
-                    outputs: masked(env, &steps[i], &o),
+                    outputs: env.masked_outputs(&steps[i], &o),
                 });
                 outputs.insert(id, o);
                 true

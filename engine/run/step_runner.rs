@@ -189,9 +189,29 @@ async fn run_items(
                     },
                 );
             }
-            let outcome = run_item(env, step, phase, steps, (Some(i), item), cancel).await;
+            if let Some(outputs) = env.item_done_earlier(&step.id, i, &item) {
+                env.effects.item_ended(&step.id, i, true);
+                return (
+                    i,
+                    StepOutcome::Succeeded {
+                        outputs,
+                        attempts: 0,
+                    },
+                );
+            }
+            let outcome = run_item(env, step, phase, steps, (Some(i), item.clone()), cancel).await;
             let ok = matches!(outcome, StepOutcome::Succeeded { .. });
             env.effects.item_ended(&step.id, i, ok);
+            if let StepOutcome::Succeeded { outputs, .. } = &outcome {
+                env.emit_durable(RunEvent::ItemSucceeded {
+                    phase,
+                    id: step.id.clone(),
+                    index: i,
+                    item,
+                    outputs: env.masked_outputs(step, outputs),
+                })
+                .await;
+            }
             if matches!(outcome, StepOutcome::Failed { .. } | StepOutcome::Cancelled) {
                 failed.store(true, std::sync::atomic::Ordering::SeqCst);
             }
@@ -244,7 +264,7 @@ async fn run_item(
 ) -> StepOutcome {
     let scope = env.scope(steps, &item);
     let item_field = (step.for_each.is_some()).then(|| item.clone());
-    let policy = &step.retry;
+    let policy = &crate::run::retry_policy::for_step(step);
     let mut attempt = 0;
     loop {
         attempt += 1;

@@ -162,6 +162,22 @@ pub const NAMED_COMPONENTS: [&str; 7] = [
 ];
 
 impl ClusterConfig {
+    /// The installation's Camunda version: `camunda_version`, else the simulated one.
+    pub fn camunda_version_of(&self, version: super::CamundaVersion) -> String {
+        self.camunda_version
+            .clone()
+            .unwrap_or_else(|| version.component_version().to_string())
+    }
+
+    /// Optimize's version: on 8.8 it follows the installation's patch version; 8.7's docs show
+    /// it one patch behind (reference 3.2).
+    pub fn optimize_version_of(&self, version: super::CamundaVersion) -> String {
+        match (&self.camunda_version, version) {
+            (Some(v), super::CamundaVersion::V8_8) => v.clone(),
+            _ => version.optimize_version().to_string(),
+        }
+    }
+
     /// Checks values serde cannot: known component names, a valid repository name, version
     /// strings that parse.
     pub fn validate(&self) -> Result<(), String> {

@@ -67,6 +67,18 @@ pub struct Index {
     pub positions: Vec<u64>,
     /// The snapshot it was restored from, if any.
     pub restored_from: Option<String>,
+    /// When its shard recovery from the snapshot ran (`GET <index>/_recovery`, §7.4).
+    #[serde(skip)]
+    pub recovery: Option<Recovery>,
+}
+
+/// A shard recovery from a snapshot: `[start_ms, done_ms)` in simulator time.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    pub repository: String,
+    pub snapshot: String,
+    pub start_ms: u64,
+    pub done_ms: u64,
 }
 
 impl Index {
@@ -295,6 +307,7 @@ impl Store {
                 owner,
                 positions: vec![0; partitions],
                 restored_from: None,
+                recovery: None,
             },
         );
     }
@@ -530,6 +543,12 @@ impl Store {
                     owner: copy.owner,
                     positions: copy.positions.clone(),
                     restored_from: Some(name.to_string()),
+                    recovery: Some(Recovery {
+                        repository: repo.to_string(),
+                        snapshot: name.to_string(),
+                        start_ms: now_ms,
+                        done_ms: now_ms + duration_ms,
+                    }),
                 },
             );
             restored.push(copy.name.clone());

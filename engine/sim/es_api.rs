@@ -94,6 +94,10 @@ fn sync_route(world: &mut World, req: &Req, m: &str, segs: &[&str]) -> Resp {
             200,
             &serde_json::json!({"cluster_name": "elastic", "status": "green", "number_of_nodes": 1}),
         ),
+        ("GET", ["_cluster", "health", expr]) => super::recovery::health(world, expr),
+        ("GET", [expr, "_recovery"]) if !expr.starts_with('_') => {
+            super::recovery::recovery(world, req, expr)
+        }
         ("GET", ["_cat", "indices"]) => cat_indices(world, req, None),
         ("GET", ["_cat", "indices", pattern]) => cat_indices(world, req, Some(pattern)),
         ("GET", ["_index_template"]) => templates(world, None),
@@ -746,7 +750,11 @@ async fn restore(shared: &Shared, req: &Req, repo: &str, snap: &str) -> Resp {
         let mut world = lock(shared);
         world.settle();
         let now = world.now_ms();
-        let duration = world.facts.timing.restore_ms;
+        let duration = world
+            .facts
+            .config
+            .restore_ms
+            .unwrap_or(world.facts.timing.restore_ms);
         match world.store.restore(repo, snap, now, duration) {
             Ok(indices) => (indices, now + duration),
             Err(e) => return error(&e),

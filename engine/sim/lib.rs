@@ -131,9 +131,11 @@
 //! second run ends); the docs' alternative route, a broker `command` that runs
 //! `.../bin/restore`, then `echo`s a line with `$?`, then `sleep`s, runs the restore app once
 //! and keeps the container running (its current log shows the restore and the echoed line);
-//! `_restore` without `wait_for_completion` answers at once and `GET <index>/_recovery` shows
-//! progress, a second `_restore` of a running restore answers 500
-//! `snapshot_restore_exception` (§7.4).
+//! `_restore` without `wait_for_completion` answers at once, `GET <indices>/_recovery`
+//! (`active_only=true` supported) shows each shard `SNAPSHOT` in stage `INDEX` until it is
+//! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
+//! running restore answers 500 `snapshot_restore_exception ... open index with same name
+//! already exists` (§7.4).
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
@@ -149,7 +151,11 @@
 //! (`timing.pod_start_ms`); a PVC in use stays Terminating until its pod is gone; deleted broker
 //! PVCs come back empty; started with `ZEEBE_RESTORE=true` + `ZEEBE_RESTORE_FROM_BACKUP_ID` the
 //! brokers restore (or log `... is not empty. Aborting restore ...`), exit, and show the lines
-//! in `kubectl logs --previous`; started normally they serve the restored cluster. Off by
+//! in `kubectl logs --previous`; started normally they serve the restored cluster. The objects
+//! follow the scenario's `config:` (see `chart`): names from `names:`, labels `helm.sh/chart`
+//! and `app.kubernetes.io/version`, GitOps annotations/labels, no PVCs unless
+//! `persistence_type: disk` (then broker data is lost with the pods), the broker `command`,
+//! and the backup repository/store in the containers' env. Off by
 //! default so that `start` works on branches without the stand-in.
 //!
 //! # Other options
@@ -159,6 +165,7 @@
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
 pub mod actuator_info;
+pub mod chart;
 pub mod cluster;
 pub mod cluster_config;
 pub mod control;
@@ -173,6 +180,7 @@ pub mod kube;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
+pub mod recovery;
 pub mod restore_app;
 pub mod schedule_grace;
 pub mod time;

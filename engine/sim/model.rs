@@ -128,19 +128,12 @@ pub struct Facts {
 impl Facts {
     /// The installation's Camunda version: `config.camunda_version`, else the simulated one.
     pub fn camunda_version(&self) -> String {
-        self.config
-            .camunda_version
-            .clone()
-            .unwrap_or_else(|| self.version.component_version().to_string())
+        self.config.camunda_version_of(self.version)
     }
 
-    /// Optimize's version: on 8.8 it follows the installation's patch version; 8.7's docs show
-    /// it one patch behind (reference 3.2).
+    /// Optimize's version (see `ClusterConfig::optimize_version_of`).
     pub fn optimize_version(&self) -> String {
-        match (&self.config.camunda_version, self.version) {
-            (Some(v), CamundaVersion::V8_8) => v.clone(),
-            _ => self.version.optimize_version().to_string(),
-        }
+        self.config.optimize_version_of(self.version)
     }
 
     /// The snapshot repository the web apps and Optimize are configured with (§7.15).
@@ -234,10 +227,15 @@ impl World {
             world.gates.insert(c, watch::channel(true).0);
         }
         if world.facts.config.repository_registered {
-            world.store.repositories.insert(
-                REPOSITORY.to_string(),
-                serde_json::json!({"type":"fs","settings":{"location":"/usr/share/elasticsearch/backups"}}),
-            );
+            // The plans' repository, and the one Camunda is configured with when it differs
+            // (§7.15: then the web-app parts land there, not where the plan looks).
+            let configured = world.facts.repository().to_string();
+            for repo in [REPOSITORY.to_string(), configured] {
+                world.store.repositories.insert(
+                    repo,
+                    serde_json::json!({"type":"fs","settings":{"location":"/usr/share/elasticsearch/backups"}}),
+                );
+            }
         }
         world.seed_history();
         world.seed_schema();

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use super::chart::{Names, key, pvc_object, seed_objects, selector};
 use super::kube::{self, DeleteDecision, KubeObjects, ObjectKey, Reconciler};
 use super::model::{Component, Shared, World, lock};
 use super::restore_app::{self, Route};
@@ -37,260 +38,6 @@ pub async fn start_kube(
         .map_err(SimError::Kube)?;
     handle.reconcile_now();
     Ok(Arc::new(handle))
-}
-
-/// Names and facts of the chart installation (reference 5.1).
-#[derive(Clone, Debug)]
-pub struct Names {
-    pub release: String,
-    pub namespace: String,
-    pub version: CamundaVersion,
-    pub brokers: u32,
-    pub optimize: bool,
-}
-
-impl Names {
-    pub fn new(config: &SimConfig) -> Self {
-        Names {
-            release: config.release.clone(),
-            namespace: config.namespace.clone(),
-            version: config.camunda_version,
-            brokers: config.brokers,
-            optimize: config.optimize,
-        }
-    }
-    pub fn statefulset(&self) -> String {
-        format!("{}-zeebe", self.release)
-    }
-    /// Broker container: `orchestration` (8.8), `zeebe` (8.7).
-    pub fn container(&self) -> &'static str {
-        match self.version {
-            CamundaVersion::V8_8 => "orchestration",
-            CamundaVersion::V8_7 => "zeebe",
-        }
-    }
-    /// Data mount of the broker container (reference 5.1; printed in the restore error, 6 #11).
-    pub fn data_dir(&self) -> &'static str {
-        match self.version {
-            CamundaVersion::V8_8 => "/usr/local/camunda/data",
-            CamundaVersion::V8_7 => "/usr/local/zeebe/data",
-        }
-    }
-    pub fn pod(&self, ordinal: u32) -> String {
-        format!("{}-{ordinal}", self.statefulset())
-    }
-    pub fn pvc(&self, ordinal: u32) -> String {
-        format!("data-{}", self.pod(ordinal))
-    }
-    /// Deployments and the component each one serves.
-    pub fn deployments(&self) -> Vec<(String, &'static str, Option<Component>)> {
-        let r = &self.release;
-        let mut out = Vec::new();
-        if self.version == CamundaVersion::V8_7 {
-            out.push((
-                format!("{r}-zeebe-gateway"),
-                "zeebe-gateway",
-                Some(Component::Gateway),
-            ));
-            out.push((format!("{r}-operate"), "operate", Some(Component::Operate)));
-            out.push((
-                format!("{r}-tasklist"),
-                "tasklist",
-                Some(Component::Tasklist),
-            ));
-        }
-        if self.optimize {
-            out.push((
-                format!("{r}-optimize"),
-                "optimize",
-                Some(Component::Optimize),
-            ));
-        }
-        out.push((format!("{r}-connectors"), "connectors", None));
-        out
-    }
-    fn image(&self, component: &str) -> String {
-        let v = self.version.component_version();
-        match component {
-            "optimize" => format!("camunda/optimize:{}", self.version.optimize_version()),
-            "connectors" => format!("camunda/connectors-bundle:{v}"),
-            "operate" => format!("camunda/operate:{v}"),
-            "tasklist" => format!("camunda/tasklist:{v}"),
-            "zeebe-gateway" | "zeebe" => format!("camunda/zeebe:{v}"),
-            _ => format!("camunda/camunda:{v}"),
-        }
-    }
-}
-
-fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        group: group.to_string(),
-        kind: kind.to_string(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    }
-}
-
-fn labels(names: &Names, component: &str) -> Value {
-    json!({
-        "app": "camunda-platform",
-        "app.kubernetes.io/name": "camunda-platform",
-        "app.kubernetes.io/instance": names.release,
-        "app.kubernetes.io/managed-by": "Helm",
-        "app.kubernetes.io/part-of": "camunda-platform",
-        "app.kubernetes.io/component": component,
-    })
-}
-
-fn selector(names: &Names, component: &str) -> Value {
-    json!({
-        "app": "camunda-platform",
-        "app.kubernetes.io/name": "camunda-platform",
-        "app.kubernetes.io/instance": names.release,
-        "app.kubernetes.io/component": component,
-    })
-}
-
-fn service(names: &Names, name: &str, component: &str, ports: Value, headless: bool) -> Value {
-    let mut spec =
-        json!({"type": "ClusterIP", "selector": selector(names, component), "ports": ports});
-    if headless {
-        spec["clusterIP"] = json!("None");
-    }
-    json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": names.namespace, "labels": labels(names, component)},
-        "spec": spec,
-    })
-}
-
-fn port(name: &str, port: u16, target: u16) -> Value {
-    json!({"name": name, "port": port, "protocol": "TCP", "targetPort": target})
-}
-
-/// The chart's objects at install time (reference 5.1).
-pub fn seed_objects(names: &Names) -> Vec<Value> {
-    let ns = &names.namespace;
-    let r = &names.release;
-    let sts = names.statefulset();
-    let broker_env = match names.version {
-        CamundaVersion::V8_8 => json!([
-            {"name": "CAMUNDA_DATA_BACKUP_STORE", "value": "S3"},
-            {"name": "CAMUNDA_DATA_BACKUP_REPOSITORYNAME", "value": "camunda"},
-        ]),
-        CamundaVersion::V8_7 => json!([
-            {"name": "ZEEBE_BROKER_DATA_BACKUP_STORE", "value": "S3"},
-            {"name": "ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME", "value": "camunda-backups"},
-        ]),
-    };
-    let mut out = vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        json!({
-            "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": sts, "namespace": ns, "labels": labels(names, "zeebe-broker")},
-            "spec": {
-                "replicas": names.brokers,
-                "podManagementPolicy": "Parallel",
-                "serviceName": sts,
-                "updateStrategy": {"type": "RollingUpdate"},
-                "selector": {"matchLabels": selector(names, "zeebe-broker")},
-                "template": {
-                    "metadata": {"labels": selector(names, "zeebe-broker")},
-                    "spec": {"containers": [{
-                        "name": names.container(),
-                        "image": names.image("camunda"),
-                        "command": ["bash", "/usr/local/bin/startup.sh"],
-                        "env": broker_env,
-                        "ports": [{"name": "http", "containerPort": 9600}, {"name": "command", "containerPort": 26501}, {"name": "internal", "containerPort": 26502}],
-                        "volumeMounts": [{"name": "data", "mountPath": names.data_dir()}],
-                    }]},
-                },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "32Gi"}}},
-                }],
-            },
-        }),
-        service(
-            names,
-            &sts,
-            "zeebe-broker",
-            json!([
-                port("internal", 26502, 26502),
-                port("command", 26501, 26501),
-                port("management", 9600, 9600)
-            ]),
-            true,
-        ),
-        service(
-            names,
-            &format!("{r}-elasticsearch"),
-            "elasticsearch",
-            json!([port("tcp-rest-api", 9200, 9200)]),
-            false,
-        ),
-    ];
-    if names.version == CamundaVersion::V8_8 {
-        out.push(service(
-            names,
-            &format!("{r}-zeebe-gateway"),
-            "zeebe-broker",
-            json!([
-                port("http", 8080, 8080),
-                port("management", 9600, 9600),
-                port("grpc-api", 26500, 26500)
-            ]),
-            false,
-        ));
-        out.push(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": format!("{r}-zeebe-configuration-unified"), "namespace": ns, "labels": labels(names, "zeebe-broker")},
-            "data": {"startup.sh": "if [ \"${ZEEBE_RESTORE}\" = \"true\" ]; then\n  exec /usr/local/camunda/bin/restore --backupId=${ZEEBE_RESTORE_FROM_BACKUP_ID}\nelse\n  exec /usr/local/camunda/bin/camunda\nfi\n"},
-        }));
-    }
-    for ordinal in 0..names.brokers {
-        out.push(pvc_object(names, ordinal));
-    }
-    for (name, component, _) in names.deployments() {
-        out.push(deployment_object(names, &name, component));
-        let ports = match component {
-            "optimize" => json!([port("http", 80, 8090), port("management", 8092, 8092)]),
-            "zeebe-gateway" => json!([
-                port("http", 8080, 8080),
-                port("management", 9600, 9600),
-                port("grpc-api", 26500, 26500)
-            ]),
-            "connectors" => json!([port("http", 8080, 8080)]),
-            _ => json!([port("http", 80, 8080), port("management", 9600, 9600)]),
-        };
-        out.push(service(names, &name, component, ports, false));
-    }
-    out
-}
-
-fn pvc_object(names: &Names, ordinal: u32) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": names.pvc(ordinal), "namespace": names.namespace, "labels": selector(names, "zeebe-broker")},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "32Gi"}}, "volumeMode": "Filesystem"},
-        "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "32Gi"}},
-    })
-}
-
-fn deployment_object(names: &Names, name: &str, component: &str) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": names.namespace, "labels": labels(names, component)},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector(names, component)},
-            "strategy": {"type": "RollingUpdate"},
-            "template": {
-                "metadata": {"labels": selector(names, component)},
-                "spec": {"containers": [{"name": component, "image": names.image(component)}]},
-            },
-        },
-    })
 }
 
 /// What a broker's data volume holds.
@@ -460,6 +207,9 @@ impl CamundaWorkloads {
                 // Template changed (or pod deleted): the pod is recreated, the container restarts.
                 objects.remove(&pod_key);
                 st.pods.remove(&pod);
+                if !n.disk() {
+                    st.brokers.insert(ordinal, BrokerData::Empty);
+                }
             }
             self.ensure_pvc(objects, ordinal, st);
             let initial = !st.initialised;
@@ -543,6 +293,12 @@ impl CamundaWorkloads {
         for pod in surplus {
             objects.remove(&key("", "Pod", &n.namespace, &pod));
         }
+        if !n.disk() {
+            // emptyDir or the container's own filesystem: gone with the pod (§7.7).
+            for ordinal in want..n.brokers {
+                st.brokers.insert(ordinal, BrokerData::Empty);
+            }
+        }
         st.pods.retain(|name, _| {
             name.strip_prefix(&prefix)
                 .and_then(|o| o.parse::<u32>().ok())
@@ -552,6 +308,9 @@ impl CamundaWorkloads {
 
     /// Creates the PVC of a broker from the volume claim template when missing (empty volume).
     fn ensure_pvc(&self, objects: &mut KubeObjects, ordinal: u32, st: &mut State) {
+        if !self.names.disk() {
+            return;
+        }
         let pvc_key = key(
             "",
             "PersistentVolumeClaim",
@@ -567,7 +326,7 @@ impl CamundaWorkloads {
     /// Removes terminating PVCs whose pod is gone; their broker data is lost.
     fn finish_pvc_deletions(&self, objects: &mut KubeObjects, world: &mut World, st: &mut State) {
         let n = &self.names;
-        for ordinal in 0..n.brokers {
+        for ordinal in (0..n.brokers).filter(|_| n.disk()) {
             let pvc_key = key("", "PersistentVolumeClaim", &n.namespace, &n.pvc(ordinal));
             let pod_key = key("", "Pod", &n.namespace, &n.pod(ordinal));
             let terminating = objects.get(&pvc_key).is_some_and(is_terminating);
@@ -696,8 +455,10 @@ impl CamundaWorkloads {
         labels["statefulset.kubernetes.io/pod-name"] = json!(n.pod(ordinal));
         labels["controller-revision-hash"] = json!(format!("{}-{rev}", n.statefulset()));
         let mut spec = template;
-        spec["volumes"] =
-            json!([{"name": "data", "persistentVolumeClaim": {"claimName": n.pvc(ordinal)}}]);
+        if n.disk() {
+            spec["volumes"] =
+                json!([{"name": "data", "persistentVolumeClaim": {"claimName": n.pvc(ordinal)}}]);
+        }
         spec["hostname"] = json!(n.pod(ordinal));
         pod_object(
             n,
@@ -946,70 +707,6 @@ impl Reconciler for CamundaWorkloads {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names() -> Names {
-        Names::new(&SimConfig::default())
-    }
-
-    #[test]
-    fn chart_names() {
-        let n = names();
-        assert_eq!(n.statefulset(), "camunda-zeebe");
-        assert_eq!(n.pod(2), "camunda-zeebe-2");
-        assert_eq!(n.pvc(0), "data-camunda-zeebe-0");
-        assert_eq!(n.container(), "orchestration");
-        let deps: Vec<String> = n.deployments().into_iter().map(|d| d.0).collect();
-        assert_eq!(deps, vec!["camunda-optimize", "camunda-connectors"]);
-        let n87 = Names {
-            version: CamundaVersion::V8_7,
-            ..names()
-        };
-        assert_eq!(n87.container(), "zeebe");
-        assert_eq!(n87.data_dir(), "/usr/local/zeebe/data");
-        let deps: Vec<String> = n87.deployments().into_iter().map(|d| d.0).collect();
-        assert_eq!(
-            deps,
-            vec![
-                "camunda-zeebe-gateway",
-                "camunda-operate",
-                "camunda-tasklist",
-                "camunda-optimize",
-                "camunda-connectors"
-            ]
-        );
-    }
-
-    #[test]
-    fn seed_has_the_chart_objects() {
-        let seed = seed_objects(&names());
-        let find = |kind: &str, name: &str| {
-            seed.iter()
-                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-                .cloned()
-        };
-        let sts = find("StatefulSet", "camunda-zeebe").expect("statefulset");
-        assert_eq!(sts["spec"]["podManagementPolicy"], "Parallel");
-        assert_eq!(
-            sts["spec"]["template"]["spec"]["containers"][0]["name"],
-            "orchestration"
-        );
-        assert_eq!(
-            sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
-            "data"
-        );
-        assert_eq!(
-            sts["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
-            "zeebe-broker"
-        );
-        for i in 0..3 {
-            assert!(find("PersistentVolumeClaim", &format!("data-camunda-zeebe-{i}")).is_some());
-        }
-        assert!(find("Deployment", "camunda-optimize").is_some());
-        assert!(find("Service", "camunda-zeebe-gateway").is_some());
-        assert!(find("ConfigMap", "camunda-zeebe-configuration-unified").is_some());
-        let opt = find("Service", "camunda-optimize").unwrap();
-        assert_eq!(opt["spec"]["ports"][1]["targetPort"], 8092);
-    }
 
     #[test]
     fn only_a_complete_restore_counts() {

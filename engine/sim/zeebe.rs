@@ -272,11 +272,11 @@ struct PartitionInfo {
     last_updated_at: String,
     checkpoint_position: u64,
     snapshot_id: String,
-    broker_version: &'static str,
+    broker_version: String,
 }
 
 fn info(world: &World, b: &ZeebeBackup) -> Info {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     Info {
         backup_id: b.backup_id,
         state: b.state(),
@@ -292,7 +292,7 @@ fn info(world: &World, b: &ZeebeBackup) -> Info {
                 last_updated_at: time::zeebe_time(world.epoch(p.updated_ms)),
                 checkpoint_position: p.checkpoint_position,
                 snapshot_id: p.snapshot_id.clone(),
-                broker_version: version,
+                broker_version: version.clone(),
             })
             .collect(),
     }
@@ -314,11 +314,11 @@ struct ListPartition {
     partition_id: u32,
     state: PartState,
     created_at: String,
-    broker_version: &'static str,
+    broker_version: String,
 }
 
 fn list_info(world: &World, b: &ZeebeBackup) -> ListInfo {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     ListInfo {
         backup_id: b.backup_id,
         state: b.state(),
@@ -330,7 +330,7 @@ fn list_info(world: &World, b: &ZeebeBackup) -> ListInfo {
                 partition_id: p.partition_id,
                 state: p.state,
                 created_at: time::zeebe_time(world.epoch(p.created_ms)),
-                broker_version: version,
+                broker_version: version.clone(),
             })
             .collect(),
     }

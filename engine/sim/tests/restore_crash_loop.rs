@@ -181,3 +181,27 @@ async fn a_command_override_keeps_the_container_up_after_the_restore() {
     assert_eq!(status["ready"], false, "{status}");
     s.handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_bypasses_startup_sh_ignores_zeebe_restore() {
+    let s = sim(|c| {
+        c.kubernetes = true;
+        c.scenario.config.command_override = true;
+    })
+    .await;
+    let k = Kubectl::new(&s);
+    stopped_with_empty_volumes(&s, &k).await;
+    restore_mode(&k, "1").await;
+    k.ok(&["scale", "statefulset/camunda-zeebe", "--replicas=3"])
+        .await;
+    // The brokers start normally on the empty volumes (§7.8): a new, empty cluster.
+    eventually("brokers started normally", || async {
+        s.handle.inspect(|w| w.brokers_running)
+    })
+    .await;
+    let current = log(&k, false).await;
+    assert!(current.contains("Starting Camunda"), "{current}");
+    assert!(!current.contains("restore"), "{current}");
+    assert_eq!(s.handle.inspect(|w| w.cluster.restored_from), None);
+    s.handle.shutdown().await;
+}
