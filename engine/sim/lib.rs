@@ -125,6 +125,13 @@
 //!                              # `_status` still says SUCCESS (§7.3)
 //! ```
 //!
+//! Keys that shape the installation (`persistence_type`, `chart_version`, `command_override`,
+//! `gitops`, `names`, the prefixes, `foreign_indices`, `camunda_version`, `repository_name`)
+//! take effect when the simulator starts; a `config:` sent to `POST /sim/faults` replaces the
+//! whole section (absent keys get their defaults) but only the behaviour switches
+//! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
+//! switches above) change a running simulator.
+//!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
 //! empty. Aborting restore ...`; `kubectl logs --previous` shows the success only until the
