@@ -132,6 +132,10 @@
 //! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
 //! switches above) change a running simulator.
 //!
+//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed-argocd.yaml`,
+//! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
+//!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
 //! empty. Aborting restore ...`; `kubectl logs --previous` shows the success only until the
