@@ -404,7 +404,8 @@ impl SimHandle {
         let c = &self.config;
         let mut out = String::new();
         let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_str(v)));
-        kv("camunda_version", c.camunda_version.component_version());
+        let cfg = &c.scenario.config;
+        kv("camunda_version", &cfg.camunda_version_of(c.camunda_version));
         kv("datastore", c.datastore.as_str());
         for (key, url) in [
             ("orchestration_url", &self.urls.orchestration),
@@ -424,6 +425,14 @@ impl SimHandle {
         kv("kubeconfig", &self.kubeconfig.to_string_lossy());
         kv("kube_context", workloads::KUBE_CONTEXT);
         kv("sim_url", &self.urls.control);
+        // The installation's index prefixes (§7.5), as the plans' params spell them.
+        kv("index_prefix", &cfg.index_prefix);
+        let optimize_prefix = match cfg.optimize_index_prefix.as_str() {
+            "" => "optimize",
+            p => p,
+        };
+        kv("optimize_index_prefix", optimize_prefix);
+        kv("record_prefix", &cfg.record_prefix);
         out.push_str("port_forward: false\n");
         // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
         out.push_str(&format!("optimize_enabled: {}\n", c.optimize));
