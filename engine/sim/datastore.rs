@@ -27,6 +27,10 @@ pub enum Owner {
     OptimizeImport,
     /// Other Optimize indices (Optimize backup part 2).
     Optimize,
+    /// 8.8 dated usage-metric indices (archived; in web-app backups from 8.8.15, §7.6).
+    UsageMetricArchive,
+    /// Another installation's or application's index on the same datastore (§7.5).
+    Foreign,
 }
 
 impl Owner {
@@ -36,7 +40,19 @@ impl Owner {
             Owner::ZeebeRecord => 0,
             Owner::Operate | Owner::Tasklist | Owner::Camunda => 1,
             Owner::OptimizeImport | Owner::Optimize => 2,
+            Owner::UsageMetricArchive | Owner::Foreign => 0,
         }
+    }
+
+    /// Whether the exporter writes into it (archived and foreign indices get nothing new).
+    fn exported_into(self) -> bool {
+        !matches!(self, Owner::UsageMetricArchive | Owner::Foreign)
+    }
+
+    /// Whether this installation's backups and restores deal with it (not foreign, not the
+    /// archived usage metrics that `damage` spares).
+    pub fn restorable(self) -> bool {
+        self.exported_into()
     }
 }
 
@@ -51,6 +67,18 @@ pub struct Index {
     pub positions: Vec<u64>,
     /// The snapshot it was restored from, if any.
     pub restored_from: Option<String>,
+    /// When its shard recovery from the snapshot ran (`GET <index>/_recovery`, §7.4).
+    #[serde(skip)]
+    pub recovery: Option<Recovery>,
+}
+
+/// A shard recovery from a snapshot: `[start_ms, done_ms)` in simulator time.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    pub repository: String,
+    pub snapshot: String,
+    pub start_ms: u64,
+    pub done_ms: u64,
 }
 
 impl Index {
@@ -279,6 +307,7 @@ impl Store {
                 owner,
                 positions: vec![0; partitions],
                 restored_from: None,
+                recovery: None,
             },
         );
     }
@@ -319,6 +348,9 @@ impl Store {
     pub fn feed(&mut self, exported: &[[u64; 3]]) -> Vec<u64> {
         let mut lowest = vec![u64::MAX; exported.len()];
         for index in self.indices.values_mut() {
+            if !index.owner.exported_into() {
+                continue;
+            }
             let lag = index.owner.lag();
             for (i, hist) in exported.iter().enumerate() {
                 if let Some(p) = index.positions.get_mut(i) {
@@ -432,6 +464,8 @@ impl Store {
             if now_ms >= s.start_ms + s.duration_ms {
                 s.state = match s.outcome {
                     Outcome::Failed => SnapState::Failed,
+                    // Some shards failed: PARTIAL with `shards.failed > 0` (reference §7.3).
+                    Outcome::Partial => SnapState::Partial,
                     _ => SnapState::Success,
                 };
                 s.end_ms = Some(now_ms);
@@ -509,6 +543,12 @@ impl Store {
                     owner: copy.owner,
                     positions: copy.positions.clone(),
                     restored_from: Some(name.to_string()),
+                    recovery: Some(Recovery {
+                        repository: repo.to_string(),
+                        snapshot: name.to_string(),
+                        start_ms: now_ms,
+                        done_ms: now_ms + duration_ms,
+                    }),
                 },
             );
             restored.push(copy.name.clone());

@@ -94,6 +94,10 @@ fn sync_route(world: &mut World, req: &Req, m: &str, segs: &[&str]) -> Resp {
             200,
             &serde_json::json!({"cluster_name": "elastic", "status": "green", "number_of_nodes": 1}),
         ),
+        ("GET", ["_cluster", "health", expr]) => super::recovery::health(world, expr),
+        ("GET", [expr, "_recovery"]) if !expr.starts_with('_') => {
+            super::recovery::recovery(world, req, expr)
+        }
         ("GET", ["_cat", "indices"]) => cat_indices(world, req, None),
         ("GET", ["_cat", "indices", pattern]) => cat_indices(world, req, Some(pattern)),
         ("GET", ["_index_template"]) => templates(world, None),
@@ -698,7 +702,7 @@ fn status(world: &World, repo: &str, expr: &str) -> Resp {
                 snapshot: s.name.clone(),
                 repository: s.repository.clone(),
                 uuid: s.uuid.clone(),
-                state: if running { "STARTED" } else { s.state.as_str() },
+                state: status_state(s.state),
                 include_global_state: s.include_global_state,
                 shards_stats: ShardsStats {
                     initializing: 0,
@@ -729,13 +733,28 @@ fn status(world: &World, repo: &str, expr: &str) -> Resp {
     Resp::json(200, &Out { snapshots: entries })
 }
 
+/// The `state` of a `_status` entry: `STARTED` while running, and PARTIAL reported as SUCCESS
+/// (elastic/elasticsearch `TransportSnapshotsStatusAction`: "Translating both PARTIAL and
+/// SUCCESS to SUCCESS for now"; reference §7.3). Only `GET _snapshot/<repo>/<snap>` tells.
+fn status_state(state: SnapState) -> &'static str {
+    match state {
+        SnapState::InProgress => "STARTED",
+        SnapState::Partial => SnapState::Success.as_str(),
+        other => other.as_str(),
+    }
+}
+
 /// `POST /_snapshot/{repo}/{snap}/_restore`; with `wait_for_completion=true` answers when done.
 async fn restore(shared: &Shared, req: &Req, repo: &str, snap: &str) -> Resp {
     let (indices, done_at) = {
         let mut world = lock(shared);
         world.settle();
         let now = world.now_ms();
-        let duration = world.facts.timing.restore_ms;
+        let duration = world
+            .facts
+            .config
+            .restore_ms
+            .unwrap_or(world.facts.timing.restore_ms);
         match world.store.restore(repo, snap, now, duration) {
             Ok(indices) => (indices, now + duration),
             Err(e) => return error(&e),

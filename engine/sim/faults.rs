@@ -19,13 +19,16 @@ pub enum Outcome {
     Failed,
     /// Stays `IN_PROGRESS` forever.
     Hang,
+    /// Snapshots only: ends `PARTIAL` with failed shards (reference §7.3).
+    Partial,
 }
 
 /// A fault on matching requests.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointFault {
-    /// `orchestration|gateway|operate|tasklist|optimize|datastore|any`.
+    /// `orchestration|gateway|operate|tasklist|optimize|datastore|kubernetes|any` (`any`:
+    /// every product component, not `kubernetes`).
     #[serde(default = "any")]
     pub component: String,
     #[serde(default)]
@@ -49,6 +52,10 @@ pub struct EndpointFault {
     #[serde(default)]
     pub after: u32,
 }
+
+/// The component name of Kubernetes API requests; `any` does not include it, so a scenario
+/// written for the product ports keeps meaning what it meant.
+pub const KUBERNETES: &str = "kubernetes";
 
 fn any() -> String {
     "any".to_string()
@@ -75,34 +82,7 @@ pub struct ExportingFaults {
     pub resume_failures: u32,
 }
 
-/// Cluster configuration a scenario can change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    #[serde(default = "yes")]
-    pub webapps_repository: bool,
-    #[serde(default = "yes")]
-    pub optimize_repository: bool,
-    #[serde(default = "yes")]
-    pub zeebe_backup_store: bool,
-    #[serde(default = "yes")]
-    pub repository_registered: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for ClusterConfig {
-    fn default() -> Self {
-        ClusterConfig {
-            webapps_repository: true,
-            optimize_repository: true,
-            zeebe_backup_store: true,
-            repository_registered: true,
-        }
-    }
-}
+pub use super::cluster_config::ClusterConfig;
 
 /// A scenario: everything that makes a run deviate from the happy path.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -116,10 +96,15 @@ pub struct Scenario {
     pub exporting: ExportingFaults,
     #[serde(default)]
     pub config: ClusterConfig,
+    /// What a rehearsal expects of its runs (`runbook rehearse` reads it; the simulator
+    /// ignores it), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<serde_json::Value>,
 }
 
-const COMPONENTS: [&str; 7] = [
+const COMPONENTS: [&str; 8] = [
     "any",
+    "kubernetes",
     "orchestration",
     "gateway",
     "operate",
@@ -184,8 +169,13 @@ impl Scenario {
                     OUTCOME_COMPONENTS.join(", ")
                 )));
             }
+            if o.result == Outcome::Partial && o.component != "snapshot" {
+                return Err(SimError::Scenario(
+                    "result: partial applies to component: snapshot only".to_string(),
+                ));
+            }
         }
-        Ok(())
+        self.config.validate().map_err(SimError::Scenario)
     }
 }
 
@@ -218,7 +208,7 @@ impl Faults {
     /// The first armed fault matching the request, consumed once if counted.
     pub fn take(&mut self, component: &str, method: &str, path: &str) -> Option<FaultAction> {
         let pos = self.endpoint.iter().position(|f| {
-            (f.component == "any" || f.component == component)
+            (f.component == component || (f.component == "any" && component != KUBERNETES))
                 && f.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))

@@ -17,9 +17,8 @@
 //!
 //! Every Camunda component answers `GET /actuator/health` with `{"status":"UP"}` and
 //! `GET /actuator/info` with `{"build":{"artifact":..,"name":..,"version":..}}` (Spring Boot's
-//! build-info form; the real images do not promise this endpoint, so plans should read versions
-//! from the datastore's `GET /` (`version.number`, `version.distribution` on OpenSearch), from
-//! `brokerVersion` in Zeebe backup details, or from the snapshot names). Double slashes in paths
+//! build-info form), except Optimize, whose info is `{}` (§7.9; its version is in the image
+//! tag and the `app.kubernetes.io/version` label of its Deployment). Double slashes in paths
 //! are collapsed (reference 2.2).
 //!
 //! # State model
@@ -41,8 +40,9 @@
 //!   positions), repositories, snapshots, Zeebe backups, components up/down, armed faults.
 //! - `POST /sim/advance` (optional body `{"records": N}`, default 10): every partition processes
 //!   and exports N more records now, as if the cluster had run a while.
-//! - `POST /sim/damage`: deletes every Camunda index (names matching
-//!   `camunda|operate|tasklist|optimize|zeebe`, never `.`-names) and all broker data.
+//! - `POST /sim/damage`: deletes every index of this installation (the names its prefixes
+//!   give, see `index_names`) and all broker data; foreign indices and the 8.8 dated
+//!   usage-metric indices stay (§7.5, §7.6).
 //! - `POST /sim/zeebe/restore/{id}`: restores the brokers from Zeebe backup `id` as the restore
 //!   app would (for runs without Kubernetes); 409 when broker data is not empty.
 //! - `POST /sim/components/{name}/down` and `/up`: takes a component's API away (connection
@@ -54,19 +54,29 @@
 //! - `GET /sim/oracle/backups/{id}`: consistency verdict of backup `id`
 //!   `{"backupId":..,"coherent":bool,"problems":[..],"parts":{..},"exporting":"running|.."}`
 //!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
-//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`.
+//! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`;
+//!   a deleted foreign index, or a deleted dated usage-metric index the backup does not hold,
+//!   is a problem.
 //! - `GET /sim/in-flight`: requests arrived and not yet answered
 //!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
-//!   (control port included), oldest first: `[{"seq","component","method","path","status",
-//!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the
-//!   connection was dropped (fault or component down).
+//!   (control port and Kubernetes stand-in included, the latter as component `kubernetes`),
+//!   oldest first: `[{"seq","component","method","path","status","atMs","time"}]`; `path`
+//!   carries the query string, `atMs` = ms since start, `status` 0 = the connection was
+//!   dropped (fault, component down, or the client gave up while a fault held the call).
+//!   Kubernetes requests also show in `GET /sim/in-flight` while they are held.
+//! - `GET /sim/workloads`: every Deployment and StatefulSet of the stand-in
+//!   `{"workloads":[{"kind","namespace","name","replicas","readyReplicas","env":{container:
+//!   {NAME: value}}}]}` (StatefulSets first; a `valueFrom` variable reads `null`), e.g. to check
+//!   that a run left every workload at its recorded replicas and out of restore mode; 404 when
+//!   the stand-in is not running.
 //!
 //! # Scenario file (faults)
 //!
 //! ```yaml
 //! faults:                      # per endpoint; first match wins, checked before the handler
-//!   - component: orchestration # orchestration|gateway|operate|tasklist|optimize|datastore|any
+//!   - component: orchestration # orchestration|gateway|operate|tasklist|optimize|datastore|
+//!                              # kubernetes|any (`any`: every component but kubernetes)
 //!     method: POST             # optional, any method when absent
 //!     path: /actuator/backupHistory*   # `*` matches any run of characters
 //!     latency_ms: 500          # optional delay before answering (or before the other effects)
@@ -87,12 +97,74 @@
 //!   optimize_repository: true  # false: Optimize answers 400 (no repository configured)
 //!   zeebe_backup_store: true   # false: Zeebe backup requests answer 400
 //!   repository_registered: true  # false: the ES/OS repository `camunda` starts unregistered
+//!   # Real-cluster behaviours (the Camunda API reference §7); defaults in brackets.
+//!   persistence_type: disk     # [disk] volumeClaimTemplate `data`, PVCs data-<sts>-N | memory
+//!                              # (emptyDir) | local (no data volume); without PVCs broker data
+//!                              # is lost when the StatefulSet scales to 0 (§7.7)
+//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7] label helm.sh/chart:
+//!                              # camunda-platform-<v>; 8.7 charts < 12.1.0 ignore ZEEBE_RESTORE (§7.8)
+//!   command_override: false    # [false] the broker container's `command` bypasses startup.sh:
+//!                              # ZEEBE_RESTORE has no effect, brokers start normally (§7.8)
+//!   gitops: none               # [none] | argocd | flux: annotations/labels on the workloads (§7.11)
+//!   names: {}                  # [{}] fullnameOverride per component: zeebe, zeebe-gateway,
+//!                              # operate, tasklist, optimize, connectors, elasticsearch, e.g.
+//!                              # {zeebe: core, optimize: opt}; labels `app.kubernetes.io/instance`
+//!                              # and `app.kubernetes.io/component` stay (§7.10)
+//!   index_prefix: ""           # [""] web-app/orchestration prefix: `<p>-operate-*`, `<p>-camunda-*` (§7.5)
+//!   optimize_index_prefix: ""  # [""] Optimize's prefix in place of `optimize` (§7.5)
+//!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
+//!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
+//!                              # shop-camunda-orders] others' indices on the shared datastore;
+//!                              # `damage` keeps them, the restore oracle reports one deleted
+//!   schedule_404_ms: 1500      # [1500] backup status GETs answer 404 this long after the POST
+//!                              # (Zeebe: every partition DOES_NOT_EXIST) (§7.2)
+//!   optimize_info_build: false # [false] Optimize's /actuator/info is `{}`; its version is in
+//!                              # the image tag and label app.kubernetes.io/version (§7.9)
+//!   repository_name: camunda   # [camunda] CAMUNDA_DATA_BACKUP_REPOSITORYNAME (and Optimize's
+//!                              # repository): where web-app/Optimize parts go (§7.15)
+//!   camunda_version: 8.8.0     # [the simulated version] patch version; 8.8 backups before
+//!                              # 8.8.15 lack the dated usage-metric indices (§7.6)
+//!   crash_loop_ms: 1000        # [1000] restore app crash loop: the next run starts this long
+//!                              # after the last one ended (§7.1)
+//!   restore_ms: 30             # [timing.restore_ms] how long one snapshot `_restore` takes (§7.4)
+//! outcomes:
+//!   - component: snapshot
+//!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
+//!                              # `_status` still says SUCCESS (§7.3)
 //! ```
+//!
+//! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
+//! run the container restarts and every later run logs `Brokers's data directory <dir> is not
+//! empty. Aborting restore ...`; `kubectl logs --previous` shows the success only until the
+//! second run ends); the docs' alternative route, a broker `command` that runs
+//! `.../bin/restore`, then `echo`s a line with `$?`, then `sleep`s, runs the restore app once
+//! and keeps the container running (its current log shows the restore and the echoed line);
+//! `_restore` without `wait_for_completion` answers at once, `GET <indices>/_recovery`
+//! (`active_only=true` supported) shows each shard `SNAPSHOT` in stage `INDEX` until it is
+//! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
+//! running restore answers 500 `snapshot_restore_exception ... open index with same name
+//! already exists` (§7.4).
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
 //! on part 1, a Zeebe one on partition 1. Fault paths match the normalised path without the
-//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`].
+//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`]. On the command
+//! line (`runbook sim`, `runbook rehearse`) the same entries are `--fault key=value,...`.
+//!
+//! Kubernetes API faults (`component: kubernetes`) match kubectl's requests by method and API
+//! path, e.g. `method: PATCH, path: /apis/apps/v1/namespaces/*/statefulsets/*/scale`,
+//! `method: GET, path: /apis/apps/v1/namespaces/*/statefulsets/*`, `method: DELETE, path:
+//! /api/v1/namespaces/*/persistentvolumeclaims/*`. They answer as the API server does (a
+//! `Status` object; `sim::kube` `ApiError::injected` cites the Kubernetes source): `status:
+//! 500` = `etcdserver: request timed out` (kubectl prints `Error from server: etcdserver:
+//! request timed out`), `409` = Conflict `Operation cannot be fulfilled on statefulsets.apps
+//! "x": the object has been modified; please apply your changes to the latest version and try
+//! again`, `429` = TooManyRequests with `Retry-After: 1` (which kubectl itself waits out and
+//! repeats), `503` = ServiceUnavailable, `504` = Timeout; `message` replaces the text;
+//! `drop_connection: true` closes the connection unanswered (kubectl: `EOF`); `latency_ms`
+//! holds the call (a client's `--request-timeout` then gives up on it). Note that kubectl
+//! repeats some calls on its own (a `scale` on 409, any call on 429), as against a real
+//! cluster.
 //!
 //! # Kubernetes (`SimConfig::kubernetes`)
 //!
@@ -103,7 +175,11 @@
 //! (`timing.pod_start_ms`); a PVC in use stays Terminating until its pod is gone; deleted broker
 //! PVCs come back empty; started with `ZEEBE_RESTORE=true` + `ZEEBE_RESTORE_FROM_BACKUP_ID` the
 //! brokers restore (or log `... is not empty. Aborting restore ...`), exit, and show the lines
-//! in `kubectl logs --previous`; started normally they serve the restored cluster. Off by
+//! in `kubectl logs --previous`; started normally they serve the restored cluster. The objects
+//! follow the scenario's `config:` (see `chart`): names from `names:`, labels `helm.sh/chart`
+//! and `app.kubernetes.io/version`, GitOps annotations/labels, no PVCs unless
+//! `persistence_type: disk` (then broker data is lost with the pods), the broker `command`,
+//! and the backup repository/store in the containers' env. Off by
 //! default so that `start` works on branches without the stand-in.
 //!
 //! # Other options
@@ -112,7 +188,10 @@
 //! `orchestration_url` includes it); `exporting_plain_204` answers exporting with a plain 204;
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
+pub mod actuator_info;
+pub mod chart;
 pub mod cluster;
+pub mod cluster_config;
 pub mod control;
 pub mod datastore;
 pub mod es_api;
@@ -120,12 +199,18 @@ pub mod exporting;
 pub mod fault_flags;
 pub mod faults;
 pub mod http;
+pub mod index_names;
 pub mod kube;
+pub mod kube_requests;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
+pub mod recovery;
+pub mod restore_app;
+pub mod schedule_grace;
 pub mod time;
 pub mod webapps;
+pub mod workload_report;
 pub mod workloads;
 pub mod zeebe;
 
@@ -404,8 +489,9 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let shared: Shared = Arc::new(std::sync::Mutex::new(world));
     let mut servers = Vec::new();
     let mut bound: BTreeMap<Component, String> = BTreeMap::new();
+    let kube_slot = http::KubeSlot::default();
     for component in Component::for_config(&config) {
-        let server = http::serve(component, shared.clone())
+        let server = http::serve(component, shared.clone(), kube_slot.clone())
             .await
             .map_err(SimError::Bind)?;
         bound.insert(component, server.url().to_string());
@@ -432,6 +518,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let kubeconfig = config.state_dir.join("kubeconfig");
     let kube = if config.kubernetes {
         let handle = workloads::start_kube(&config, shared.clone(), &kubeconfig).await?;
+        handle.set_hook(Arc::new(kube_requests::KubeRequests::new(shared.clone())));
+        let _ = kube_slot.set(Arc::downgrade(&handle));
         urls.kube = Some(handle.url().to_string());
         Some(handle)
     } else {

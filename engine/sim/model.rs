@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::cluster::Cluster;
 use super::datastore::{Owner, Store};
 use super::faults::{ClusterConfig, Faults};
+use super::index_names;
 use super::webapps::WebappsQueues;
 use super::zeebe::ZeebeBackups;
 use super::{CamundaVersion, SimConfig, Timing, time};
@@ -48,6 +49,8 @@ pub enum Component {
     Datastore,
     /// The simulator's own API.
     Control,
+    /// The Kubernetes stand-in (requests logged and faulted through `sim::kube_requests`).
+    Kubernetes,
 }
 
 impl Component {
@@ -60,6 +63,7 @@ impl Component {
             Component::Optimize => "optimize",
             Component::Datastore => "datastore",
             Component::Control => "control",
+            Component::Kubernetes => "kubernetes",
         }
     }
 
@@ -124,6 +128,23 @@ pub struct Facts {
     pub context_path: Vec<String>,
 }
 
+impl Facts {
+    /// The installation's Camunda version: `config.camunda_version`, else the simulated one.
+    pub fn camunda_version(&self) -> String {
+        self.config.camunda_version_of(self.version)
+    }
+
+    /// Optimize's version (see `ClusterConfig::optimize_version_of`).
+    pub fn optimize_version(&self) -> String {
+        self.config.optimize_version_of(self.version)
+    }
+
+    /// The snapshot repository the web apps and Optimize are configured with (§7.15).
+    pub fn repository(&self) -> &str {
+        &self.config.repository_name
+    }
+}
+
 /// The non-empty segments of a context path (`/example/` → `["example"]`).
 pub fn context_segments(path: Option<&str>) -> Vec<String> {
     path.unwrap_or("")
@@ -156,6 +177,10 @@ pub struct World {
     pub broker_data_epoch: u64,
     /// Exporting mode changes (ms since start, new mode), oldest first.
     pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
+    /// The dated usage-metric indices the installation had when the simulator started (§7.6).
+    pub archived_usage_metrics: Vec<String>,
+    /// When backups were scheduled: status GETs answer 404 for a while (§7.2).
+    pub schedule_grace: super::schedule_grace::ScheduleGrace,
 }
 
 impl World {
@@ -195,6 +220,8 @@ impl World {
             brokers_running: true,
             broker_data_epoch: 0,
             exporting_history: Vec::new(),
+            archived_usage_metrics: Vec::new(),
+            schedule_grace: Default::default(),
             started: Instant::now(),
             wall_start_ms: time::now_epoch_ms(),
             facts,
@@ -203,11 +230,17 @@ impl World {
             world.gates.insert(c, watch::channel(true).0);
         }
         if world.facts.config.repository_registered {
-            world.store.repositories.insert(
-                REPOSITORY.to_string(),
-                serde_json::json!({"type":"fs","settings":{"location":"/usr/share/elasticsearch/backups"}}),
-            );
+            // The plans' repository, and the one Camunda is configured with when it differs
+            // (§7.15: then the web-app parts land there, not where the plan looks).
+            let configured = world.facts.repository().to_string();
+            for repo in [REPOSITORY.to_string(), configured] {
+                world.store.repositories.insert(
+                    repo,
+                    serde_json::json!({"type":"fs","settings":{"location":"/usr/share/elasticsearch/backups"}}),
+                );
+            }
         }
+        world.seed_history();
         world.seed_schema();
         world
     }
@@ -219,6 +252,18 @@ impl World {
             let now = self.now_ms();
             self.exporting_history.push((now, mode));
         }
+    }
+
+    /// Whether backup `id` of `api` was scheduled too recently to be visible (§7.2).
+    pub fn schedule_hidden(&self, api: &str, id: u64) -> bool {
+        let grace = self.facts.config.schedule_404_ms;
+        self.schedule_grace.hidden(api, id, self.now_ms(), grace)
+    }
+
+    /// Notes that backup `id` of `api` was scheduled now.
+    pub fn note_scheduled(&mut self, api: &str, id: u64) {
+        let now = self.now_ms();
+        self.schedule_grace.scheduled(api, id, now);
     }
 
     /// Milliseconds since the simulator started.
@@ -235,22 +280,49 @@ impl World {
     pub fn seed_schema(&mut self) {
         let date = time::date(self.epoch(self.now_ms()));
         let n = self.facts.partitions as usize;
-        for (name, owner) in seed_indices(self.facts.version, self.facts.optimize, &date) {
+        for (name, owner) in index_names::seed_indices(&self.facts, &date) {
             self.store.create_index(&name, owner, n);
         }
         if self.store.templates.is_empty() {
-            self.store.templates = seed_templates(self.facts.version, self.facts.optimize);
+            self.store.templates = index_names::seed_templates(&self.facts);
         }
     }
 
-    /// The names of the indices a component owns in a fresh installation (backup contents).
+    /// What exists before the simulated run: archived (dated) indices and other
+    /// installations' indices on the shared datastore (§7.5, §7.6). Never re-created.
+    fn seed_history(&mut self) {
+        let date = time::date(self.epoch(self.now_ms()));
+        let n = self.facts.partitions as usize;
+        for name in index_names::dated_usage_metric_indices(&self.facts, &date) {
+            self.store.create_index(&name, Owner::UsageMetricArchive, n);
+            self.archived_usage_metrics.push(name);
+        }
+        for name in self.facts.config.foreign_indices.clone() {
+            self.store.create_index(&name, Owner::Foreign, n);
+        }
+    }
+
+    /// The names of the indices a component owns (backup contents); the dated usage-metric
+    /// indices only from 8.8.15 on (§7.6).
     pub fn owned_indices(&self, owners: &[Owner]) -> Vec<String> {
         let date = time::date(self.epoch(self.now_ms()));
-        seed_indices(self.facts.version, self.facts.optimize, &date)
+        let mut out: Vec<String> = index_names::seed_indices(&self.facts, &date)
             .into_iter()
             .filter(|(_, o)| owners.contains(o))
             .map(|(n, _)| n)
-            .collect()
+            .collect();
+        if owners.contains(&Owner::Camunda)
+            && index_names::backups_include_dated_usage_metrics(&self.facts)
+        {
+            out.extend(
+                self.store
+                    .indices
+                    .values()
+                    .filter(|i| i.owner == Owner::UsageMetricArchive)
+                    .map(|i| i.name.clone()),
+            );
+        }
+        out
     }
 
     /// The receiver a server uses to follow its availability.
@@ -340,14 +412,16 @@ impl World {
         self.zeebe.settle(now);
     }
 
-    /// Deletes every Camunda index and all broker data (`POST /sim/damage`).
+    /// Deletes every index this installation re-creates or restores, and all broker data
+    /// (`POST /sim/damage`); foreign indices and the dated usage-metric indices stay (§7.5,
+    /// §7.6: a backup before 8.8.15 cannot bring those back).
     pub fn damage(&mut self) -> Vec<String> {
         let doomed: Vec<String> = self
             .store
             .indices
-            .keys()
-            .filter(|n| is_camunda_index(n))
-            .cloned()
+            .values()
+            .filter(|i| i.owner.restorable())
+            .map(|i| i.name.clone())
             .collect();
         for n in &doomed {
             self.store.indices.remove(n);
@@ -357,123 +431,6 @@ impl World {
         self.broker_data_epoch += 1;
         doomed
     }
-}
-
-/// Names the restore procedure deletes (reference 6 #9, 8.8 regex; never `.`-names).
-pub fn is_camunda_index(name: &str) -> bool {
-    !name.starts_with('.')
-        && ["camunda", "operate", "tasklist", "optimize", "zeebe"]
-            .iter()
-            .any(|k| name.contains(k))
-}
-
-/// The indices of a fresh installation (names as in reference 4.8).
-pub fn seed_indices(version: CamundaVersion, optimize: bool, date: &str) -> Vec<(String, Owner)> {
-    let v = version.component_version();
-    let mut out: Vec<(String, Owner)> = Vec::new();
-    let mut add = |name: String, owner: Owner| out.push((name, owner));
-    for kind in ["process-instance", "job", "variable"] {
-        add(
-            format!("zeebe-record_{kind}_{v}_{date}"),
-            Owner::ZeebeRecord,
-        );
-    }
-    let operate: &[&str] = match version {
-        CamundaVersion::V8_8 => &[
-            "operate-list-view-8.3.0_",
-            "operate-flownode-instance-8.3.1_",
-            "operate-variable-8.3.0_",
-            "operate-batch-operation-1.0.0_",
-        ],
-        CamundaVersion::V8_7 => &[
-            "operate-list-view-8.3.0_",
-            "operate-flownode-instance-8.3.1_",
-            "operate-variable-8.3.0_",
-            "operate-incident-8.3.1_",
-            "operate-batch-operation-1.0.0_",
-            "operate-import-position-8.3.0_",
-        ],
-    };
-    for n in operate {
-        add(n.to_string(), Owner::Operate);
-    }
-    let tasklist: &[&str] = match version {
-        CamundaVersion::V8_8 => &[
-            "tasklist-task-8.8.0_",
-            "tasklist-draft-task-variable-8.3.0_",
-        ],
-        CamundaVersion::V8_7 => &[
-            "tasklist-task-8.5.0_",
-            "tasklist-variable-8.3.0_",
-            "tasklist-draft-task-variable-8.3.0_",
-            "tasklist-form-8.4.0_",
-            "tasklist-metric-8.3.0_",
-            "tasklist-import-position-8.2.0_",
-        ],
-    };
-    for n in tasklist {
-        add(n.to_string(), Owner::Tasklist);
-    }
-    if version == CamundaVersion::V8_8 {
-        for n in [
-            "camunda-user-8.8.0_",
-            "camunda-authorization-8.8.0_",
-            "camunda-role-8.8.0_",
-            "camunda-usage-metric-8.8.0_",
-        ] {
-            add(n.to_string(), Owner::Camunda);
-        }
-    }
-    if optimize {
-        for n in [
-            "optimize-position-based-import-index_v3",
-            "optimize-timestamp-based-import-index_v5",
-        ] {
-            add(n.to_string(), Owner::OptimizeImport);
-        }
-        for n in [
-            "optimize-process-definition_v6",
-            "optimize-process-instance-sim_v8",
-            "optimize-single-process-report_v11",
-        ] {
-            add(n.to_string(), Owner::Optimize);
-        }
-    }
-    out
-}
-
-/// Index templates (name, patterns) the components create on first start (reference 3.1 #1).
-fn seed_templates(version: CamundaVersion, optimize: bool) -> Vec<(String, Vec<String>)> {
-    let v = version.component_version();
-    let mut out = vec![
-        (
-            "operate-batch-operation-1.0.0_template".to_string(),
-            vec!["operate-batch-operation-1.0.0_*".to_string()],
-        ),
-        (
-            "operate-list-view-8.3.0_template".to_string(),
-            vec!["operate-list-view-8.3.0_*".to_string()],
-        ),
-        (
-            "tasklist-task-8.5.0_template".to_string(),
-            vec!["tasklist-task-8.5.0_*".to_string()],
-        ),
-        (
-            format!("zeebe-record_process-instance_{v}"),
-            vec![format!("zeebe-record_process-instance_{v}_*")],
-        ),
-        (
-            format!("zeebe-record_job_{v}"),
-            vec![format!("zeebe-record_job_{v}_*")],
-        ),
-    ];
-    if optimize {
-        out.push((
-            "optimize-process-instance_template".to_string(),
-            vec!["optimize-process-instance-*".to_string()],
-        ));
-    }
-    out
 }
 
 /// Starts the clock; `after_tick` runs outside the lock (e.g. the Kubernetes reconcile).

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::datastore::{Owner, SnapState, Snapshot, SnapshotRequest};
 use super::http::{Req, Resp, backup_id_from_body, parse_path_id};
-use super::model::{REPOSITORY, World};
+use super::model::World;
 use super::time;
 
 const PREFIX: &str = "camunda_optimize_";
@@ -74,10 +74,13 @@ fn repository_problem(world: &World) -> Option<Resp> {
             "Cannot execute backup request because no Elasticsearch snapshot repository name found in Optimize configuration.",
         ));
     }
-    if !world.store.repo_exists(REPOSITORY) {
+    if !world.store.repo_exists(world.facts.repository()) {
         return Some(error(
             400,
-            &format!("No repository with name [{REPOSITORY}] could be found."),
+            &format!(
+                "No repository with name [{}] could be found.",
+                world.facts.repository()
+            ),
         ));
     }
     None
@@ -104,8 +107,9 @@ fn take(world: &mut World, req: &Req) -> Resp {
             ),
         );
     }
-    let version = world.facts.version.optimize_version();
+    let version = world.facts.optimize_version();
     let outcome = world.faults.outcome("optimize");
+    world.note_scheduled("optimize", id);
     let now = world.now_ms();
     let parts = [
         world.owned_indices(&[Owner::OptimizeImport]),
@@ -115,7 +119,7 @@ fn take(world: &mut World, req: &Req) -> Resp {
     for (k, indices) in parts.into_iter().enumerate() {
         let name = format!("{PREFIX}{id}_{version}_part_{}_of_2", k + 1);
         let _ = world.store.start_snapshot(SnapshotRequest {
-            repo: REPOSITORY.to_string(),
+            repo: world.facts.repository().to_string(),
             name,
             indices: indices.join(","),
             now_ms: now,
@@ -140,7 +144,7 @@ fn snapshots_of(world: &World, id: u64) -> Vec<&Snapshot> {
         .store
         .snapshots
         .iter()
-        .filter(|s| s.repository == REPOSITORY && s.name.starts_with(&prefix))
+        .filter(|s| s.repository == world.facts.repository() && s.name.starts_with(&prefix))
         .collect();
     v.sort_by(|a, b| a.name.cmp(&b.name));
     v
@@ -223,7 +227,8 @@ fn get(world: &World, seg: &str) -> Resp {
         return resp;
     }
     let snaps = snapshots_of(world, id as u64);
-    if snaps.is_empty() {
+    // "Backup creation is asynchronous" (§7.2): not visible right after the POST.
+    if snaps.is_empty() || world.schedule_hidden("optimize", id as u64) {
         return error(
             404,
             &format!("No Optimize backup with ID [{id}] could be found."),
@@ -241,7 +246,7 @@ fn list(world: &World) -> Resp {
         .store
         .snapshots
         .iter()
-        .filter(|s| s.repository == REPOSITORY)
+        .filter(|s| s.repository == world.facts.repository())
     {
         let id = s
             .name
@@ -267,16 +272,19 @@ fn delete(world: &mut World, seg: &str) -> Resp {
     let Some(id) = parse_path_id(seg).filter(|id| *id > 0) else {
         return error(400, "A backupId must be provided and it must be > 0");
     };
-    if !world.store.repo_exists(REPOSITORY) {
+    if !world.store.repo_exists(world.facts.repository()) {
         return error(
             500,
-            &format!("No repository with name [{REPOSITORY}] could be found."),
+            &format!(
+                "No repository with name [{}] could be found.",
+                world.facts.repository()
+            ),
         );
     }
     let prefix = format!("{PREFIX}{id}_");
     world
         .store
         .snapshots
-        .retain(|s| !(s.repository == REPOSITORY && s.name.starts_with(&prefix)));
+        .retain(|s| !(s.repository == world.facts.repository() && s.name.starts_with(&prefix)));
     Resp::empty(204)
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::CamundaVersion;
 use super::datastore::{SnapState, Snapshot};
-use super::model::{REPOSITORY, World, is_camunda_index};
+use super::model::{REPOSITORY, World};
 use super::webapps::App;
 
 /// The verdict on one backup.
@@ -166,6 +166,27 @@ pub struct RestoreVerdict {
     pub indices: BTreeMap<String, Value>,
 }
 
+/// Indices a restore must leave alone that are gone: another installation's or application's
+/// (§7.5), and the dated usage-metric indices a backup did not contain (§7.6).
+fn lost_bystanders(world: &World, in_backup: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for name in &world.facts.config.foreign_indices {
+        if !world.store.indices.contains_key(name) {
+            problems.push(format!(
+                "foreign index {name} was deleted: it is not this installation's (reference §7.5)"
+            ));
+        }
+    }
+    for name in &world.archived_usage_metrics {
+        if !world.store.indices.contains_key(name) && !in_backup.contains(&name.as_str()) {
+            problems.push(format!(
+                "dated usage-metric index {name} was deleted and the backup does not hold it (backups before 8.8.15; reference §7.6)"
+            ));
+        }
+    }
+    problems
+}
+
 /// Checks that the current state is the state of backup `id` (plus what ran since).
 pub fn restore(world: &World, id: u64) -> RestoreVerdict {
     let mut problems = Vec::new();
@@ -222,11 +243,21 @@ pub fn restore(world: &World, id: u64) -> RestoreVerdict {
             }
         }
     }
-    for name in world.store.indices.keys().filter(|n| is_camunda_index(n)) {
-        if !indices.contains_key(name) {
-            problems.push(format!("index {name} is not part of backup {id}"));
+    for index in world
+        .store
+        .indices
+        .values()
+        .filter(|i| i.owner.restorable())
+    {
+        if !indices.contains_key(&index.name) {
+            problems.push(format!("index {} is not part of backup {id}", index.name));
         }
     }
+    let in_backup: Vec<&str> = set
+        .iter()
+        .flat_map(|s| s.indices.iter().map(|c| c.name.as_str()))
+        .collect();
+    problems.extend(lost_bystanders(world, &in_backup));
     RestoreVerdict {
         backup_id: id,
         restored: problems.is_empty(),

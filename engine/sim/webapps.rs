@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::datastore::{Owner, SnapState, Snapshot, SnapshotRequest};
 use super::faults::Outcome;
 use super::http::{Req, Resp, backup_id_from_body, parse_path_id};
-use super::model::{REPOSITORY, World};
+use super::model::World;
 use super::time;
 
 /// Which web-app backup API.
@@ -83,7 +83,7 @@ pub fn progress(world: &mut World, now_ms: u64) {
                 .webapps
                 .current
                 .get(&app)
-                .and_then(|name| world.store.snapshot(REPOSITORY, name))
+                .and_then(|name| world.store.snapshot(world.facts.repository(), name))
                 .map(|s| s.state);
             match current_state {
                 Some(SnapState::InProgress) => break,
@@ -105,7 +105,7 @@ pub fn progress(world: &mut World, now_ms: u64) {
                 break;
             };
             let started = world.store.start_snapshot(SnapshotRequest {
-                repo: REPOSITORY.to_string(),
+                repo: world.facts.repository().to_string(),
                 name: part.name.clone(),
                 indices: part.indices.join(","),
                 now_ms,
@@ -134,10 +134,13 @@ fn invalid_id(raw: &str) -> Resp {
     )
 }
 
-fn no_repository() -> Resp {
+fn no_repository(world: &World) -> Resp {
     Resp::message(
         404,
-        &format!("No repository with name [{REPOSITORY}] could be found."),
+        &format!(
+            "No repository with name [{}] could be found.",
+            world.facts.repository()
+        ),
     )
 }
 
@@ -162,8 +165,8 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
     if !world.facts.config.webapps_repository {
         return Resp::message(400, "No backup repository configured.");
     }
-    if !world.store.repo_exists(REPOSITORY) {
-        return no_repository();
+    if !world.store.repo_exists(world.facts.repository()) {
+        return no_repository(world);
     }
     let existing: Vec<String> = snapshots_of(world, app, id)
         .iter()
@@ -196,6 +199,7 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
     let parts = plan_parts(world, app, id);
     let names: Vec<String> = parts.iter().map(|p| p.name.clone()).collect();
     world.webapps.pending.insert(app, parts.into());
+    world.note_scheduled(app.name(), id);
     let now = world.now_ms();
     progress(world, now);
     Resp::json(200, &serde_json::json!({ "scheduledSnapshots": names }))
@@ -203,7 +207,7 @@ fn take(world: &mut World, app: App, req: &Req) -> Resp {
 
 /// The parts of a new backup: the app's indices split into `webapps_parts` contiguous groups.
 fn plan_parts(world: &mut World, app: App, id: u64) -> Vec<PendingPart> {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     let count = world.facts.webapps_parts as usize;
     let indices = world.owned_indices(app.owners());
     let outcome = world.faults.outcome(app.name());
@@ -230,7 +234,7 @@ fn snapshots_of(world: &World, app: App, id: u64) -> Vec<&Snapshot> {
         .store
         .snapshots
         .iter()
-        .filter(|s| s.repository == REPOSITORY && s.name.starts_with(&prefix))
+        .filter(|s| s.repository == world.facts.repository() && s.name.starts_with(&prefix))
         .collect()
 }
 
@@ -371,11 +375,12 @@ fn get(world: &World, app: App, seg: &str) -> Resp {
     if let Some(resp) = not_configured(world) {
         return resp;
     }
-    if !world.store.repo_exists(REPOSITORY) {
-        return no_repository();
+    if !world.store.repo_exists(world.facts.repository()) {
+        return no_repository(world);
     }
     let mut snaps = snapshots_of(world, app, id);
-    if snaps.is_empty() {
+    // "snapshots will be created asynchronously" (§7.2): not visible right after the POST.
+    if snaps.is_empty() || world.schedule_hidden(app.name(), id) {
         return Resp::message(404, &format!("No backup with id [{id}] found."));
     }
     snaps.sort_by(|a, b| a.name.cmp(&b.name));
@@ -391,8 +396,8 @@ fn list(world: &World, app: App, pattern: &str) -> Resp {
         // controller's InvalidRequestException would be 400); the reference is normative.
         return Resp::message(404, "No backup repository configured.");
     }
-    if !world.store.repo_exists(REPOSITORY) {
-        return no_repository();
+    if !world.store.repo_exists(world.facts.repository()) {
+        return no_repository(world);
     }
     let prefix = app.prefix();
     let mut by_id: BTreeMap<u64, Vec<&Snapshot>> = BTreeMap::new();
@@ -400,7 +405,7 @@ fn list(world: &World, app: App, pattern: &str) -> Resp {
         .store
         .snapshots
         .iter()
-        .filter(|s| s.repository == REPOSITORY)
+        .filter(|s| s.repository == world.facts.repository())
     {
         if let Some((id, _)) = parse_name(&prefix, &s.name)
             && super::datastore::glob(pattern, &id.to_string())
@@ -427,8 +432,8 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
     if let Some(resp) = not_configured(world) {
         return resp;
     }
-    if !world.store.repo_exists(REPOSITORY) {
-        return no_repository();
+    if !world.store.repo_exists(world.facts.repository()) {
+        return no_repository(world);
     }
     let names: Vec<String> = snapshots_of(world, app, id)
         .iter()
@@ -447,7 +452,7 @@ fn delete(world: &mut World, app: App, seg: &str) -> Resp {
     world
         .store
         .snapshots
-        .retain(|s| !(s.repository == REPOSITORY && names.contains(&s.name)));
+        .retain(|s| !(s.repository == world.facts.repository() && names.contains(&s.name)));
     Resp::empty(204)
 }
 
@@ -457,7 +462,7 @@ mod tests {
 
     fn snap(name: &str, state: SnapState, end: Option<u64>) -> Snapshot {
         Snapshot {
-            repository: REPOSITORY.to_string(),
+            repository: "camunda".to_string(),
             name: name.to_string(),
             uuid: "u".to_string(),
             indices: Vec::new(),

@@ -12,8 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use super::chart::{Names, key, pvc_object, seed_objects, selector};
 use super::kube::{self, DeleteDecision, KubeObjects, ObjectKey, Reconciler};
 use super::model::{Component, Shared, World, lock};
+use super::restore_app::{self, Route};
 use super::{CamundaVersion, SimConfig, SimError};
 
 /// The kubeconfig context the simulator writes.
@@ -38,260 +40,6 @@ pub async fn start_kube(
     Ok(Arc::new(handle))
 }
 
-/// Names and facts of the chart installation (reference 5.1).
-#[derive(Clone, Debug)]
-pub struct Names {
-    pub release: String,
-    pub namespace: String,
-    pub version: CamundaVersion,
-    pub brokers: u32,
-    pub optimize: bool,
-}
-
-impl Names {
-    pub fn new(config: &SimConfig) -> Self {
-        Names {
-            release: config.release.clone(),
-            namespace: config.namespace.clone(),
-            version: config.camunda_version,
-            brokers: config.brokers,
-            optimize: config.optimize,
-        }
-    }
-    pub fn statefulset(&self) -> String {
-        format!("{}-zeebe", self.release)
-    }
-    /// Broker container: `orchestration` (8.8), `zeebe` (8.7).
-    pub fn container(&self) -> &'static str {
-        match self.version {
-            CamundaVersion::V8_8 => "orchestration",
-            CamundaVersion::V8_7 => "zeebe",
-        }
-    }
-    /// Data mount of the broker container (reference 5.1; printed in the restore error, 6 #11).
-    pub fn data_dir(&self) -> &'static str {
-        match self.version {
-            CamundaVersion::V8_8 => "/usr/local/camunda/data",
-            CamundaVersion::V8_7 => "/usr/local/zeebe/data",
-        }
-    }
-    pub fn pod(&self, ordinal: u32) -> String {
-        format!("{}-{ordinal}", self.statefulset())
-    }
-    pub fn pvc(&self, ordinal: u32) -> String {
-        format!("data-{}", self.pod(ordinal))
-    }
-    /// Deployments and the component each one serves.
-    pub fn deployments(&self) -> Vec<(String, &'static str, Option<Component>)> {
-        let r = &self.release;
-        let mut out = Vec::new();
-        if self.version == CamundaVersion::V8_7 {
-            out.push((
-                format!("{r}-zeebe-gateway"),
-                "zeebe-gateway",
-                Some(Component::Gateway),
-            ));
-            out.push((format!("{r}-operate"), "operate", Some(Component::Operate)));
-            out.push((
-                format!("{r}-tasklist"),
-                "tasklist",
-                Some(Component::Tasklist),
-            ));
-        }
-        if self.optimize {
-            out.push((
-                format!("{r}-optimize"),
-                "optimize",
-                Some(Component::Optimize),
-            ));
-        }
-        out.push((format!("{r}-connectors"), "connectors", None));
-        out
-    }
-    fn image(&self, component: &str) -> String {
-        let v = self.version.component_version();
-        match component {
-            "optimize" => format!("camunda/optimize:{}", self.version.optimize_version()),
-            "connectors" => format!("camunda/connectors-bundle:{v}"),
-            "operate" => format!("camunda/operate:{v}"),
-            "tasklist" => format!("camunda/tasklist:{v}"),
-            "zeebe-gateway" | "zeebe" => format!("camunda/zeebe:{v}"),
-            _ => format!("camunda/camunda:{v}"),
-        }
-    }
-}
-
-fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
-    ObjectKey {
-        group: group.to_string(),
-        kind: kind.to_string(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    }
-}
-
-fn labels(names: &Names, component: &str) -> Value {
-    json!({
-        "app": "camunda-platform",
-        "app.kubernetes.io/name": "camunda-platform",
-        "app.kubernetes.io/instance": names.release,
-        "app.kubernetes.io/managed-by": "Helm",
-        "app.kubernetes.io/part-of": "camunda-platform",
-        "app.kubernetes.io/component": component,
-    })
-}
-
-fn selector(names: &Names, component: &str) -> Value {
-    json!({
-        "app": "camunda-platform",
-        "app.kubernetes.io/name": "camunda-platform",
-        "app.kubernetes.io/instance": names.release,
-        "app.kubernetes.io/component": component,
-    })
-}
-
-fn service(names: &Names, name: &str, component: &str, ports: Value, headless: bool) -> Value {
-    let mut spec =
-        json!({"type": "ClusterIP", "selector": selector(names, component), "ports": ports});
-    if headless {
-        spec["clusterIP"] = json!("None");
-    }
-    json!({
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": names.namespace, "labels": labels(names, component)},
-        "spec": spec,
-    })
-}
-
-fn port(name: &str, port: u16, target: u16) -> Value {
-    json!({"name": name, "port": port, "protocol": "TCP", "targetPort": target})
-}
-
-/// The chart's objects at install time (reference 5.1).
-pub fn seed_objects(names: &Names) -> Vec<Value> {
-    let ns = &names.namespace;
-    let r = &names.release;
-    let sts = names.statefulset();
-    let broker_env = match names.version {
-        CamundaVersion::V8_8 => json!([
-            {"name": "CAMUNDA_DATA_BACKUP_STORE", "value": "S3"},
-            {"name": "CAMUNDA_DATA_BACKUP_REPOSITORYNAME", "value": "camunda"},
-        ]),
-        CamundaVersion::V8_7 => json!([
-            {"name": "ZEEBE_BROKER_DATA_BACKUP_STORE", "value": "S3"},
-            {"name": "ZEEBE_BROKER_DATA_BACKUP_S3_BUCKETNAME", "value": "camunda-backups"},
-        ]),
-    };
-    let mut out = vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        json!({
-            "apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": sts, "namespace": ns, "labels": labels(names, "zeebe-broker")},
-            "spec": {
-                "replicas": names.brokers,
-                "podManagementPolicy": "Parallel",
-                "serviceName": sts,
-                "updateStrategy": {"type": "RollingUpdate"},
-                "selector": {"matchLabels": selector(names, "zeebe-broker")},
-                "template": {
-                    "metadata": {"labels": selector(names, "zeebe-broker")},
-                    "spec": {"containers": [{
-                        "name": names.container(),
-                        "image": names.image("camunda"),
-                        "command": ["bash", "/usr/local/bin/startup.sh"],
-                        "env": broker_env,
-                        "ports": [{"name": "http", "containerPort": 9600}, {"name": "command", "containerPort": 26501}, {"name": "internal", "containerPort": 26502}],
-                        "volumeMounts": [{"name": "data", "mountPath": names.data_dir()}],
-                    }]},
-                },
-                "volumeClaimTemplates": [{
-                    "metadata": {"name": "data"},
-                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "32Gi"}}},
-                }],
-            },
-        }),
-        service(
-            names,
-            &sts,
-            "zeebe-broker",
-            json!([
-                port("internal", 26502, 26502),
-                port("command", 26501, 26501),
-                port("management", 9600, 9600)
-            ]),
-            true,
-        ),
-        service(
-            names,
-            &format!("{r}-elasticsearch"),
-            "elasticsearch",
-            json!([port("tcp-rest-api", 9200, 9200)]),
-            false,
-        ),
-    ];
-    if names.version == CamundaVersion::V8_8 {
-        out.push(service(
-            names,
-            &format!("{r}-zeebe-gateway"),
-            "zeebe-broker",
-            json!([
-                port("http", 8080, 8080),
-                port("management", 9600, 9600),
-                port("grpc-api", 26500, 26500)
-            ]),
-            false,
-        ));
-        out.push(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": format!("{r}-zeebe-configuration-unified"), "namespace": ns, "labels": labels(names, "zeebe-broker")},
-            "data": {"startup.sh": "if [ \"${ZEEBE_RESTORE}\" = \"true\" ]; then\n  exec /usr/local/camunda/bin/restore --backupId=${ZEEBE_RESTORE_FROM_BACKUP_ID}\nelse\n  exec /usr/local/camunda/bin/camunda\nfi\n"},
-        }));
-    }
-    for ordinal in 0..names.brokers {
-        out.push(pvc_object(names, ordinal));
-    }
-    for (name, component, _) in names.deployments() {
-        out.push(deployment_object(names, &name, component));
-        let ports = match component {
-            "optimize" => json!([port("http", 80, 8090), port("management", 8092, 8092)]),
-            "zeebe-gateway" => json!([
-                port("http", 8080, 8080),
-                port("management", 9600, 9600),
-                port("grpc-api", 26500, 26500)
-            ]),
-            "connectors" => json!([port("http", 8080, 8080)]),
-            _ => json!([port("http", 80, 8080), port("management", 9600, 9600)]),
-        };
-        out.push(service(names, &name, component, ports, false));
-    }
-    out
-}
-
-fn pvc_object(names: &Names, ordinal: u32) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": names.pvc(ordinal), "namespace": names.namespace, "labels": selector(names, "zeebe-broker")},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "32Gi"}}, "volumeMode": "Filesystem"},
-        "status": {"phase": "Bound", "accessModes": ["ReadWriteOnce"], "capacity": {"storage": "32Gi"}},
-    })
-}
-
-fn deployment_object(names: &Names, name: &str, component: &str) -> Value {
-    json!({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": names.namespace, "labels": labels(names, component)},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector(names, component)},
-            "strategy": {"type": "RollingUpdate"},
-            "template": {
-                "metadata": {"labels": selector(names, component)},
-                "spec": {"containers": [{"name": component, "image": names.image(component)}]},
-            },
-        },
-    })
-}
-
 /// What a broker's data volume holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BrokerData {
@@ -310,6 +58,8 @@ enum Phase {
     Ready,
     /// The process exited (restore app finished or failed): CrashLoopBackOff.
     Exited,
+    /// Running but never ready: the restore app ran, the command sleeps (§7.1 alternative).
+    Sleeping,
 }
 
 #[derive(Clone, Debug)]
@@ -318,6 +68,10 @@ struct PodState {
     revision: String,
     phase: Phase,
     restarts: u32,
+    /// Restore app runs so far, when the last one ended and its exit code (crash loop, §7.1).
+    runs: u32,
+    exited_ms: u64,
+    exit_code: i32,
 }
 
 #[derive(Debug, Default)]
@@ -337,50 +91,6 @@ pub struct CamundaWorkloads {
     shared: Shared,
     names: Names,
     state: Mutex<State>,
-}
-
-/// The result of running the restore app on one broker (reference 3.1 step 7).
-pub fn run_restore(
-    data: BrokerData,
-    backup_id: Option<u64>,
-    backup_state: Option<&str>,
-    data_dir: &str,
-) -> (BrokerData, Vec<String>) {
-    let Some(id) = backup_id else {
-        return (
-            data,
-            vec!["Failed to restore broker: ZEEBE_RESTORE_FROM_BACKUP_ID is not set".to_string()],
-        );
-    };
-    if data != BrokerData::Empty {
-        return (
-            data,
-            vec![format!(
-                "Brokers's data directory {data_dir} is not empty. Aborting restore to avoid overwriting data. Please restart with a clean directory"
-            )],
-        );
-    }
-    match backup_state {
-        Some("COMPLETED") => (
-            BrokerData::Restored(id),
-            vec![
-                format!("Restoring broker from backup {id}"),
-                "Successfully restored broker from backup".to_string(),
-            ],
-        ),
-        Some(state) => (
-            data,
-            vec![format!(
-                "Failed to restore broker from backup {id}: backup is in state {state}"
-            )],
-        ),
-        None => (
-            data,
-            vec![format!(
-                "Failed to restore broker from backup {id}: no valid backup with id {id} found"
-            )],
-        ),
-    }
 }
 
 /// The backup every broker was restored from, if they all were restored from the same one.
@@ -403,6 +113,19 @@ pub fn revision(template: &Value) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{:010x}", h & 0xff_ffff_ffff)
+}
+
+/// A container of a pod template (`null` when absent).
+pub fn template_container(template: &Value, container: &str) -> Value {
+    template
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(container))
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// The value of an env variable on a container of a pod template.
@@ -464,8 +187,12 @@ impl CamundaWorkloads {
             .cloned()
             .unwrap_or(Value::Null);
         let rev = revision(&template);
-        let restore_mode =
-            template_env(&template, n.container(), "ZEEBE_RESTORE").as_deref() == Some("true");
+        let route = restore_app::route(
+            &template_container(&template, n.container()),
+            &world.facts.config,
+            n.version,
+        );
+        let restore_mode = route.is_restore();
         let now = world.now_ms();
         let start_ms = world.facts.timing.pod_start_ms;
         let mut ready = 0u32;
@@ -480,6 +207,9 @@ impl CamundaWorkloads {
                 // Template changed (or pod deleted): the pod is recreated, the container restarts.
                 objects.remove(&pod_key);
                 st.pods.remove(&pod);
+                if !n.disk() {
+                    st.brokers.insert(ordinal, BrokerData::Empty);
+                }
             }
             self.ensure_pvc(objects, ordinal, st);
             let initial = !st.initialised;
@@ -493,19 +223,31 @@ impl CamundaWorkloads {
                         Phase::Starting
                     },
                     restarts: 0,
+                    runs: 0,
+                    exited_ms: 0,
+                    exit_code: 0,
                 });
                 let due = ps.phase == Phase::Starting && now >= ps.created_ms + start_ms;
+                // The kubelet restarts an exited restore app (CrashLoopBackOff, §7.1).
+                let restart = ps.phase == Phase::Exited
+                    && matches!(route, Route::RestoreApp { .. })
+                    && now
+                        >= ps.exited_ms
+                            + restore_app::next_run_delay(
+                                world.facts.config.crash_loop_ms,
+                                ps.runs,
+                            );
                 if due {
-                    ps.phase = if restore_mode {
-                        Phase::Exited
-                    } else {
-                        Phase::Ready
+                    ps.phase = match route {
+                        Route::Broker => Phase::Ready,
+                        Route::RestoreApp { .. } => Phase::Exited,
+                        Route::RestoreThenSleep { .. } => Phase::Sleeping,
                     };
                 }
-                due
+                due || restart
             };
             if starts_now {
-                self.start_container(objects, world, st, ordinal, restore_mode, &template);
+                self.start_container(objects, world, st, ordinal, &route);
             }
             if let Some(ps) = st.pods.get(&pod).cloned() {
                 if ps.phase == Phase::Ready {
@@ -551,6 +293,12 @@ impl CamundaWorkloads {
         for pod in surplus {
             objects.remove(&key("", "Pod", &n.namespace, &pod));
         }
+        if !n.disk() {
+            // emptyDir or the container's own filesystem: gone with the pod (§7.7).
+            for ordinal in want..n.brokers {
+                st.brokers.insert(ordinal, BrokerData::Empty);
+            }
+        }
         st.pods.retain(|name, _| {
             name.strip_prefix(&prefix)
                 .and_then(|o| o.parse::<u32>().ok())
@@ -560,6 +308,9 @@ impl CamundaWorkloads {
 
     /// Creates the PVC of a broker from the volume claim template when missing (empty volume).
     fn ensure_pvc(&self, objects: &mut KubeObjects, ordinal: u32, st: &mut State) {
+        if !self.names.disk() {
+            return;
+        }
         let pvc_key = key(
             "",
             "PersistentVolumeClaim",
@@ -575,7 +326,7 @@ impl CamundaWorkloads {
     /// Removes terminating PVCs whose pod is gone; their broker data is lost.
     fn finish_pvc_deletions(&self, objects: &mut KubeObjects, world: &mut World, st: &mut State) {
         let n = &self.names;
-        for ordinal in 0..n.brokers {
+        for ordinal in (0..n.brokers).filter(|_| n.disk()) {
             let pvc_key = key("", "PersistentVolumeClaim", &n.namespace, &n.pvc(ordinal));
             let pod_key = key("", "Pod", &n.namespace, &n.pod(ordinal));
             let terminating = objects.get(&pvc_key).is_some_and(is_terminating);
@@ -594,34 +345,35 @@ impl CamundaWorkloads {
         }
     }
 
-    /// A broker container starts: the restore app (restore mode) or the broker.
+    /// A broker container starts: the broker, or the restore app (§7.1, §7.8).
     fn start_container(
         &self,
         objects: &mut KubeObjects,
         world: &mut World,
         st: &mut State,
         ordinal: u32,
-        restore_mode: bool,
-        template: &Value,
+        route: &Route,
     ) {
         let n = &self.names;
         let pod = n.pod(ordinal);
         let c = n.container();
-        if !restore_mode {
-            objects.append_log(
-                &n.namespace,
-                &pod,
-                c,
-                &format!(
-                    "Starting Camunda {} broker {ordinal} (simulated)",
-                    n.version.component_version()
-                ),
-            );
-            return;
-        }
-        let id = template_env(template, c, "ZEEBE_RESTORE_FROM_BACKUP_ID")
-            .and_then(|s| s.parse::<u64>().ok());
-        let backup_state = id
+        let (backup_id, echo) = match route {
+            Route::Broker => {
+                objects.append_log(
+                    &n.namespace,
+                    &pod,
+                    c,
+                    &format!(
+                        "Starting Camunda {} broker {ordinal} (simulated)",
+                        n.version.component_version()
+                    ),
+                );
+                return;
+            }
+            Route::RestoreApp { backup_id } => (*backup_id, None),
+            Route::RestoreThenSleep { backup_id, echo } => (*backup_id, Some(echo.clone())),
+        };
+        let backup_state = backup_id
             .and_then(|id| world.zeebe.backups.get(&id))
             .map(|b| b.state());
         let data = st
@@ -629,16 +381,41 @@ impl CamundaWorkloads {
             .get(&ordinal)
             .copied()
             .unwrap_or(BrokerData::Present);
-        let (new_data, lines) = run_restore(data, id, backup_state, n.data_dir());
+        let (new_data, lines, code) = restore_app::run(data, backup_id, backup_state, n.data_dir());
         st.brokers.insert(ordinal, new_data);
-        for line in lines {
-            objects.append_log(&n.namespace, &pod, c, &line);
+        let now = world.now_ms();
+        let Some(ps) = st.pods.get_mut(&pod) else {
+            return;
+        };
+        if let Some(echo) = echo {
+            // The command keeps the container up: its current log tells the outcome.
+            for line in &lines {
+                objects.append_log(&n.namespace, &pod, c, line);
+            }
+            if let Some(echo) = echo {
+                objects.append_log(&n.namespace, &pod, c, &restore_app::echo_line(&echo, code));
+            }
+            return;
         }
-        // The restore app exits; Kubernetes restarts the container (CrashLoopBackOff).
+        // A later run starts a new container: its log replaces the last one's.
+        if ps.runs > 0 {
+            objects.rotate_log(&n.namespace, &pod, c);
+        }
+        for line in &lines {
+            objects.append_log(&n.namespace, &pod, c, line);
+        }
+        // The app exits and the container waits to be restarted: the kubelet serves the last
+        // terminated run both as the current and as the previous log (kubelet
+        // `validateContainerLogStatus`), so both show this run until the next one ends.
         objects.rotate_log(&n.namespace, &pod, c);
-        if let Some(ps) = st.pods.get_mut(&pod) {
-            ps.restarts += 1;
+        for line in &lines {
+            objects.append_log(&n.namespace, &pod, c, line);
         }
+        ps.runs += 1;
+        ps.exited_ms = now;
+        ps.exit_code = code;
+        ps.phase = Phase::Exited;
+        ps.restarts += 1;
     }
 
     /// All brokers run normally: a restored cluster takes the backup's positions; a cluster of
@@ -678,8 +455,10 @@ impl CamundaWorkloads {
         labels["statefulset.kubernetes.io/pod-name"] = json!(n.pod(ordinal));
         labels["controller-revision-hash"] = json!(format!("{}-{rev}", n.statefulset()));
         let mut spec = template;
-        spec["volumes"] =
-            json!([{"name": "data", "persistentVolumeClaim": {"claimName": n.pvc(ordinal)}}]);
+        if n.disk() {
+            spec["volumes"] =
+                json!([{"name": "data", "persistentVolumeClaim": {"claimName": n.pvc(ordinal)}}]);
+        }
         spec["hostname"] = json!(n.pod(ordinal));
         pod_object(
             n,
@@ -732,6 +511,9 @@ impl CamundaWorkloads {
                         Phase::Starting
                     },
                     restarts: 0,
+                    runs: 0,
+                    exited_ms: 0,
+                    exit_code: 0,
                 });
                 let became_ready = ps.phase == Phase::Starting && now >= ps.created_ms + start_ms;
                 if became_ready {
@@ -850,7 +632,9 @@ fn pod_object(
 ) -> Value {
     let ready = ps.phase == Phase::Ready;
     let state = match ps.phase {
-        Phase::Ready => json!({"running": {"startedAt": "2025-01-01T00:00:00Z"}}),
+        Phase::Ready | Phase::Sleeping => {
+            json!({"running": {"startedAt": "2025-01-01T00:00:00Z"}})
+        }
         Phase::Starting => json!({"waiting": {"reason": "ContainerCreating"}}),
         Phase::Exited => {
             json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}})
@@ -863,8 +647,13 @@ fn pod_object(
         "podIP": "10.0.0.1",
     });
     if ps.phase == Phase::Exited {
+        let reason = if ps.exit_code == 0 {
+            "Completed"
+        } else {
+            "Error"
+        };
         status["containerStatuses"][0]["lastState"] =
-            json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+            json!({"terminated": {"exitCode": ps.exit_code, "reason": reason}});
     }
     json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -918,92 +707,6 @@ impl Reconciler for CamundaWorkloads {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn names() -> Names {
-        Names::new(&SimConfig::default())
-    }
-
-    #[test]
-    fn chart_names() {
-        let n = names();
-        assert_eq!(n.statefulset(), "camunda-zeebe");
-        assert_eq!(n.pod(2), "camunda-zeebe-2");
-        assert_eq!(n.pvc(0), "data-camunda-zeebe-0");
-        assert_eq!(n.container(), "orchestration");
-        let deps: Vec<String> = n.deployments().into_iter().map(|d| d.0).collect();
-        assert_eq!(deps, vec!["camunda-optimize", "camunda-connectors"]);
-        let n87 = Names {
-            version: CamundaVersion::V8_7,
-            ..names()
-        };
-        assert_eq!(n87.container(), "zeebe");
-        assert_eq!(n87.data_dir(), "/usr/local/zeebe/data");
-        let deps: Vec<String> = n87.deployments().into_iter().map(|d| d.0).collect();
-        assert_eq!(
-            deps,
-            vec![
-                "camunda-zeebe-gateway",
-                "camunda-operate",
-                "camunda-tasklist",
-                "camunda-optimize",
-                "camunda-connectors"
-            ]
-        );
-    }
-
-    #[test]
-    fn seed_has_the_chart_objects() {
-        let seed = seed_objects(&names());
-        let find = |kind: &str, name: &str| {
-            seed.iter()
-                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-                .cloned()
-        };
-        let sts = find("StatefulSet", "camunda-zeebe").expect("statefulset");
-        assert_eq!(sts["spec"]["podManagementPolicy"], "Parallel");
-        assert_eq!(
-            sts["spec"]["template"]["spec"]["containers"][0]["name"],
-            "orchestration"
-        );
-        assert_eq!(
-            sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
-            "data"
-        );
-        assert_eq!(
-            sts["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
-            "zeebe-broker"
-        );
-        for i in 0..3 {
-            assert!(find("PersistentVolumeClaim", &format!("data-camunda-zeebe-{i}")).is_some());
-        }
-        assert!(find("Deployment", "camunda-optimize").is_some());
-        assert!(find("Service", "camunda-zeebe-gateway").is_some());
-        assert!(find("ConfigMap", "camunda-zeebe-configuration-unified").is_some());
-        let opt = find("Service", "camunda-optimize").unwrap();
-        assert_eq!(opt["spec"]["ports"][1]["targetPort"], 8092);
-    }
-
-    #[test]
-    fn restore_app_outcomes() {
-        let dir = "/usr/local/camunda/data";
-        let (d, log) = run_restore(BrokerData::Empty, Some(5), Some("COMPLETED"), dir);
-        assert_eq!(d, BrokerData::Restored(5));
-        assert_eq!(
-            log.last().unwrap(),
-            "Successfully restored broker from backup"
-        );
-        let (d, log) = run_restore(BrokerData::Present, Some(5), Some("COMPLETED"), dir);
-        assert_eq!(d, BrokerData::Present);
-        assert_eq!(
-            log[0],
-            "Brokers's data directory /usr/local/camunda/data is not empty. Aborting restore to avoid overwriting data. Please restart with a clean directory"
-        );
-        let (d, log) = run_restore(BrokerData::Empty, Some(6), None, dir);
-        assert_eq!(d, BrokerData::Empty);
-        assert!(log[0].contains("no valid backup"));
-        let (_, log) = run_restore(BrokerData::Empty, Some(6), Some("FAILED"), dir);
-        assert!(log[0].contains("FAILED"));
-    }
 
     #[test]
     fn only_a_complete_restore_counts() {

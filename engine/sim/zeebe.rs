@@ -187,6 +187,7 @@ fn take(world: &mut World, req: &Req) -> Resp {
         })
         .collect();
     world.zeebe.highest = id;
+    world.note_scheduled("zeebe", id);
     world.zeebe.backups.insert(
         id,
         ZeebeBackup {
@@ -211,6 +212,11 @@ fn query(world: &World, arg: &str, prefix_list: bool) -> Resp {
     }
     match parse_path_id(arg) {
         Some(id) if id > 0 => match world.zeebe.backups.get(&(id as u64)) {
+            // Scheduled but not yet seen by the brokers: every partition DOES_NOT_EXIST, which
+            // the endpoint answers with 404 (§7.2, §4.4).
+            Some(_) if world.schedule_hidden("zeebe", id as u64) => {
+                message(404, &format!("Backup with id {id} does not exist"))
+            }
             Some(b) => Resp::json(200, &info(world, b)),
             None => message(404, &format!("Backup with id {id} does not exist")),
         },
@@ -266,11 +272,11 @@ struct PartitionInfo {
     last_updated_at: String,
     checkpoint_position: u64,
     snapshot_id: String,
-    broker_version: &'static str,
+    broker_version: String,
 }
 
 fn info(world: &World, b: &ZeebeBackup) -> Info {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     Info {
         backup_id: b.backup_id,
         state: b.state(),
@@ -286,7 +292,7 @@ fn info(world: &World, b: &ZeebeBackup) -> Info {
                 last_updated_at: time::zeebe_time(world.epoch(p.updated_ms)),
                 checkpoint_position: p.checkpoint_position,
                 snapshot_id: p.snapshot_id.clone(),
-                broker_version: version,
+                broker_version: version.clone(),
             })
             .collect(),
     }
@@ -308,11 +314,11 @@ struct ListPartition {
     partition_id: u32,
     state: PartState,
     created_at: String,
-    broker_version: &'static str,
+    broker_version: String,
 }
 
 fn list_info(world: &World, b: &ZeebeBackup) -> ListInfo {
-    let version = world.facts.version.component_version();
+    let version = world.facts.camunda_version();
     ListInfo {
         backup_id: b.backup_id,
         state: b.state(),
@@ -324,7 +330,7 @@ fn list_info(world: &World, b: &ZeebeBackup) -> ListInfo {
                 partition_id: p.partition_id,
                 state: p.state,
                 created_at: time::zeebe_time(world.epoch(p.created_ms)),
-                broker_version: version,
+                broker_version: version.clone(),
             })
             .collect(),
     }

@@ -192,7 +192,11 @@ async fn values_file_has_the_plan_keys() {
 #[tokio::test]
 async fn hanging_backups_stay_in_progress() {
     let yaml = "outcomes:\n  - component: zeebe\n    result: hang\n  - component: snapshot\n    result: hang\n    times: 1\n";
-    let s = sim(|c| c.scenario = Scenario::from_yaml_str(yaml).unwrap()).await;
+    let s = sim(|c| {
+        c.scenario = Scenario::from_yaml_str(yaml).unwrap();
+        c.scenario.config.schedule_404_ms = 0;
+    })
+    .await;
     let base = format!("{}/actuator/backupRuntime", s.orch());
     assert_eq!(s.post(&base, r#"{"backupId": 1}"#).await.status, 202);
     tokio::time::sleep(Duration::from_millis(300)).await;

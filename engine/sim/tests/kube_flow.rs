@@ -8,13 +8,13 @@ use tokio::process::Command;
 
 use super::common::{Sim, sim};
 
-struct Kubectl {
-    dir: tempfile::TempDir,
-    kubeconfig: std::path::PathBuf,
+pub(super) struct Kubectl {
+    pub(super) dir: tempfile::TempDir,
+    pub(super) kubeconfig: std::path::PathBuf,
 }
 
 impl Kubectl {
-    fn new(s: &Sim) -> Self {
+    pub(super) fn new(s: &Sim) -> Self {
         let values: serde_json::Value =
             serde_saphyr::from_str(&s.handle.values_yaml()).expect("values");
         Kubectl {
@@ -24,7 +24,7 @@ impl Kubectl {
     }
 
     /// Runs kubectl with a 20 s limit; returns (exit code, stdout, stderr).
-    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(super) async fn run(&self, args: &[&str]) -> (i32, String, String) {
         let mut cmd = Command::new("kubectl");
         cmd.arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -46,19 +46,19 @@ impl Kubectl {
         )
     }
 
-    async fn ok(&self, args: &[&str]) -> String {
+    pub(super) async fn ok(&self, args: &[&str]) -> String {
         let (code, out, err) = self.run(args).await;
         assert_eq!(code, 0, "kubectl {args:?}: {out}{err}");
         out
     }
 }
 
-async fn reachable(s: &Sim, url: &str) -> bool {
+pub(super) async fn reachable(s: &Sim, url: &str) -> bool {
     s.http.get(url).send().await.is_ok()
 }
 
 /// Polls `check` for up to 5 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(super) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -74,7 +74,12 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_88_with_kubectl() {
-    let s = sim(|c| c.kubernetes = true).await;
+    // A long crash-loop delay keeps the first run's success in `--previous` for this test.
+    let s = sim(|c| {
+        c.kubernetes = true;
+        c.scenario.config.crash_loop_ms = 600_000;
+    })
+    .await;
     let k = Kubectl::new(&s);
     let health = format!("{}/actuator/health", s.orch());
     let opt_health = format!("{}/actuator/health", s.opt());
@@ -168,12 +173,25 @@ async fn restore_88_with_kubectl() {
         .await;
     assert_eq!(pods.trim(), "");
 
-    // Step 4: delete Camunda indices one by one.
+    // Step 4: delete this installation's indices one by one: names anchored on its prefixes,
+    // never the foreign ones (§7.5) nor the dated usage metrics the backup lacks (§7.6).
     let names = s
         .get(&format!("{}/_cat/indices?h=index", s.es()))
         .await
         .text;
-    for n in names.lines().filter(|n| !n.starts_with('.')) {
+    let ours = |n: &str| {
+        [
+            "operate-",
+            "tasklist-",
+            "camunda-",
+            "optimize-",
+            "zeebe-record_",
+        ]
+        .iter()
+        .any(|p| n.starts_with(p))
+            && (!n.contains("usage-metric") || n.ends_with('_'))
+    };
+    for n in names.lines().filter(|n| ours(n)) {
         assert_eq!(
             s.call("DELETE", &format!("{}/{n}", s.es()), None)
                 .await

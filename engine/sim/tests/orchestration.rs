@@ -148,7 +148,11 @@ async fn soft_pause_keeps_exporting_but_freezes_exporter_position() {
 #[tokio::test]
 async fn backup_history_create_poll_list_delete() {
     // Long enough parts that the first poll surely sees the backup running.
-    let s = sim(|c| c.timing.snapshot_part_ms = 100).await;
+    let s = sim(|c| {
+        c.timing.snapshot_part_ms = 100;
+        c.scenario.config.schedule_404_ms = 0;
+    })
+    .await;
     let base = format!("{}/actuator/backupHistory", s.orch());
     let got = s.post(&base, r#"{"backupId": 7}"#).await;
     assert_eq!(got.status, 200);

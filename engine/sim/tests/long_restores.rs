@@ -1,0 +1,146 @@
+//! Long snapshot restores (the Camunda API reference §7.4): `wait_for_completion=true` holds
+//! the connection for the whole restore; without it the answer comes at once, `_recovery` and
+//! cluster health show progress, and a second `_restore` meets the open indices.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::common::{Sim, sim};
+
+const BODY: &str = r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#;
+
+/// Takes a zeebe-record snapshot `name` and deletes the indices it holds.
+async fn snapshot_then_delete(s: &Sim, name: &str) -> Vec<String> {
+    let url = format!(
+        "{}/_snapshot/camunda/{name}?wait_for_completion=true",
+        s.es()
+    );
+    let got = s.call("PUT", &url, Some(BODY)).await;
+    assert_eq!(got.json["snapshot"]["state"], "SUCCESS", "{}", got.text);
+    let indices: Vec<String> = got.json["snapshot"]["indices"]
+        .as_array()
+        .expect("indices")
+        .iter()
+        .filter_map(|i| i.as_str().map(String::from))
+        .collect();
+    for i in &indices {
+        let del = s.call("DELETE", &format!("{}/{i}", s.es()), None).await;
+        assert_eq!(del.status, 200);
+    }
+    indices
+}
+
+fn stages(recovery: &Value) -> Vec<String> {
+    recovery
+        .as_object()
+        .map(|m| {
+            m.values()
+                .filter_map(|v| v["shards"][0]["stage"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_restore_without_waiting_shows_progress_and_refuses_a_second_one() {
+    let s = sim(|c| c.scenario.config.restore_ms = Some(60_000)).await;
+    let indices = snapshot_then_delete(&s, "long").await;
+    let restore = format!("{}/_snapshot/camunda/long/_restore", s.es());
+    let got = s.post(&restore, BODY).await;
+    assert_eq!(
+        (got.status, got.json["accepted"].clone()),
+        (200, Value::Bool(true))
+    );
+    let rec = s
+        .get(&format!(
+            "{}/zeebe-record*/_recovery?active_only=true",
+            s.es()
+        ))
+        .await;
+    assert_eq!(stages(&rec.json).len(), indices.len(), "{}", rec.text);
+    assert!(
+        stages(&rec.json).iter().all(|st| st == "INDEX"),
+        "{}",
+        rec.text
+    );
+    assert_eq!(rec.json[&indices[0]]["shards"][0]["type"], "SNAPSHOT");
+    assert_eq!(
+        rec.json[&indices[0]]["shards"][0]["source"]["snapshot"],
+        "long"
+    );
+    let health = s
+        .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
+        .await;
+    assert_eq!(health.json["status"], "red", "{}", health.text);
+    // A retry that meets its own running restore.
+    let again = s.post(&restore, BODY).await;
+    assert_eq!(again.status, 500);
+    assert_eq!(again.json["error"]["type"], "snapshot_restore_exception");
+    assert!(
+        again.json["error"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("open index with same name already exists"),
+        "{}",
+        again.text
+    );
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn recovery_ends_done_and_health_turns_green() {
+    let s = sim(|c| c.scenario.config.restore_ms = Some(200)).await;
+    let indices = snapshot_then_delete(&s, "short").await;
+    let restore = format!("{}/_snapshot/camunda/short/_restore", s.es());
+    assert_eq!(s.post(&restore, BODY).await.status, 200);
+    let mut done = false;
+    for _ in 0..500 {
+        let rec = s.get(&format!("{}/zeebe-record*/_recovery", s.es())).await;
+        if stages(&rec.json).len() == indices.len()
+            && stages(&rec.json).iter().all(|st| st == "DONE")
+        {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(done, "recovery never finished");
+    let health = s
+        .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
+        .await;
+    assert_eq!(health.json["status"], "green");
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_completion_holds_the_connection_while_restoring() {
+    let s = sim(|c| c.scenario.config.restore_ms = Some(60_000)).await;
+    snapshot_then_delete(&s, "held").await;
+    let url = format!(
+        "{}/_snapshot/camunda/held/_restore?wait_for_completion=true",
+        s.es()
+    );
+    let client = s.http.clone();
+    let call = tokio::spawn(async move {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(BODY)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+    });
+    let mut held = false;
+    for _ in 0..500 {
+        let flight = s.get(&format!("{}/sim/in-flight", s.ctl())).await;
+        if flight.text.contains("held/_restore") {
+            held = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(held, "the restore call was never seen in flight");
+    call.abort();
+    s.handle.shutdown().await;
+}

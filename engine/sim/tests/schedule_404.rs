@@ -1,0 +1,55 @@
+//! Asynchronous scheduling (the Camunda API reference §7.2): right after a backup POST the
+//! status GET answers 404 on the web apps, Optimize and Zeebe, then the backup shows up.
+
+use serde_json::Value;
+
+use super::common::{Sim, sim};
+
+/// The first answer right after the POST, then polls (bounded) until it is not 404.
+async fn first_then_visible(s: &Sim, url: &str) -> (Got404, Value) {
+    let first = s.get(url).await;
+    for _ in 0..1000 {
+        let got = s.get(url).await;
+        if got.status != 404 {
+            return ((first.status, first.json), got.json);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{url} never became visible");
+}
+
+type Got404 = (u16, Value);
+
+#[tokio::test]
+async fn status_gets_answer_404_right_after_scheduling() {
+    let s = sim(|c| c.scenario.config.schedule_404_ms = 1_500).await;
+    let history = format!("{}/actuator/backupHistory", s.orch());
+    assert_eq!(s.post(&history, r#"{"backupId": 4}"#).await.status, 200);
+    let ((status, body), later) = first_then_visible(&s, &format!("{history}/4")).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "No backup with id [4] found.");
+    assert!(later["state"].is_string(), "{later}");
+
+    let optimize = format!("{}/actuator/backups", s.opt());
+    assert_eq!(s.post(&optimize, r#"{"backupId": 4}"#).await.status, 202);
+    let ((status, _), later) = first_then_visible(&s, &format!("{optimize}/4")).await;
+    assert_eq!(status, 404);
+    assert!(later["state"].is_string(), "{later}");
+
+    let runtime = format!("{}/actuator/backupRuntime", s.orch());
+    assert_eq!(s.post(&runtime, r#"{"backupId": 4}"#).await.status, 202);
+    let ((status, body), later) = first_then_visible(&s, &format!("{runtime}/4")).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["message"], "Backup with id 4 does not exist");
+    assert!(later["state"].is_string(), "{later}");
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_grace_when_switched_off() {
+    let s = sim(|c| c.scenario.config.schedule_404_ms = 0).await;
+    let runtime = format!("{}/actuator/backupRuntime", s.orch());
+    assert_eq!(s.post(&runtime, r#"{"backupId": 2}"#).await.status, 202);
+    assert_eq!(s.get(&format!("{runtime}/2")).await.status, 200);
+    s.handle.shutdown().await;
+}
