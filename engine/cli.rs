@@ -9,6 +9,7 @@ pub mod how_to_continue;
 pub mod rehearse;
 pub mod run;
 pub mod sim;
+pub mod sweep;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ enum Command {
     Rehearse(crate::cli::rehearse::RehearseArgs),
     /// Start the built-in Camunda simulator on 127.0.0.1 and print its values file.
     Sim(crate::cli::sim::SimArgs),
+    /// Generated fault and crash sweeps of the shipped plans against the simulator.
+    Sweep(crate::cli::sweep::SweepArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
 }
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Recover(a) => crate::cli::run::recover(&a),
         Command::Sim(a) => crate::cli::sim::sim(&a),
         Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),
+        Command::Sweep(a) => crate::cli::sweep::sweep(&a),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::SUCCESS

@@ -1,7 +1,8 @@
 //! `runbook rehearse` end to end through the real CLI: backup and restore for each Camunda
 //! version and datastore against the built-in simulator (and the real `kubectl` against its
-//! Kubernetes stand-in), the shipped failure scenario, and a restore that must refuse an
-//! incomplete backup id before it changes anything.
+//! Kubernetes stand-in), the shipped failure scenario, a restore that must refuse an
+//! incomplete backup id before it changes anything, and rehearsals that must end in
+//! `VERDICT: FAIL` or `VERDICT: NOT VERIFIED`.
 
 use crate::harness::{Run, runbook};
 
@@ -23,6 +24,11 @@ fn assert_green(r: &Run, what: &str) {
         "PASS restore point coherent",
         "PASS restore plan succeeded",
         "PASS restored state equals the backup",
+        "PASS cluster moved on after the backup",
+        "PASS cluster damaged (Camunda indices and broker data deleted)",
+        "PASS every workload back at its recorded replicas",
+        "PASS restore mode entered",
+        "PASS restore mode left",
         "PASS exporting running after the restore",
         "VERDICT: PASS",
     ] {
@@ -77,27 +83,32 @@ fn rehearse_of_a_failing_backup_accounts_for_the_rollback() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     for check in [
         "PASS exporting running after the backup",
-        "PASS backup failed under the injected faults and was compensated",
+        "PASS backup plan fails at wait-webapps with `FAILED` as expected",
+        "PASS failed backup compensated (undo and finally steps succeeded)",
         "finally resume-exporting ran",
-        "PASS restore skipped",
+        "PASS retried backup plan succeeded",
+        "PASS restored state equals the backup",
         "VERDICT: PASS",
     ] {
         assert!(r.stdout.contains(check), "no `{check}` in\n{}", r.stdout);
     }
-    // The journal of the backup run says what happened.
+    // The journal of the failed backup run says what happened (the retry and the restore
+    // have journals of their own).
     let runs = dir.path().join("state/runs");
-    let journal = std::fs::read_dir(&runs)
+    let journals: Vec<String> = std::fs::read_dir(&runs)
         .expect("runs")
         .filter_map(Result::ok)
         .map(|e| e.path().join("journal.jsonl"))
-        .find(|p| p.exists())
-        .expect("a journal");
-    let text = std::fs::read_to_string(journal).expect("journal");
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    assert_eq!(journals.len(), 3, "backup, retried backup, restore");
     assert!(
-        text.contains("\"step_failed\"") || text.contains("StepFailed"),
-        "{text}"
+        journals.iter().any(|text| (text.contains("\"step_failed\"")
+            || text.contains("StepFailed"))
+            && text.contains("wait-webapps")
+            && text.contains("resume-exporting")),
+        "{journals:?}"
     );
-    assert!(text.contains("resume-exporting"), "{text}");
 }
 
 #[test]
@@ -145,4 +156,95 @@ fn rehearse_never_shows_the_datastore_password() {
             f.display()
         );
     }
+}
+
+/// A rehearsal that must not pass: exit 1, `VERDICT: <verdict>`, and the named check failed.
+fn assert_not_green(r: &Run, verdict: &str, failed: &str) {
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!("VERDICT: {verdict}")),
+        "no `VERDICT: {verdict}` in\n{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(failed), "no `{failed}` in\n{}", r.stdout);
+}
+
+#[test]
+fn rehearse_of_a_broken_restore_plan_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = crate::harness::root();
+    let restore = std::fs::read_to_string(root.join("plans/camunda/restore-8.8.yaml"))
+        .expect("shipped restore plan");
+    let broken = restore.replace("/{{item}}/_restore", "/{{item}}-typo/_restore");
+    assert_ne!(
+        broken, restore,
+        "the plan changed its restore path; update this test"
+    );
+    let path = dir.path().join("restore-broken.yaml");
+    std::fs::write(&path, broken).expect("write plan");
+    let backup = root.join("plans/camunda/backup-8.8.yaml");
+    let (r, _state) = rehearse(&[&backup.display().to_string(), &path.display().to_string()]);
+    assert_not_green(&r, "FAIL", "FAIL restore plan succeeded");
+    assert!(
+        r.stdout.contains("unexpected failure at restore-snapshots"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("FAIL restored state equals the backup"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn rehearse_restoring_a_wrong_backup_id_fails() {
+    let (r, _dir) = rehearse(&["--backup-id", "123"]);
+    assert_not_green(&r, "FAIL", "FAIL restore plan succeeded");
+}
+
+#[test]
+fn rehearse_with_a_fault_the_restore_does_not_survive_fails() {
+    // Every read of the Zeebe StatefulSet answers an etcd timeout: no retry can help.
+    let (r, _dir) = rehearse(&[
+        "--fault",
+        "component=kubernetes,method=GET,path=/apis/apps/v1/namespaces/*/statefulsets/*,status=500",
+    ]);
+    assert_not_green(&r, "FAIL", "FAIL restore plan succeeded");
+    assert!(
+        r.stdout.contains("etcdserver: request timed out"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn rehearse_of_an_unannounced_backup_failure_fails() {
+    let (r, _dir) = rehearse(&["--outcome", "component=webapps,result=failed,times=1"]);
+    assert_not_green(&r, "FAIL", "FAIL backup plan succeeded");
+    assert!(r.stdout.contains("NOT VERIFIED restore"), "{}", r.stdout);
+}
+
+#[test]
+fn rehearse_without_any_good_backup_is_not_verified() {
+    let (r, _dir) = rehearse(&[
+        "--outcome",
+        "component=zeebe,result=failed",
+        "--expect",
+        "run=backup,step=wait-zeebe",
+    ]);
+    assert_not_green(&r, "NOT VERIFIED", "NOT VERIFIED restore");
+    assert!(
+        r.stdout
+            .contains("PASS backup plan fails at wait-zeebe as expected"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("NOT VERIFIED retried backup plan succeeded"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("FAIL "), "{}", r.stdout);
 }

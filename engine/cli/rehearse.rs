@@ -1,8 +1,16 @@
 //! rehearse: `runbook rehearse`. Starts the simulator, runs the backup plan, checks the
 //! restore point with the simulator's oracle, lets the cluster move on, damages it (deletes
 //! indices and broker data), runs the restore plan, checks the restored state, and prints a
-//! verdict with evidence. With `--scenario`, faults are injected and the verdict also says
-//! what the engine did about them. Exit 0 only when every check holds.
+//! verdict with evidence. With `--scenario`/`--fault`/`--outcome`, faults are injected and the
+//! verdict also says what the engine did about them.
+//!
+//! Every check can fail: each run is judged against what the scenario expects (`expect:` in
+//! the scenario file or `--expect`, see `rehearse/expect.rs`; by default every run succeeds),
+//! the advance and the damage are verified in the simulator, and after the restore every
+//! workload must be back at the replicas recorded before it and out of restore mode. A backup
+//! that fails as expected is retried once with a new id (what an operator does); when no backup
+//! succeeds the restore is NOT VERIFIED. Exit 0 only when every check holds (`VERDICT: PASS`);
+//! 1 for `VERDICT: FAIL` or `VERDICT: NOT VERIFIED`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -18,6 +26,10 @@ use crate::run::driver::{Finished, RunRequest, new_run, run_plan};
 use crate::run::events::{Outcome, Phase, RunEvent};
 use crate::run::recorder::LogFormat;
 use crate::run::scheduler::{Interrupts, Resume, RunOptions};
+
+mod expect;
+
+use expect::{Expect, Expectations};
 
 #[derive(Args)]
 pub struct RehearseArgs {
@@ -37,6 +49,13 @@ pub struct RehearseArgs {
     /// How backups end, as `runbook sim --outcome` (repeatable).
     #[arg(long = "outcome", value_name = "SPEC")]
     pub outcomes: Vec<String>,
+    /// What a run must do, e.g. `run=backup,step=wait-zeebe,reason=FAILED` (the run fails
+    /// there) or `run=restore,result=succeeds` (repeatable; overrides the scenario's `expect:`).
+    #[arg(long = "expect", value_name = "SPEC")]
+    pub expect: Vec<String>,
+    /// Restore this backup id instead of the one the backup run took.
+    #[arg(long, value_name = "ID")]
+    pub backup_id: Option<String>,
     /// Run without Optimize.
     #[arg(long)]
     pub no_optimize: bool,
@@ -55,24 +74,52 @@ pub struct RehearseArgs {
     pub kubectl: PathBuf,
 }
 
+/// How a check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Pass,
+    Fail,
+    /// The check could not be made (e.g. no backup to restore from).
+    NotVerified,
+}
+
+impl Status {
+    fn of(ok: bool) -> Self {
+        if ok { Status::Pass } else { Status::Fail }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::NotVerified => "NOT VERIFIED",
+        }
+    }
+}
+
 /// One line of the verdict.
 struct Check {
-    ok: bool,
+    status: Status,
     what: String,
     evidence: String,
 }
 
 impl Check {
     fn new(ok: bool, what: impl Into<String>, evidence: impl Into<String>) -> Self {
+        Self::with(Status::of(ok), what, evidence)
+    }
+
+    fn with(status: Status, what: impl Into<String>, evidence: impl Into<String>) -> Self {
         Self {
-            ok,
+            status,
             what: what.into(),
             evidence: evidence.into(),
         }
     }
 }
 
-fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
+/// The shipped backup and restore plans of a version.
+pub(crate) fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
     let v = match v {
         VersionArg::V88 => "8.8",
         VersionArg::V87 => "8.7",
@@ -116,7 +163,7 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
     // Faults are injected after the simulator is up, so the history before the backup is
     // clean: the simulator starts without them.
     let faulted = a.scenario.is_some() || !a.faults.is_empty() || !a.outcomes.is_empty();
-    let scenario = if faulted {
+    let mut scenario = if faulted {
         match crate::cli::sim::scenario_from(a.scenario.as_deref(), &a.faults, &a.outcomes) {
             Ok(s) => Some(s),
             Err(e) => return fail(e),
@@ -124,6 +171,16 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
     } else {
         None
     };
+    let expect_value = scenario.as_mut().and_then(|s| s.expect.take());
+    let mut expectations = match Expectations::from_scenario(expect_value.as_ref()) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    for spec in &a.expect {
+        if let Err(e) = expectations.apply_flag(spec) {
+            return fail(e);
+        }
+    }
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -147,6 +204,7 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
             backup_path,
             restore_path,
             scenario,
+            expectations,
             checks: Vec::new(),
             evidence: json!({}),
         }
@@ -163,6 +221,7 @@ struct Rehearsal<'a> {
     backup_path: PathBuf,
     restore_path: PathBuf,
     scenario: Option<runbook_sim::Scenario>,
+    expectations: Expectations,
     checks: Vec<Check>,
     evidence: Json,
 }
@@ -193,54 +252,250 @@ impl Rehearsal<'_> {
         post(&sim_url, "/sim/advance", json!({"records": 30})).await;
         let interrupts = Interrupts::default();
         let signals = tokio::spawn(crate::run::driver::watch_signals(interrupts.clone()));
-        let backup = match self
-            .run(&self.backup_path.clone(), &values_path, &[], &interrupts)
+        let code = self
+            .backup_then_restore(&sim_url, &values_path, &interrupts)
+            .await;
+        signals.abort();
+        match code {
+            Some(code) => code,
+            None => self.verdict(started.elapsed()),
+        }
+    }
+
+    /// The rehearsal proper; `Some(code)` when a plan could not even be loaded.
+    async fn backup_then_restore(
+        &mut self,
+        sim_url: &str,
+        values: &Path,
+        interrupts: &Interrupts,
+    ) -> Option<ExitCode> {
+        let backup_path = self.backup_path.clone();
+        let backup = match self.run(&backup_path, values, &[], interrupts).await {
+            Ok(f) => f,
+            Err(code) => return Some(code),
+        };
+        let expected = self.expectations.backup.clone();
+        self.judge("backup", &expected, &backup);
+        self.evidence["backup"] = run_evidence(&backup);
+        self.check_exporting(sim_url, "after the backup").await;
+        let mut backup_id = param_of(&backup.events, "backup_id");
+        let mut succeeded = outcome_of(&backup) == Some(Outcome::Succeeded);
+        if !succeeded {
+            self.report_compensation(&backup);
+            if matches!(expected, Expect::Fails { .. }) {
+                // An operator retries with a new id; Zeebe wants it higher than the last.
+                let next = backup_id.parse::<u64>().map_or(1, |n| n + 1).to_string();
+                let retry = match self
+                    .run(
+                        &backup_path,
+                        values,
+                        &[format!("backup_id={next}")],
+                        interrupts,
+                    )
+                    .await
+                {
+                    Ok(f) => f,
+                    Err(code) => return Some(code),
+                };
+                if outcome_of(&retry) == Some(Outcome::Succeeded) {
+                    self.judge("retried backup", &Expect::Succeeds, &retry);
+                } else {
+                    // The announced fault outlasts a retry: nothing to judge the restore on.
+                    self.checks.push(Check::with(
+                        Status::NotVerified,
+                        "retried backup plan succeeded",
+                        summary_of(&retry),
+                    ));
+                }
+                self.evidence["backup_retry"] = run_evidence(&retry);
+                self.check_exporting(sim_url, "after the retried backup")
+                    .await;
+                succeeded = outcome_of(&retry) == Some(Outcome::Succeeded);
+                backup_id = next;
+            }
+        }
+        if !succeeded {
+            self.checks.push(Check::with(
+                Status::NotVerified,
+                "restore",
+                "no backup succeeded, so there was nothing to restore from",
+            ));
+            return None;
+        }
+        self.check_backup(sim_url, &backup_id).await;
+        self.move_on_and_damage(sim_url).await;
+        let recorded = get(sim_url, "/sim/workloads").await;
+        let restore_from = self.sim.inspect(|w| w.requests.back().map_or(0, |r| r.seq));
+        let restore_id = self.a.backup_id.clone().unwrap_or(backup_id);
+        let restore_path = self.restore_path.clone();
+        let restore = match self
+            .run(
+                &restore_path,
+                values,
+                &[format!("backup_id={restore_id}")],
+                interrupts,
+            )
             .await
         {
             Ok(f) => f,
-            Err(code) => return code,
+            Err(code) => return Some(code),
         };
-        let backup_outcome = outcome_of(&backup);
-        let backup_id = param_of(&backup.events, "backup_id");
-        self.evidence["backup"] = run_evidence(&backup);
-        self.check_exporting(&sim_url, "after the backup").await;
-        if backup_outcome == Some(Outcome::Succeeded) {
-            self.check_backup(&sim_url, &backup_id).await;
-            post(&sim_url, "/sim/advance", json!({"records": 50})).await;
-            post(&sim_url, "/sim/damage", json!({})).await;
-            self.checks.push(Check::new(
-                true,
-                "cluster moved on, then damaged",
-                "50 more records per partition; every Camunda index and all broker data deleted",
-            ));
-            let set = format!("backup_id={backup_id}");
-            match self
-                .run(
-                    &self.restore_path.clone(),
-                    &values_path,
-                    &[set],
-                    &interrupts,
-                )
-                .await
-            {
-                Ok(restore) => {
-                    let ok = outcome_of(&restore) == Some(Outcome::Succeeded);
-                    self.checks.push(Check::new(
-                        ok,
-                        "restore plan succeeded",
-                        summary_of(&restore),
-                    ));
-                    self.evidence["restore"] = run_evidence(&restore);
-                    self.check_restore(&sim_url, &backup_id).await;
-                    self.check_exporting(&sim_url, "after the restore").await;
-                }
-                Err(code) => return code,
-            }
-        } else {
-            self.check_fault_handling(&backup);
+        let expected = self.expectations.restore.clone();
+        self.judge("restore", &expected, &restore);
+        self.evidence["restore"] = run_evidence(&restore);
+        if expected == Expect::Succeeds {
+            self.check_restore(sim_url, &restore_id).await;
+            self.check_restore_mode_entered(restore_from);
         }
-        signals.abort();
-        self.verdict(started.elapsed())
+        self.check_workloads(sim_url, &recorded).await;
+        self.check_exporting(sim_url, "after the restore").await;
+        None
+    }
+
+    /// A run against its expectation: `<name> plan succeeded` or `<name> plan failed as
+    /// expected`, FAIL with the reason otherwise.
+    fn judge(&mut self, name: &str, expected: &Expect, run: &Finished) {
+        let verdict = expected.judge(outcome_of(run), &run.events);
+        let what = match expected {
+            Expect::Succeeds => format!("{name} plan succeeded"),
+            Expect::Fails { .. } => format!("{name} plan {} as expected", expected.describe()),
+        };
+        let evidence = match &verdict {
+            Ok(()) => summary_of(run),
+            Err(why) => format!("{why} ({})", summary_of(run)),
+        };
+        self.checks
+            .push(Check::new(verdict.is_ok(), what, evidence));
+    }
+
+    /// Lets the cluster process more records, then deletes its data; both verified in the
+    /// simulator, so a rehearsal that restored nothing cannot pass by accident.
+    async fn move_on_and_damage(&mut self, sim_url: &str) {
+        const RECORDS: u64 = 50;
+        let positions = |w: &runbook_sim::model::World| -> Vec<u64> {
+            w.cluster.partitions.iter().map(|p| p.position).collect()
+        };
+        let before = self.sim.inspect(positions);
+        post(sim_url, "/sim/advance", json!({"records": RECORDS})).await;
+        let after = self.sim.inspect(positions);
+        let advanced = !before.is_empty()
+            && before.len() == after.len()
+            && before.iter().zip(&after).all(|(b, a)| *a >= b + RECORDS);
+        self.checks.push(Check::new(
+            advanced,
+            "cluster moved on after the backup",
+            format!("partition positions {before:?} -> {after:?}"),
+        ));
+        let damage = post(sim_url, "/sim/damage", json!({})).await;
+        let deleted: Vec<String> = damage["deletedIndices"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // What the damage says it deleted must be gone (indices that are not the
+        // installation's own, e.g. another tenant's, may rightly survive).
+        let (leftover, broker_data) = self.sim.inspect(|w| {
+            let leftover = deleted
+                .iter()
+                .filter(|n| w.store.indices.contains_key(n.as_str()))
+                .count();
+            (leftover, w.zeebe.broker_data_present)
+        });
+        self.checks.push(Check::new(
+            !deleted.is_empty() && leftover == 0 && !broker_data,
+            "cluster damaged (Camunda indices and broker data deleted)",
+            format!(
+                "{} indices deleted, {leftover} of them still there, broker data {}",
+                deleted.len(),
+                if broker_data { "still present" } else { "gone" }
+            ),
+        ));
+    }
+
+    /// A successful restore changed the Zeebe StatefulSet's pod template (restore mode is an
+    /// env change, reference 3.1), so "restore mode left" below means something.
+    fn check_restore_mode_entered(&mut self, since: u64) {
+        let patches = self.sim.inspect(|w| {
+            w.requests
+                .iter()
+                .filter(|r| r.seq > since && r.component.as_str() == "kubernetes")
+                .filter(|r| r.method == "PATCH" && (200..300).contains(&r.status))
+                .filter(|r| {
+                    let path = r.path.split('?').next().unwrap_or_default();
+                    path.contains("/statefulsets/") && !path.ends_with("/scale")
+                })
+                .count()
+        });
+        self.checks.push(Check::new(
+            patches >= 2,
+            "restore mode entered",
+            format!("{patches} changes of the StatefulSet's pod template (enter, then leave)"),
+        ));
+    }
+
+    /// Every workload back at the replicas recorded before the restore, and out of restore
+    /// mode (`ZEEBE_RESTORE` not `true` in any container).
+    async fn check_workloads(&mut self, sim_url: &str, recorded: &Json) {
+        let now = get(sim_url, "/sim/workloads").await;
+        let (Some(before), Some(after)) = (
+            recorded["workloads"].as_array(),
+            now["workloads"].as_array(),
+        ) else {
+            self.checks.push(Check::with(
+                Status::NotVerified,
+                "every workload back at its recorded replicas",
+                "the simulator reports no workloads (no Kubernetes stand-in)",
+            ));
+            return;
+        };
+        let mut wrong = Vec::new();
+        for w in before {
+            let name = w["name"].as_str().unwrap_or_default();
+            match after
+                .iter()
+                .find(|a| a["name"] == w["name"] && a["kind"] == w["kind"])
+            {
+                Some(a) if a["replicas"] == w["replicas"] => {}
+                Some(a) => wrong.push(format!(
+                    "{name} at {} replicas, recorded {}",
+                    a["replicas"], w["replicas"]
+                )),
+                None => wrong.push(format!("{name} is gone")),
+            }
+        }
+        self.checks.push(Check::new(
+            wrong.is_empty(),
+            "every workload back at its recorded replicas",
+            if wrong.is_empty() {
+                format!("{} workloads as recorded before the restore", before.len())
+            } else {
+                wrong.join("; ")
+            },
+        ));
+        let in_restore: Vec<String> = after
+            .iter()
+            .filter(|w| {
+                w["env"].as_object().is_some_and(|containers| {
+                    containers
+                        .values()
+                        .any(|env| env["ZEEBE_RESTORE"] == "true")
+                })
+            })
+            .map(|w| w["name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        self.checks.push(Check::new(
+            in_restore.is_empty(),
+            "restore mode left",
+            if in_restore.is_empty() {
+                "no container has ZEEBE_RESTORE=true".to_string()
+            } else {
+                format!("ZEEBE_RESTORE=true still set on {}", in_restore.join(", "))
+            },
+        ));
+        self.evidence["workloads"] = json!({"before_restore": recorded, "after_restore": now});
     }
 
     /// Runs one plan against the simulator with the values file and extra `--set`s.
@@ -280,15 +535,6 @@ impl Rehearsal<'_> {
             interrupts: interrupts.clone(),
         })
         .await;
-        let ok = outcome_of(&finished) == Some(Outcome::Succeeded);
-        let name = plan_path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        self.checks.push(Check::new(
-            ok || self.faulted(),
-            format!("{name} ran"),
-            summary_of(&finished),
-        ));
         Ok(finished)
     }
 
@@ -363,10 +609,9 @@ impl Rehearsal<'_> {
         ));
     }
 
-    /// With faults, a failed backup passes when the engine left the cluster safe.
-    fn check_fault_handling(&mut self, backup: &Finished) {
-        let outcome = outcome_of(backup);
-        let compensated = matches!(outcome, Some(Outcome::Failed | Outcome::Interrupted));
+    /// What the engine did about a failed backup (retries, undo, finally), as evidence; the
+    /// judgement itself is the expectation and the exporting check.
+    fn report_compensation(&mut self, backup: &Finished) {
         let did: Vec<String> = backup
             .events
             .iter()
@@ -390,18 +635,28 @@ impl Rehearsal<'_> {
                     id,
                     ..
                 } => Some(format!("finally {id} ran")),
+                RunEvent::StepFailed {
+                    phase: phase @ (Phase::Undo | Phase::Finally),
+                    id,
+                    error,
+                    ..
+                } => Some(format!("{phase:?} {id} failed: {error}")),
                 _ => None,
             })
             .collect();
+        let compensation_failed = backup.events.iter().any(|e| {
+            matches!(
+                e,
+                RunEvent::StepFailed {
+                    phase: Phase::Undo | Phase::Finally,
+                    ..
+                }
+            )
+        });
         self.checks.push(Check::new(
-            compensated,
-            "backup failed under the injected faults and was compensated",
+            !compensation_failed,
+            "failed backup compensated (undo and finally steps succeeded)",
             did.join("; "),
-        ));
-        self.checks.push(Check::new(
-            true,
-            "restore skipped",
-            "no complete backup to restore from",
         ));
     }
 
@@ -424,7 +679,14 @@ impl Rehearsal<'_> {
     }
 
     fn verdict(&mut self, took: Duration) -> ExitCode {
-        let pass = self.checks.iter().all(|c| c.ok);
+        let overall = if self.checks.iter().any(|c| c.status == Status::Fail) {
+            Status::Fail
+        } else if self.checks.iter().any(|c| c.status == Status::NotVerified) {
+            Status::NotVerified
+        } else {
+            Status::Pass
+        };
+        let pass = overall == Status::Pass;
         println!(
             "\nREHEARSAL ({}, {}{})",
             version_name(self.a.camunda_version),
@@ -436,14 +698,9 @@ impl Rehearsal<'_> {
             }
         );
         for c in &self.checks {
-            println!(
-                "  {} {}\n      {}",
-                if c.ok { "PASS" } else { "FAIL" },
-                c.what,
-                c.evidence
-            );
+            println!("  {} {}\n      {}", c.status.label(), c.what, c.evidence);
         }
-        for run in ["backup", "restore"] {
+        for run in ["backup", "backup_retry", "restore"] {
             let Some(steps) = self.evidence[run]["steps"].as_array() else {
                 continue;
             };
@@ -464,16 +721,16 @@ impl Rehearsal<'_> {
         );
         println!(
             "\nVERDICT: {} in {:.1} s",
-            if pass { "PASS" } else { "FAIL" },
+            overall.label(),
             took.as_secs_f64()
         );
         if let Some(path) = &self.a.report {
             let checks: Vec<Json> = self
                 .checks
                 .iter()
-                .map(|c| json!({"ok": c.ok, "check": c.what, "evidence": c.evidence}))
+                .map(|c| json!({"ok": c.status == Status::Pass, "status": c.status.label(), "check": c.what, "evidence": c.evidence}))
                 .collect();
-            let report = json!({"pass": pass, "checks": checks, "evidence": self.evidence});
+            let report = json!({"pass": pass, "verdict": overall.label(), "checks": checks, "evidence": self.evidence});
             if let Err(e) = std::fs::write(
                 path,
                 serde_json::to_string_pretty(&report).unwrap_or_default(),
@@ -567,10 +824,14 @@ async fn get(base: &str, path: &str) -> Json {
     }
 }
 
-async fn post(base: &str, path: &str, body: Json) {
-    let _ = reqwest::Client::new()
+async fn post(base: &str, path: &str, body: Json) -> Json {
+    match reqwest::Client::new()
         .post(format!("{base}{path}"))
         .json(&body)
         .send()
-        .await;
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Json::Null),
+        Err(_) => Json::Null,
+    }
 }

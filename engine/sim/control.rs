@@ -8,10 +8,19 @@ use serde_json::{Value, json};
 use super::cluster::Exporting;
 use super::faults::Scenario;
 use super::http::{Req, Resp};
+use super::kube::KubeHandle;
 use super::model::{Component, Shared, lock};
 
-/// Routes a control request.
-pub fn handle(shared: &Shared, req: &Req) -> Resp {
+/// Routes a control request. `kube` is the running stand-in, if any.
+pub fn handle(shared: &Shared, kube: Option<&KubeHandle>, req: &Req) -> Resp {
+    if req.method == "GET" && req.segs == ["sim", "workloads"] {
+        // Before the world's lock: the stand-in's reconciler takes the store lock, then the
+        // world's; taking them the other way round here could deadlock.
+        return match kube {
+            Some(k) => Resp::json(200, &k.with_objects(|o| super::workload_report::report(o))),
+            None => Resp::message(404, "the Kubernetes stand-in is not running"),
+        };
+    }
     let mut world = lock(shared);
     world.settle();
     let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();

@@ -67,6 +67,25 @@ mod tests {
     }
 
     #[test]
+    fn kubernetes_faults_come_from_flags_too() {
+        let s = scenario_from_flags(
+            &["component=kubernetes,method=PATCH,path=/apis/apps/v1/namespaces/*/statefulsets/*/scale,status=500,times=1".into()],
+            &[],
+        )
+        .expect("valid");
+        let mut armed = crate::faults::Faults::default();
+        armed.add(s);
+        let path = "/apis/apps/v1/namespaces/camunda/statefulsets/camunda-zeebe/scale";
+        assert_eq!(
+            armed
+                .take("kubernetes", "PATCH", path)
+                .and_then(|a| a.status),
+            Some(500)
+        );
+        assert!(armed.take("kubernetes", "PATCH", path).is_none(), "times=1");
+    }
+
+    #[test]
     fn bad_flags_say_what_is_wrong() {
         let e = scenario_from_flags(&["component=nope".into()], &[]).unwrap_err();
         assert!(e.contains("unknown component"), "{e}");

@@ -27,7 +27,8 @@ pub enum Outcome {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointFault {
-    /// `orchestration|gateway|operate|tasklist|optimize|datastore|any`.
+    /// `orchestration|gateway|operate|tasklist|optimize|datastore|kubernetes|any` (`any`:
+    /// every product component, not `kubernetes`).
     #[serde(default = "any")]
     pub component: String,
     #[serde(default)]
@@ -51,6 +52,10 @@ pub struct EndpointFault {
     #[serde(default)]
     pub after: u32,
 }
+
+/// The component name of Kubernetes API requests; `any` does not include it, so a scenario
+/// written for the product ports keeps meaning what it meant.
+pub const KUBERNETES: &str = "kubernetes";
 
 fn any() -> String {
     "any".to_string()
@@ -91,10 +96,15 @@ pub struct Scenario {
     pub exporting: ExportingFaults,
     #[serde(default)]
     pub config: ClusterConfig,
+    /// What a rehearsal expects of its runs (`runbook rehearse` reads it; the simulator
+    /// ignores it), kept as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<serde_json::Value>,
 }
 
-const COMPONENTS: [&str; 7] = [
+const COMPONENTS: [&str; 8] = [
     "any",
+    "kubernetes",
     "orchestration",
     "gateway",
     "operate",
@@ -198,7 +208,7 @@ impl Faults {
     /// The first armed fault matching the request, consumed once if counted.
     pub fn take(&mut self, component: &str, method: &str, path: &str) -> Option<FaultAction> {
         let pos = self.endpoint.iter().position(|f| {
-            (f.component == "any" || f.component == component)
+            (f.component == component || (f.component == "any" && component != KUBERNETES))
                 && f.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))

@@ -314,10 +314,19 @@ impl ServerHandle {
 struct Ctx {
     component: Component,
     shared: Shared,
+    kube: KubeSlot,
 }
 
+/// The Kubernetes stand-in as the control API reaches it: filled once the stand-in runs, and
+/// weak so that the servers do not keep it alive past `SimHandle::shutdown`.
+pub type KubeSlot = Arc<std::sync::OnceLock<std::sync::Weak<super::kube::KubeHandle>>>;
+
 /// Binds an ephemeral port on 127.0.0.1 and serves `component` there.
-pub async fn serve(component: Component, shared: Shared) -> io::Result<ServerHandle> {
+pub async fn serve(
+    component: Component,
+    shared: Shared,
+    kube: KubeSlot,
+) -> io::Result<ServerHandle> {
     let first = TcpListener::bind("127.0.0.1:0").await?;
     let addr = first.local_addr()?;
     let gate = lock(&shared).gate(component);
@@ -326,7 +335,11 @@ pub async fn serve(component: Component, shared: Shared) -> io::Result<ServerHan
         inner: Some(first),
         gate,
     };
-    let ctx = Arc::new(Ctx { component, shared });
+    let ctx = Arc::new(Ctx {
+        component,
+        shared,
+        kube,
+    });
     let app = axum::Router::new().fallback(entry).with_state(ctx);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -372,21 +385,52 @@ async fn entry(
         Some(q) => format!("{}?{q}", req.path),
         None => req.path.clone(),
     };
-    let flight = (ctx.component, req.method.clone(), logged_path.clone());
-    lock(&ctx.shared).in_flight.push(flight.clone());
+    let mut flight = Flight::arrive(&ctx, &req.method, logged_path);
     let resp = answer(&ctx, &req).await;
-    {
-        let mut world = lock(&ctx.shared);
-        if let Some(i) = world.in_flight.iter().position(|f| *f == flight) {
-            world.in_flight.remove(i);
-        }
-        let status = if resp.drop { 0 } else { resp.status };
-        world.log_request(ctx.component, &req.method, &logged_path, status);
-    }
+    flight.answered(if resp.drop { 0 } else { resp.status });
     if resp.drop {
         kill.0.store(true, Ordering::SeqCst);
     }
     to_response(resp)
+}
+
+/// A request in `World::in_flight` until it is answered; logged with status 0 when the
+/// client went away first (the future is dropped, e.g. a client killed while a `latency_ms`
+/// fault held its call), so the in-flight list never keeps a dead request.
+struct Flight {
+    shared: Shared,
+    key: (Component, String, String),
+    done: bool,
+}
+
+impl Flight {
+    fn arrive(ctx: &Ctx, method: &str, path: String) -> Self {
+        let key = (ctx.component, method.to_string(), path);
+        lock(&ctx.shared).in_flight.push(key.clone());
+        Flight {
+            shared: ctx.shared.clone(),
+            key,
+            done: false,
+        }
+    }
+
+    fn answered(&mut self, status: u16) {
+        self.done = true;
+        let mut world = lock(&self.shared);
+        if let Some(i) = world.in_flight.iter().position(|f| *f == self.key) {
+            world.in_flight.remove(i);
+        }
+        let (component, method, path) = &self.key;
+        world.log_request(*component, method, path, status);
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if !self.done {
+            self.answered(0);
+        }
+    }
 }
 
 /// Availability, faults, then the component's handler.
@@ -422,7 +466,10 @@ async fn answer(ctx: &Ctx, req: &Req) -> Resp {
 async fn route(ctx: &Ctx, req: &Req) -> Resp {
     match ctx.component {
         Component::Datastore => super::es_api::handle(&ctx.shared, req).await,
-        Component::Control => super::control::handle(&ctx.shared, req),
+        Component::Control => {
+            let kube = ctx.kube.get().and_then(std::sync::Weak::upgrade);
+            super::control::handle(&ctx.shared, kube.as_deref(), req)
+        }
         c => {
             let mut world = lock(&ctx.shared);
             world.settle();

@@ -52,6 +52,10 @@
 //! - [`KubeHandle::with_objects`] does not reconcile; call [`KubeHandle::reconcile_now`].
 //! - A reconciler can be unit-tested on a bare [`KubeObjects::new`]; `kube/tests/reconciler.rs`
 //!   is a small complete example (pods, PVCs, protection, status, rollouts).
+//! - Faults: [`KubeHandle::set_hook`] installs a [`RequestHook`] that sees every request
+//!   and may hold it, answer a `Status` error in place of the handler (500 `etcdserver:
+//!   request timed out`, 409 Conflict, 429 TooManyRequests, 503 ServiceUnavailable, ...) or
+//!   drop the connection.
 //! - Not served: port-forward (405), OpenAPI documents (404, so `kubectl create -f` needs
 //!   `--validate=false`), protobuf bodies (415, so `kubectl create configmap ...` generators
 //!   fail), server-side apply, deletecollection.
@@ -60,7 +64,8 @@
 //! (`resources.rs`), API defaults (`defaults.rs`), discovery documents (`discovery.rs`),
 //! Status errors (`status.rs`), selectors (`selectors.rs`), patches (`patch.rs`), tables
 //! (`table.rs`), watches (`watch.rs`), the scale subresource (`scale.rs`), pod logs
-//! (`logs.rs`) and following them (`follow.rs`), request routing (`handlers.rs`), the read
+//! (`logs.rs`) and following them (`follow.rs`), request routing (`handlers.rs`), the request
+//! hook (`hook.rs`), the read
 //! and write verbs (`reads.rs`, `writes.rs`), response encoding (`respond.rs`), timestamps
 //! (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running server (`server.rs`).
 
@@ -68,6 +73,7 @@ mod defaults;
 mod discovery;
 mod follow;
 mod handlers;
+mod hook;
 mod kubeconfig;
 mod logs;
 mod patch;
@@ -87,6 +93,7 @@ mod writes;
 #[cfg(test)]
 mod tests;
 
+pub use hook::{Answer, Interference, RequestHook, RequestLine};
 pub use server::{KubeHandle, start};
 pub use store::KubeObjects;
 

@@ -60,15 +60,23 @@
 //! - `GET /sim/in-flight`: requests arrived and not yet answered
 //!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
-//!   (control port included), oldest first: `[{"seq","component","method","path","status",
-//!   "atMs","time"}]`; `path` carries the query string, `atMs` = ms since start, `status` 0 = the
-//!   connection was dropped (fault or component down).
+//!   (control port and Kubernetes stand-in included, the latter as component `kubernetes`),
+//!   oldest first: `[{"seq","component","method","path","status","atMs","time"}]`; `path`
+//!   carries the query string, `atMs` = ms since start, `status` 0 = the connection was
+//!   dropped (fault, component down, or the client gave up while a fault held the call).
+//!   Kubernetes requests also show in `GET /sim/in-flight` while they are held.
+//! - `GET /sim/workloads`: every Deployment and StatefulSet of the stand-in
+//!   `{"workloads":[{"kind","namespace","name","replicas","readyReplicas","env":{container:
+//!   {NAME: value}}}]}` (StatefulSets first; a `valueFrom` variable reads `null`), e.g. to check
+//!   that a run left every workload at its recorded replicas and out of restore mode; 404 when
+//!   the stand-in is not running.
 //!
 //! # Scenario file (faults)
 //!
 //! ```yaml
 //! faults:                      # per endpoint; first match wins, checked before the handler
-//!   - component: orchestration # orchestration|gateway|operate|tasklist|optimize|datastore|any
+//!   - component: orchestration # orchestration|gateway|operate|tasklist|optimize|datastore|
+//!                              # kubernetes|any (`any`: every component but kubernetes)
 //!     method: POST             # optional, any method when absent
 //!     path: /actuator/backupHistory*   # `*` matches any run of characters
 //!     latency_ms: 500          # optional delay before answering (or before the other effects)
@@ -151,7 +159,23 @@
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
 //! on part 1, a Zeebe one on partition 1. Fault paths match the normalised path without the
-//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`].
+//! query string. Programmatic use: [`SimHandle::inject`] with a [`Scenario`]. On the command
+//! line (`runbook sim`, `runbook rehearse`) the same entries are `--fault key=value,...`.
+//!
+//! Kubernetes API faults (`component: kubernetes`) match kubectl's requests by method and API
+//! path, e.g. `method: PATCH, path: /apis/apps/v1/namespaces/*/statefulsets/*/scale`,
+//! `method: GET, path: /apis/apps/v1/namespaces/*/statefulsets/*`, `method: DELETE, path:
+//! /api/v1/namespaces/*/persistentvolumeclaims/*`. They answer as the API server does (a
+//! `Status` object; `sim::kube` `ApiError::injected` cites the Kubernetes source): `status:
+//! 500` = `etcdserver: request timed out` (kubectl prints `Error from server: etcdserver:
+//! request timed out`), `409` = Conflict `Operation cannot be fulfilled on statefulsets.apps
+//! "x": the object has been modified; please apply your changes to the latest version and try
+//! again`, `429` = TooManyRequests with `Retry-After: 1` (which kubectl itself waits out and
+//! repeats), `503` = ServiceUnavailable, `504` = Timeout; `message` replaces the text;
+//! `drop_connection: true` closes the connection unanswered (kubectl: `EOF`); `latency_ms`
+//! holds the call (a client's `--request-timeout` then gives up on it). Note that kubectl
+//! repeats some calls on its own (a `scale` on 409, any call on 429), as against a real
+//! cluster.
 //!
 //! # Kubernetes (`SimConfig::kubernetes`)
 //!
@@ -188,6 +212,7 @@ pub mod faults;
 pub mod http;
 pub mod index_names;
 pub mod kube;
+pub mod kube_requests;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
@@ -196,6 +221,7 @@ pub mod restore_app;
 pub mod schedule_grace;
 pub mod time;
 pub mod webapps;
+pub mod workload_report;
 pub mod workloads;
 pub mod zeebe;
 
@@ -483,8 +509,9 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let shared: Shared = Arc::new(std::sync::Mutex::new(world));
     let mut servers = Vec::new();
     let mut bound: BTreeMap<Component, String> = BTreeMap::new();
+    let kube_slot = http::KubeSlot::default();
     for component in Component::for_config(&config) {
-        let server = http::serve(component, shared.clone())
+        let server = http::serve(component, shared.clone(), kube_slot.clone())
             .await
             .map_err(SimError::Bind)?;
         bound.insert(component, server.url().to_string());
@@ -511,6 +538,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let kubeconfig = config.state_dir.join("kubeconfig");
     let kube = if config.kubernetes {
         let handle = workloads::start_kube(&config, shared.clone(), &kubeconfig).await?;
+        handle.set_hook(Arc::new(kube_requests::KubeRequests::new(shared.clone())));
+        let _ = kube_slot.set(Arc::downgrade(&handle));
         urls.kube = Some(handle.url().to_string());
         Some(handle)
     } else {

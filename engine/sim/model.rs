@@ -49,6 +49,8 @@ pub enum Component {
     Datastore,
     /// The simulator's own API.
     Control,
+    /// The Kubernetes stand-in (requests logged and faulted through `sim::kube_requests`).
+    Kubernetes,
 }
 
 impl Component {
@@ -61,6 +63,7 @@ impl Component {
             Component::Optimize => "optimize",
             Component::Datastore => "datastore",
             Component::Control => "control",
+            Component::Kubernetes => "kubernetes",
         }
     }
 

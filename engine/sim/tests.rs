@@ -7,6 +7,7 @@ mod common;
 mod datastore_api;
 mod faults_api;
 mod installation_indices;
+mod kube_faults;
 mod kube_flow;
 mod long_restores;
 mod optimize_api;

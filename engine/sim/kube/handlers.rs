@@ -4,6 +4,7 @@
 //! Owns no state of its own.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,8 +13,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::hook::{Answer, Interference, RequestHook, RequestLine};
 use super::resources::{self, Resource};
-use super::respond::json_response;
+use super::respond::{dropped_connection, json_response};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::server::Shared;
 use super::status::ApiError;
@@ -137,7 +139,85 @@ async fn handle(
         body,
     };
     tracing::debug!(method = %request.method, %uri, "sim/kube request");
-    route(&shared, uri.path(), &request).unwrap_or_else(IntoResponse::into_response)
+    let line = RequestLine {
+        method: request.method.as_str().to_ascii_uppercase(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
+    };
+    let mut watched = Watched::new(shared.hook.get().cloned(), line);
+    let interference = watched.arrived();
+    if interference.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(interference.latency_ms)).await;
+    }
+    let dropped = interference.answer == Some(Answer::Drop);
+    let response = match interference.answer {
+        Some(Answer::Drop) => dropped_connection(),
+        Some(Answer::Status { code, message }) => {
+            injected(uri.path(), code, message).into_response()
+        }
+        None => route(&shared, uri.path(), &request).unwrap_or_else(IntoResponse::into_response),
+    };
+    watched.answered(if dropped {
+        0
+    } else {
+        response.status().as_u16()
+    });
+    response
+}
+
+/// A request under the hook's eyes: `answered` is reported exactly once, with status 0 when
+/// the client went away first (the handler's future is dropped, e.g. on kubectl's
+/// `--request-timeout` while a fault holds the request).
+struct Watched {
+    hook: Option<Arc<dyn RequestHook>>,
+    line: RequestLine,
+    done: bool,
+}
+
+impl Watched {
+    fn new(hook: Option<Arc<dyn RequestHook>>, line: RequestLine) -> Self {
+        Watched {
+            hook,
+            line,
+            done: false,
+        }
+    }
+
+    fn arrived(&self) -> Interference {
+        self.hook
+            .as_ref()
+            .map(|h| h.arrived(&self.line))
+            .unwrap_or_default()
+    }
+
+    fn answered(&mut self, status: u16) {
+        self.done = true;
+        if let Some(h) = &self.hook {
+            h.answered(&self.line, status);
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if !self.done {
+            self.answered(0);
+        }
+    }
+}
+
+/// The `Status` an injected fault answers, named after the object the path addresses.
+fn injected(path: &str, code: u16, message: Option<String>) -> ApiError {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let target = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => target("", "v1", rest),
+        ["apis", group, version, rest @ ..] => target(group, version, rest),
+        _ => None,
+    };
+    let object = target
+        .as_ref()
+        .map(|t| (t.resource, t.name.as_deref().unwrap_or("")));
+    ApiError::injected(code, message, object)
 }
 
 fn route(shared: &Arc<Shared>, path: &str, req: &Request) -> Result<Response, ApiError> {

@@ -1,6 +1,7 @@
 //! Response encoding: JSON objects, Tables and plain text with the `Content-Type` kubectl
 //! expects. Owns no decisions about what to answer.
 
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -47,4 +48,17 @@ pub(crate) fn typed_response_text(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+/// A response whose body fails before its first byte: hyper then closes the connection
+/// without writing the head, so the client sees the connection end with no answer (as when
+/// an API server or a load balancer in front of it goes away mid-request).
+pub(crate) fn dropped_connection() -> Response {
+    let failing = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection dropped by an injected fault",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
 }

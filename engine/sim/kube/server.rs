@@ -4,13 +4,14 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::hook::RequestHook;
 use super::store::KubeObjects;
 use super::{Reconciler, handlers, kubeconfig};
 
@@ -24,6 +25,8 @@ pub(crate) struct Shared {
     pub stop: CancellationToken,
     /// Open watch streams (see [`KubeHandle::open_watches`]).
     pub watches: AtomicUsize,
+    /// Set once by [`KubeHandle::set_hook`].
+    pub hook: OnceLock<Arc<dyn RequestHook>>,
 }
 
 impl Shared {
@@ -100,6 +103,12 @@ impl KubeHandle {
         }
     }
 
+    /// Installs the request hook (faults, request log); a second call is ignored, so the
+    /// hook cannot change under a running request.
+    pub fn set_hook(&self, hook: Arc<dyn RequestHook>) {
+        let _ = self.shared.hook.set(hook);
+    }
+
     /// How many watches are streaming now (tests check that they end).
     pub fn open_watches(&self) -> usize {
         self.shared.watches.load(Ordering::SeqCst)
@@ -123,6 +132,7 @@ pub async fn start(
         reconciler,
         stop: CancellationToken::new(),
         watches: AtomicUsize::new(0),
+        hook: OnceLock::new(),
     });
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let url = format!("http://{}", listener.local_addr()?);

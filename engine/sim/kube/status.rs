@@ -103,6 +103,66 @@ impl ApiError {
         )
     }
 
+    /// The answer of an injected fault with HTTP `code`, as the API server words it
+    /// (k8s.io/apimachinery `pkg/api/errors/errors.go` constructors and k8s.io/apiserver
+    /// `endpoints/handlers/responsewriters/status.go` `ErrorToAPIStatus`):
+    /// - 500: an etcd error passed through `ErrorToAPIStatus`: reason unknown (`""`), the
+    ///   error text as message, so kubectl prints `Error from server: etcdserver: request
+    ///   timed out`;
+    /// - 409: `NewConflict` on the addressed object (`Operation cannot be fulfilled on
+    ///   statefulsets.apps "x": the object has been modified; ...`);
+    /// - 429: `NewTooManyRequests` with `details.retryAfterSeconds: 1` (the `Retry-After`
+    ///   header is added by [`ApiError::into_response`]; client-go waits and retries such
+    ///   answers itself, up to 10 times, as against a real server);
+    /// - 503: `NewServiceUnavailable`; 504: `NewTimeoutError`;
+    /// - any other code: `NewInternalError`-style `InternalError` with the code kept.
+    ///
+    /// `message` replaces the default text; `object` (resource, name) is what the path names.
+    pub fn injected(code: u16, message: Option<String>, object: Option<(&Resource, &str)>) -> Self {
+        let text = |default: &str| message.clone().unwrap_or_else(|| default.to_string());
+        match code {
+            500 => Self::new(500, "", text("etcdserver: request timed out")),
+            409 => match object {
+                Some((resource, name)) if !name.is_empty() && message.is_none() => {
+                    Self::conflict(resource, name)
+                }
+                _ => Self::new(
+                    409,
+                    "Conflict",
+                    text(
+                        "the object has been modified; please apply your changes to the latest version and try again",
+                    ),
+                ),
+            },
+            429 => {
+                let mut e = Self::new(
+                    429,
+                    "TooManyRequests",
+                    text("Too many requests, please try again later."),
+                );
+                e.details = Some(json!({"retryAfterSeconds": 1}));
+                e
+            }
+            503 => Self::new(
+                503,
+                "ServiceUnavailable",
+                text("the server is currently unable to handle the request"),
+            ),
+            504 => Self::new(
+                504,
+                "Timeout",
+                text(
+                    "Timeout: request did not complete within requested timeout - context deadline exceeded",
+                ),
+            ),
+            _ => Self::new(
+                code,
+                "InternalError",
+                format!("Internal error occurred: {}", text("injected fault")),
+            ),
+        }
+    }
+
     /// The `Status` object.
     pub fn to_status(&self) -> Value {
         let mut status = json!({
@@ -129,6 +189,15 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(seconds) = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("retryAfterSeconds"))
+            .and_then(Value::as_u64)
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         response
     }
 }
