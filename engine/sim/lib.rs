@@ -431,7 +431,10 @@ impl SimHandle {
         let mut out = String::new();
         let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_str(v)));
         let cfg = &c.scenario.config;
-        kv("camunda_version", &cfg.camunda_version_of(c.camunda_version));
+        kv(
+            "camunda_version",
+            &cfg.camunda_version_of(c.camunda_version),
+        );
         kv("datastore", c.datastore.as_str());
         for (key, url) in [
             ("orchestration_url", &self.urls.orchestration),
