@@ -17,4 +17,5 @@ pub mod redact;
 pub mod rendered_request;
 pub mod retry_policy;
 pub mod scheduler;
+pub mod sealed;
 pub mod step_runner;

@@ -29,6 +29,22 @@ impl Sim {
         Self { sim, dir }
     }
 
+    /// A simulator started with a scenario file (its `config:` shapes the cluster, §7).
+    fn start_scenario(version: &str, scenario: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
+        let args = [
+            "--camunda-version",
+            version,
+            "--datastore",
+            "elasticsearch",
+            "--scenario",
+            "scenario.yaml",
+        ];
+        let sim = SimProcess::start(dir.path(), &args);
+        Self { sim, dir }
+    }
+
     fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -478,8 +494,8 @@ fn restore_88_refuses_an_incomplete_backup_before_changing_anything() {
     }
 }
 
-/// `kubectl <args> -o json` against the simulator's Kubernetes stand-in.
-fn kubectl_json(sim: &Sim, args: &[&str]) -> Json {
+/// `kubectl <args>` against the simulator's Kubernetes stand-in.
+fn kubectl(sim: &Sim, args: &[&str]) -> std::process::Output {
     let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
     let field = |key: &str| {
         values
@@ -488,7 +504,7 @@ fn kubectl_json(sim: &Sim, args: &[&str]) -> Json {
             .map(|v| v.trim_matches('"').to_string())
             .unwrap()
     };
-    let out = Command::new("kubectl")
+    Command::new("kubectl")
         .arg(format!("--kubeconfig={}", field("kubeconfig")))
         .arg(format!("--context={}", field("kube_context")))
         .arg(format!("--namespace={}", field("namespace")))
@@ -497,12 +513,17 @@ fn kubectl_json(sim: &Sim, args: &[&str]) -> Json {
             sim.dir().join("kube-cache").display()
         ))
         .args(args)
-        .args(["-o", "json"])
         .current_dir(sim.dir())
         .stdin(Stdio::null())
         .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or(Json::Null)
+        .unwrap()
+}
+
+/// `kubectl <args> -o json` against the simulator's Kubernetes stand-in.
+fn kubectl_json(sim: &Sim, args: &[&str]) -> Json {
+    let mut args = args.to_vec();
+    args.extend(["-o", "json"]);
+    serde_json::from_slice(&kubectl(sim, &args).stdout).unwrap_or(Json::Null)
 }
 
 fn restore_env(sim: &Sim) -> Vec<String> {
@@ -600,4 +621,381 @@ fn restore_88_refuses_a_backup_made_with_another_version() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("was made with Camunda 8.8.0"), "{text}");
     assert_eq!(replicas(&sim, "statefulset", "camunda-zeebe"), 3, "{text}");
+}
+
+// --- Issue 11: the plans against real-cluster behaviours (the Camunda API reference §7) -----
+
+/// The backup plan of a version.
+fn backup_plan(version: &str) -> &'static str {
+    if version == "8.7" {
+        "backup-8.7.yaml"
+    } else {
+        "backup-8.8.yaml"
+    }
+}
+
+fn restore_plan(version: &str) -> &'static str {
+    if version == "8.7" {
+        "restore-8.7.yaml"
+    } else {
+        "restore-8.8.yaml"
+    }
+}
+
+/// Backup 100, the cluster moves on and loses its data, then the restore `extra` runs: returns
+/// (exit code, output, report) of the restore.
+fn backup_damage_restore(sim: &Sim, version: &str, extra: &[&str]) -> (i32, String, Json) {
+    backup_damage_restore_with(sim, version, extra, extra)
+}
+
+/// [`backup_damage_restore`] with params for each plan.
+fn backup_damage_restore_with(
+    sim: &Sim,
+    version: &str,
+    backup: &[&str],
+    restore: &[&str],
+) -> (i32, String, Json) {
+    let mut args = vec!["--set", "backup_id=100"];
+    args.extend_from_slice(backup);
+    sim.run_ok(backup_plan(version), &args);
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    let mut args = vec!["--set", "backup_id=100", "--yes"];
+    args.extend_from_slice(restore);
+    sim.run(restore_plan(version), &args)
+}
+
+/// The simulator's restore verdict for backup 100 holds (foreign indices kept, §7.5, §7.6).
+fn assert_restored(sim: &Sim, case: &str) {
+    let verdict = sim.get("/sim/oracle/restore/100");
+    assert_eq!(verdict["restored"], true, "{case}: {verdict}");
+    assert_eq!(
+        verdict["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{case}: {verdict}"
+    );
+}
+
+/// Point 1 (§7.1): the restore app crash-loops after it succeeded (every later run logs
+/// "is not empty. Aborting restore"); the restore still succeeds. Point 5: another
+/// installation's indices and unrelated ones on the shared datastore survive. Point 11: the
+/// snapshots are restored before the restore app starts, and the restored cluster is verified.
+#[test]
+fn restore_survives_the_crash_loop_and_spares_foreign_indices() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start(version, "elasticsearch");
+        let (code, text, report) = backup_damage_restore(&sim, version, &[]);
+        assert_eq!(code, 0, "{version}: {text}");
+        assert_restored(&sim, version);
+        let last_snapshot = step(&report, "wait-snapshots-restored")["finished_at"].clone();
+        let restore_mode = step(&report, "enter-restore-mode")["started_at"].clone();
+        assert!(
+            last_snapshot.as_str() <= restore_mode.as_str() && last_snapshot.is_string(),
+            "{version}: restore mode {restore_mode} before the snapshots were back {last_snapshot}"
+        );
+        assert_eq!(status(&report, "verify-restored"), "succeeded", "{text}");
+    }
+}
+
+/// Point 1: a missing Zeebe backup ("Application run failed" without "not empty") fails the
+/// wait at once, not at its timeout.
+#[test]
+fn restore_88_fails_fast_when_the_restore_app_finds_no_backup() {
+    let sim = Sim::start("8.8", "elasticsearch");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    let orchestration = values
+        .lines()
+        .find_map(|l| l.strip_prefix("orchestration_url: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    let out = Command::new("curl")
+        .args(["-s", "-X", "DELETE"])
+        .arg(format!("{orchestration}/actuator/backupRuntime/100"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, text, report) = sim.run(
+        "restore-8.8.yaml",
+        &[
+            "--set",
+            "backup_id=100",
+            "--set",
+            "verify_zeebe_backup=false",
+            "--set",
+            "wait_timeout=10m",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1, "{text}");
+    let failed = status(&report, "wait-brokers-restored");
+    assert!(failed.contains("fail_if"), "{failed}\n{text}");
+    assert!(restore_env(&sim).is_empty(), "{:?}", restore_env(&sim));
+}
+
+/// Point 2 (§7.2): status GETs answer 404 for a while after scheduling; the backups wait.
+#[test]
+fn backups_wait_out_the_404_after_scheduling() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start_scenario(version, "config:\n  schedule_404_ms: 2500\n");
+        let report = sim.run_ok(backup_plan(version), &["--set", "backup_id=100"]);
+        assert_eq!(status(&report, "seen-zeebe"), "succeeded");
+        assert_coherent(&sim, 100, version);
+    }
+}
+
+/// Point 3 (§7.3): a PARTIAL zeebe-record snapshot fails the backup (`_status` says SUCCESS,
+/// and a retried PUT answers "already exists"); exporting is resumed, no Zeebe backup taken.
+#[test]
+fn a_partial_records_snapshot_fails_the_backup() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start_scenario(
+            version,
+            "outcomes:\n  - component: snapshot\n    result: partial\n",
+        );
+        let (code, text, report) = sim.run(backup_plan(version), &["--set", "backup_id=100"]);
+        assert_eq!(code, 1, "{version}: {text}");
+        assert!(
+            status(&report, "verify-zeebe-records").starts_with("failed"),
+            "{version}: {text}"
+        );
+        assert!(sim.zeebe_backup_ids().is_empty(), "{version}: {text}");
+        assert!(!sim.exporting_paused(), "{version}");
+    }
+}
+
+/// Point 5 (§7.5): custom prefixes; deletion anchored on them, the restore complete.
+#[test]
+fn restore_with_custom_index_prefixes() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start_scenario(
+            version,
+            "config:\n  index_prefix: c1\n  optimize_index_prefix: o1\n  record_prefix: rec\n",
+        );
+        let (code, text, _) = backup_damage_restore_with(
+            &sim,
+            version,
+            &["--set", "record_prefix=rec"],
+            &[
+                "--set",
+                "record_prefix=rec",
+                "--set",
+                "index_prefix=c1",
+                "--set",
+                "optimize_index_prefix=o1",
+            ],
+        );
+        assert_eq!(code, 0, "{version}: {text}");
+        assert_restored(&sim, version);
+    }
+}
+
+/// Point 6 (§7.6): a backup made before 8.8.15 lacks the dated usage-metric indices; the
+/// restore keeps them.
+#[test]
+fn restore_88_keeps_dated_usage_metrics_of_a_backup_before_8_8_15() {
+    let sim = Sim::start_scenario("8.8", "config:\n  camunda_version: 8.8.14\n");
+    let (code, text, _) = backup_damage_restore(&sim, "8.8", &["--set", "camunda_version=8.8.14"]);
+    assert_eq!(code, 0, "{text}");
+    assert_restored(&sim, "8.8.14");
+}
+
+/// Point 7 (§7.7, §7.8, §7.11): a restore that would be silently wrong is refused before
+/// anything changes.
+#[test]
+fn restore_refuses_memory_brokers_a_bypassed_restore_route_and_gitops() {
+    let cases = [
+        ("8.8", "config:\n  persistence_type: memory\n", "PVCs"),
+        ("8.8", "config:\n  command_override: true\n", "startup.sh"),
+        ("8.8", "config:\n  gitops: argocd\n", "Argo CD"),
+        ("8.7", "config:\n  gitops: flux\n", "Argo CD"),
+        ("8.7", "config:\n  chart_version: 12.0.2\n", "12.1.0"),
+    ];
+    for (version, scenario, says) in cases {
+        let sim = Sim::start_scenario(version, scenario);
+        sim.run_ok(backup_plan(version), &["--set", "backup_id=100"]);
+        let before = index_names(&sim);
+        let (code, text, report) =
+            sim.run(restore_plan(version), &["--set", "backup_id=100", "--yes"]);
+        assert_eq!(code, 1, "{scenario}: {text}");
+        assert!(text.contains(says), "{scenario}: {text}");
+        let deleted = status(&report, "delete-indices");
+        assert!(
+            deleted.is_empty() || deleted.starts_with("skipped"),
+            "{scenario}: {deleted}"
+        );
+        assert_eq!(sim.get("/sim/state")["brokersRunning"], true, "{scenario}");
+        assert_eq!(index_names(&sim), before, "{scenario}");
+    }
+}
+
+/// Names of every index in the datastore, sorted.
+fn index_names(sim: &Sim) -> Vec<String> {
+    let mut names: Vec<String> = match &sim.get("/sim/state")["indices"] {
+        Json::Object(m) => m.keys().cloned().collect(),
+        Json::Array(a) => a
+            .iter()
+            .filter_map(|i| i["name"].as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    };
+    names.sort();
+    names
+}
+
+/// Point 8 (§7.10): `fullnameOverride` names; workloads are found by their labels.
+#[test]
+fn restore_finds_renamed_workloads_by_their_labels() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start_scenario(
+            version,
+            "config:\n  names: {zeebe: core, optimize: opt, connectors: conn}\n",
+        );
+        let (code, text, report) = backup_damage_restore(&sim, version, &[]);
+        assert_eq!(code, 0, "{version}: {text}");
+        assert_restored(&sim, version);
+        let stopped: Vec<String> = outputs(&report, "record-deployments")["running"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["name"].as_str().map(String::from))
+            .collect();
+        assert!(stopped.contains(&"opt".to_string()), "{stopped:?}");
+        assert!(stopped.contains(&"conn".to_string()), "{stopped:?}");
+        assert_eq!(replicas(&sim, "statefulset", "core"), 3, "{version}");
+    }
+}
+
+/// Point 9 (§7.9): Optimize absent (chart 13 default) is detected and skipped; present, its
+/// version comes from its image tag, since its /actuator/info is `{}`.
+#[test]
+fn backup_88_detects_optimize_and_reads_its_version_from_the_image() {
+    let sim = Sim::start_with("8.8", "elasticsearch", &["--no-optimize"]);
+    let report = sim.run_ok(
+        "backup-8.8.yaml",
+        &["--set", "backup_id=100", "--set", "optimize_enabled=true"],
+    );
+    assert!(status(&report, "backup-optimize").starts_with("skipped"));
+    assert_coherent(&sim, 100, "without Optimize");
+
+    let sim = Sim::start("8.8", "elasticsearch");
+    let report = sim.run_ok(
+        "backup-8.8.yaml",
+        &["--set", "backup_id=100", "--set", "camunda_version="],
+    );
+    assert_eq!(outputs(&report, "detect-optimize")["version"], "8.8.0");
+    assert_eq!(status(&report, "wait-optimize"), "succeeded");
+}
+
+/// Point 10 (§7.15): Camunda snapshots into another repository, or Zeebe has no backup store:
+/// the backup fails before exporting is paused.
+#[test]
+fn backup_88_checks_the_repository_name_and_the_zeebe_backup_store() {
+    let sim = Sim::start_scenario("8.8", "config:\n  repository_name: other\n");
+    let (code, text, _) = sim.run("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("CAMUNDA_DATA_BACKUP_REPOSITORYNAME"),
+        "{text}"
+    );
+    assert!(sim.zeebe_backup_ids().is_empty(), "{text}");
+    assert!(sim.exporting_history().is_empty(), "{text}");
+
+    let sim = Sim::start("8.8", "elasticsearch");
+    let out = kubectl(
+        &sim,
+        &[
+            "set",
+            "env",
+            "statefulset/camunda-zeebe",
+            "-c",
+            "orchestration",
+            "CAMUNDA_DATA_BACKUP_STORE=NONE",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, text, _) = sim.run("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("backup store"), "{text}");
+    assert!(sim.exporting_history().is_empty(), "{text}");
+}
+
+/// Point 11 (§7.13): a run that never attempted the pause does not resume exporting (it
+/// would end an operator's hard pause).
+#[test]
+fn backup_resumes_exporting_only_if_it_paused_it() {
+    for version in ["8.8", "8.7"] {
+        let sim = Sim::start(version, "elasticsearch");
+        sim.run_ok(backup_plan(version), &["--set", "backup_id=100"]);
+        let before = sim.exporting_history().len();
+        // Id 50 is lower than 100: refused at preflight.
+        let (code, text, report) = sim.run(backup_plan(version), &["--set", "backup_id=50"]);
+        assert_eq!(code, 1, "{version}: {text}");
+        assert!(
+            status(&report, "resume-exporting").starts_with("skipped"),
+            "{text}"
+        );
+        assert_eq!(sim.exporting_history().len(), before, "{version}: {text}");
+    }
+}
+
+/// Point 4 (§7.4) and issue 10: SIGKILL while a snapshot restore runs, then `recover --resume`
+/// with no params: the item meets its own restore ("open index with same name already
+/// exists"), waits for it, and the restore completes.
+#[test]
+fn restore_88_resumes_after_a_kill_during_a_snapshot_restore() {
+    let sim = Sim::start_scenario("8.8", "config:\n  restore_ms: 1500\n");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    let plan = root().join("plans/camunda/restore-8.8.yaml");
+    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: the restore reaches its first `_restore` within the simulator's lifetime.
+    let mut seen = false;
+    for _ in 0..2000 {
+        let flight = sim.get("/sim/in-flight");
+        if flight
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
+        {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen, "no snapshot restore was in flight");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args([
+            "recover",
+            "--resume",
+            "--yes",
+            "--state-dir",
+            "runs",
+            "--report",
+            "report.json",
+        ])
+        .current_dir(sim.dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_restored(&sim, "resumed");
 }

@@ -8,14 +8,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 
 use crate::harness::root;
 
 const SECRET: &str = "s3cr3t-token-value";
 
-/// A loopback server: `/slow*` answers after 30 s the first time a path is called (at once
-/// later), `/fail*` answers 400, anything else 200.
+/// A loopback server: a path containing `/slow` answers after 30 s the first time it is
+/// called (at once later), `/fail*` answers 400, `/echo*` answers 400 with the request's
+/// Authorization header and path in its body (as servers do), `/list` answers names
+/// containing `camunda`, anything else 200.
 struct Server {
     addr: SocketAddr,
     calls: Arc<Mutex<Vec<String>>>,
@@ -34,7 +36,7 @@ impl Server {
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new().fallback(move |uri: Uri| {
+                let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
                     let seen = seen.clone();
                     async move {
                         let path = uri.path().to_string();
@@ -44,8 +46,22 @@ impl Server {
                             seen.push(path.clone());
                             first
                         };
-                        if path.starts_with("/slow") && first {
+                        if path.contains("/slow") && first {
                             tokio::time::sleep(Duration::from_secs(30)).await;
+                        }
+                        if path.starts_with("/echo") {
+                            let auth = headers
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            let body = serde_json::json!({"message": format!("denied {auth} for {}", uri)});
+                            return (StatusCode::BAD_REQUEST, body.to_string());
+                        }
+                        if path == "/list" {
+                            return (
+                                StatusCode::OK,
+                                "{\"names\":[\"camunda_a\",\"slow_camunda_b\",\"camunda_c\"]}".to_string(),
+                            );
                         }
                         if path.starts_with("/fail") {
                             return (StatusCode::BAD_REQUEST, "{\"message\":\"no\"}".to_string());
@@ -326,6 +342,7 @@ finally:
   - id: scale-back
     when: $effects["scale-down"].status != "succeeded"
     for_each: $effects["scale-down"].items.succeeded + $effects["scale-down"].items.failed
+    parallelism: 1
     http: {{target: api, method: POST, path: "/back/{{{{item}}}}"}}
 "#,
         server.addr
@@ -592,4 +609,141 @@ fn a_failed_destructive_run_says_how_to_continue() {
         "{}",
         r.out
     );
+}
+
+/// The password `camunda` occurs in snapshot names: the journal stores no `camunda` at all
+/// (values are sealed as references to the secret param), and a resumed run sends the exact
+/// names, rebuilt from the secret read again from its env.
+#[test]
+fn a_short_secret_inside_values_survives_resume_and_stays_out_of_the_journal() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: seal-test
+params:
+  pw: {{secret: true, env: RUN_TEST_PW}}
+targets:
+  api: {{http: {{url: "http://{}", auth: {{basic: {{username: admin, password: "{{{{params.pw}}}}"}}}}}}}}
+steps:
+  - id: list
+    http: {{target: api, path: /list}}
+    outputs: {{names: .body.names}}
+  - id: restore
+    needs: [list]
+    destructive: true
+    for_each: $steps["list"].outputs.names
+    parallelism: 1
+    http: {{target: api, method: POST, path: "/x/{{{{item}}}}"}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+    let mut child = command(dir.path(), &["run", "s.yaml", "--state-dir", "st", "--yes"])
+        .env("RUN_TEST_PW", "camunda")
+        .spawn()
+        .unwrap();
+    server.wait_for("/x/slow_camunda_b");
+    child.kill().unwrap();
+    let _ = child.wait();
+    let journal = walk(&dir.path().join("st/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains("camunda"), "{text}");
+    let r = finish(
+        command(
+            dir.path(),
+            &["recover", "--resume", "--yes", "--state-dir", "st"],
+        )
+        .env("RUN_TEST_PW", "camunda")
+        .spawn()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert!(
+        r.out.contains("`pw` is shorter than 8 characters"),
+        "{}",
+        r.out
+    );
+    assert_eq!(
+        server.calls(),
+        vec![
+            "/list",
+            "/x/camunda_a",
+            "/x/slow_camunda_b",
+            "/x/slow_camunda_b",
+            "/x/camunda_c"
+        ]
+    );
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(!text.contains("camunda"), "{text}");
+}
+
+/// A server echoes the Basic-auth header and a percent-encoded secret in an error body:
+/// neither stderr (`--log-format json`), the journal nor the report shows the secret in any
+/// form.
+#[test]
+fn secrets_echoed_by_a_server_are_masked_in_every_form() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "p@ss w/rd:long-enough";
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: echo-test
+params:
+  pw: {{secret: true, env: RUN_TEST_PW}}
+targets:
+  api: {{http: {{url: "http://{}", auth: {{basic: {{username: admin, password: "{{{{params.pw}}}}"}}}}}}}}
+steps:
+  - id: echo
+    http: {{target: api, method: POST, path: "/echo/{{{{params.pw}}}}", json: {{pw: "{{{{params.pw}}}}"}}}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.path().join("e.yaml"), text).unwrap();
+    let r = finish(
+        command(
+            dir.path(),
+            &[
+                "run",
+                "e.yaml",
+                "--state-dir",
+                "st",
+                "--log-format",
+                "json",
+                "--report",
+                "r.json",
+            ],
+        )
+        .env("RUN_TEST_PW", secret)
+        .spawn()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("denied Basic ***"), "{}", r.out);
+    let basic = "YWRtaW46cEBzcyB3L3JkOmxvbmctZW5vdWdo"; // base64("admin:" + secret)
+    let forms = [
+        secret,
+        "p%40ss%20w%2Frd%3Along-enough",
+        basic,
+        "cEBzcyB3L3Jk",
+    ];
+    let mut texts = vec![("output".to_string(), r.out.clone())];
+    for p in walk(dir.path()) {
+        if !p.ends_with("e.yaml") {
+            texts.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap_or_default(),
+            ));
+        }
+    }
+    for (what, text) in texts {
+        for form in forms {
+            assert!(!text.contains(form), "{form} in {what}:\n{text}");
+        }
+    }
 }

@@ -188,6 +188,12 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         return fail(SimStartError("cannot start the async runtime".into()));
     };
     runtime.block_on(async move {
+        // The scenario's `config:` shapes the installation (names, storage, prefixes, ...):
+        // it applies from the start; faults and outcomes still come after the history.
+        let mut config = config;
+        if let Some(s) = &scenario {
+            config.scenario.config = s.config.clone();
+        }
         let sim = match runbook_sim::start(config).await {
             Ok(h) => h,
             Err(e) => return fail(SimStartError(e.to_string())),

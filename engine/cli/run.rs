@@ -118,6 +118,7 @@ fn execute(
     earlier: &[RunEvent],
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
+    warn_unmasked_secrets(params);
     let run_id = run_json["id"].as_str().unwrap_or("").to_string();
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -185,6 +186,23 @@ fn execute(
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// A secret too short to mask inside free text (see `redact`) is named at run start.
+fn warn_unmasked_secrets(params: &ResolvedParams) {
+    for name in &params.secret_names {
+        let value = params
+            .values
+            .get(name)
+            .map(crate::plan::template::display)
+            .unwrap_or_default();
+        if !value.is_empty() && !Redactor::masks(&value) {
+            eprintln!(
+                "warning: secret param `{name}` is shorter than {} characters, so it is not masked inside logs and messages: masking every occurrence of so common a string would reveal it and mangle output (e.g. snapshot names). Authorization headers and the param's own value are still masked; the journal stores it only as a reference. Use a longer secret.",
+                crate::run::redact::MIN_MASKED_CHARS
+            );
         }
     }
 }
@@ -499,15 +517,26 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+    let secrets: std::collections::HashMap<String, String> = params
+        .secret_names
+        .iter()
+        .filter_map(|n| {
+            params
+                .values
+                .get(n)
+                .map(|v| (n.clone(), crate::plan::template::display(v)))
+        })
+        .collect();
     let resume = if a.rollback {
-        state.rollback_plan()
+        state.rollback_plan(&plan, &secrets)
     } else {
-        match state.resume_plan(&plan, a.yes) {
-            Ok(r) => r,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                return ExitCode::from(2);
-            }
+        state.resume_plan(&plan, a.yes, &secrets)
+    };
+    let resume = match resume {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
         }
     };
     let run_json = json!({"id": info.run_id, "started_at": state.started_at, "plan": plan.name, "dry_run": false});

@@ -40,6 +40,8 @@ pub struct RunEnv {
     pub run: Json,
     pub sink: Arc<dyn EventSink>,
     pub redactor: Arc<Mutex<Redactor>>,
+    /// Declared secret params and their values: stored values seal them (see `sealed`).
+    secrets: Vec<(String, String)>,
     /// `for_each` items an earlier run of this journal completed (`recover --resume`).
     pub items_done: HashMap<String, Vec<crate::run::scheduler::ItemDone>>,
     /// What each step may have done so far: `$effects`.
@@ -74,6 +76,17 @@ impl RunEnv {
             reads.insert(s.id.clone(), ids);
             reads_all.insert(s.id.clone(), all);
         }
+        let secrets: Vec<(String, String)> = plan
+            .params
+            .iter()
+            .filter(|p| p.secret)
+            .filter_map(|p| {
+                params
+                    .get(&p.name)
+                    .and_then(Json::as_str)
+                    .map(|v| (p.name.clone(), v.to_string()))
+            })
+            .collect();
         Ok(Self {
             plan,
             executor,
@@ -82,6 +95,7 @@ impl RunEnv {
             run,
             sink,
             redactor: Arc::new(Mutex::new(redactor)),
+            secrets,
             items_done: HashMap::new(),
             effects: Effects::default(),
             reads_effects,
@@ -102,7 +116,8 @@ impl RunEnv {
         let _ = rx.await;
     }
 
-    /// Output values with secret outputs masked, for events.
+    /// Output values for events (journal, report): secret outputs as `***`, declared secrets
+    /// inside other values sealed reversibly (resume rebuilds them), captured secrets masked.
     pub fn masked_outputs(&self, step: &Step, outputs: &Map<String, Json>) -> Map<String, Json> {
         outputs
             .iter()
@@ -111,11 +126,17 @@ impl RunEnv {
                 let v = if secret {
                     Json::String("***".into())
                 } else {
-                    serde_json::from_str(&self.redact(&v.to_string())).unwrap_or_else(|_| v.clone())
+                    self.stored(v)
                 };
                 (k.clone(), v)
             })
             .collect()
+    }
+
+    /// A value as events store it: declared secrets sealed, captured secrets masked.
+    pub fn stored(&self, v: &Json) -> Json {
+        let sealed = crate::run::sealed::seal(v, &self.secrets);
+        serde_json::from_str(&self.redact(&sealed.to_string())).unwrap_or(sealed)
     }
 
     /// The outputs of item `index` (value `item`) of `step` when an earlier run of this

@@ -12,6 +12,9 @@ use crate::run::events::{Phase, RunEvent};
 use crate::run::inputs::{Inputs, ResolvedParams};
 use crate::run::scheduler::{ItemDone, Resume};
 
+/// A succeeded step and its outputs.
+type StepDone = (String, Map<String, Json>);
+
 /// What the journal says.
 #[derive(Debug, Default)]
 pub struct RecoveryState {
@@ -89,9 +92,14 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
             RunEvent::StepFailed {
                 phase: Phase::Main,
                 id,
+                error,
                 ..
             } => {
-                st.in_flight.retain(|x| x != id);
+                // A step cancelled by an interrupt was stopped mid-flight: its effect is
+                // unknown, as if the process had died.
+                if error != "cancelled" {
+                    st.in_flight.retain(|x| x != id);
+                }
                 if !st.failed.contains(id) {
                     st.failed.push(id.clone());
                 }
@@ -144,16 +152,70 @@ impl RecoveryState {
         out
     }
 
+    /// The succeeded steps with their outputs rebuilt: sealed secrets filled in from
+    /// `secrets`. A step whose outputs include a captured secret (never journaled) is
+    /// dropped to run again when it is read-only, and refused otherwise.
+    fn done_unsealed(
+        &self,
+        plan: &Plan,
+        secrets: &HashMap<String, String>,
+        rerun_secret_readers: bool,
+    ) -> Result<Vec<StepDone>, String> {
+        let mut done = Vec::new();
+        for (id, outputs) in &self.done {
+            let step = plan.step(id);
+            if rerun_secret_readers && step.is_some_and(|s| s.outputs.iter().any(|o| o.secret)) {
+                if step.is_some_and(|s| s.action.is_read_only()) {
+                    continue;
+                }
+                return Err(format!(
+                    "step `{id}` captured a secret output, which is never journaled, and it is not read-only, so resume can neither rebuild nor safely re-run it; use --rollback"
+                ));
+            }
+            done.push((
+                id.clone(),
+                crate::run::sealed::unseal_map(outputs, secrets)?,
+            ));
+        }
+        Ok(done)
+    }
+
+    fn items_unsealed(
+        &self,
+        secrets: &HashMap<String, String>,
+    ) -> Result<HashMap<String, Vec<ItemDone>>, String> {
+        let mut out = HashMap::new();
+        for (id, items) in &self.items_done {
+            if self.undone.contains(id) {
+                continue;
+            }
+            let mut list = Vec::new();
+            for (i, item, outputs) in items {
+                list.push((
+                    *i,
+                    crate::run::sealed::unseal(item, secrets)?,
+                    crate::run::sealed::unseal_map(outputs, secrets)?,
+                ));
+            }
+            out.insert(id.clone(), list);
+        }
+        Ok(out)
+    }
+
     /// Compensate every succeeded step whose undo has not run, then the finally steps.
-    pub fn rollback_plan(&self) -> Resume {
-        Resume {
-            done: self.done.clone(),
+    pub fn rollback_plan(
+        &self,
+        plan: &Plan,
+        secrets: &HashMap<String, String>,
+    ) -> Result<Resume, String> {
+        Ok(Resume {
+            done: self.done_unsealed(plan, secrets, false)?,
             skipped: self.skipped.clone(),
             undone: self.undone.clone(),
             finally_done: self.finally_done.clone(),
             items_done: HashMap::new(),
             rollback: true,
-        }
+        })
     }
 
     /// Items of `id` that started and did not succeed: their effect is unknown.
@@ -170,7 +232,12 @@ impl RecoveryState {
     /// ran; an in-flight step (or item) re-runs only if idempotent or read-only (or with
     /// `--yes`). A `for_each` step stopped between items is not in flight: only its items
     /// that never started remain.
-    pub fn resume_plan(&self, plan: &Plan, yes: bool) -> Result<Resume, String> {
+    pub fn resume_plan(
+        &self,
+        plan: &Plan,
+        yes: bool,
+        secrets: &HashMap<String, String>,
+    ) -> Result<Resume, String> {
         let risky: Vec<String> = self
             .in_flight
             .iter()
@@ -192,23 +259,14 @@ impl RecoveryState {
                 risky.join(", ")
             ));
         }
-        let undone = |id: &String| self.undone.contains(id);
+        let mut done = self.done_unsealed(plan, secrets, true)?;
+        done.retain(|(id, _)| !self.undone.contains(id));
         Ok(Resume {
-            done: self
-                .done
-                .iter()
-                .filter(|(id, _)| !undone(id))
-                .cloned()
-                .collect(),
+            done,
             skipped: self.skipped.clone(),
             undone: Vec::new(),
             finally_done: Vec::new(),
-            items_done: self
-                .items_done
-                .iter()
-                .filter(|(id, _)| !undone(id))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            items_done: self.items_unsealed(secrets)?,
             rollback: false,
         })
     }
@@ -272,4 +330,46 @@ pub fn frozen_params(
     }
     resolved.minted.clear();
     Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cancelled_step_stays_in_flight_and_succeeded_items_are_done() {
+        let events = vec![
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("a")),
+            },
+            RunEvent::ItemSucceeded {
+                phase: Phase::Main,
+                id: "each".into(),
+                index: 0,
+                item: json!("a"),
+                outputs: Map::new(),
+            },
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("b")),
+            },
+            RunEvent::StepFailed {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempts: 0,
+                duration_ms: 0,
+                error: "cancelled".into(),
+            },
+        ];
+        let st = replay(&events);
+        assert_eq!(st.in_flight, vec!["each"]);
+        assert_eq!(st.unfinished_items("each"), vec!["b"]);
+        assert_eq!(st.items_done["each"][0].1, json!("a"));
+    }
 }

@@ -1,42 +1,135 @@
-//! redact: replaces every known secret value with `***` in text bound for a terminal, log,
-//! journal or report. The last line of defence: callers mask what they can earlier.
+//! redact: masking for display (terminal, logs, reports, dry runs, error texts). It replaces
+//! each known secret and its derived forms (percent-encoded, JSON-escaped, base64) with
+//! `***`, and always masks the credential of an `Authorization`-style `Basic`/`Bearer` token.
+//! A secret shorter than [`MIN_MASKED_CHARS`] is not masked inside free text: replacing every
+//! `camunda` in a log would both tell the reader the password and mangle snapshot names;
+//! the run warns about such a secret instead. Display only: stored data resume reads is
+//! sealed reversibly by `sealed`, never masked here.
+
+/// Secrets shorter than this are not masked inside free text (see the module doc).
+pub const MIN_MASKED_CHARS: usize = 8;
 
 /// Knows the secret values of one run.
 #[derive(Clone, Debug, Default)]
 pub struct Redactor {
-    secrets: Vec<String>,
+    /// Every form to mask, longest first, so a form containing another is replaced whole.
+    forms: Vec<String>,
 }
 
 impl Redactor {
-    /// Secrets shorter than 3 characters are not redacted (they would mangle ordinary text).
-    pub fn new(mut secrets: Vec<String>) -> Self {
-        secrets.retain(|s| s.len() >= 3);
-        // Longest first, so a secret containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Self { secrets }
+    pub fn new(secrets: Vec<String>) -> Self {
+        let mut r = Self::default();
+        for s in secrets {
+            r.add(s);
+        }
+        r
+    }
+
+    /// Whether `secret` is masked inside free text.
+    pub fn masks(secret: &str) -> bool {
+        secret.chars().count() >= MIN_MASKED_CHARS
     }
 
     pub fn add(&mut self, secret: String) {
-        if secret.len() >= 3 && !self.secrets.contains(&secret) {
-            self.secrets.push(secret);
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if !Self::masks(&secret) {
+            return;
         }
+        for form in derived_forms(&secret) {
+            if !self.forms.contains(&form) {
+                self.forms.push(form);
+            }
+        }
+        self.forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for s in &self.secrets {
+        for s in &self.forms {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), "***");
             }
         }
-        out
+        mask_auth_tokens(&out)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
+        self.forms.is_empty()
     }
+}
+
+/// The secret as it appears raw, percent-encoded (both RFC 3986 and form encoding),
+/// JSON-escaped and base64-encoded.
+fn derived_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    forms.push(percent_encode(secret));
+    forms.push(url::form_urlencoded::byte_serialize(secret.as_bytes()).collect());
+    if let Ok(json) = serde_json::to_string(secret) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    forms.push(base64(secret.as_bytes()).trim_end_matches('=').to_string());
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Masks the credential after `Basic ` or `Bearer ` (any case): a known-secret position,
+/// masked whatever its value (a server may echo an `Authorization` header in an error body).
+fn mask_auth_tokens(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some((start, scheme)) = ["basic ", "bearer "]
+        .iter()
+        .filter_map(|s| lower[at..].find(s).map(|i| (at + i, s.len())))
+        .min()
+    {
+        let token_start = start + scheme;
+        let token_len = text[token_start..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || b"+/=-._~".contains(b))
+            .count();
+        out.push_str(&text[at..token_start]);
+        // Short words after "basic" are prose ("basic idea"), not credentials.
+        if token_len >= 8 {
+            out.push_str("***");
+        } else {
+            out.push_str(&text[token_start..token_start + token_len]);
+        }
+        at = token_start + token_len;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 #[cfg(test)]
@@ -44,8 +137,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replaces_every_secret() {
-        let r = Redactor::new(vec!["hunter2".into(), "ab".into()]);
-        assert_eq!(r.apply("pw=hunter2 ab"), "pw=*** ab");
+    fn masks_every_form_of_a_secret() {
+        let r = Redactor::new(vec!["p@ss w\"rd/42".into(), "camunda".into()]);
+        assert_eq!(r.apply("pw=p@ss w\"rd/42"), "pw=***");
+        assert_eq!(r.apply("u=p%40ss%20w%22rd%2F42"), "u=***");
+        assert_eq!(r.apply("f=p%40ss+w%22rd%2F42"), "f=***");
+        assert_eq!(r.apply(r#"{"pw":"p@ss w\"rd/42"}"#), r#"{"pw":"***"}"#);
+        assert_eq!(r.apply(&base64(b"p@ss w\"rd/42")), "***");
+        // Short: not masked inside free text.
+        assert_eq!(r.apply("camunda_webapps_1"), "camunda_webapps_1");
+    }
+
+    #[test]
+    fn authorization_credentials_are_always_masked() {
+        let r = Redactor::default();
+        let basic = format!("echo: Authorization: Basic {}", base64(b"admin:camunda"));
+        assert_eq!(r.apply(&basic), "echo: Authorization: Basic ***");
+        assert_eq!(r.apply("bearer abc.def-ghi rest"), "bearer *** rest");
+        assert_eq!(r.apply("basic idea"), "basic idea");
+        assert_eq!(r.apply("Basic ok"), "Basic ok");
+    }
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b"admin:camunda"), "YWRtaW46Y2FtdW5kYQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
     }
 }

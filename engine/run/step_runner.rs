@@ -207,7 +207,7 @@ async fn run_items(
                     phase,
                     id: step.id.clone(),
                     index: i,
-                    item,
+                    item: env.stored(&item),
                     outputs: env.masked_outputs(step, outputs),
                 })
                 .await;
@@ -263,7 +263,7 @@ async fn run_item(
     cancel: &CancellationToken,
 ) -> StepOutcome {
     let scope = env.scope(steps, &item);
-    let item_field = (step.for_each.is_some()).then(|| item.clone());
+    let item_field = (step.for_each.is_some()).then(|| env.stored(&item));
     let policy = &crate::run::retry_policy::for_step(step);
     let mut attempt = 0;
     loop {

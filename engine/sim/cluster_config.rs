@@ -254,6 +254,20 @@ mod tests {
     }
 
     #[test]
+    fn shipped_scenarios_parse() {
+        for text in [
+            include_str!("scenarios/renamed-argocd.yaml"),
+            include_str!("scenarios/memory-storage.yaml"),
+            include_str!("scenarios/shared-datastore.yaml"),
+            include_str!("scenarios/partial-snapshot.yaml"),
+            include_str!("scenarios/old-chart-87.yaml"),
+            include_str!("scenarios/usage-metrics-8.8.15.yaml"),
+        ] {
+            crate::Scenario::from_yaml_str(text).expect(text);
+        }
+    }
+
+    #[test]
     fn unknown_names_are_rejected() {
         let mut c = ClusterConfig::default();
         assert!(c.validate().is_ok());

@@ -45,7 +45,7 @@ impl Owner {
     }
 
     /// Whether the exporter writes into it (archived and foreign indices get nothing new).
-    fn exported_into(self) -> bool {
+    pub fn exported_into(self) -> bool {
         !matches!(self, Owner::UsageMetricArchive | Owner::Foreign)
     }
 

@@ -134,6 +134,17 @@
 //!                              # `_status` still says SUCCESS (§7.3)
 //! ```
 //!
+//! Keys that shape the installation (`persistence_type`, `chart_version`, `command_override`,
+//! `gitops`, `names`, the prefixes, `foreign_indices`, `camunda_version`, `repository_name`)
+//! take effect when the simulator starts; a `config:` sent to `POST /sim/faults` replaces the
+//! whole section (absent keys get their defaults) but only the behaviour switches
+//! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
+//! switches above) change a running simulator.
+//!
+//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed-argocd.yaml`,
+//! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
+//!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
 //! empty. Aborting restore ...`; `kubectl logs --previous` shows the success only until the
@@ -420,7 +431,11 @@ impl SimHandle {
         let c = &self.config;
         let mut out = String::new();
         let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_str(v)));
-        kv("camunda_version", c.camunda_version.component_version());
+        let cfg = &c.scenario.config;
+        kv(
+            "camunda_version",
+            &cfg.camunda_version_of(c.camunda_version),
+        );
         kv("datastore", c.datastore.as_str());
         for (key, url) in [
             ("orchestration_url", &self.urls.orchestration),
@@ -440,6 +455,14 @@ impl SimHandle {
         kv("kubeconfig", &self.kubeconfig.to_string_lossy());
         kv("kube_context", workloads::KUBE_CONTEXT);
         kv("sim_url", &self.urls.control);
+        // The installation's index prefixes (§7.5), as the plans' params spell them.
+        kv("index_prefix", &cfg.index_prefix);
+        let optimize_prefix = match cfg.optimize_index_prefix.as_str() {
+            "" => "optimize",
+            p => p,
+        };
+        kv("optimize_index_prefix", optimize_prefix);
+        kv("record_prefix", &cfg.record_prefix);
         out.push_str("port_forward: false\n");
         // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
         out.push_str(&format!("optimize_enabled: {}\n", c.optimize));

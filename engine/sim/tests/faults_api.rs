@@ -177,6 +177,9 @@ async fn values_file_has_the_plan_keys() {
         "kube_context",
         "sim_url",
         "port_forward",
+        "index_prefix",
+        "optimize_index_prefix",
+        "record_prefix",
     ];
     expected.sort();
     let mut keys = keys;
