@@ -132,7 +132,7 @@
 //! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
 //! switches above) change a running simulator.
 //!
-//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed-argocd.yaml`,
+//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
 //! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
 //!
@@ -405,7 +405,10 @@ impl SimHandle {
         let mut out = String::new();
         let mut kv = |k: &str, v: &str| out.push_str(&format!("{k}: {}\n", yaml_str(v)));
         let cfg = &c.scenario.config;
-        kv("camunda_version", &cfg.camunda_version_of(c.camunda_version));
+        kv(
+            "camunda_version",
+            &cfg.camunda_version_of(c.camunda_version),
+        );
         kv("datastore", c.datastore.as_str());
         for (key, url) in [
             ("orchestration_url", &self.urls.orchestration),
