@@ -256,7 +256,8 @@ mod tests {
     #[test]
     fn shipped_scenarios_parse() {
         for text in [
-            include_str!("scenarios/renamed-argocd.yaml"),
+            include_str!("scenarios/renamed.yaml"),
+            include_str!("scenarios/argocd.yaml"),
             include_str!("scenarios/memory-storage.yaml"),
             include_str!("scenarios/shared-datastore.yaml"),
             include_str!("scenarios/partial-snapshot.yaml"),

@@ -88,7 +88,8 @@
 //!     after: 1                 # optional: let the first matching call through first
 //! outcomes:                    # how backups/snapshots end
 //!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
-//!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever)
+//!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
+//!                              # partial (snapshot only: ends PARTIAL, see below)
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -141,7 +142,7 @@
 //! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
 //! switches above) change a running simulator.
 //!
-//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed-argocd.yaml`,
+//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
 //! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
 //!
@@ -156,6 +157,7 @@
 //! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
 //! running restore answers 500 `snapshot_restore_exception ... open index with same name
 //! already exists` (§7.4).
+//!
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
