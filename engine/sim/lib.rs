@@ -145,7 +145,8 @@
 //! and keeps the container running (its current log shows the restore and the echoed line);
 //! `_restore` without `wait_for_completion` answers at once, `GET <indices>/_recovery`
 //! (`active_only=true` supported) shows each shard `SNAPSHOT` in stage `INDEX` until it is
-//! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
+//! `DONE`, `GET _cluster/health/<indices>` and the `health` column of `_cat/indices` are `red`
+//! meanwhile (the indices exist from the start of the restore), and a second `_restore` of a
 //! running restore answers 500 `snapshot_restore_exception ... open index with same name
 //! already exists` (§7.4).
 //!

@@ -73,6 +73,15 @@ async fn a_restore_without_waiting_shows_progress_and_refuses_a_second_one() {
         .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
         .await;
     assert_eq!(health.json["status"], "red", "{}", health.text);
+    // The indices exist from the start, red: their names alone do not mean restored.
+    let cat = s
+        .get(&format!(
+            "{}/_cat/indices/zeebe-record*?h=index,health",
+            s.es()
+        ))
+        .await;
+    assert!(cat.text.lines().count() == indices.len(), "{}", cat.text);
+    assert!(cat.text.lines().all(|l| l.ends_with("red")), "{}", cat.text);
     // A retry that meets its own running restore.
     let again = s.post(&restore, BODY).await;
     assert_eq!(again.status, 500);
