@@ -92,9 +92,14 @@ pub fn replay(events: &[RunEvent]) -> RecoveryState {
             RunEvent::StepFailed {
                 phase: Phase::Main,
                 id,
+                error,
                 ..
             } => {
-                st.in_flight.retain(|x| x != id);
+                // A step cancelled by an interrupt was stopped mid-flight: its effect is
+                // unknown, as if the process had died.
+                if error != "cancelled" {
+                    st.in_flight.retain(|x| x != id);
+                }
                 if !st.failed.contains(id) {
                     st.failed.push(id.clone());
                 }
@@ -325,4 +330,46 @@ pub fn frozen_params(
     }
     resolved.minted.clear();
     Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_cancelled_step_stays_in_flight_and_succeeded_items_are_done() {
+        let events = vec![
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("a")),
+            },
+            RunEvent::ItemSucceeded {
+                phase: Phase::Main,
+                id: "each".into(),
+                index: 0,
+                item: json!("a"),
+                outputs: Map::new(),
+            },
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("b")),
+            },
+            RunEvent::StepFailed {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempts: 0,
+                duration_ms: 0,
+                error: "cancelled".into(),
+            },
+        ];
+        let st = replay(&events);
+        assert_eq!(st.in_flight, vec!["each"]);
+        assert_eq!(st.unfinished_items("each"), vec!["b"]);
+        assert_eq!(st.items_done["each"][0].1, json!("a"));
+    }
 }
