@@ -256,12 +256,14 @@ mod tests {
     #[test]
     fn shipped_scenarios_parse() {
         for text in [
-            include_str!("scenarios/renamed-argocd.yaml"),
+            include_str!("scenarios/renamed.yaml"),
+            include_str!("scenarios/argocd.yaml"),
             include_str!("scenarios/memory-storage.yaml"),
             include_str!("scenarios/shared-datastore.yaml"),
             include_str!("scenarios/partial-snapshot.yaml"),
             include_str!("scenarios/old-chart-87.yaml"),
             include_str!("scenarios/usage-metrics-8.8.15.yaml"),
+            include_str!("scenarios/long-restore.yaml"),
         ] {
             crate::Scenario::from_yaml_str(text).expect(text);
         }

@@ -56,7 +56,7 @@
 //!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
 //! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`;
 //!   a deleted foreign index, or a deleted dated usage-metric index the backup does not hold,
-//!   is a problem.
+//!   is a problem, and so is an index whose recovery from its snapshot has not finished.
 //! - `GET /sim/in-flight`: requests arrived and not yet answered
 //!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
@@ -87,7 +87,8 @@
 //!     after: 1                 # optional: let the first matching call through first
 //! outcomes:                    # how backups/snapshots end
 //!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
-//!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever)
+//!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
+//!                              # partial (snapshot only: ends PARTIAL, see below)
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -140,9 +141,9 @@
 //! (`schedule_404_ms`, `crash_loop_ms`, `restore_ms`, `optimize_info_build`, the repository
 //! switches above) change a running simulator.
 //!
-//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed-argocd.yaml`,
+//! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
-//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`.
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
@@ -152,9 +153,11 @@
 //! and keeps the container running (its current log shows the restore and the echoed line);
 //! `_restore` without `wait_for_completion` answers at once, `GET <indices>/_recovery`
 //! (`active_only=true` supported) shows each shard `SNAPSHOT` in stage `INDEX` until it is
-//! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
+//! `DONE`, `GET _cluster/health/<indices>` and the `health` column of `_cat/indices` are `red`
+//! meanwhile (the indices exist from the start of the restore), and a second `_restore` of a
 //! running restore answers 500 `snapshot_restore_exception ... open index with same name
 //! already exists` (§7.4).
+//!
 //! `snapshot` outcomes apply to snapshots created with `PUT /_snapshot/..` directly (the
 //! `zeebe-record` snapshot), not to the web-app/Optimize parts; a failing or hanging web-app
 //! backup fails or hangs on its first part (later parts are then never taken), an Optimize one
