@@ -263,6 +263,7 @@ mod tests {
             include_str!("scenarios/partial-snapshot.yaml"),
             include_str!("scenarios/old-chart-87.yaml"),
             include_str!("scenarios/usage-metrics-8.8.15.yaml"),
+            include_str!("scenarios/long-restore.yaml"),
         ] {
             crate::Scenario::from_yaml_str(text).expect(text);
         }

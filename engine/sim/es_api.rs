@@ -243,13 +243,20 @@ fn cat_indices(world: &World, req: &Req, pattern: Option<&str>) -> Resp {
         Some(h) if !h.is_empty() => h.split(',').map(str::trim).collect(),
         _ => columns.clone(),
     };
+    let now = world.now_ms();
     let rows: Vec<Vec<(String, String)>> = names
         .iter()
         .filter_map(|n| world.store.indices.get(n))
         .map(|i| {
             let size = human_size(225 + i.docs() * 64);
+            // A restored index exists from the start of its restore, red until recovered (§7.4).
+            let health = if super::recovery::recovering(i, now) {
+                "red"
+            } else {
+                "green"
+            };
             let all = [
-                ("health", "green".to_string()),
+                ("health", health.to_string()),
                 ("status", "open".to_string()),
                 ("index", i.name.clone()),
                 ("uuid", i.uuid.clone()),

@@ -57,7 +57,7 @@
 //!   (see [`oracle`]; `parts` maps every snapshot name, and `zeebe`, to its state and positions).
 //! - `GET /sim/oracle/restore/{id}`: `{"backupId","restored":bool,"problems","zeebe","indices"}`;
 //!   a deleted foreign index, or a deleted dated usage-metric index the backup does not hold,
-//!   is a problem.
+//!   is a problem, and so is an index whose recovery from its snapshot has not finished.
 //! - `GET /sim/in-flight`: requests arrived and not yet answered
 //!   `[{"component","method","path"}]` (e.g. a call held back by a `latency_ms` fault).
 //! - `GET /sim/requests[?since=<seq>]`: the last 10 000 requests served by every server
@@ -144,7 +144,7 @@
 //!
 //! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
-//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`.
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`.
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
@@ -154,7 +154,8 @@
 //! and keeps the container running (its current log shows the restore and the echoed line);
 //! `_restore` without `wait_for_completion` answers at once, `GET <indices>/_recovery`
 //! (`active_only=true` supported) shows each shard `SNAPSHOT` in stage `INDEX` until it is
-//! `DONE`, `GET _cluster/health/<indices>` is `red` meanwhile, and a second `_restore` of a
+//! `DONE`, `GET _cluster/health/<indices>` and the `health` column of `_cat/indices` are `red`
+//! meanwhile (the indices exist from the start of the restore), and a second `_restore` of a
 //! running restore answers 500 `snapshot_restore_exception ... open index with same name
 //! already exists` (§7.4).
 //!

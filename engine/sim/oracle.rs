@@ -226,6 +226,12 @@ pub fn restore(world: &World, id: u64) -> RestoreVerdict {
                             copy.name, s.name, i.restored_from
                         ));
                     }
+                    if super::recovery::recovering(i, world.now_ms()) {
+                        problems.push(format!(
+                            "index {} is still being restored from {} (recovery not DONE; reference §7.4)",
+                            copy.name, s.name
+                        ));
+                    }
                     if i.positions
                         .iter()
                         .zip(&copy.positions)

@@ -23,7 +23,7 @@ fn percent(done: u64, total: u64) -> String {
 }
 
 /// Whether the index's recovery from a snapshot is still running at `now`.
-fn recovering(index: &Index, now: u64) -> bool {
+pub fn recovering(index: &Index, now: u64) -> bool {
     index.recovery.as_ref().is_some_and(|r| now < r.done_ms)
 }
 

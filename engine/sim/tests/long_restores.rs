@@ -45,8 +45,9 @@ fn stages(recovery: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_restore_without_waiting_shows_progress_and_refuses_a_second_one() {
     let s = sim(|c| c.scenario.config.restore_ms = Some(60_000)).await;
-    let indices = snapshot_then_delete(&s, "long").await;
-    let restore = format!("{}/_snapshot/camunda/long/_restore", s.es());
+    let name = "camunda_zeebe_records_backup_1";
+    let indices = snapshot_then_delete(&s, name).await;
+    let restore = format!("{}/_snapshot/camunda/{name}/_restore", s.es());
     let got = s.post(&restore, BODY).await;
     assert_eq!(
         (got.status, got.json["accepted"].clone()),
@@ -67,12 +68,30 @@ async fn a_restore_without_waiting_shows_progress_and_refuses_a_second_one() {
     assert_eq!(rec.json[&indices[0]]["shards"][0]["type"], "SNAPSHOT");
     assert_eq!(
         rec.json[&indices[0]]["shards"][0]["source"]["snapshot"],
-        "long"
+        name
     );
     let health = s
         .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
         .await;
     assert_eq!(health.json["status"], "red", "{}", health.text);
+    // The indices exist from the start, red: their names alone do not mean restored.
+    let cat = s
+        .get(&format!(
+            "{}/_cat/indices/zeebe-record*?h=index,health",
+            s.es()
+        ))
+        .await;
+    assert!(cat.text.lines().count() == indices.len(), "{}", cat.text);
+    assert!(cat.text.lines().all(|l| l.ends_with("red")), "{}", cat.text);
+    // A restore verdict taken now sees the unfinished recovery.
+    let verdict = s.get(&format!("{}/sim/oracle/restore/1", s.ctl())).await;
+    assert!(
+        verdict
+            .text
+            .contains(&format!("is still being restored from {name}")),
+        "{}",
+        verdict.text
+    );
     // A retry that meets its own running restore.
     let again = s.post(&restore, BODY).await;
     assert_eq!(again.status, 500);
