@@ -7,4 +7,5 @@ mod harness;
 mod plans;
 mod rehearse;
 mod run;
+mod sim_cli;
 mod validate;
