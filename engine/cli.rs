@@ -1,4 +1,4 @@
-//! cli: the `runbook` command line. Parses arguments (clap), sets up tracing, calls the
+//! cli: the `runbook` command line. Parses arguments (clap), calls the
 //! library and maps outcomes to exit codes: 0 success, 1 invalid plan (validate) or failed
 //! run, 2 usage or I/O error. It holds no logic of its own beyond wiring and printing.
 
@@ -157,11 +157,17 @@ fn validate(a: &ValidateArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
+    // A file that cannot be read is reported and the others are still checked (and printed
+    // in the chosen format); the exit code is then 2.
     let mut files = Vec::new();
+    let mut unreadable = 0usize;
     for p in &paths {
         match loader::load(p) {
             Ok(l) => files.push(l.diagnostics()),
-            Err(e) => return fail(e),
+            Err(e) => {
+                eprintln!("{:?}", miette::Report::new(e));
+                unreadable += 1;
+            }
         }
     }
     print_diagnostics(&files, a.format);
@@ -173,8 +179,13 @@ fn validate(a: &ValidateArgs) -> ExitCode {
             "{valid} of {} plan file(s) valid: {errors} error(s), {warnings} warning(s)",
             files.len()
         );
+        if unreadable > 0 {
+            eprintln!("{unreadable} file(s) could not be read");
+        }
     }
-    if errors > 0 || (a.deny_warnings && warnings > 0) {
+    if unreadable > 0 {
+        ExitCode::from(2)
+    } else if errors > 0 || (a.deny_warnings && warnings > 0) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -5,7 +5,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use runbook::plan::loader;
 use runbook::plan::source::SourceFile;
@@ -14,8 +14,6 @@ use crate::harness::root;
 
 /// Mutations per seed corpus pass; two passes run as separate tests (they run in parallel).
 const ROUNDS: usize = 2_500;
-/// One load of a mutated file may take this long in a debug build before it counts as a hang.
-const SLOW: Duration = Duration::from_secs(3);
 
 fn corpus() -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
@@ -46,9 +44,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Loads text the way `runbook validate` does, renders its diagnostics, and fails the test
-/// on a panic (with the input, so it can be reproduced) or on a hang.
+/// on a panic (with the input, so it can be reproduced). Speed is the benchmarks' business:
+/// a wall-clock bound here failed on a loaded machine and passed a slow loader on a fast one.
 fn must_not_panic(name: &str, text: String) -> runbook::plan::loader::Loaded {
-    let started = Instant::now();
     let shown = text.chars().take(2_000).collect::<String>();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let loaded = loader::load_source(SourceFile::new(name, text));
@@ -56,15 +54,8 @@ fn must_not_panic(name: &str, text: String) -> runbook::plan::loader::Loaded {
         let _ = runbook::cli::diagnostics_output::human(&[loaded.diagnostics()], false, 100);
         loaded
     }));
-    let elapsed = started.elapsed();
     match outcome {
-        Ok(loaded) => {
-            assert!(
-                elapsed < SLOW,
-                "{name}: took {elapsed:?}; input starts:\n{shown}"
-            );
-            loaded
-        }
+        Ok(loaded) => loaded,
         Err(_) => panic!("{name}: load panicked; input starts:\n{shown}"),
     }
 }
@@ -245,7 +236,6 @@ fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
     let f = std::fs::File::create(&path).expect("create");
     f.set_len(runbook::plan::yaml::MAX_FILE_BYTES as u64 + 1)
         .expect("set_len");
-    let started = Instant::now();
     match loader::load(&path) {
         Err(e @ loader::LoadError::TooLarge { .. }) => {
             assert!(e.to_string().contains("limited to"), "{e}");
@@ -253,7 +243,6 @@ fn a_file_over_the_size_limit_is_refused_before_it_is_read() {
         Err(e) => panic!("expected TooLarge, got {e}"),
         Ok(_) => panic!("a file over the limit was accepted"),
     }
-    assert!(started.elapsed() < Duration::from_secs(1));
     // Text over the limit that reached the parser some other way is refused there too.
     let text = "#".repeat(runbook::plan::yaml::MAX_FILE_BYTES + 1);
     let e = runbook::plan::yaml::parse(&text).expect_err("over the limit");

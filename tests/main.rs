@@ -7,5 +7,6 @@ mod harness;
 mod plans;
 mod rehearse;
 mod run;
+mod sim_cli;
 mod sweeps;
 mod validate;

@@ -152,3 +152,100 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A `for_each` over a run-time list: the dry run names where `{{item.name}}` comes from
+/// instead of rendering an empty string (`scale deployment/ --replicas=0`).
+#[test]
+fn dry_run_names_the_source_of_run_time_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = std::fs::read_to_string(crate::harness::fixture("invalid/bad_jq.yaml")).unwrap();
+    let head = head.split("steps:").next().unwrap();
+    let plan = format!(
+        "{head}steps:\n  - id: list\n    http: {{target: api, path: /list}}\n    outputs:\n      names: .body\n  - id: scale\n    needs: list\n    for_each: $steps.list.outputs.names\n    http: {{target: api, method: POST, path: \"/scale/{{{{item.name}}}}\"}}\n"
+    );
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let r = crate::harness::runbook(["plan", path.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("/scale/<item.name of $steps.list.outputs.names>"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A plan whose step ids trip graph renderers: `a-b` and `a_b` (one Mermaid id once), `end`
+/// (a Mermaid keyword).
+fn awkward_ids_plan(dir: &std::path::Path) -> String {
+    let head = std::fs::read_to_string(crate::harness::fixture("invalid/bad_jq.yaml")).unwrap();
+    let head = head.split("steps:").next().unwrap();
+    let plan = format!(
+        "{head}steps:\n  - id: a-b\n    http: {{target: api, path: /x}}\n  - id: a_b\n    needs: a-b\n    http: {{target: api, path: /y}}\n  - id: end\n    needs: a_b\n    http: {{target: api, path: /z}}\n"
+    );
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn mermaid_keeps_awkward_ids_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = runbook([
+        "graph",
+        "--format",
+        "mermaid",
+        &awkward_ids_plan(dir.path()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let nodes: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().split_once("[\"").map(|(id, _)| id))
+        .filter(|id| !id.starts_with("subgraph"))
+        .collect();
+    assert_eq!(nodes.len(), 3, "{}", r.stdout);
+    assert!(
+        nodes[0] != nodes[1] && nodes[1] != nodes[2] && nodes[0] != nodes[2],
+        "{}",
+        r.stdout
+    );
+    assert!(!nodes.contains(&"end"), "{}", r.stdout);
+}
+
+/// Rendered with Graphviz's own `dot` when installed: the label's line break is a real one.
+#[test]
+fn dot_renders_with_graphviz() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = runbook(["graph", "--format", "dot", &awkward_ids_plan(dir.path())]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("\"a-b\\n(http)\""), "{}", r.stdout);
+    let dot = std::process::Command::new("dot")
+        .arg("-Tplain")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut dot) = dot else {
+        eprintln!(
+            "SKIPPED dot_renders_with_graphviz: Graphviz `dot` is not installed (apt-get install graphviz)"
+        );
+        return;
+    };
+    use std::io::Write;
+    dot.stdin
+        .take()
+        .unwrap()
+        .write_all(r.stdout.as_bytes())
+        .unwrap();
+    let out = dot.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plain = String::from_utf8_lossy(&out.stdout);
+    // `-Tplain` prints each label with its line break as `\n` only if it was literal text.
+    assert!(!plain.contains("\\\\n"), "{plain}");
+    assert!(plain.contains("node \"a-b\""), "{plain}");
+}

@@ -125,3 +125,123 @@ fn hostile_yaml_is_refused_in_bounded_memory() {
         );
     }
 }
+
+/// Long jq expressions used to overflow the stack (exit 134); now a diagnostic at the place.
+#[test]
+fn long_jq_expressions_are_refused_not_crashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = std::fs::read_to_string(fixture("invalid/bad_jq.yaml")).unwrap();
+    let head = head.split("      until:").next().unwrap().to_string();
+    let exprs = [
+        format!("[{}] | length > 0", vec!["1"; 1200].join(",")),
+        vec!["true"; 2000].join(" or "),
+        vec!["."; 3000].join(" | "),
+    ];
+    for (n, expr) in exprs.iter().enumerate() {
+        let path = dir.path().join(format!("long{n}.yaml"));
+        let plan = format!("{head}      until: '{expr}'\n      timeout: 1m\n");
+        std::fs::write(&path, plan).unwrap();
+        let r = runbook(["validate", path.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "expression {n}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("operators"),
+            "expression {n}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A directory's hidden entries (`.github/workflows/*.yml`) are not plans.
+#[test]
+fn directories_skip_hidden_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(fixture("invalid/warnings.yaml")).unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), plan).unwrap();
+    let ci = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&ci).unwrap();
+    std::fs::write(ci.join("ci.yml"), "on: push\njobs: {}\n").unwrap();
+    let r = runbook(["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("1 of 1 plan file"), "{}", r.stderr);
+}
+
+/// An unknown helper is found by `validate`, not halfway through a run.
+#[test]
+fn unknown_helpers_fail_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(fixture("invalid/bad_jq.yaml"))
+        .unwrap()
+        .replace("until: .body.state == \"COMPLETED\" and", "until: .body.ok")
+        .replace(
+            "timeout: 1m\n",
+            "timeout: 1m\n  - id: b\n    http: {target: api, path: \"/x/{{upper run.id}}\"}\n",
+        );
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let r = runbook(["validate", path.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown helper `upper`"), "{}", r.stderr);
+}
+
+/// One missing file does not stop the others being checked, nor empty the SARIF report.
+#[test]
+fn a_missing_file_is_reported_and_the_rest_checked() {
+    let r = runbook([
+        "validate",
+        "--format",
+        "sarif",
+        "no/such/file.yaml",
+        &fixture("invalid/unknown_key.yaml"),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no/such/file.yaml"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("sarif output");
+    let results = v["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty(), "{}", r.stdout);
+}
+
+/// docs/diagnostics.md lists exactly the diagnostic codes the code base has.
+#[test]
+fn the_diagnostic_catalogue_is_complete() {
+    fn codes(text: &str) -> std::collections::BTreeSet<String> {
+        text.split("runbook::")
+            .skip(1)
+            .filter_map(|rest| {
+                let code: String = rest
+                    .chars()
+                    .take_while(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == ':'
+                    })
+                    .collect();
+                let parts: Vec<&str> = code.split("::").collect();
+                (parts.len() == 2 && parts.iter().all(|p| !p.is_empty()))
+                    .then(|| format!("runbook::{code}"))
+            })
+            .collect()
+    }
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                // Codes are string literals and `#[diagnostic(code(runbook::...))]`; the
+                // library names its own paths `crate::`, so `runbook::` is always a code.
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    let mut code_text = String::new();
+    for layer in ["engine/plan", "engine/cli", "engine/run", "engine/executor"] {
+        sources(&crate::harness::root().join(layer), &mut code_text);
+    }
+    let in_code = codes(&code_text);
+    let doc = std::fs::read_to_string(crate::harness::root().join("docs/diagnostics.md")).unwrap();
+    let in_doc = codes(&doc);
+    let missing: Vec<_> = in_code.difference(&in_doc).collect();
+    let stale: Vec<_> = in_doc.difference(&in_code).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "not in docs/diagnostics.md: {missing:?}; listed but not in the code: {stale:?}"
+    );
+}

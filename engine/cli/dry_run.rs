@@ -117,7 +117,7 @@ fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) 
     let item_scopes: Vec<Json> = match (&step.for_each, &items) {
         (None, _) => vec![scope.clone()],
         (Some(_), Some(list)) => list.iter().map(|i| with_item(scope, i.clone())).collect(),
-        (Some(_), None) => vec![with_item(scope, Json::String("<item>".into()))],
+        (Some(f), None) => vec![with_item(scope, item_placeholder(step, &f.source))],
     };
     let mut requests = Vec::new();
     let mut undo = step.undo.as_ref().map(|_| Vec::new());
@@ -174,6 +174,40 @@ fn with_item(scope: &Json, item: Json) -> Json {
     let mut s = scope.clone();
     s["item"] = item;
     s
+}
+
+/// The item of a `for_each` known only at run time: `{{item}}` shows `<item of SOURCE>` and
+/// `{{item.name}}` shows `<item.name of SOURCE>` (SOURCE is the `for_each` expression), so the
+/// reader sees where the value comes from instead of an empty string.
+fn item_placeholder(step: &Step, source: &str) -> Json {
+    let mut item = Json::String(format!("<item of {source}>"));
+    let actions = std::iter::once(&step.action).chain(step.undo.as_ref().map(|u| &u.action));
+    for r in actions.flat_map(|a| a.templates()).flat_map(|t| &t.refs) {
+        let [head, fields @ ..] = r.path.as_slice() else {
+            continue;
+        };
+        if head != "item" || fields.is_empty() {
+            continue;
+        }
+        if !item.is_object() {
+            item = json!({});
+        }
+        let mut at = &mut item;
+        for (n, field) in fields.iter().enumerate() {
+            if n + 1 == fields.len() {
+                if at.get(field).is_none_or(|v| !v.is_object()) {
+                    at[field.as_str()] =
+                        Json::String(format!("<item.{} of {source}>", fields.join(".")));
+                }
+            } else {
+                if at.get(field).is_none_or(|v| !v.is_object()) {
+                    at[field.as_str()] = json!({});
+                }
+                at = &mut at[field.as_str()];
+            }
+        }
+    }
+    item
 }
 
 /// The items of a `for_each` that depends only on params (else they exist only at run time).

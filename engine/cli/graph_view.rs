@@ -106,7 +106,17 @@ fn text(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
 }
 
 fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    format!("\"{}\"", escape(s))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A two-line DOT label: the id, then the action kind. The `\n` is DOT's line break, so it
+/// must not go through `quote`, which would escape it into a literal backslash.
+fn label(id: &str, kind: &str) -> String {
+    format!("\"{}\\n({})\"", escape(id), escape(kind))
 }
 
 fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
@@ -132,7 +142,7 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
             out.push_str(&format!(
                 "    {} [label={}{color}{bold}];\n",
                 quote(&s.id),
-                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+                label(&s.id, s.action.kind())
             ));
         }
         out.push_str("  }\n");
@@ -158,7 +168,7 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
             out.push_str(&format!(
                 "    {} [label={}, shape=octagon];\n",
                 quote(&s.id),
-                quote(&format!("{}\\n({})", s.id, s.action.kind()))
+                label(&s.id, s.action.kind())
             ));
         }
         out.push_str("  }\n");
@@ -182,10 +192,19 @@ fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
     out
 }
 
+/// A Mermaid node id for a step id: one id per step (`a-b` and `a_b` stay apart: `_` becomes
+/// `__`, any other character `_` and its hex code) and never a keyword such as `end` (the
+/// `n_` prefix).
 fn mermaid_id(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+    let mut out = String::from("n_");
+    for c in s.chars() {
+        match c {
+            '_' => out.push_str("__"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            c => out.push_str(&format!("_{:x}_", u32::from(c))),
+        }
+    }
+    out
 }
 
 fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {

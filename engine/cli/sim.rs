@@ -94,7 +94,11 @@ impl SimArgs {
                 DatastoreArg::Opensearch => Datastore::OpenSearch,
             },
             scenario,
-            state_dir: self.state_dir.clone(),
+            // Absolute: the values file names the kubeconfig under it, and a run reads that
+            // file from wherever it is started.
+            state_dir: std::path::absolute(&self.state_dir).map_err(|e| {
+                SimStartError(format!("cannot resolve {}: {e}", self.state_dir.display()))
+            })?,
             optimize: !self.no_optimize,
             ..SimConfig::default()
         })

@@ -9,6 +9,12 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err("empty duration".into());
     }
+    // A bare number is seconds, as YAML's `timeout: 30` in a plan: the same syntax on the
+    // command line (`--timeout 30`) and in plans.
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let seconds: f64 = t.parse().map_err(|_| format!("`{t}` is not a number"))?;
+        return Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{t}` is out of range"));
+    }
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
@@ -85,7 +91,10 @@ mod tests {
         assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse("1.5s").unwrap(), Duration::from_millis(1500));
-        assert!(parse("10").is_err());
+        assert_eq!(parse("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse("0.5").unwrap(), Duration::from_millis(500));
+        assert!(parse("1.2.3").is_err());
+        assert!(parse("10s5").is_err());
         assert!(parse("10x").is_err());
         assert!(parse("s").is_err());
         assert_eq!(format(Duration::from_secs(5400)), "1h30m");

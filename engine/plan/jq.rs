@@ -132,7 +132,7 @@ const BATCH_PREFIX: &str = "__runbook_jq_";
 /// own, so that inside `def name: (\n{source}\n);` its tokens and its parse are the same as
 /// alone (a comment ends at the newline; a complete term cannot swallow the `)`).
 fn batchable(source: &str) -> bool {
-    if source.contains(BATCH_PREFIX) || too_deep(source).is_some() {
+    if source.contains(BATCH_PREFIX) || too_complex(source).is_some() {
         return false;
     }
     // A trailing backslash would carry a comment over the newline that must end it.
@@ -192,12 +192,28 @@ const PRELUDE: &str = "def IN(s): any(s == .; .); def IN(src; s): any(src == s; 
 /// recurse per level and would overflow the stack on hostile input.
 const MAX_NESTING: usize = 64;
 
-/// The first bracket that opens level `MAX_NESTING + 1`, if any (strings are skipped).
-fn too_deep(source: &str) -> Option<(usize, usize)> {
+/// More operators and separators (`,` `|` `+` `==` `and` `or` ...) than this are refused
+/// too: jaq parses, compiles and evaluates a chain of them as a tree as deep as the chain,
+/// so `[1,1,...]` with a thousand elements or a thousand `or` terms overflowed the stack
+/// (a debug build failed from about 300). Real conditions use a few dozen.
+const MAX_OPERATORS: usize = 128;
+
+/// Why `source` is refused before jaq sees it, with the byte range of the first offending
+/// token: too deeply nested, or too many operators. Strings and comments are skipped.
+fn too_complex(source: &str) -> Option<JqError> {
     let mut depth = 0usize;
+    let mut operators = 0usize;
     let mut in_string = false;
     let mut escaped = false;
+    let mut in_comment = false;
+    let mut prev_op = false;
+    let mut prev = ' ';
+    let bytes = source.as_bytes();
     for (i, ch) in source.char_indices() {
+        if in_comment {
+            in_comment = ch != '\n';
+            continue;
+        }
         if in_string {
             match (escaped, ch) {
                 (true, _) => escaped = false,
@@ -207,28 +223,52 @@ fn too_deep(source: &str) -> Option<(usize, usize)> {
             }
             continue;
         }
+        let word_op = (source[i..].starts_with("and") || source[i..].starts_with("or"))
+            && !(prev.is_alphanumeric() || prev == '_' || prev == '$' || prev == '.')
+            && {
+                let len = if source[i..].starts_with("and") { 3 } else { 2 };
+                !bytes
+                    .get(i + len)
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            };
+        let is_op = word_op || ",|+-*/%<>=!".contains(ch);
+        if is_op && !prev_op {
+            operators += 1;
+            if operators > MAX_OPERATORS {
+                return Some(JqError {
+                    message: format!(
+                        "more than {MAX_OPERATORS} operators and separators; split the expression or compute the value in a step"
+                    ),
+                    start: i,
+                    end: i + ch.len_utf8(),
+                });
+            }
+        }
+        prev_op = is_op && !word_op;
         match ch {
             '"' => in_string = true,
+            '#' => in_comment = true,
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some((i, i + 1));
+                    return Some(JqError {
+                        message: format!("nested more than {MAX_NESTING} levels deep"),
+                        start: i,
+                        end: i + 1,
+                    });
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        prev = ch;
     }
     None
 }
 
 fn compile(source: &str) -> Result<Filter, Vec<JqError>> {
-    if let Some((start, end)) = too_deep(source) {
-        return Err(vec![JqError {
-            message: format!("nested more than {MAX_NESTING} levels deep"),
-            start,
-            end,
-        }]);
+    if let Some(e) = too_complex(source) {
+        return Err(vec![e]);
     }
     let code = format!("{PRELUDE}{source}");
     let shift = |e: JqError| JqError {
@@ -359,8 +399,30 @@ mod tests {
         assert!(errs[0].message.contains("nested more than"), "{errs:?}");
         assert_eq!(errs[0].start, MAX_NESTING);
         // Brackets inside strings do not count.
-        assert!(too_deep(&format!("\"{}\"", "[".repeat(500))).is_none());
+        assert!(too_complex(&format!("\"{}\"", "[".repeat(500))).is_none());
         assert!(compile("[[[1]]] | length").is_ok());
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_before_parsing() {
+        let long = [
+            format!("[{}] | length > 0", vec!["1"; 1200].join(",")),
+            vec!["true"; 2000].join(" or "),
+            vec!["."; 3000].join(" | "),
+        ];
+        for source in &long {
+            let errs = compile(source).err().expect("refused");
+            assert!(errs[0].message.contains("operators"), "{}", errs[0].message);
+        }
+        // Words that merely contain `and`/`or`, strings and comments do not count.
+        let fine = format!(
+            ".order.android | \"{}\" # {}\n",
+            ",".repeat(500),
+            "|".repeat(500)
+        );
+        assert!(too_complex(&fine).is_none());
+        let ops = vec!["."; MAX_OPERATORS + 1].join("|");
+        assert!(too_complex(&ops).is_none());
     }
 
     #[test]

@@ -136,6 +136,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         .collect();
     entries.sort();
     for p in entries {
+        if is_hidden(&p) {
+            continue;
+        }
         if p.is_dir() {
             walk(&p, out)?;
         } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_values_file(&p) {
@@ -143,6 +146,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Hidden entries (`.github/`, `.runbook/`) hold other tools' YAML (CI workflows) and run
+/// state, not plans.
+fn is_hidden(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
 }
 
 /// Values files (`values*.yaml`) live beside plans but are not plans.

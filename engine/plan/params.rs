@@ -118,6 +118,8 @@ mod tests {
             json!("http://x:1")
         );
         assert!(coerce(&json!("x"), ParamType::Integer).is_err());
-        assert!(coerce(&json!("5"), ParamType::Duration).is_err());
+        // A bare number is seconds, as in plans and on the command line.
+        assert!(coerce(&json!("5"), ParamType::Duration).is_ok());
+        assert!(coerce(&json!("5x"), ParamType::Duration).is_err());
     }
 }

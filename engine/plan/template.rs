@@ -133,6 +133,16 @@ impl Template {
                 span: at(offset, 0),
             }
         })?;
+        if let Some(name) = unknown_helper(&parsed.elements) {
+            let offset = source.find(name.as_str()).unwrap_or(0);
+            return Err(TemplateError {
+                message: format!(
+                    "unknown helper `{name}`; helpers are {}, and the blocks `if`, `unless`, `each`, `with`",
+                    HELPERS.join(", ")
+                ),
+                span: at(offset, name.len()),
+            });
+        }
         let mut refs = Vec::new();
         let mut cursor = 0;
         collect_elements(&parsed.elements, source, &mut cursor, false, &mut refs);
@@ -325,6 +335,42 @@ fn collect_elements(
             _ => {}
         }
     }
+}
+
+/// The first helper called (`{{name x}}`, `{{#name x}}`, `(name x)`) that is neither ours nor
+/// handlebars' own: handlebars only finds out when it renders, in the middle of a run.
+fn unknown_helper(elements: &[TemplateElement]) -> Option<String> {
+    let known = |n: &str| HELPERS.contains(&n) || BUILTIN_HELPERS.contains(&n);
+    let in_params = |h: &HelperTemplate| {
+        h.params
+            .iter()
+            .chain(h.hash.values())
+            .find_map(|p| match p {
+                Parameter::Subexpression(sub) => {
+                    unknown_helper(std::slice::from_ref(sub.element.as_ref()))
+                }
+                _ => None,
+            })
+    };
+    elements.iter().find_map(|el| match el {
+        TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+            let is_call = !h.params.is_empty() || !h.hash.is_empty();
+            match &h.name {
+                Parameter::Name(n) if is_call && !known(n) => Some(n.clone()),
+                _ => in_params(h),
+            }
+        }
+        TemplateElement::HelperBlock(h) => match param_name(&h.name) {
+            Some(n) if !known(&n) => Some(n),
+            _ => in_params(h).or_else(|| {
+                [&h.template, &h.inverse]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|t| unknown_helper(&t.elements))
+            }),
+        },
+        _ => None,
+    })
 }
 
 fn param_name(p: &Parameter) -> Option<String> {
@@ -535,6 +581,31 @@ fn too_deep(source: &str) -> Option<usize> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unknown_helpers_are_refused_at_their_place() {
+        for src in [
+            "x {{upper params.a}}",
+            "{{#loop params.a}}y{{/loop}}",
+            "{{json (upper params.a)}}",
+            "{{#if params.a}}{{upper params.a}}{{/if}}",
+        ] {
+            let e = Template::parse(src, Span::new(0, src.len()), Some(0)).unwrap_err();
+            assert!(e.message.contains("unknown helper"), "{src}: {}", e.message);
+            let name = &src[e.span.start..e.span.end];
+            assert!(name == "upper" || name == "loop", "{src}: {name}");
+        }
+        for src in [
+            "{{default params.a \"b\"}}",
+            "{{#each params.l}}{{this}}{{/each}}",
+            "{{gt 1 2}}",
+        ] {
+            assert!(
+                Template::parse(src, Span::new(0, src.len()), Some(0)).is_ok(),
+                "{src}"
+            );
+        }
+    }
 
     fn refs(src: &str) -> Vec<(String, &str, bool)> {
         let t = Template::parse(src, Span::new(0, src.len()), Some(0)).expect("parses");

@@ -4,8 +4,8 @@
 //! This module owns the public entry points (`start`, [`SimConfig`], [`SimHandle`],
 //! [`Scenario`]) and wires the parts together; the behaviour lives in the submodules, one concept
 //! each. It must not contain endpoint logic itself, and it never listens on anything but
-//! 127.0.0.1. The normative source for every path, body and message is
-//! `/work/shared/reference/camunda-apis.md`; section numbers below refer to it.
+//! 127.0.0.1. The normative source for every path, body and message is the Camunda API
+//! reference (`camunda-apis.md`); section numbers below refer to it.
 //!
 //! # Servers
 //!
