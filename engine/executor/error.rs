@@ -144,6 +144,11 @@ const KUBECTL_TRANSIENT_PATTERNS: &[&str] = &[
     "the server was unable to return a response in the time allotted",
     "etcdserver: request timed out",
     "unexpected eof",
+    // Go's net/http when the connection drops mid-request: `Patch "https://...": EOF`.
+    "\": eof",
+    "broken pipe",
+    "server sent goaway",
+    "server closed idle connection",
     "the object has been modified",
     "(internalerror)",
     "(serviceunavailable)",
@@ -346,6 +351,7 @@ mod tests {
             "Unable to connect to the server: net/http: TLS handshake timeout",
             "error: read tcp 10.0.0.1:1->10.0.0.2:6443: read: connection reset by peer",
             "Unable to connect to the server: dial tcp 10.0.0.2:6443: i/o timeout",
+            "error: failed to patch env update to pod template: Patch \"http://127.0.0.1:1/apis/apps/v1/namespaces/c/statefulsets/z?timeout=30s\": EOF",
         ] {
             assert!(kubectl(stderr).retryable(), "{stderr}");
         }

@@ -57,7 +57,7 @@ pub(crate) async fn run(
         return Err(StepError::Cancelled);
     }
     let program = spec.program.to_string_lossy().into_owned();
-    let mut child = spawn(&spec, &program)?;
+    let mut child = spawn_retrying_busy(&spec, &program).await?;
     let outcome = {
         let work = collect(&mut child, &spec, &program);
         tokio::select! {
@@ -75,7 +75,38 @@ pub(crate) async fn run(
     }
 }
 
-fn spawn(spec: &ProcessSpec<'_>, program: &str) -> Result<Child, StepError> {
+/// Linux's ETXTBSY: the program file is still open for writing somewhere.
+const TEXT_FILE_BUSY: i32 = 26;
+
+/// Spawns, retrying a few times while the program is "text file busy": a script written
+/// just before (by a tool, or by another thread) stays open for writing in any child forked
+/// meanwhile until that child execs, a window of microseconds.
+async fn spawn_retrying_busy(spec: &ProcessSpec<'_>, program: &str) -> Result<Child, StepError> {
+    let mut tries = 0u32;
+    loop {
+        match spawn(spec, program) {
+            Err(SpawnError::Busy) if tries < 5 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(tries))).await;
+            }
+            Err(SpawnError::Busy) => {
+                return Err(StepError::Spawn {
+                    program: program.to_owned(),
+                    message: "the program file is busy (text file busy)".into(),
+                });
+            }
+            Err(SpawnError::Other(e)) => return Err(e),
+            Ok(child) => return Ok(child),
+        }
+    }
+}
+
+enum SpawnError {
+    Busy,
+    Other(StepError),
+}
+
+fn spawn(spec: &ProcessSpec<'_>, program: &str) -> Result<Child, SpawnError> {
     let stdin = if spec.stdin.is_some() {
         Stdio::piped()
     } else {
@@ -89,9 +120,15 @@ fn spawn(spec: &ProcessSpec<'_>, program: &str) -> Result<Child, StepError> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|err| StepError::Spawn {
-            program: program.to_owned(),
-            message: err.to_string(),
+        .map_err(|err| {
+            if err.raw_os_error() == Some(TEXT_FILE_BUSY) {
+                SpawnError::Busy
+            } else {
+                SpawnError::Other(StepError::Spawn {
+                    program: program.to_owned(),
+                    message: err.to_string(),
+                })
+            }
         })
 }
 
