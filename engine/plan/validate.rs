@@ -622,3 +622,6 @@ pub(crate) fn check_url(c: &mut Checker<'_>, u: &Text) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;
