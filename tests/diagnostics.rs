@@ -323,3 +323,23 @@ fn every_catalogued_code_has_a_producing_test() {
         "codes in docs/diagnostics.md without a test that produces them: {missing:?}"
     );
 }
+
+/// `--max-parallel 0` used to mean 1 silently: it is a usage error naming the flag.
+#[test]
+fn max_parallel_zero_is_a_usage_error() {
+    let plan = crate::harness::fixture("valid/backup-8.8.yaml");
+    for command in ["run", "recover"] {
+        let mut args = vec![command];
+        if command == "run" {
+            args.push(&plan);
+        }
+        args.extend(["--max-parallel", "0"]);
+        let r = runbook(&args);
+        assert_eq!(r.code, 2, "{command}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("--max-parallel") && r.stderr.contains("at least 1"),
+            "{command}: {}",
+            r.stderr
+        );
+    }
+}

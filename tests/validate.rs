@@ -165,6 +165,91 @@ fn directories_skip_hidden_entries() {
     assert!(r.stderr.contains("1 of 1 plan file"), "{}", r.stderr);
 }
 
+/// The files `validate --format json DIR args...` checked, relative to DIR.
+fn checked(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["validate", "--format", "json"];
+    all.extend_from_slice(args);
+    let d = dir.to_str().unwrap();
+    all.push(d);
+    let r = runbook(&all);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+    v.as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().expect("file");
+            file.strip_prefix(d)
+                .unwrap_or(file)
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+/// In a directory, plans are *.yaml/*.yml files (not values*) that say `apiVersion:
+/// runbook/...` or `kind: Plan`; `--include`/`--exclude` replace the globs.
+#[test]
+fn directories_hold_plans_and_other_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let plan = std::fs::read_to_string(fixture("invalid/warnings.yaml")).unwrap();
+    w("backup.yaml", &plan);
+    w("sub/restore.yml", &plan);
+    // A damaged plan still says what it is: it is checked (and fails).
+    w(
+        "broken.yaml",
+        "apiVersion: runbook/v1\nkind: Plan\nsteps: [\n",
+    );
+    w("values.yaml", "backup_id: 7\n");
+    w("values-prod.yaml", "apiVersion: runbook/v1\n");
+    w("helm/camunda.yaml", "zeebe:\n  clusterSize: 3\n");
+    w("k8s/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n");
+    w(".github/workflows/ci.yml", "on: push\njobs: {}\n");
+    w("notes.md", "apiVersion: runbook/v1\n");
+    assert_eq!(
+        checked(dir.path(), &[]),
+        ["backup.yaml", "broken.yaml", "sub/restore.yml"]
+    );
+    assert_eq!(
+        checked(dir.path(), &["--include", "sub/*.yml"]),
+        ["sub/restore.yml"]
+    );
+    assert_eq!(
+        checked(
+            dir.path(),
+            &["--exclude", "broken*", "--exclude", "values*"]
+        ),
+        ["backup.yaml", "sub/restore.yml"]
+    );
+    // Without the default exclude, a values file that claims to be a plan is checked.
+    assert_eq!(
+        checked(dir.path(), &["--exclude", "none"]),
+        [
+            "backup.yaml",
+            "broken.yaml",
+            "sub/restore.yml",
+            "values-prod.yaml"
+        ]
+    );
+    let none = runbook([
+        "validate",
+        "--include",
+        "*.json",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("runbook::io::no_plans"),
+        "{}",
+        none.stderr
+    );
+}
+
 /// An unknown helper is found by `validate`, not halfway through a run.
 #[test]
 fn unknown_helpers_fail_validation() {
