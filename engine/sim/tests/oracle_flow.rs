@@ -277,6 +277,9 @@ async fn documented_order_is_coherent_on_opensearch_without_optimize() {
     s.handle.shutdown().await;
 }
 
+/// One change to a restored world.
+type Change = Box<dyn FnOnce(&mut crate::model::World)>;
+
 /// A restored world judged after one change: the verdict's problems, the world put back.
 fn judge_changed(s: &Sim, id: u64, change: impl FnOnce(&mut crate::model::World)) -> Vec<String> {
     let mut world = crate::model::lock(&s.handle.shared);
@@ -330,7 +333,7 @@ async fn the_restore_oracle_reports_every_kind_of_difference() {
             .map(|i| i.name.clone())
             .expect("a restored index with records")
     };
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut crate::model::World)>)> = vec![
+    let cases: Vec<(&str, Change)> = vec![
         (
             "was not restored from backup 6",
             Box::new(|w| w.cluster.restored_from = Some(5)),
