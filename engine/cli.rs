@@ -1,4 +1,4 @@
-//! cli: the `runbook` command line. Parses arguments (clap), calls the
+//! cli: the `runbook` command line. Parses arguments (clap), sets up logging to stderr, calls the
 //! library and maps outcomes to exit codes: 0 success, 1 invalid plan (validate) or failed
 //! run, 2 usage or I/O error. It holds no logic of its own beyond wiring and printing.
 
@@ -38,6 +38,10 @@ pub(crate) fn parse_max_parallel(s: &str) -> Result<usize, String> {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log to stderr: `-v` what runbook does (info), `-vv` every request and kubectl argv
+    /// (debug). `RUST_LOG` (e.g. `runbook=trace`) overrides both.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -136,6 +140,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    init_logging(cli.verbose);
     match cli.command {
         Command::Validate(a) => validate(&a),
         Command::Graph(a) => graph(&a),
@@ -151,6 +156,26 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Logs go to stderr, never stdout: stdout carries outputs (JSON reports, values files).
+/// Without `-v` or `RUST_LOG` nothing is logged (the run prints its own progress).
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "off",
+        1 => "warn,runbook=info",
+        _ => "warn,runbook=debug",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color())
+        .try_init();
 }
 
 /// Prints a usage or I/O problem as a miette report and returns exit code 2.

@@ -330,3 +330,38 @@ fn the_diagnostic_catalogue_is_complete() {
         "not in docs/diagnostics.md: {missing:?}; listed but not in the code: {stale:?}"
     );
 }
+
+/// `-vv` logs every request to stderr; stdout keeps only the command's own output.
+#[test]
+fn verbose_logs_go_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port with nothing listening: the request is logged before it fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plan = std::fs::read_to_string(fixture("invalid/bad_jq.yaml"))
+        .unwrap()
+        .replace("9600", &port.to_string())
+        .split("steps:")
+        .next()
+        .unwrap()
+        .to_string()
+        + "steps:\n  - id: a\n    http: {target: api, path: /x}\n";
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let state = dir.path().join("state");
+    let args = [
+        "-vv",
+        "run",
+        path.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let r = runbook(args);
+    assert!(r.stderr.contains("http request"), "{}", r.stderr);
+    assert!(!r.stdout.contains("http request"), "{}", r.stdout);
+    let quiet = runbook(&args[1..]);
+    assert!(!quiet.stderr.contains("http request"), "{}", quiet.stderr);
+}
