@@ -6,6 +6,7 @@ pub mod diagnostics_output;
 pub mod dry_run;
 pub mod graph_view;
 pub mod how_to_continue;
+pub mod logging;
 pub mod rehearse;
 pub mod run;
 pub mod sim;
@@ -38,8 +39,9 @@ pub(crate) fn parse_max_parallel(s: &str) -> Result<usize, String> {
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log to stderr: `-v` what runbook does (info), `-vv` every request and kubectl argv
-    /// (debug). `RUST_LOG` (e.g. `runbook=trace`) overrides both.
+    /// Log to stderr, secrets masked: `-v` every HTTP request (method, URL, status) and
+    /// kubectl argv (info), `-vv` bodies too (debug). `RUST_LOG` (e.g. `runbook=trace`)
+    /// overrides both.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 }
@@ -140,7 +142,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(cli.verbose);
+    logging::init(cli.verbose, color());
     match cli.command {
         Command::Validate(a) => validate(&a),
         Command::Graph(a) => graph(&a),
@@ -156,26 +158,6 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
-}
-
-/// Logs go to stderr, never stdout: stdout carries outputs (JSON reports, values files).
-/// Without `-v` or `RUST_LOG` nothing is logged (the run prints its own progress).
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "off",
-        1 => "warn,runbook=info",
-        _ => "warn,runbook=debug",
-    };
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(color())
-        .try_init();
 }
 
 /// Prints a usage or I/O problem as a miette report and returns exit code 2.

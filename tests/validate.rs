@@ -365,3 +365,130 @@ fn verbose_logs_go_to_stderr() {
     let quiet = runbook(&args[1..]);
     assert!(!quiet.stderr.contains("http request"), "{}", quiet.stderr);
 }
+
+/// Answers every request on 127.0.0.1 with `{"token": ...}` (connection closed after each),
+/// until the test process ends.
+fn token_server(token: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as much body as Content-Length says (bounded by the reads).
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let body = format!("{{\"token\": \"{token}\"}}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// `-vv` logs requests, responses, bodies and kubectl argv; no secret reaches stderr in any
+/// form: a declared secret raw, percent-encoded (in a path), in a JSON body, as Basic auth
+/// and in kubectl arguments, and a secret captured from a response at run time.
+#[test]
+fn a_secret_never_appears_in_verbose_logs() {
+    const DECLARED: &str = "Pa ss/w0rd-declared";
+    const CAPTURED: &str = "captured-Token-4711";
+    let port = token_server(CAPTURED);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: secrets
+params:
+  password: {{type: string, secret: true}}
+targets:
+  api:
+    http:
+      url: "http://127.0.0.1:{port}"
+      auth: {{basic: {{username: admin, password: "{{{{params.password}}}}"}}}}
+  cluster: {{kubectl: {{namespace: ns, kubeconfig: "{kubeconfig}"}}}}
+steps:
+  - id: login
+    http: {{target: api, method: POST, path: "/login/{{{{params.password}}}}", json: {{password: "{{{{params.password}}}}"}}}}
+    outputs:
+      token: {{jq: .body.token, secret: true}}
+  - id: use
+    needs: [login]
+    http: {{target: api, method: POST, path: "/use/{{{{steps.login.outputs.token}}}}", json: {{token: "{{{{steps.login.outputs.token}}}}"}}}}
+  - id: kube
+    needs: [use]
+    kubectl: {{target: cluster, args: [create, secret, generic, x, "--from-literal=password={{{{params.password}}}}", "--from-literal=token={{{{steps.login.outputs.token}}}}"]}}
+"#,
+        kubeconfig = dir.path().join("kubeconfig").display()
+    );
+    // A kubeconfig for a server that refuses connections: the argv is logged, then it fails.
+    std::fs::write(
+        dir.path().join("kubeconfig"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let state = dir.path().join("state");
+    let set = format!("password={DECLARED}");
+    let r = runbook([
+        "-vv",
+        "run",
+        path.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--set",
+        &set,
+    ]);
+    // The log shows what happened...
+    for shown in [
+        "http request",
+        "http response",
+        "status=200",
+        "kubectl",
+        "create secret generic",
+    ] {
+        assert!(
+            r.stderr.contains(shown),
+            "`{shown}` not logged:\n{}",
+            r.stderr
+        );
+    }
+    // ...and no form of either secret.
+    let basic = "YWRtaW46UGEgc3MvdzByZC1kZWNsYXJlZA"; // base64("admin:Pa ss/w0rd-declared") prefix
+    for secret in [
+        DECLARED,
+        "Pa%20ss",
+        "Pa+ss",
+        "w0rd-declared",
+        CAPTURED,
+        "Token-4711",
+        basic,
+    ] {
+        assert!(
+            !r.stderr.contains(secret) && !r.stdout.contains(secret),
+            "`{secret}` leaked:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+}

@@ -49,7 +49,8 @@ impl ExecExecutor {
                 message: format!("cannot serialize the executor input: {err}"),
             })?;
         line.push(b'\n');
-        tracing::debug!(executor = %req.executor, "exec");
+        tracing::info!(executor = %req.executor, "exec");
+        tracing::debug!(executor = %req.executor, input = %req.input, "exec input");
         let spec = ProcessSpec {
             program: program.as_os_str(),
             args: Vec::new(),
