@@ -40,14 +40,14 @@ pub(crate) struct HttpExecutor {
 
 impl HttpExecutor {
     /// An executor with no clients yet.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             clients: Mutex::new(HashMap::new()),
         }
     }
 
     /// Runs one attempt; `forwarded_port` redirects the request to `http://127.0.0.1:<port>`.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         req: &HttpRequest,
         forwarded_port: Option<u16>,

@@ -27,12 +27,12 @@ pub(crate) struct KubectlExecutor {
 
 impl KubectlExecutor {
     /// An executor running the given binary.
-    pub fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
+    pub(super) fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
         Self { kubectl, options }
     }
 
     /// Runs one attempt.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         req: &KubectlRequest,
         cancel: &CancellationToken,
