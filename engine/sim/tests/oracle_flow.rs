@@ -412,3 +412,93 @@ async fn the_restore_oracle_reports_every_kind_of_difference() {
     }
     s.handle.shutdown().await;
 }
+
+/// A coherent backup judged after one change: the verdict's problems, the world put back.
+fn judge_backup_changed(
+    s: &Sim,
+    id: u64,
+    change: impl FnOnce(&mut crate::model::World),
+) -> Vec<String> {
+    let mut world = crate::model::lock(&s.handle.shared);
+    let saved_snapshots = world.store.snapshots.clone();
+    let saved_backup = world.zeebe.backups.get(&id).cloned();
+    change(&mut world);
+    let verdict = crate::oracle::backup(&world, id);
+    assert_eq!(verdict.coherent, verdict.problems.is_empty());
+    world.store.snapshots = saved_snapshots;
+    if let Some(b) = saved_backup {
+        world.zeebe.backups.insert(id, b);
+    }
+    verdict.problems
+}
+
+/// The backup oracle's negatives beyond the exporter bound (tested above through wrong
+/// orders): a missing Zeebe backup, a missing part, a missing `zeebe-record` snapshot, a
+/// snapshot that did not succeed, and an index holding more than Zeebe's checkpoint.
+#[tokio::test]
+async fn the_backup_oracle_reports_every_kind_of_gap() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    pause(&s).await;
+    index_backups(&s, 7).await;
+    zeebe_backup(&s, 7).await;
+    resume(&s).await;
+    assert_eq!(judge_backup_changed(&s, 7, |_| {}), Vec::<String>::new());
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "no Zeebe backup with id 7",
+            Box::new(|w| {
+                w.zeebe.backups.remove(&7);
+            }),
+        ),
+        (
+            "part 5 of 5 is missing",
+            Box::new(|w| {
+                w.store
+                    .snapshots
+                    .retain(|s| !s.name.ends_with("_part_5_of_5"))
+            }),
+        ),
+        (
+            "camunda_zeebe_records_backup_7 is missing",
+            Box::new(|w| {
+                w.store
+                    .snapshots
+                    .retain(|s| s.name != crate::oracle::records_snapshot(7));
+            }),
+        ),
+        (
+            "is PARTIAL",
+            Box::new(|w| {
+                let snap = w
+                    .store
+                    .snapshots
+                    .iter_mut()
+                    .find(|s| s.name.ends_with("_part_1_of_5"));
+                snap.expect("a part").state = crate::datastore::SnapState::Partial;
+            }),
+        ),
+        (
+            "> checkpoint position C=",
+            Box::new(|w| {
+                let records = crate::oracle::records_snapshot(7);
+                let snap = w.store.snapshots.iter_mut().find(|s| s.name == records);
+                let copy = snap
+                    .expect("records snapshot")
+                    .indices
+                    .iter_mut()
+                    .find(|c| c.owner.exported_into())
+                    .expect("an exported index");
+                copy.positions[0] = u64::MAX;
+            }),
+        ),
+    ];
+    for (expected, change) in cases {
+        let problems = judge_backup_changed(&s, 7, change);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}, got {problems:?}"
+        );
+    }
+    s.handle.shutdown().await;
+}
