@@ -10,6 +10,11 @@
 //! The Camunda simulator is its own crate (`runbook-sim`, in `engine/sim/`); only `cli`
 //! uses it, for `runbook sim` and `runbook rehearse`.
 
+// `pub` means "another crate (the binary, the integration tests) uses it"; what only this
+// crate uses is `pub(crate)`, so the public surface is what the tree shows (test helpers
+// are exempt).
+#![cfg_attr(not(test), warn(unreachable_pub))]
+
 pub mod cli;
 pub mod clock;
 pub mod executor;

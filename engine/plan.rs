@@ -13,6 +13,7 @@ pub mod jq;
 pub mod loader;
 pub mod model;
 pub mod params;
+pub mod plan_files;
 pub mod raw;
 pub mod schema;
 pub mod source;

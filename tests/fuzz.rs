@@ -203,6 +203,12 @@ fn alias_bomb_is_refused_with_a_diagnostic() {
     let loaded = on_cli_stack(move || must_not_panic("alias-bomb.yaml", text));
     let e = first_error(&loaded);
     assert!(e.contains("alias"), "{e}");
+    // Terminating is not enough: the answer must be bounded too (no time bound: a loaded
+    // machine is slow, never wrong; a hang shows as the harness's timeout).
+    let diagnostics = &loaded.validated.diagnostics;
+    assert!(diagnostics.len() <= 10, "{} diagnostics", diagnostics.len());
+    let shown = runbook::cli::diagnostics_output::human(&[loaded.diagnostics()], false, 100);
+    assert!(shown.len() < 20_000, "{} bytes of diagnostics", shown.len());
 }
 
 #[test]

@@ -165,6 +165,91 @@ fn directories_skip_hidden_entries() {
     assert!(r.stderr.contains("1 of 1 plan file"), "{}", r.stderr);
 }
 
+/// The files `validate --format json DIR args...` checked, relative to DIR.
+fn checked(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["validate", "--format", "json"];
+    all.extend_from_slice(args);
+    let d = dir.to_str().unwrap();
+    all.push(d);
+    let r = runbook(&all);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+    v.as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().expect("file");
+            file.strip_prefix(d)
+                .unwrap_or(file)
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+/// In a directory, plans are *.yaml/*.yml files (not values*) that say `apiVersion:
+/// runbook/...` or `kind: Plan`; `--include`/`--exclude` replace the globs.
+#[test]
+fn directories_hold_plans_and_other_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let plan = std::fs::read_to_string(fixture("invalid/warnings.yaml")).unwrap();
+    w("backup.yaml", &plan);
+    w("sub/restore.yml", &plan);
+    // A damaged plan still says what it is: it is checked (and fails).
+    w(
+        "broken.yaml",
+        "apiVersion: runbook/v1\nkind: Plan\nsteps: [\n",
+    );
+    w("values.yaml", "backup_id: 7\n");
+    w("values-prod.yaml", "apiVersion: runbook/v1\n");
+    w("helm/camunda.yaml", "zeebe:\n  clusterSize: 3\n");
+    w("k8s/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n");
+    w(".github/workflows/ci.yml", "on: push\njobs: {}\n");
+    w("notes.md", "apiVersion: runbook/v1\n");
+    assert_eq!(
+        checked(dir.path(), &[]),
+        ["backup.yaml", "broken.yaml", "sub/restore.yml"]
+    );
+    assert_eq!(
+        checked(dir.path(), &["--include", "sub/*.yml"]),
+        ["sub/restore.yml"]
+    );
+    assert_eq!(
+        checked(
+            dir.path(),
+            &["--exclude", "broken*", "--exclude", "values*"]
+        ),
+        ["backup.yaml", "sub/restore.yml"]
+    );
+    // Without the default exclude, a values file that claims to be a plan is checked.
+    assert_eq!(
+        checked(dir.path(), &["--exclude", "none"]),
+        [
+            "backup.yaml",
+            "broken.yaml",
+            "sub/restore.yml",
+            "values-prod.yaml"
+        ]
+    );
+    let none = runbook([
+        "validate",
+        "--include",
+        "*.json",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr.contains("runbook::io::no_plans"),
+        "{}",
+        none.stderr
+    );
+}
+
 /// An unknown helper is found by `validate`, not halfway through a run.
 #[test]
 fn unknown_helpers_fail_validation() {
@@ -244,4 +329,166 @@ fn the_diagnostic_catalogue_is_complete() {
         missing.is_empty() && stale.is_empty(),
         "not in docs/diagnostics.md: {missing:?}; listed but not in the code: {stale:?}"
     );
+}
+
+/// `-vv` logs every request to stderr; stdout keeps only the command's own output.
+#[test]
+fn verbose_logs_go_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port with nothing listening: the request is logged before it fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plan = std::fs::read_to_string(fixture("invalid/bad_jq.yaml"))
+        .unwrap()
+        .replace("9600", &port.to_string())
+        .split("steps:")
+        .next()
+        .unwrap()
+        .to_string()
+        + "steps:\n  - id: a\n    http: {target: api, path: /x}\n";
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let state = dir.path().join("state");
+    let args = [
+        "-vv",
+        "run",
+        path.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let r = runbook(args);
+    assert!(r.stderr.contains("http request"), "{}", r.stderr);
+    assert!(!r.stdout.contains("http request"), "{}", r.stdout);
+    let quiet = runbook(&args[1..]);
+    assert!(!quiet.stderr.contains("http request"), "{}", quiet.stderr);
+}
+
+/// Answers every request on 127.0.0.1 with `{"token": ...}` (connection closed after each),
+/// until the test process ends.
+fn token_server(token: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as much body as Content-Length says (bounded by the reads).
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let body = format!("{{\"token\": \"{token}\"}}");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// `-vv` logs requests, responses, bodies and kubectl argv; no secret reaches stderr in any
+/// form: a declared secret raw, percent-encoded (in a path), in a JSON body, as Basic auth
+/// and in kubectl arguments, and a secret captured from a response at run time.
+#[test]
+fn a_secret_never_appears_in_verbose_logs() {
+    const DECLARED: &str = "Pa ss/w0rd-declared";
+    const CAPTURED: &str = "captured-Token-4711";
+    let port = token_server(CAPTURED);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: secrets
+params:
+  password: {{type: string, secret: true}}
+targets:
+  api:
+    http:
+      url: "http://127.0.0.1:{port}"
+      auth: {{basic: {{username: admin, password: "{{{{params.password}}}}"}}}}
+  cluster: {{kubectl: {{namespace: ns, kubeconfig: "{kubeconfig}"}}}}
+steps:
+  - id: login
+    http: {{target: api, method: POST, path: "/login/{{{{params.password}}}}", json: {{password: "{{{{params.password}}}}"}}}}
+    outputs:
+      token: {{jq: .body.token, secret: true}}
+  - id: use
+    needs: [login]
+    http: {{target: api, method: POST, path: "/use/{{{{steps.login.outputs.token}}}}", json: {{token: "{{{{steps.login.outputs.token}}}}"}}}}
+  - id: kube
+    needs: [use]
+    kubectl: {{target: cluster, args: [create, secret, generic, x, "--from-literal=password={{{{params.password}}}}", "--from-literal=token={{{{steps.login.outputs.token}}}}"]}}
+"#,
+        kubeconfig = dir.path().join("kubeconfig").display()
+    );
+    // A kubeconfig for a server that refuses connections: the argv is logged, then it fails.
+    std::fs::write(
+        dir.path().join("kubeconfig"),
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {}\n",
+    )
+    .unwrap();
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, plan).unwrap();
+    let state = dir.path().join("state");
+    let set = format!("password={DECLARED}");
+    let r = runbook([
+        "-vv",
+        "run",
+        path.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--set",
+        &set,
+    ]);
+    // The log shows what happened...
+    for shown in [
+        "http request",
+        "http response",
+        "status=200",
+        "kubectl",
+        "create secret generic",
+    ] {
+        assert!(
+            r.stderr.contains(shown),
+            "`{shown}` not logged:\n{}",
+            r.stderr
+        );
+    }
+    // ...and no form of either secret.
+    let basic = "YWRtaW46UGEgc3MvdzByZC1kZWNsYXJlZA"; // base64("admin:Pa ss/w0rd-declared") prefix
+    for secret in [
+        DECLARED,
+        "Pa%20ss",
+        "Pa+ss",
+        "w0rd-declared",
+        CAPTURED,
+        "Token-4711",
+        basic,
+    ] {
+        assert!(
+            !r.stderr.contains(secret) && !r.stdout.contains(secret),
+            "`{secret}` leaked:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
 }

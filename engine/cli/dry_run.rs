@@ -390,3 +390,101 @@ fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::loader;
+    use crate::plan::source::SourceFile;
+    use crate::run::inputs::{Inputs, resolve};
+
+    const PLAN: &str = r#"apiVersion: runbook/v1
+kind: Plan
+name: d
+params:
+  password: {type: string, secret: true}
+  names: {type: list, default: [a, b]}
+targets:
+  api:
+    http:
+      url: "http://127.0.0.1:1"
+      auth: {basic: {username: admin, password: "{{params.password}}"}}
+  k: {kubectl: {namespace: ns}}
+steps:
+  - id: list
+    kubectl: {target: k, args: [get, deploy, -o, json]}
+    outputs: {deploys: .stdout.items}
+  - id: scale
+    needs: [list]
+    destructive: true
+    for_each: $steps.list.outputs.deploys
+    kubectl: {target: k, args: [scale, "deployment/{{item.metadata.name}}", --replicas=0]}
+  - id: each
+    for_each: $params.names
+    http: {target: api, method: POST, path: "/x/{{item}}", json: {token: "{{steps.list.outputs.deploys}}", p: "{{params.password}}"}}
+    needs: [list]
+finally:
+  - id: tidy
+    http: {target: api, path: /tidy}
+"#;
+
+    fn dry() -> DryRun {
+        let loaded = loader::load_source(SourceFile::new("d.yaml", PLAN));
+        let v = loaded.validated;
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+        let plan = v.plan.expect("plan");
+        let inputs = Inputs {
+            sets: vec!["password=s3cret-Pass-99".into()],
+            files: Vec::new(),
+        };
+        let params = resolve(&plan, &inputs, &|_| None).expect("params");
+        dry_run(&plan, v.graphs.as_ref().expect("graphs"), &params)
+    }
+
+    #[test]
+    fn steps_come_in_execution_order_with_stages() {
+        let d = dry();
+        let ids: Vec<&str> = d.steps.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids[0], "list");
+        assert_eq!(d.steps[0].stage, 1);
+        assert!(d.steps[1..].iter().all(|s| s.stage == 2));
+        assert_eq!(d.finally.len(), 1);
+        assert!(d.steps.iter().any(|s| s.id == "scale" && s.destructive));
+    }
+
+    #[test]
+    fn run_time_items_show_a_placeholder_naming_their_source() {
+        let d = dry();
+        let scale = d.steps.iter().find(|s| s.id == "scale").expect("scale");
+        assert!(scale.items.is_none(), "items exist only at run time");
+        let shown = text(&d);
+        assert!(
+            shown.contains("deployment/<item.metadata.name of $steps.list.outputs.deploys>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn static_items_are_expanded_and_outputs_are_placeholders() {
+        let d = dry();
+        let each = d.steps.iter().find(|s| s.id == "each").expect("each");
+        assert_eq!(each.items.as_deref(), Some(&[json!("a"), json!("b")][..]));
+        let shown = text(&d);
+        assert!(shown.contains("/x/a"), "{shown}");
+        assert!(shown.contains("/x/b"), "{shown}");
+        assert!(shown.contains("<steps.list.outputs.deploys>"), "{shown}");
+    }
+
+    #[test]
+    fn secrets_never_appear() {
+        let d = dry();
+        let shown = text(&d);
+        let json = serde_json::to_string(&d).expect("json");
+        for out in [&shown, &json] {
+            assert!(!out.contains("s3cret-Pass-99"), "{out}");
+            // base64 of "admin:s3cret-Pass-99" (the Basic credential), unpadded prefix.
+            assert!(!out.contains("YWRtaW46czNjcmV0"), "{out}");
+        }
+        assert!(shown.contains("***"), "{shown}");
+    }
+}

@@ -271,3 +271,83 @@ fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::loader;
+    use crate::plan::source::SourceFile;
+
+    const PLAN: &str = "apiVersion: runbook/v1\nkind: Plan\nname: g\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a-b\n    http: {target: web, path: /x}\n  - id: a_b\n    http: {target: web, path: /x}\n  - id: end\n    needs: [a-b, a_b]\n    destructive: true\n    http: {target: web, method: DELETE, path: /x}\n    undo: {http: {target: web, path: /y}}\n  - id: side\n    when: 'true'\n    needs: a-b\n    wait: {http: {target: web, path: /x}, until: 'true', timeout: 1m}\nfinally:\n  - id: tidy\n    http: {target: web, path: /z}\n";
+
+    fn shown(format: GraphFormat) -> String {
+        let loaded = loader::load_source(SourceFile::new("g.yaml", PLAN));
+        let v = loaded.validated;
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+        render(
+            v.plan.as_ref().expect("plan"),
+            v.graphs.as_ref().expect("graphs"),
+            format,
+        )
+    }
+
+    #[test]
+    fn text_shows_stages_needs_marks_undo_and_finally() {
+        let t = shown(GraphFormat::Text);
+        assert!(
+            t.starts_with("Plan `g`: 4 steps in 2 stages, 1 finally steps\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("  end (http)  <- a-b, a_b  [DESTRUCTIVE]\n"),
+            "{t}"
+        );
+        assert!(t.contains("      undo ~> compensate (http)\n"), "{t}");
+        assert!(
+            t.contains("side (wait)  <- a-b  [conditional, wait]"),
+            "{t}"
+        );
+        assert!(t.contains("\ncritical path: "), "{t}");
+        assert!(
+            t.contains("finally (after all steps, whatever happened):\n  tidy (http)"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn dot_labels_break_lines_and_quote_ids() {
+        let d = shown(GraphFormat::Dot);
+        assert!(d.starts_with("digraph \"g\" {"), "{d}");
+        // DOT's line break, not a literal backslash-n.
+        assert!(d.contains("label=\"a-b\\n(http)\""), "{d}");
+        assert!(!d.contains("\\\\n"), "{d}");
+        assert!(
+            d.contains("\"end\" [label=\"end\\n(http)\", color=red"),
+            "{d}"
+        );
+        assert!(d.contains("\"end\" -> \"undo:end\" [style=dashed"), "{d}");
+        assert!(d.contains("\"(end of steps)\" -> \"tidy\""), "{d}");
+        assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
+    }
+
+    #[test]
+    fn mermaid_ids_are_distinct_and_never_keywords() {
+        assert_ne!(mermaid_id("a-b"), mermaid_id("a_b"));
+        assert_ne!(mermaid_id("a_2d_b"), mermaid_id("a-b"));
+        assert_eq!(mermaid_id("end"), "n_end");
+        let m = shown(GraphFormat::Mermaid);
+        assert!(m.starts_with("flowchart LR\n"), "{m}");
+        assert!(
+            m.contains(&format!("{} ==> n_end", mermaid_id("a-b")))
+                || m.contains(&format!("{} --> n_end", mermaid_id("a-b"))),
+            "{m}"
+        );
+        assert!(m.contains("style n_end stroke:#d00"), "{m}");
+        assert!(m.contains("subgraph finally[\"finally (always)\"]"), "{m}");
+        // No node is called `end` bare (Mermaid's keyword closes the subgraph).
+        assert!(
+            !m.lines().any(|l| l.trim_start().starts_with("end[")),
+            "{m}"
+        );
+    }
+}

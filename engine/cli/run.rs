@@ -28,8 +28,8 @@ pub struct RunArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub values: ValueArgs,
-    /// Most steps running at once.
-    #[arg(long, default_value_t = 16)]
+    /// Most steps running at once (at least 1).
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::parse_max_parallel)]
     pub max_parallel: usize,
     /// Stop the run (then undo and finally) after this long, e.g. `45m`.
     #[arg(long, value_parser = parse_duration)]
@@ -466,7 +466,7 @@ pub struct RecoverArgs {
     /// Re-run unfinished non-idempotent steps without asking.
     #[arg(long)]
     pub yes: bool,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::parse_max_parallel)]
     pub max_parallel: usize,
 }
 

@@ -15,9 +15,9 @@ use super::process::{self, ProcessSpec};
 use super::{ActionResult, ExecRequest, ExecutorOptions, StepError};
 
 /// The protocol name written in every request line.
-pub const PROTOCOL: &str = "runbook.exec/v1";
+pub(super) const PROTOCOL: &str = "runbook.exec/v1";
 /// The prefix of every executor program name.
-pub const PROGRAM_PREFIX: &str = "runbook-executor-";
+pub(super) const PROGRAM_PREFIX: &str = "runbook-executor-";
 
 /// How much of stderr / stdout goes into protocol error messages.
 const EXCERPT_CHARS: usize = 1024;
@@ -30,7 +30,7 @@ pub(crate) struct ExecExecutor {
 
 impl ExecExecutor {
     /// Looks executors up on `search_path` (`None`: the process `PATH`).
-    pub fn new(search_path: Option<OsString>, options: ExecutorOptions) -> Self {
+    pub(super) fn new(search_path: Option<OsString>, options: ExecutorOptions) -> Self {
         Self {
             search_path,
             options,
@@ -38,7 +38,7 @@ impl ExecExecutor {
     }
 
     /// Runs one attempt.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         req: &ExecRequest,
         cancel: &CancellationToken,
@@ -49,7 +49,8 @@ impl ExecExecutor {
                 message: format!("cannot serialize the executor input: {err}"),
             })?;
         line.push(b'\n');
-        tracing::debug!(executor = %req.executor, "exec");
+        tracing::info!(executor = %req.executor, "exec");
+        tracing::debug!(executor = %req.executor, input = %req.input, "exec input");
         let spec = ProcessSpec {
             program: program.as_os_str(),
             args: Vec::new(),

@@ -3,7 +3,8 @@
 //!
 //! Owns the cache of `reqwest::Client`s (one per TLS option set, so connections are pooled
 //! across steps). It must NOT retry, follow redirects, start port-forwards (it is handed the
-//! local port) or log header values, auth, bodies, queries or URL credentials.
+//! local port) or log header values, auth, queries or URL credentials; bodies are logged at
+//! debug (`-vv`) only, through the masking log writer (`cli::logging`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -39,14 +40,14 @@ pub(crate) struct HttpExecutor {
 
 impl HttpExecutor {
     /// An executor with no clients yet.
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             clients: Mutex::new(HashMap::new()),
         }
     }
 
     /// Runs one attempt; `forwarded_port` redirects the request to `http://127.0.0.1:<port>`.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         req: &HttpRequest,
         forwarded_port: Option<u16>,
@@ -61,7 +62,7 @@ impl HttpExecutor {
             connect_timeout: effective_connect_timeout(req.connect_timeout),
             direct: forwarded_port.is_some(),
         })?;
-        tracing::debug!(method = %req.method, url = %redact_url(url.as_str()), "http request");
+        log_request(req, &url);
         let builder = build_request(&client, req, url)?;
         tokio::select! {
             biased;
@@ -221,6 +222,7 @@ async fn send(
     let status = response.status().as_u16();
     let headers = headers_json(response.headers());
     let body = read_body(&mut response, req.max_response_bytes).await?;
+    log_response(req, status, &body);
     let value = serde_json::json!({
         "status": status,
         "headers": headers,
@@ -324,6 +326,39 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The URL without credentials, query or fragment: safe for logs and error messages.
+/// How much of a body a `-vv` log line shows.
+const LOG_BODY_CHARS: usize = 2048;
+
+/// `-v`: method and URL (no query, no credentials); `-vv`: the body too. Header values are
+/// never logged; the log writer masks the run's secrets in what is (`cli::logging`).
+fn log_request(req: &HttpRequest, url: &Url) {
+    let url = redact_url(url.as_str());
+    tracing::info!(method = %req.method, %url, "http request");
+    let body = match &req.body {
+        Some(HttpBody::Json(v)) => v.to_string(),
+        Some(HttpBody::Text(t)) => t.clone(),
+        None => return,
+    };
+    tracing::debug!(method = %req.method, %url, body = %truncate_chars(&body, LOG_BODY_CHARS), "http request body");
+}
+
+/// `-v`: the status; `-vv`: the body too (as above).
+fn log_response(req: &HttpRequest, status: u16, body: &[u8]) {
+    let url = redact_url(&req.url);
+    tracing::info!(method = %req.method, %url, status, "http response");
+    if !req.log_response_body {
+        tracing::debug!(method = %req.method, %url, status, "http response body withheld: the step captures a secret from it");
+        return;
+    }
+    tracing::debug!(
+        method = %req.method,
+        %url,
+        status,
+        body = %truncate_chars(&String::from_utf8_lossy(body), LOG_BODY_CHARS),
+        "http response body"
+    );
+}
+
 pub(crate) fn redact_url(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(url) => {

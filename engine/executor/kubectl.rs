@@ -27,12 +27,12 @@ pub(crate) struct KubectlExecutor {
 
 impl KubectlExecutor {
     /// An executor running the given binary.
-    pub fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
+    pub(super) fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
         Self { kubectl, options }
     }
 
     /// Runs one attempt.
-    pub async fn execute(
+    pub(super) async fn execute(
         &self,
         req: &KubectlRequest,
         cancel: &CancellationToken,
@@ -42,8 +42,9 @@ impl KubectlExecutor {
             args.push(DEFAULT_REQUEST_TIMEOUT.into());
         }
         args.extend(req.args.iter().map(Into::into));
-        // Arguments may carry secrets (literal values); only the verb is logged.
-        tracing::debug!(verb = req.args.first().map(String::as_str), "kubectl");
+        // Arguments may carry secrets (literal values): the log writer masks the run's
+        // secrets in every line (`cli::logging`). stdin is not logged (manifests, tokens).
+        tracing::info!(argv = %args.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "), "kubectl");
         let spec = ProcessSpec {
             program: self.kubectl.as_os_str(),
             args,
@@ -54,6 +55,8 @@ impl KubectlExecutor {
         let output = process::run(spec, cancel)
             .await
             .map_err(|err| explain_spawn(err, &self.kubectl))?;
+        tracing::info!(exit_code = output.exit_code, "kubectl exited");
+        tracing::debug!(stderr = %output.stderr_tail, "kubectl stderr");
         let result = ActionResult::new(json!({
             "exit_code": output.exit_code,
             "stdout": json_or_text(&output.stdout),

@@ -106,7 +106,7 @@ impl Forward {
 
 impl PortForwards {
     /// No forwards yet.
-    pub fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
+    pub(super) fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
         Self {
             kubectl,
             options,
@@ -117,7 +117,7 @@ impl PortForwards {
 
     /// The local port of the forward for `spec`, starting it (or restarting it once, if its
     /// child died) when needed.
-    pub async fn ensure(
+    pub(super) async fn ensure(
         &self,
         spec: &PortForwardSpec,
         cancel: &CancellationToken,
@@ -155,7 +155,7 @@ impl PortForwards {
 
     /// Stops the forward for `spec` if it still is the one on `port`, so that the next use
     /// starts a fresh one.
-    pub async fn invalidate(&self, spec: &PortForwardSpec, port: u16) {
+    pub(super) async fn invalidate(&self, spec: &PortForwardSpec, port: u16) {
         let slot = self.slot(ForwardKey::of(spec));
         let mut guard = slot.lock().await;
         if let Some(forward) = guard.as_mut()
@@ -167,7 +167,7 @@ impl PortForwards {
     }
 
     /// Kills and reaps every forward; later [`ensure`](Self::ensure) calls fail. Idempotent.
-    pub async fn shutdown(&self) {
+    pub(super) async fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
         let slots: Vec<Slot> = {
             let mut map = self.slots.lock().unwrap_or_else(|e| e.into_inner());

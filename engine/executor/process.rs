@@ -265,7 +265,7 @@ pub(crate) struct TailBuffer {
 
 impl TailBuffer {
     /// An empty buffer keeping at most `keep` bytes.
-    pub fn new(keep: usize) -> Self {
+    pub(super) fn new(keep: usize) -> Self {
         Self {
             keep,
             bytes: Vec::new(),
@@ -273,7 +273,7 @@ impl TailBuffer {
     }
 
     /// Appends, dropping the oldest bytes beyond the limit (amortized: trims at twice it).
-    pub fn push(&mut self, data: &[u8]) {
+    pub(super) fn push(&mut self, data: &[u8]) {
         self.bytes.extend_from_slice(data);
         if self.bytes.len() > self.keep.saturating_mul(2).max(1) {
             self.trim();
@@ -286,7 +286,7 @@ impl TailBuffer {
     }
 
     /// The kept bytes as (lossy) text.
-    pub fn to_text(&self) -> String {
+    pub(super) fn to_text(&self) -> String {
         let start = self.bytes.len().saturating_sub(self.keep);
         String::from_utf8_lossy(&self.bytes[start..]).into_owned()
     }

@@ -50,6 +50,18 @@ pub struct HttpRequest {
     /// When set, the request goes to the forwarded local port: scheme, host and port of `url`
     /// are replaced by `http://127.0.0.1:<local>`.
     pub port_forward: Option<PortForwardSpec>,
+    /// Whether `-vv` may log the response body. False for a step that captures a secret
+    /// output from it: that secret is only known (and masked) once the body is parsed.
+    pub log_response_body: bool,
+}
+
+impl ActionRequest {
+    /// Keeps the response body out of the logs (see `HttpRequest::log_response_body`).
+    pub fn withhold_response_body(&mut self) {
+        if let Self::Http(h) = self {
+            h.log_response_body = false;
+        }
+    }
 }
 
 impl HttpRequest {
@@ -74,6 +86,7 @@ impl HttpRequest {
             expect: Vec::new(),
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             port_forward: None,
+            log_response_body: true,
         }
     }
 }

@@ -247,3 +247,104 @@ impl Decoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::yaml::parse;
+
+    fn node(text: &str) -> Node {
+        parse(text).expect("yaml")
+    }
+
+    fn codes(d: &Decoder) -> Vec<&'static str> {
+        d.diagnostics.iter().map(|x| x.code).collect()
+    }
+
+    #[test]
+    fn fields_keep_known_keys_and_report_the_others() {
+        let n = node("name: x\nnmae: y\n1: z\n");
+        let mut d = Decoder::default();
+        let f = d
+            .fields(&n, Span::point(0), "the plan", &["name", "steps"])
+            .expect("a mapping");
+        assert_eq!(f.get("name").map(|v| v.key_text()), Some("x".into()));
+        assert!(f.has("name") && !f.has("nmae") && !f.has("steps"));
+        assert_eq!(
+            codes(&d),
+            ["runbook::plan::unknown_key", "runbook::plan::invalid_key"]
+        );
+        d.missing(&f, "steps", "the plan");
+        assert_eq!(codes(&d)[2], "runbook::plan::missing_field");
+        assert!(d.diagnostics[2].message.contains("`steps`"));
+    }
+
+    #[test]
+    fn fields_of_a_non_mapping_is_a_type_error() {
+        let n = node("[a, b]");
+        let mut d = Decoder::default();
+        assert!(d.fields(&n, Span::point(0), "the plan", &["a"]).is_none());
+        assert_eq!(codes(&d), ["runbook::plan::wrong_type"]);
+        assert!(
+            d.diagnostics[0].labels[0].text.contains("found"),
+            "{:?}",
+            d.diagnostics[0]
+        );
+    }
+
+    #[test]
+    fn scalars_are_read_strictly_or_in_their_spelling() {
+        let mut d = Decoder::default();
+        assert!(
+            d.string(&node("8.8"), "`version`").is_none(),
+            "a number is not a string"
+        );
+        assert_eq!(
+            d.scalar_text(&node("3"), "arg").map(|s| s.value),
+            Some("3".into())
+        );
+        assert_eq!(
+            d.scalar_text(&node("true"), "arg").map(|s| s.value),
+            Some("true".into())
+        );
+        assert_eq!(d.bool(&node("true"), "b").map(|s| s.value), Some(true));
+        assert!(d.bool(&node("yes please"), "b").is_none());
+        assert_eq!(d.int(&node("42"), "n").map(|s| s.value), Some(42));
+        assert!(d.int(&node("4.2"), "n").is_none());
+        assert_eq!(d.number(&node("4"), "n").map(|s| s.value), Some(4.0));
+        assert_eq!(
+            d.duration_text(&node("90"), "timeout").map(|s| s.value),
+            Some("90s".into()),
+            "a bare number is seconds"
+        );
+        assert!(d.duration_text(&node("[1]"), "timeout").is_none());
+        assert_eq!(d.diagnostics.len(), 4);
+        assert!(codes(&d).iter().all(|c| *c == "runbook::plan::wrong_type"));
+    }
+
+    #[test]
+    fn lists_accept_a_single_name_where_allowed() {
+        let mut d = Decoder::default();
+        let one = |d: &mut Decoder, n: &Node| d.string(n, "a need").map(|s| s.value);
+        assert_eq!(d.list(&node("a"), "`needs`", true, one), ["a"]);
+        assert_eq!(d.list(&node("[a, b]"), "`needs`", true, one), ["a", "b"]);
+        assert!(d.list(&node("~"), "`needs`", true, one).is_empty());
+        assert!(d.diagnostics.is_empty());
+        assert!(d.list(&node("a"), "`args`", false, one).is_empty());
+        assert_eq!(codes(&d), ["runbook::plan::wrong_type"]);
+    }
+
+    #[test]
+    fn named_maps_take_number_names_in_their_spelling() {
+        let mut d = Decoder::default();
+        let names: Vec<String> = d
+            .named_map(&node("a: 1\n2: 3\n"), "`params`")
+            .into_iter()
+            .map(|(k, _)| k.value)
+            .collect();
+        assert_eq!(names, ["a", "2"]);
+        assert!(d.named_map(&node("~"), "`params`").is_empty());
+        assert!(d.named_map(&node("[a]"), "`params`").is_empty());
+        assert_eq!(codes(&d), ["runbook::plan::wrong_type"]);
+    }
+}

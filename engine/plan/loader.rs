@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::plan::diagnostic::{Diagnostic, FileDiagnostics};
+use crate::plan::plan_files::{self, PlanFilter};
 use crate::plan::source::{SourceFile, Span};
 use crate::plan::validate::{Validated, decode, validate_raw};
 use crate::plan::yaml::{self, MAX_FILE_BYTES};
@@ -28,8 +29,13 @@ pub enum LoadError {
     #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
     #[diagnostic(code(runbook::io::not_utf8), help("save the file as UTF-8"))]
     NotUtf8 { path: String, offset: usize },
-    #[error("{path} has no plan files (*.yaml, *.yml)")]
-    #[diagnostic(code(runbook::io::no_plans))]
+    #[error("{path} has no plan files")]
+    #[diagnostic(
+        code(runbook::io::no_plans),
+        help(
+            "plans are *.yaml/*.yml files (not values*) with `apiVersion: runbook/v1` or `kind: Plan` at the top level; --include/--exclude change the globs"
+        )
+    )]
     NoPlans { path: String },
 }
 
@@ -108,57 +114,30 @@ pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     read_text(path).map(load_source)
 }
 
-/// Expands directories into the plan files below them (sorted); files are kept as given.
+/// Expands directories into the plan files below them (sorted; `plan_files` has the rule),
+/// with the default filter; files are kept as given.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    expand_with(paths, &PlanFilter::default())
+}
+
+/// `expand` with the `--include`/`--exclude` globs of `filter`.
+pub fn expand_with(paths: &[PathBuf], filter: &PlanFilter) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let before = out.len();
-            walk(p, &mut out).map_err(|e| LoadError::Read {
+            let found = plan_files::plans_in(p, filter).map_err(|e| LoadError::Read {
                 path: p.display().to_string(),
                 message: e.to_string(),
             })?;
-            if out.len() == before {
+            if found.is_empty() {
                 return Err(LoadError::NoPlans {
                     path: p.display().to_string(),
                 });
             }
+            out.extend(found);
         } else {
             out.push(p.clone());
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if is_hidden(&p) {
-            continue;
-        }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") && !is_values_file(&p) {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-/// Hidden entries (`.github/`, `.runbook/`) hold other tools' YAML (CI workflows) and run
-/// state, not plans.
-fn is_hidden(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.'))
-}
-
-/// Values files (`values*.yaml`) live beside plans but are not plans.
-fn is_values_file(p: &Path) -> bool {
-    p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("values"))
 }

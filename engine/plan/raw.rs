@@ -791,3 +791,90 @@ fn decode_undo(d: &mut Decoder, node: &Node, key: Span) -> Option<RawUndo> {
         timeout: opt_duration(d, &f, "timeout"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(text: &str) -> (RawPlan, Vec<&'static str>) {
+        let mut d = Decoder::default();
+        let plan = RawPlan::decode(crate::plan::yaml::parse(text).expect("yaml"), &mut d);
+        (plan, d.diagnostics.iter().map(|x| x.code).collect())
+    }
+
+    const HEAD: &str = "apiVersion: runbook/v1\nkind: Plan\nname: t\n";
+
+    #[test]
+    fn a_plan_is_read_as_written_with_spans() {
+        let text = format!(
+            "{HEAD}requires: {{camunda: \">=8.8.0\"}}\nparams:\n  p: {{type: string, default: x, secret: true}}\ntargets:\n  web: {{http: {{url: \"http://h\", timeout: 5s}}}}\n  k: {{kubectl: {{namespace: ns}}}}\nsteps:\n  - id: a\n    needs: b\n    http: {{target: web, path: /x}}\n    retry: {{attempts: 2}}\n    outputs: {{o: .body, s: {{jq: .token, secret: true}}}}\n    undo: {{http: {{target: web, path: /u}}}}\n  - id: b\n    kubectl: {{target: k, args: [get, pods]}}\nfinally:\n  - id: f\n    exec: {{executor: echo}}\n"
+        );
+        let (plan, codes) = decode(&text);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(plan.name.as_ref().map(|n| n.value.as_str()), Some("t"));
+        assert_eq!(plan.requires.len(), 1);
+        assert_eq!(plan.params[0].name.value, "p");
+        assert_eq!(plan.params[0].secret.as_ref().map(|s| s.value), Some(true));
+        assert!(matches!(plan.targets[0].kind, Some(RawTargetKind::Http(_))));
+        assert!(matches!(
+            plan.targets[1].kind,
+            Some(RawTargetKind::Kubectl(_))
+        ));
+        let a = &plan.steps[0];
+        assert_eq!(a.id.as_ref().map(|i| i.value.as_str()), Some("a"));
+        // The id's span points at the id in the text.
+        let id = a.id.as_ref().unwrap();
+        assert_eq!(&text[id.span.start..id.span.end], "a");
+        assert_eq!(
+            a.needs.iter().map(|n| n.value.as_str()).collect::<Vec<_>>(),
+            ["b"]
+        );
+        assert!(matches!(a.actions[..], [(_, RawAction::Http(_))]));
+        assert_eq!(a.outputs.len(), 2);
+        assert!(a.undo.is_some() && a.retry.is_some());
+        assert!(matches!(
+            plan.steps[1].actions[..],
+            [(_, RawAction::Kubectl(_))]
+        ));
+        assert!(matches!(
+            plan.finally[0].actions[..],
+            [(_, RawAction::Exec(_))]
+        ));
+    }
+
+    #[test]
+    fn every_shape_problem_is_reported_not_only_the_first() {
+        let text = format!(
+            "{HEAD}steps:\n  - id: a\n    htp: {{}}\n    retry: {{attempts: many}}\n  - needs: [a]\n    http: {{target: web, path: /x, expect: [x]}}\n"
+        );
+        let (plan, codes) = decode(&text);
+        assert_eq!(plan.steps.len(), 2, "both steps are kept");
+        for code in [
+            "runbook::plan::unknown_key",
+            "runbook::plan::wrong_type",
+            "runbook::plan::missing_field",
+        ] {
+            assert!(codes.contains(&code), "{code} missing from {codes:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_and_a_non_mapping_are_refused() {
+        let (_, codes) = decode("");
+        assert_eq!(codes, ["runbook::plan::empty"]);
+        let (_, codes) = decode("[1, 2]");
+        assert_eq!(codes, ["runbook::plan::wrong_type"]);
+        let (plan, codes) = decode(&format!("{HEAD}steps: 3\n"));
+        assert!(plan.steps.is_empty());
+        assert_eq!(codes, ["runbook::plan::wrong_type"]);
+    }
+
+    #[test]
+    fn several_actions_are_all_kept_for_validate_to_refuse() {
+        let (plan, codes) = decode(&format!(
+            "{HEAD}steps:\n  - id: a\n    http: {{target: w, path: /x}}\n    kubectl: {{target: k, args: [get]}}\n"
+        ));
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(plan.steps[0].actions.len(), 2);
+    }
+}

@@ -47,12 +47,12 @@ pub(crate) struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    pub fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.d.push(d);
     }
 
     /// Parses a template string found at `text.span`.
-    pub fn template(&mut self, text: &Text) -> Template {
+    pub(crate) fn template(&mut self, text: &Text) -> Template {
         let content = content_start(self.source, text);
         match Template::parse(&text.value, text.span, content) {
             Ok(t) => t,
@@ -67,7 +67,7 @@ impl Checker<'_> {
     }
 
     /// A timeout: a fixed duration, or exactly `{{params.NAME}}` naming a `duration` param.
-    pub fn timeout(&mut self, text: &Text, what: &str) -> Option<crate::plan::Timeout> {
+    pub(crate) fn timeout(&mut self, text: &Text, what: &str) -> Option<crate::plan::Timeout> {
         let Some(inner) = text
             .value
             .trim()
@@ -105,7 +105,7 @@ impl Checker<'_> {
     }
 
     /// Parses a duration, or reports it.
-    pub fn duration(&mut self, text: &Text, what: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, text: &Text, what: &str) -> Option<Duration> {
         match crate::plan::duration::parse(&text.value) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -622,3 +622,6 @@ pub(crate) fn check_url(c: &mut Checker<'_>, u: &Text) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,7 @@ const MAX_KEY_BYTES: usize = 1000;
 
 /// Reads `text` if it is inside the subset; `None`: not in the subset or not sure, use the
 /// full parser.
-pub fn parse(text: &str) -> Option<Node> {
+pub(super) fn parse(text: &str) -> Option<Node> {
     if !ordinary_characters(text) {
         return None;
     }

@@ -177,3 +177,89 @@ pub async fn watch_signals(interrupts: Interrupts) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::inputs::{Inputs, resolve};
+
+    const PLAN: &str = "apiVersion: runbook/v1\nkind: Plan\nname: drive\nparams:\n  pw: {type: string, secret: true}\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a\n    http: {target: web, path: \"/{{params.pw}}\"}\nfinally:\n  - id: f\n    http: {target: web, path: /f}\n";
+
+    fn loaded() -> (Plan, (StepGraph, StepGraph), ResolvedParams) {
+        let v = crate::plan::loader::load_source(crate::plan::source::SourceFile::new(
+            "drive.yaml",
+            PLAN,
+        ))
+        .validated;
+        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
+        let plan = v.plan.expect("plan");
+        let inputs = Inputs {
+            sets: vec!["pw=driver-Secret-1".into()],
+            files: Vec::new(),
+        };
+        let params = resolve(&plan, &inputs, &|_| None).expect("params");
+        (plan, v.graphs.expect("graphs"), params)
+    }
+
+    #[test]
+    fn run_ids_sort_by_time_and_differ() {
+        let a = new_run_id();
+        let (stamp, tail) = a.split_once('-').expect("stamp-suffix");
+        assert_eq!(stamp.len(), 14, "{a}");
+        assert!(stamp.chars().all(|c| c.is_ascii_digit()), "{a}");
+        assert_eq!(tail.len(), 4, "{a}");
+        assert!((0..20).map(|_| new_run_id()).any(|b| b != a));
+    }
+
+    #[test]
+    fn a_new_run_journals_masked_params_and_holds_the_plan_lock() {
+        let (plan, _, params) = loaded();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = new_run(&plan, &params, dir.path()).expect("new run");
+        let RunEvent::RunStarted(start) = &first.first else {
+            panic!("the first event starts the run")
+        };
+        assert_eq!(start.params["pw"], json!("***"));
+        assert_eq!(first.run["id"], json!(first.run_id));
+        assert!(first.journal.dir.starts_with(dir.path()));
+        match new_run(&plan, &params, dir.path()) {
+            Err(JournalError::Locked { plan, .. }) => assert_eq!(plan, "drive"),
+            Err(e) => panic!("expected Locked, got {e}"),
+            Ok(_) => panic!("a second run of the same plan started"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_reports_every_event_and_no_secret() {
+        let (plan, graphs, params) = loaded();
+        let finished = run_plan(RunRequest {
+            plan,
+            graphs: &graphs,
+            params: &params,
+            run: json!({"id": "t", "dry_run": false}),
+            journal: None,
+            log_format: LogFormat::Json,
+            live: false,
+            kubectl: PathBuf::from("kubectl"),
+            options: RunOptions {
+                max_parallel: 4,
+                timeout: None,
+            },
+            resume: crate::run::scheduler::Resume::default(),
+            interrupts: Interrupts::default(),
+        })
+        .await;
+        let result = finished.result.expect("the run started");
+        assert_eq!(result.failed.len(), 1, "{:?}", result.failed);
+        assert_eq!(finished.events.len(), finished.stamps.len());
+        let text = serde_json::to_string(&finished.events).expect("events");
+        assert!(text.contains("\"f\""), "finally ran: {text}");
+        assert!(!text.contains("driver-Secret-1"), "{text}");
+        assert!(
+            finished
+                .redactor
+                .apply("x driver-Secret-1 y")
+                .contains("***")
+        );
+    }
+}

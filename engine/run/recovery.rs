@@ -372,4 +372,147 @@ mod tests {
         assert_eq!(st.unfinished_items("each"), vec!["b"]);
         assert_eq!(st.items_done["each"][0].1, json!("a"));
     }
+
+    fn started(id: &str) -> RunEvent {
+        RunEvent::StepStarted {
+            phase: Phase::Main,
+            id: id.into(),
+            attempt: 1,
+            item: None,
+        }
+    }
+
+    fn succeeded(phase: Phase, id: &str) -> RunEvent {
+        RunEvent::StepSucceeded {
+            phase,
+            id: id.into(),
+            attempts: 1,
+            duration_ms: 1,
+            outputs: Map::new(),
+        }
+    }
+
+    fn plan() -> Plan {
+        let text = "apiVersion: runbook/v1\nkind: Plan\nname: r\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nparams:\n  id: {type: integer, default: 1}\n  pw: {type: string, secret: true, default: \"\"}\nsteps:\n  - id: a\n    http: {target: web, method: POST, path: \"/{{params.id}}/{{params.pw}}\"}\n    undo: {http: {target: web, method: DELETE, path: /a}}\n  - id: b\n    needs: [a]\n    http: {target: web, method: POST, path: /b}\n  - id: c\n    needs: [a]\n    idempotent: true\n    http: {target: web, method: POST, path: /c}\n  - id: d\n    needs: [a]\n    http: {target: web, path: /d}\n";
+        let loaded =
+            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("r.yaml", text));
+        assert!(
+            loaded.validated.diagnostics.is_empty(),
+            "{:?}",
+            loaded.validated.diagnostics
+        );
+        loaded.validated.plan.expect("plan")
+    }
+
+    #[test]
+    fn replay_sorts_steps_into_done_failed_in_flight_and_skipped() {
+        let events = vec![
+            started("a"),
+            succeeded(Phase::Main, "a"),
+            RunEvent::UndoRegistered { id: "a".into() },
+            started("b"),
+            started("c"),
+            RunEvent::StepFailed {
+                phase: Phase::Main,
+                id: "c".into(),
+                attempts: 3,
+                duration_ms: 5,
+                error: "HTTP 500".into(),
+            },
+            RunEvent::StepSkipped {
+                phase: Phase::Main,
+                id: "d".into(),
+                reason: "when was false".into(),
+            },
+            RunEvent::StepSkipped {
+                phase: Phase::Main,
+                id: "e".into(),
+                reason: "not started: the run stopped".into(),
+            },
+            succeeded(Phase::Undo, "a"),
+            succeeded(Phase::Finally, "f"),
+        ];
+        let st = replay(&events);
+        assert_eq!(
+            st.done
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert_eq!(st.in_flight, ["b"], "a failed step is no longer in flight");
+        assert_eq!(st.failed, ["c"]);
+        assert_eq!(st.skipped, ["d"], "steps never started are not skipped");
+        assert_eq!(st.undo_registered, ["a"]);
+        assert_eq!(st.undone, ["a"]);
+        assert_eq!(st.finally_done, ["f"]);
+        assert!(st.finished.is_none());
+    }
+
+    #[test]
+    fn resume_refuses_a_risky_in_flight_step_unless_told() {
+        let plan = plan();
+        let secrets = HashMap::new();
+        // b changes something and is not idempotent: refused without --yes.
+        let st = replay(&[started("a"), succeeded(Phase::Main, "a"), started("b")]);
+        let err = st.resume_plan(&plan, false, &secrets).expect_err("risky");
+        assert!(err.contains("`b`") && err.contains("--yes"), "{err}");
+        let resume = st.resume_plan(&plan, true, &secrets).expect("with --yes");
+        assert_eq!(resume.done.len(), 1);
+        assert!(!resume.rollback);
+        // An idempotent (c) or read-only (d) step in flight is simply re-run.
+        for id in ["c", "d"] {
+            let st = replay(&[started("a"), succeeded(Phase::Main, "a"), started(id)]);
+            assert!(st.resume_plan(&plan, false, &secrets).is_ok(), "{id}");
+        }
+    }
+
+    #[test]
+    fn resume_drops_undone_steps_and_rollback_keeps_them_for_the_undos() {
+        let plan = plan();
+        let secrets = HashMap::new();
+        let st = replay(&[
+            started("a"),
+            succeeded(Phase::Main, "a"),
+            succeeded(Phase::Undo, "a"),
+        ]);
+        let resume = st.resume_plan(&plan, false, &secrets).expect("resume");
+        assert!(resume.done.is_empty(), "a was undone: it runs again");
+        let rollback = st.rollback_plan(&plan, &secrets).expect("rollback");
+        assert!(rollback.rollback);
+        assert_eq!(rollback.undone, ["a"], "its undo does not run twice");
+    }
+
+    #[test]
+    fn frozen_params_win_and_a_changed_value_or_missing_secret_is_an_error() {
+        let plan = plan();
+        let mut st = RecoveryState::default();
+        st.params.insert("id".into(), json!(42));
+        st.params.insert("pw".into(), json!("<secret>"));
+        let given = |sets: &[&str]| Inputs {
+            sets: sets.iter().map(|s| s.to_string()).collect(),
+            files: Vec::new(),
+        };
+        let errors = frozen_params(&plan, &st, &given(&[]), &|_| None).expect_err("no secret");
+        assert!(
+            errors.iter().any(|e| e.contains("secret param `pw`")),
+            "{errors:?}"
+        );
+        let ok = frozen_params(&plan, &st, &given(&["pw=again-given"]), &|_| None)
+            .expect("secret given again");
+        assert_eq!(
+            ok.values["id"],
+            json!(42),
+            "the frozen value, not the default"
+        );
+        assert!(ok.minted.is_empty());
+        let errors = frozen_params(&plan, &st, &given(&["pw=again-given", "id=7"]), &|_| None)
+            .expect_err("changed");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("param `id`") && e.contains("42")),
+            "{errors:?}"
+        );
+    }
 }

@@ -34,6 +34,7 @@ impl Redactor {
         if !Self::masks(&secret) {
             return;
         }
+        remember_for_logs(&secret);
         for form in derived_forms(&secret) {
             if !self.forms.contains(&form) {
                 self.forms.push(form);
@@ -57,6 +58,38 @@ impl Redactor {
     }
 }
 
+/// Every secret any `Redactor` of this process was given, for the log writer: tracing events
+/// are formatted far from the run that knows the secrets (an executor logs a URL or a body),
+/// so the logging layer masks every line with this union before it reaches stderr.
+static LOG_MASK: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_for_logs(secret: &str) {
+    let mut known = LOG_MASK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !known.iter().any(|k| k == secret) {
+        known.push(secret.to_string());
+    }
+}
+
+/// Masks a log line with every secret this process knows (and any `Basic`/`Bearer` token).
+pub fn mask_for_logs(text: &str) -> String {
+    let known = LOG_MASK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let mut r = Redactor::default();
+    for secret in known {
+        for form in derived_forms(&secret) {
+            if !r.forms.contains(&form) {
+                r.forms.push(form);
+            }
+        }
+    }
+    r.forms.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    r.apply(text)
+}
+
 /// The secret as it appears raw, percent-encoded (both RFC 3986 and form encoding),
 /// JSON-escaped and base64-encoded.
 fn derived_forms(secret: &str) -> Vec<String> {
@@ -67,9 +100,28 @@ fn derived_forms(secret: &str) -> Vec<String> {
         forms.push(json[1..json.len() - 1].to_string());
     }
     forms.push(base64(secret.as_bytes()).trim_end_matches('=').to_string());
+    forms.extend(url_forms(secret));
     forms.sort();
     forms.dedup();
     forms
+}
+
+/// The secret as a URL parser writes it into a path and into a query: fewer characters are
+/// encoded there than by `percent_encode` (a `/` or `@` stays), so a templated path such as
+/// `/login/{{params.password}}` shows neither of the forms above.
+fn url_forms(secret: &str) -> Vec<String> {
+    let Ok(mut url) = url::Url::parse("http://h/") else {
+        return Vec::new();
+    };
+    url.set_path(secret);
+    let path = url.path().trim_start_matches('/').to_string();
+    url.set_query(Some(secret));
+    let query = url.query().unwrap_or_default().to_string();
+    // An empty form would mask between every character.
+    [path, query]
+        .into_iter()
+        .filter(|f| !f.is_empty())
+        .collect()
 }
 
 fn percent_encode(s: &str) -> String {
@@ -163,5 +215,17 @@ mod tests {
         assert_eq!(base64(b"admin:camunda"), "YWRtaW46Y2FtdW5kYQ==");
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
+    }
+
+    #[test]
+    fn a_secret_in_a_url_path_or_query_is_masked() {
+        let r = Redactor::new(vec!["Pa ss/w0rd@x".into()]);
+        let shown = r.apply("GET http://h/login/Pa%20ss/w0rd@x?p=Pa%20ss/w0rd@x");
+        assert_eq!(shown, "GET http://h/login/***?p=***");
+        // No empty form, whatever the secret: it would mask between every character.
+        let slashes = Redactor::new(vec!["////////".into()]);
+        assert_eq!(slashes.apply("a/b"), "a/b");
+        let logged = mask_for_logs("url=http://h/login/Pa%20ss/w0rd@x");
+        assert_eq!(logged, "url=http://h/login/***");
     }
 }

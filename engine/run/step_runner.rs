@@ -310,6 +310,14 @@ async fn run_item(
     }
 }
 
+/// A step that captures a secret output keeps its response bodies out of `-vv` logs: the
+/// secret is masked only once it is captured, after the body was read.
+fn withhold_secret_bodies(step: &Step, request: &mut ActionRequest) {
+    if step.outputs.iter().any(|o| o.secret) {
+        request.withhold_response_body();
+    }
+}
+
 /// One attempt: the action (bounded by the step timeout), then `check` and `outputs`.
 async fn attempt_once(
     env: &RunEnv,
@@ -323,9 +331,10 @@ async fn attempt_once(
         match &step.action {
             Action::Wait(w) => poll(env, step, w, scope, steps, item, cancel).await,
             action => {
-                let request = env
+                let mut request = env
                     .request(action, scope)
                     .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+                withhold_secret_bodies(step, &mut request);
                 env.executor
                     .execute(&request, cancel)
                     .await
@@ -439,9 +448,10 @@ async fn poll(
     item: &Json,
     cancel: &CancellationToken,
 ) -> Result<ActionResult, AttemptError> {
-    let request = env
+    let mut request = env
         .request(&w.probe, scope)
         .map_err(|e| AttemptError::fatal(format!("cannot render the request: {e}")))?;
+    withhold_secret_bodies(step, &mut request);
     let started = Instant::now();
     let effects = env.effects_scope(step);
     let vars = env.jq_vars(steps, &effects, item);

@@ -21,7 +21,7 @@ use crate::run::events::{Outcome, Phase, RunEvent};
 
 /// What one run must do.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Expect {
+pub(super) enum Expect {
     #[default]
     Succeeds,
     Fails {
@@ -32,7 +32,7 @@ pub enum Expect {
 
 /// The expectations of both runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Expectations {
+pub(super) struct Expectations {
     pub backup: Expect,
     pub restore: Expect,
 }
@@ -45,7 +45,7 @@ pub struct Expectations {
         "write `expect: {{backup: succeeds, restore: {{fails_at: STEP, reason: TEXT}}}}` in the scenario, or `--expect run=restore,step=STEP,reason=TEXT`"
     )
 )]
-pub struct ExpectError(pub String);
+pub(super) struct ExpectError(pub String);
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -74,7 +74,7 @@ struct FileForm {
 
 impl Expectations {
     /// From the scenario's `expect:` value (absent: every run succeeds).
-    pub fn from_scenario(value: Option<&Value>) -> Result<Self, ExpectError> {
+    pub(super) fn from_scenario(value: Option<&Value>) -> Result<Self, ExpectError> {
         let Some(value) = value else {
             return Ok(Self::default());
         };
@@ -87,7 +87,7 @@ impl Expectations {
     }
 
     /// Applies one `--expect run=backup|restore[,step=ID][,reason=TEXT]` flag.
-    pub fn apply_flag(&mut self, spec: &str) -> Result<(), ExpectError> {
+    pub(super) fn apply_flag(&mut self, spec: &str) -> Result<(), ExpectError> {
         let (mut run, mut at, mut reason, mut succeeds) = (None, None, None, false);
         for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
             let (k, v) = part
@@ -144,7 +144,7 @@ fn run_form(form: Option<RunForm>) -> Result<Expect, ExpectError> {
 }
 
 /// The first main-phase step that failed for good, and its error.
-pub fn first_failure(events: &[RunEvent]) -> Option<(String, String)> {
+pub(super) fn first_failure(events: &[RunEvent]) -> Option<(String, String)> {
     events.iter().find_map(|e| match e {
         RunEvent::StepFailed {
             phase: Phase::Main,
@@ -159,7 +159,11 @@ pub fn first_failure(events: &[RunEvent]) -> Option<(String, String)> {
 impl Expect {
     /// Whether a run that ended with `outcome` (None: it could not start) and `events` met
     /// this expectation; the text says why not.
-    pub fn judge(&self, outcome: Option<Outcome>, events: &[RunEvent]) -> Result<(), String> {
+    pub(super) fn judge(
+        &self,
+        outcome: Option<Outcome>,
+        events: &[RunEvent],
+    ) -> Result<(), String> {
         let failure = first_failure(events);
         match self {
             Expect::Succeeds if outcome == Some(Outcome::Succeeded) => Ok(()),
@@ -191,7 +195,7 @@ impl Expect {
         }
     }
 
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Expect::Succeeds => "succeeds".into(),
             Expect::Fails { at, reason } => format!(

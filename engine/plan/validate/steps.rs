@@ -18,7 +18,7 @@ use crate::plan::{
 
 use super::Checker;
 
-pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+pub(super) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const DEFAULT_MAX_RESPONSE: usize = 16 * 1024 * 1024;
 
 /// Checks and builds every step. It takes the raw steps out of `raw` and drops each once

@@ -32,7 +32,7 @@ pub(super) struct Cursor<'t> {
 }
 
 impl<'t> Cursor<'t> {
-    pub fn new(text: &'t str) -> Self {
+    pub(super) fn new(text: &'t str) -> Self {
         Self {
             text,
             b: text.as_bytes(),
@@ -47,30 +47,30 @@ impl<'t> Cursor<'t> {
     }
 
     /// The byte at `i`, or 0 past the end (NUL never occurs: `parse` refuses it).
-    pub fn at(&self, i: usize) -> u8 {
+    pub(super) fn at(&self, i: usize) -> u8 {
         self.b.get(i).copied().unwrap_or(0)
     }
 
-    pub fn peek(&self) -> u8 {
+    pub(super) fn peek(&self) -> u8 {
         self.at(self.pos)
     }
 
-    pub fn at_end(&self) -> bool {
+    pub(super) fn at_end(&self) -> bool {
         self.pos >= self.b.len()
     }
 
     /// Column of `pos` (bytes; indentation is spaces only, so also characters).
-    pub fn column(&self) -> usize {
+    pub(super) fn column(&self) -> usize {
         self.pos - self.line_start
     }
 
     /// Whether the byte at `i` ends a token: a space, a line break or the end.
-    pub fn blank_at(&self, i: usize) -> bool {
+    pub(super) fn blank_at(&self, i: usize) -> bool {
         matches!(self.at(i), b' ' | b'\n' | 0)
     }
 
     /// Skips spaces; returns how many.
-    pub fn skip_spaces(&mut self) -> usize {
+    pub(super) fn skip_spaces(&mut self) -> usize {
         let from = self.pos;
         while self.at(self.pos) == b' ' {
             self.pos += 1;
@@ -79,7 +79,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// Index of the line break ending the line `from` is on, or the end of the text.
-    pub fn line_end(&self, from: usize) -> usize {
+    pub(super) fn line_end(&self, from: usize) -> usize {
         self.b[from.min(self.b.len())..]
             .iter()
             .position(|&c| c == b'\n')
@@ -87,7 +87,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// After a node: only spaces and a comment may follow on its line.
-    pub fn expect_line_end(&mut self) -> Option<()> {
+    pub(super) fn expect_line_end(&mut self) -> Option<()> {
         let spaces = self.skip_spaces();
         match self.peek() {
             b'\n' | 0 => Some(()),
@@ -102,7 +102,7 @@ impl<'t> Cursor<'t> {
 
     /// From anywhere on a line whose rest is spaces or a comment, moves to the first
     /// character of the next line with content (or to the end).
-    pub fn next_line(&mut self) -> Option<()> {
+    pub(super) fn next_line(&mut self) -> Option<()> {
         let end = self.line_end(self.pos);
         if end >= self.b.len() {
             self.pos = self.b.len();
@@ -115,7 +115,7 @@ impl<'t> Cursor<'t> {
     /// `pos` is at a line start: skips blank and comment lines and leaves `pos` on the first
     /// character of the next line with content (or at the end). `allow_start`: one `---`
     /// line may be skipped (the start of the document); any other document marker gives up.
-    pub fn skip_to_content(&mut self, mut allow_start: bool) -> Option<()> {
+    pub(super) fn skip_to_content(&mut self, mut allow_start: bool) -> Option<()> {
         loop {
             self.line_start = self.pos;
             if self.document_marker_at(self.pos) {
@@ -141,13 +141,13 @@ impl<'t> Cursor<'t> {
     }
 
     /// `---` or `...` at a line start, followed by a blank: a document marker.
-    pub fn document_marker_at(&self, line_start: usize) -> bool {
+    pub(super) fn document_marker_at(&self, line_start: usize) -> bool {
         let rest = &self.b[line_start..];
         (rest.starts_with(b"---") || rest.starts_with(b"...")) && self.blank_at(line_start + 3)
     }
 
     /// A scalar node, counted against the budget.
-    pub fn scalar(&mut self, start: usize, end: usize, value: Value) -> Option<Node> {
+    pub(super) fn scalar(&mut self, start: usize, end: usize, value: Value) -> Option<Node> {
         if let Value::Str(s) = &value {
             self.scalar_bytes += s.len();
         } else {
@@ -161,7 +161,7 @@ impl<'t> Cursor<'t> {
     }
 
     /// Entering a mapping or sequence; gives up past the full reader's depth limit.
-    pub fn enter(&mut self) -> Option<()> {
+    pub(super) fn enter(&mut self) -> Option<()> {
         self.depth += 1;
         self.count_node()?;
         (self.depth <= MAX_DEPTH).then_some(())
@@ -169,16 +169,16 @@ impl<'t> Cursor<'t> {
 
     /// The entries a mapping pushed since `mark` (`split_off` allocates exactly their number
     /// and copies them in one go).
-    pub fn take_entries(&mut self, mark: usize) -> Vec<(Node, Node)> {
+    pub(super) fn take_entries(&mut self, mark: usize) -> Vec<(Node, Node)> {
         self.entries.split_off(mark)
     }
 
     /// The items a sequence pushed since `mark`.
-    pub fn take_items(&mut self, mark: usize) -> Vec<Node> {
+    pub(super) fn take_items(&mut self, mark: usize) -> Vec<Node> {
         self.items.split_off(mark)
     }
 
-    pub fn leave(&mut self) {
+    pub(super) fn leave(&mut self) {
         self.depth -= 1;
     }
 

@@ -26,7 +26,7 @@ pub(super) struct Keys {
 
 impl Keys {
     /// Whether `key` may follow the `entries` read so far; `source` is the document text.
-    pub fn admit(&mut self, source: &str, entries: &[(Node, Node)], key: &Node) -> bool {
+    pub(super) fn admit(&mut self, source: &str, entries: &[(Node, Node)], key: &Node) -> bool {
         let (resolved, text) = texts(source, key);
         if resolved == "<<" || text == "<<" {
             return false;

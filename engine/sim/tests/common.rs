@@ -6,6 +6,29 @@ use serde_json::Value;
 
 use crate::{SimConfig, SimHandle, Timing, start};
 
+/// How long a test waits for a condition before it fails. Generous on purpose: this bounds a
+/// wait on a loaded 2-core machine, it does not time anything.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Polls `check` until it yields a value, for up to [`PATIENCE`]; panics naming `what`.
+pub async fn poll<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never within {PATIENCE:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 pub struct Sim {
     pub handle: SimHandle,
     pub http: reqwest::Client,
@@ -92,18 +115,14 @@ impl Sim {
         self.call("POST", url, Some(body)).await
     }
 
-    /// Polls `url` until `.state` is one of `states` (bounded: 5 s).
+    /// Polls `url` until `.state` is one of `states` (bounded by [`PATIENCE`]).
     pub async fn wait_state(&self, url: &str, states: &[&str]) -> Got {
-        for _ in 0..500 {
+        poll(&format!("{url} reaches {states:?}"), || async {
             let got = self.get(url).await;
-            if let Some(s) = got.json.get("state").and_then(Value::as_str)
-                && states.contains(&s)
-            {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("{url} never reached {states:?}");
+            let state = got.json.get("state").and_then(Value::as_str);
+            state.is_some_and(|s| states.contains(&s)).then_some(got)
+        })
+        .await
     }
 
     pub async fn advance(&self, records: u64) {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::common::{Sim, sim};
+use super::common::{Sim, poll, sim};
 use super::kube_flow::Kubectl;
 
 const SCALE_PATH: &str = "/apis/apps/v1/namespaces/*/statefulsets/*/scale";
@@ -182,27 +182,15 @@ async fn a_held_call_is_in_flight_until_the_client_gives_up() {
         "--replicas=1",
         "--request-timeout=1s",
     ]);
-    let watch = async {
-        for _ in 0..250 {
-            if in_flight().await == 1 {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        false
-    };
-    let ((code, _, err), seen) = tokio::join!(scale, watch);
-    assert!(seen, "the held PATCH never showed in flight");
+    let watch = poll("the held PATCH shows in flight", || async {
+        (in_flight().await == 1).then_some(())
+    });
+    let ((code, _, err), ()) = tokio::join!(scale, watch);
     assert_ne!(code, 0, "{err}");
-    let mut gone = false;
-    for _ in 0..250 {
-        if in_flight().await == 0 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(gone, "the abandoned call stays in flight");
+    poll("the abandoned call leaves the in-flight list", || async {
+        (in_flight().await == 0).then_some(())
+    })
+    .await;
     assert_eq!(workload(&s, "camunda-zeebe").await["replicas"], 3);
     s.handle.shutdown().await;
 }

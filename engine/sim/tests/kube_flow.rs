@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use super::common::{Sim, sim};
+use super::common::{Sim, poll, sim};
 
 pub(super) struct Kubectl {
     pub(super) dir: tempfile::TempDir,
@@ -57,19 +57,17 @@ pub(super) async fn reachable(s: &Sim, url: &str) -> bool {
     s.http.get(url).send().await.is_ok()
 }
 
-/// Polls `check` for up to 5 s.
+/// Polls `check` until it holds (bounded by `common::PATIENCE`).
 pub(super) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..250 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never: {what}");
+    poll(what, || {
+        let holds = check();
+        async move { holds.await.then_some(()) }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,11 +327,13 @@ async fn pvc_in_use_waits_and_restore_refuses_non_empty_data() {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let child = delete.spawn().expect("spawn");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let out = k
-        .ok(&["get", "pvc", "data-camunda-zeebe-0", "-o", "json"])
-        .await;
-    assert!(out.contains("deletionTimestamp"), "{out}");
+    // Wait for the delete to have arrived (the PVC is Terminating), not a guessed 500 ms.
+    eventually("the PVC is Terminating", || async {
+        k.ok(&["get", "pvc", "data-camunda-zeebe-0", "-o", "json"])
+            .await
+            .contains("deletionTimestamp")
+    })
+    .await;
     k.ok(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
         .await;
     let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())

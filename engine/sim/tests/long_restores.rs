@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::common::{Sim, sim};
+use super::common::{Sim, poll, sim};
 
 const BODY: &str = r#"{"indices": "zeebe-record*", "feature_states": ["none"]}"#;
 
@@ -113,18 +113,12 @@ async fn recovery_ends_done_and_health_turns_green() {
     let indices = snapshot_then_delete(&s, "short").await;
     let restore = format!("{}/_snapshot/camunda/short/_restore", s.es());
     assert_eq!(s.post(&restore, BODY).await.status, 200);
-    let mut done = false;
-    for _ in 0..500 {
+    poll("recovery finishes", || async {
         let rec = s.get(&format!("{}/zeebe-record*/_recovery", s.es())).await;
-        if stages(&rec.json).len() == indices.len()
-            && stages(&rec.json).iter().all(|st| st == "DONE")
-        {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(done, "recovery never finished");
+        let stages = stages(&rec.json);
+        (stages.len() == indices.len() && stages.iter().all(|st| st == "DONE")).then_some(())
+    })
+    .await;
     let health = s
         .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
         .await;
@@ -150,16 +144,11 @@ async fn wait_for_completion_holds_the_connection_while_restoring() {
             .send()
             .await
     });
-    let mut held = false;
-    for _ in 0..500 {
+    poll("the restore call is seen in flight", || async {
         let flight = s.get(&format!("{}/sim/in-flight", s.ctl())).await;
-        if flight.text.contains("held/_restore") {
-            held = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(held, "the restore call was never seen in flight");
+        flight.text.contains("held/_restore").then_some(())
+    })
+    .await;
     call.abort();
     s.handle.shutdown().await;
 }

@@ -276,3 +276,229 @@ async fn documented_order_is_coherent_on_opensearch_without_optimize() {
     assert_eq!(v["coherent"], true, "{v:#}");
     s.handle.shutdown().await;
 }
+
+/// One change to a restored world.
+type Change = Box<dyn FnOnce(&mut crate::model::World)>;
+
+/// A restored world judged after one change: the verdict's problems, the world put back.
+fn judge_changed(s: &Sim, id: u64, change: impl FnOnce(&mut crate::model::World)) -> Vec<String> {
+    let mut world = crate::model::lock(&s.handle.shared);
+    let saved_restored_from = world.cluster.restored_from;
+    let saved_partitions = world.cluster.partitions.clone();
+    let saved_indices = world.store.indices.clone();
+    change(&mut world);
+    let verdict = crate::oracle::restore(&world, id);
+    assert_eq!(verdict.restored, verdict.problems.is_empty());
+    world.cluster.restored_from = saved_restored_from;
+    world.cluster.partitions = saved_partitions;
+    world.store.indices = saved_indices;
+    verdict.problems
+}
+
+/// The oracle decides every rehearsal's verdict, so each kind of difference between the
+/// restored state and the backup must be reported (a silent oracle passes every plan).
+#[tokio::test]
+async fn the_restore_oracle_reports_every_kind_of_difference() {
+    let s = sim(|_| {}).await;
+    s.advance(40).await;
+    pause(&s).await;
+    index_backups(&s, 6).await;
+    zeebe_backup(&s, 6).await;
+    resume(&s).await;
+    s.advance(40).await;
+    s.post(&format!("{}/sim/damage", s.ctl()), "").await;
+    let all = s
+        .get(&format!("{}/_snapshot/camunda/_all", s.es()))
+        .await
+        .json;
+    for snap in all["snapshots"].as_array().unwrap() {
+        let name = snap["snapshot"].as_str().unwrap();
+        let url = format!(
+            "{}/_snapshot/camunda/{name}/_restore?wait_for_completion=true",
+            s.es()
+        );
+        assert_eq!(s.call("POST", &url, None).await.status, 200, "{name}");
+    }
+    let got = s
+        .post(&format!("{}/sim/zeebe/restore/6", s.ctl()), "")
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    // The unchanged world is judged restored: each case below differs in one way only.
+    assert_eq!(judge_changed(&s, 6, |_| {}), Vec::<String>::new());
+    let restored_index = |w: &crate::model::World| {
+        w.store
+            .indices
+            .values()
+            .find(|i| i.restored_from.is_some() && i.positions.iter().any(|&p| p > 0))
+            .map(|i| i.name.clone())
+            .expect("a restored index with records")
+    };
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "was not restored from backup 6",
+            Box::new(|w| w.cluster.restored_from = Some(5)),
+        ),
+        (
+            "< checkpoint position",
+            Box::new(|w| w.cluster.partitions[0].position = 0),
+        ),
+        (
+            "is missing",
+            Box::new(move |w| {
+                let name = restored_index(w);
+                w.store.indices.remove(&name);
+            }),
+        ),
+        (
+            "was not restored from",
+            Box::new(move |w| {
+                let name = restored_index(w);
+                w.store.indices.get_mut(&name).unwrap().restored_from = None;
+            }),
+        ),
+        (
+            "holds less than snapshot",
+            Box::new(move |w| {
+                let name = restored_index(w);
+                let index = w.store.indices.get_mut(&name).unwrap();
+                index.positions.iter_mut().for_each(|p| *p = 0);
+            }),
+        ),
+        (
+            "is still being restored",
+            Box::new(move |w| {
+                let name = restored_index(w);
+                let index = w.store.indices.get_mut(&name).unwrap();
+                index.recovery = Some(crate::datastore::Recovery {
+                    repository: "camunda".into(),
+                    snapshot: index.restored_from.clone().unwrap_or_default(),
+                    start_ms: 0,
+                    done_ms: u64::MAX,
+                });
+            }),
+        ),
+        (
+            "is not part of backup 6",
+            Box::new(move |w| {
+                let name = restored_index(w);
+                let mut extra = w.store.indices[&name].clone();
+                extra.name = format!("{name}-extra");
+                w.store.indices.insert(extra.name.clone(), extra);
+            }),
+        ),
+        (
+            "foreign index",
+            Box::new(|w| {
+                let foreign = w.facts.config.foreign_indices.first().cloned();
+                let foreign = foreign.expect("the default config has foreign indices");
+                w.store.indices.remove(&foreign);
+            }),
+        ),
+        (
+            // Last: `judge_changed` does not put this list back.
+            "dated usage-metric index",
+            Box::new(|w| {
+                w.archived_usage_metrics
+                    .push("camunda-usage-metric-8.7.0_2024-01-01".into());
+            }),
+        ),
+    ];
+    for (expected, change) in cases {
+        let problems = judge_changed(&s, 6, change);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}, got {problems:?}"
+        );
+    }
+    s.handle.shutdown().await;
+}
+
+/// A coherent backup judged after one change: the verdict's problems, the world put back.
+fn judge_backup_changed(
+    s: &Sim,
+    id: u64,
+    change: impl FnOnce(&mut crate::model::World),
+) -> Vec<String> {
+    let mut world = crate::model::lock(&s.handle.shared);
+    let saved_snapshots = world.store.snapshots.clone();
+    let saved_backup = world.zeebe.backups.get(&id).cloned();
+    change(&mut world);
+    let verdict = crate::oracle::backup(&world, id);
+    assert_eq!(verdict.coherent, verdict.problems.is_empty());
+    world.store.snapshots = saved_snapshots;
+    if let Some(b) = saved_backup {
+        world.zeebe.backups.insert(id, b);
+    }
+    verdict.problems
+}
+
+/// The backup oracle's negatives beyond the exporter bound (tested above through wrong
+/// orders): a missing Zeebe backup, a missing part, a missing `zeebe-record` snapshot, a
+/// snapshot that did not succeed, and an index holding more than Zeebe's checkpoint.
+#[tokio::test]
+async fn the_backup_oracle_reports_every_kind_of_gap() {
+    let s = sim(|_| {}).await;
+    s.advance(50).await;
+    pause(&s).await;
+    index_backups(&s, 7).await;
+    zeebe_backup(&s, 7).await;
+    resume(&s).await;
+    assert_eq!(judge_backup_changed(&s, 7, |_| {}), Vec::<String>::new());
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "no Zeebe backup with id 7",
+            Box::new(|w| {
+                w.zeebe.backups.remove(&7);
+            }),
+        ),
+        (
+            "part 5 of 5 is missing",
+            Box::new(|w| {
+                w.store
+                    .snapshots
+                    .retain(|s| !s.name.ends_with("_part_5_of_5"))
+            }),
+        ),
+        (
+            "camunda_zeebe_records_backup_7 is missing",
+            Box::new(|w| {
+                w.store
+                    .snapshots
+                    .retain(|s| s.name != crate::oracle::records_snapshot(7));
+            }),
+        ),
+        (
+            "is PARTIAL",
+            Box::new(|w| {
+                let snap = w
+                    .store
+                    .snapshots
+                    .iter_mut()
+                    .find(|s| s.name.ends_with("_part_1_of_5"));
+                snap.expect("a part").state = crate::datastore::SnapState::Partial;
+            }),
+        ),
+        (
+            "> checkpoint position C=",
+            Box::new(|w| {
+                let records = crate::oracle::records_snapshot(7);
+                let snap = w.store.snapshots.iter_mut().find(|s| s.name == records);
+                let copy = snap
+                    .expect("records snapshot")
+                    .indices
+                    .iter_mut()
+                    .find(|c| c.owner.exported_into())
+                    .expect("an exported index");
+                copy.positions[0] = u64::MAX;
+            }),
+        ),
+    ];
+    for (expected, change) in cases {
+        let problems = judge_backup_changed(&s, 7, change);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem containing {expected:?}, got {problems:?}"
+        );
+    }
+    s.handle.shutdown().await;
+}

@@ -3,19 +3,17 @@
 
 use serde_json::Value;
 
-use super::common::{Sim, sim};
+use super::common::{Sim, poll, sim};
 
 /// The first answer right after the POST, then polls (bounded) until it is not 404.
 async fn first_then_visible(s: &Sim, url: &str) -> (Got404, Value) {
     let first = s.get(url).await;
-    for _ in 0..1000 {
+    let visible = poll(&format!("{url} becomes visible"), || async {
         let got = s.get(url).await;
-        if got.status != 404 {
-            return ((first.status, first.json), got.json);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{url} never became visible");
+        (got.status != 404).then_some(got.json)
+    })
+    .await;
+    ((first.status, first.json), visible)
 }
 
 type Got404 = (u16, Value);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::harness::{Cluster, finish, ok};
+use super::harness::{Cluster, Streamed, finish, ok};
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -401,7 +401,9 @@ async fn rollout_status_waits_for_a_later_reconcile() {
         "statefulset/camunda-zeebe",
         "--timeout=10m",
     ]);
-    // Longer than the watch heartbeat, so kubectl has read a blank heartbeat line too.
+    // Longer than the watch heartbeat, so kubectl has read a blank heartbeat line too. Not
+    // synchronisation: an absence check (rollout status must not return while held), which a
+    // loaded machine can only make weaker, never wrong.
     c.until_watching().await;
     tokio::time::sleep(Duration::from_millis(6000)).await;
     assert!(
@@ -550,25 +552,6 @@ async fn bad_requests_get_status_errors() {
     c.handle.shutdown().await;
 }
 
-/// Prints what kubectl sends (`-v=8`) for the commands in `KUBE_TRACE` (`;`-separated); run
-/// with `cargo test --lib sim::kube::tests::commands::trace -- --ignored --nocapture`.
-#[tokio::test]
-#[ignore = "diagnostic"]
-async fn trace() {
-    let c = Cluster::start().await;
-    let commands = std::env::var("KUBE_TRACE").unwrap_or_default();
-    for command in commands.split(';').filter(|s| !s.trim().is_empty()) {
-        let mut args: Vec<&str> = command.split_whitespace().collect();
-        args.push("-v=8");
-        let run = c.kubectl(&args).await;
-        println!(
-            "=== {command}\ncode {:?}\n{}\n{}",
-            run.code, run.stdout, run.stderr
-        );
-    }
-    c.handle.shutdown().await;
-}
-
 #[tokio::test]
 async fn get_watch_prints_table_rows() {
     let c = Cluster::start().await;
@@ -579,24 +562,21 @@ async fn get_watch_prints_table_rows() {
         "app.kubernetes.io/component=zeebe-broker",
         "-w",
     ];
-    let mut child = c.spawn(&args);
+    let mut out = Streamed::new(c.spawn(&args));
     c.until_watching().await;
     c.set_replicas("camunda-zeebe", 2);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    child.start_kill().unwrap();
-    let run = finish(child, &args).await;
-    println!("{}\n{}", run.stdout, run.stderr);
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert!(lines[0].starts_with("NAME"), "{}", run.stdout);
-    assert_eq!(
-        lines
-            .iter()
+    // The listed row, then the row of the change: wait for both rather than a guessed time.
+    let rows = |text: &str| {
+        text.lines()
             .filter(|l| l.starts_with("camunda-zeebe-2"))
-            .count(),
-        2,
-        "{}",
-        run.stdout
-    );
+            .count()
+    };
+    out.until("the changed pod's second row", |t| rows(t) >= 2)
+        .await;
+    out.child.start_kill().unwrap();
+    let (_, stdout) = out.finish().await;
+    assert!(stdout.starts_with("NAME"), "{stdout}");
+    assert_eq!(rows(&stdout), 2, "{stdout}");
     c.handle.shutdown().await;
 }
 
@@ -718,19 +698,26 @@ async fn logs_tail() {
 async fn logs_follow_until_the_container_restarts() {
     let c = Cluster::start().await;
     let args = ["logs", "-f", "camunda-zeebe-0", "-c", "orchestration"];
-    let mut child = c.spawn(&args);
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut out = Streamed::new(c.spawn(&args));
+    // Following has begun once the existing line is printed; then a new line must follow.
+    out.until("the existing line", |t| t.contains("started"))
+        .await;
     c.handle
         .with_objects(|o| o.append_log("camunda", "camunda-zeebe-0", "orchestration", "line two"));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(child.try_wait().unwrap().is_none(), "logs -f ended early");
+    out.until("the appended line", |t| t.contains("line two"))
+        .await;
+    assert!(
+        out.child.try_wait().unwrap().is_none(),
+        "logs -f ended early"
+    );
     c.handle.with_objects(|o| {
         o.append_log("camunda", "camunda-zeebe-0", "orchestration", "last words");
         o.rotate_log("camunda", "camunda-zeebe-0", "orchestration");
         o.append_log("camunda", "camunda-zeebe-0", "orchestration", "next run");
     });
-    let out = ok(finish(child, &args).await);
-    assert_eq!(out, "camunda-zeebe-0 started\nline two\nlast words\n");
+    let (code, stdout) = out.finish().await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(stdout, "camunda-zeebe-0 started\nline two\nlast words\n");
     c.handle.shutdown().await;
 }
 

@@ -118,6 +118,64 @@ impl Cluster {
     }
 }
 
+/// The stdout of a kubectl started in the background, read as it comes, so a test waits for
+/// the output it expects instead of sleeping and hoping kubectl has printed it.
+pub struct Streamed {
+    pub child: Child,
+    reader: tokio::io::BufReader<tokio::process::ChildStdout>,
+    /// Everything read so far.
+    pub text: String,
+}
+
+impl Streamed {
+    pub fn new(mut child: Child) -> Self {
+        let stdout = child.stdout.take().expect("piped stdout");
+        Streamed {
+            child,
+            reader: tokio::io::BufReader::new(stdout),
+            text: String::new(),
+        }
+    }
+
+    /// Reads lines until `done(text)` holds; panics at [`LIMIT`] or when stdout ends first.
+    pub async fn until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
+        use tokio::io::AsyncBufReadExt;
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while !done(&self.text) {
+            let mut line = String::new();
+            let read = tokio::time::timeout_at(deadline, self.reader.read_line(&mut line)).await;
+            let Ok(read) = read else {
+                panic!(
+                    "{what}: not within {LIMIT:?}; stdout so far:\n{}",
+                    self.text
+                )
+            };
+            let n = read.expect("read kubectl stdout");
+            assert!(n > 0, "{what}: stdout ended; it was:\n{}", self.text);
+            self.text.push_str(&line);
+        }
+    }
+
+    /// Reads stdout to the end and waits for the exit (bounded by [`LIMIT`]); returns the
+    /// exit code and all of stdout.
+    pub async fn finish(mut self) -> (Option<i32>, String) {
+        use tokio::io::AsyncReadExt;
+        let rest = async {
+            let mut tail = String::new();
+            self.reader
+                .read_to_string(&mut tail)
+                .await
+                .expect("read kubectl stdout");
+            let status = self.child.wait().await.expect("wait for kubectl");
+            (status.code(), tail)
+        };
+        let (code, tail) = tokio::time::timeout(LIMIT, rest)
+            .await
+            .expect("kubectl did not finish in time");
+        (code, self.text + &tail)
+    }
+}
+
 /// Waits for a started kubectl with the time limit.
 pub async fn finish(child: Child, args: &[&str]) -> Run {
     match tokio::time::timeout(LIMIT, child.wait_with_output()).await {
