@@ -57,6 +57,18 @@ impl Server {
                             let body = serde_json::json!({"message": format!("denied {auth} for {}", uri)});
                             return (StatusCode::BAD_REQUEST, body.to_string());
                         }
+                        if path.starts_with("/state") {
+                            // A poll body that echoes what it was asked, as some servers do.
+                            let auth = headers
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            let state = if first { format!("pending {auth} {uri}") } else { "DONE".into() };
+                            return (StatusCode::OK, serde_json::json!({"state": state}).to_string());
+                        }
+                        if path == "/token" {
+                            return (StatusCode::OK, "{\"token\":\"captured-token-0123456789\"}".to_string());
+                        }
                         if path == "/list" {
                             return (
                                 StatusCode::OK,
@@ -744,6 +756,99 @@ steps:
     for (what, text) in texts {
         for form in forms {
             assert!(!text.contains(form), "{form} in {what}:\n{text}");
+        }
+    }
+}
+
+/// A wait polls a server that echoes the request (path with a declared secret, a captured
+/// secret, the Authorization header) in the `state` it reports: the observation is shown
+/// and journaled, yet no form of either secret reaches stderr (text or JSON logs), the
+/// journal or the report.
+#[test]
+fn secrets_echoed_in_a_polled_body_are_masked_everywhere() {
+    let secret = "p@ss w/rd:long-enough";
+    let captured = "captured-token-0123456789";
+    let plan = |server: &Server| {
+        format!(
+            r#"apiVersion: runbook/v1
+kind: Plan
+name: poll-echo
+params:
+  pw: {{secret: true, env: RUN_TEST_PW}}
+targets:
+  api: {{http: {{url: "http://{}", auth: {{basic: {{username: admin, password: "{{{{params.pw}}}}"}}}}}}}}
+steps:
+  - id: login
+    http: {{target: api, path: /token}}
+    outputs: {{token: {{jq: .body.token, secret: true}}}}
+  - id: declared
+    wait:
+      http: {{target: api, path: "/state-a/{{{{params.pw}}}}"}}
+      until: '.body.state == "DONE"'
+      interval: 10ms
+      timeout: 20s
+  - id: captured
+    needs: [login]
+    wait:
+      http: {{target: api, path: "/state-b/{{{{steps.login.outputs.token}}}}"}}
+      until: '.body.state == "DONE"'
+      interval: 10ms
+      timeout: 20s
+"#,
+            server.addr
+        )
+    };
+    let basic = "YWRtaW46cEBzcyB3L3JkOmxvbmctZW5vdWdo"; // base64("admin:" + secret)
+    let forms = [
+        secret,
+        "p%40ss%20w%2Frd%3Along-enough",
+        basic,
+        "cEBzcyB3L3Jk",
+        captured,
+    ];
+    for format in ["text", "json"] {
+        // A server and directory each: the server answers `pending` to a path's first poll.
+        let server = Server::start();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), plan(&server)).unwrap();
+        let state = format!("st-{format}");
+        let report = format!("r-{format}.json");
+        let r = finish(
+            command(
+                dir.path(),
+                &[
+                    "run",
+                    "p.yaml",
+                    "--state-dir",
+                    &state,
+                    "--log-format",
+                    format,
+                    "--report",
+                    &report,
+                ],
+            )
+            .env("RUN_TEST_PW", secret)
+            .spawn()
+            .unwrap(),
+        );
+        assert_eq!(r.code, 0, "{}", r.out);
+        // The observation is shown (masked), not dropped.
+        assert!(r.out.contains("pending Basic ***"), "{}", r.out);
+        let mut texts = vec![("output".to_string(), r.out.clone())];
+        for p in walk(dir.path()) {
+            if !p.ends_with("p.yaml") {
+                texts.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap_or_default(),
+                ));
+            }
+        }
+        assert!(texts.iter().any(|(w, _)| w.ends_with("journal.jsonl")));
+        assert!(texts.iter().any(|(w, _)| w.ends_with(&report)));
+        for (what, text) in texts {
+            for form in forms {
+                assert!(!text.contains(form), "{form} in {what}:\n{text}");
+            }
         }
     }
 }

@@ -105,15 +105,76 @@ impl RunEnv {
     }
 
     pub fn emit(&self, event: RunEvent) {
-        self.sink.emit(event, None);
+        self.sink.emit(self.guard(event), None);
     }
 
     /// Records an event and waits until it is durable: used before side effects, so a
     /// crash never hides a started step.
     pub async fn emit_durable(&self, event: RunEvent) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.sink.emit(event, Some(tx));
+        self.sink.emit(self.guard(event), Some(tx));
         let _ = rx.await;
+    }
+
+    /// The one gate every event passes on its way to the journal, the progress output and
+    /// the report: whatever a caller forgot, no event leaves with a secret in it. Values
+    /// seen in responses (a wait's observation) are stored like outputs (declared secrets
+    /// sealed, captured ones masked); texts are masked. Items and outputs arrive already
+    /// stored (`stored`, `masked_outputs`): sealing them again would change nothing.
+    fn guard(&self, event: RunEvent) -> RunEvent {
+        match event {
+            RunEvent::WaitPolled { id, poll, observed } => RunEvent::WaitPolled {
+                id,
+                poll,
+                observed: self.stored(&observed),
+            },
+            RunEvent::StepRetrying {
+                phase,
+                id,
+                attempt,
+                delay_ms,
+                error,
+            } => RunEvent::StepRetrying {
+                phase,
+                id,
+                attempt,
+                delay_ms,
+                error: self.redact(&error),
+            },
+            RunEvent::StepFailed {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                error,
+            } => RunEvent::StepFailed {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                error: self.redact(&error),
+            },
+            RunEvent::StepSkipped { phase, id, reason } => RunEvent::StepSkipped {
+                phase,
+                id,
+                reason: self.redact(&reason),
+            },
+            RunEvent::Interrupted { reason } => RunEvent::Interrupted {
+                reason: self.redact(&reason),
+            },
+            RunEvent::RunFinished {
+                outcome,
+                exit_code,
+                duration_ms,
+                message,
+            } => RunEvent::RunFinished {
+                outcome,
+                exit_code,
+                duration_ms,
+                message: self.redact(&message),
+            },
+            other => other,
+        }
     }
 
     /// Output values for events (journal, report): secret outputs as `***`, declared secrets

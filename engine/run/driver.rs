@@ -116,6 +116,9 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         kubectl_path: req.kubectl.clone(),
         executor_search_path: None,
     }));
+    // The run's redactor learns captured secrets (outputs marked `secret`) as steps run; the
+    // report and the how-to-continue text must mask those too, so it is read back at the end.
+    let mut learned = None;
     let result = match RunEnv::new(
         Arc::new(req.plan),
         executors.clone(),
@@ -127,6 +130,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {
                 env.items_done = req.resume.items_done.clone();
+                learned = Some(env.redactor.clone());
                 Arc::new(env)
             },
             req.graphs,
@@ -142,6 +146,9 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     let finishing = recorder.clone();
     let _ = tokio::task::spawn_blocking(move || finishing.finish()).await;
     let (events, stamps) = recorder.take();
+    let redactor = learned
+        .and_then(|r| r.lock().ok().map(|r| r.clone()))
+        .unwrap_or(redactor);
     Finished {
         result,
         events,

@@ -207,7 +207,7 @@ impl Progress {
             }
             RunEvent::WaitPolled { id, observed, .. } => {
                 if let Some(r) = self.running.iter_mut().find(|r| &r.0 == id) {
-                    r.2 = crate::plan::template::display(observed);
+                    r.2 = shown(observed);
                 }
             }
             RunEvent::StepSucceeded { id, .. }
@@ -257,6 +257,11 @@ fn phase(p: Phase) -> &'static str {
     }
 }
 
+/// An observed value as a progress line shows it: a sealed secret as `***`.
+fn shown(observed: &serde_json::Value) -> String {
+    crate::plan::template::display(&crate::run::sealed::masked(observed))
+}
+
 /// The plain log line of an event, if it gets one.
 pub fn line(e: &RunEvent) -> Option<String> {
     Some(match e {
@@ -291,11 +296,8 @@ pub fn line(e: &RunEvent) -> Option<String> {
             }
         }
         RunEvent::WaitPolled { id, observed, .. } => match observed.get("error") {
-            Some(e) => format!(
-                "{id} poll failed, retrying at the next poll: {}",
-                crate::plan::template::display(e)
-            ),
-            None => format!("{id} observed {}", crate::plan::template::display(observed)),
+            Some(e) => format!("{id} poll failed, retrying at the next poll: {}", shown(e)),
+            None => format!("{id} observed {}", shown(observed)),
         },
         RunEvent::ItemSucceeded {
             phase: p, id, item, ..
