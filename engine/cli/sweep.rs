@@ -195,6 +195,14 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
             )),
         }
     }
+    if let Some(only) = &a.only
+        && !rows.is_empty()
+        && !rows.iter().any(|r| r.class.contains(only.as_str()))
+    {
+        // An empty table saying "0/0 rows passed" reads as a pass: a typo must not.
+        eprintln!("{}", no_match(only, &rows));
+        return ExitCode::from(2);
+    }
     let rows: Vec<Row> = rows
         .into_iter()
         .filter(|r| a.only.as_ref().is_none_or(|o| r.class.contains(o.as_str())))
@@ -238,7 +246,17 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
     }
 }
 
-/// The clean backup and restore: the calls each made (or why they did not succeed).
+/// The error for an `--only` that matches no generated row: names every class there is.
+fn no_match(only: &str, rows: &[Row]) -> String {
+    let mut known: Vec<&str> = rows.iter().map(|r| r.class.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    format!(
+        "error: --only `{only}` matches no row of this sweep; the call classes are:\n  {}",
+        known.join("\n  ")
+    )
+}
+
 /// The calls of the clean backup and restore, and the restore's main steps in start order.
 struct Baseline {
     backup: Vec<Call>,
