@@ -134,12 +134,14 @@ impl RunEnv {
                 attempt,
                 delay_ms,
                 error,
+                not_yet,
             } => RunEvent::StepRetrying {
                 phase,
                 id,
                 attempt,
                 delay_ms,
                 error: self.redact(&error),
+                not_yet: not_yet.map(|v| self.stored(&v)),
             },
             RunEvent::StepFailed {
                 phase,

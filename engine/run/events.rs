@@ -85,6 +85,10 @@ pub enum RunEvent {
         attempt: u32,
         delay_ms: u64,
         error: String,
+        /// The attempt's action worked but its `check` does not hold yet; what the response
+        /// showed (state or status). Progress output then says "not ready yet", not "failed".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_yet: Option<Json>,
     },
     StepSucceeded {
         phase: Phase,

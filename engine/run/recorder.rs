@@ -312,10 +312,19 @@ pub fn line(e: &RunEvent) -> Option<String> {
             attempt,
             delay_ms,
             error,
-        } => format!(
-            "{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}",
-            phase(*p)
-        ),
+            not_yet,
+        } => match not_yet {
+            // An expected "not yet" (a check inside its bounded grace) is progress.
+            Some(seen) => format!(
+                "{}{id} not ready yet (saw {}), checking again in {delay_ms} ms",
+                phase(*p),
+                shown(seen)
+            ),
+            None => format!(
+                "{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}",
+                phase(*p)
+            ),
+        },
         RunEvent::StepSucceeded {
             phase: p,
             id,

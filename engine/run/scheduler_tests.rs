@@ -493,6 +493,18 @@ async fn check_failures_are_retried_and_outputs_flow() {
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     assert_eq!(h.exec.paths(), vec!["/p", "/p", "/q/x1"]);
+    // The action worked, its check did not hold yet: progress, not a failure.
+    let retried: Vec<String> = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, RunEvent::StepRetrying { .. }))
+        .filter_map(crate::run::recorder::line)
+        .collect();
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    assert!(
+        retried[0].starts_with("p not ready yet (saw ") && !retried[0].contains("failed"),
+        "{retried:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -41,6 +41,10 @@ struct AttemptError {
     cancelled: bool,
     /// Whether the attempt may have had an effect on its target.
     reached: bool,
+    /// Set when the action worked but its `check` does not hold yet: what the response
+    /// showed (its state or status). A retry then reads as progress, not as a failure: a
+    /// bounded grace for "scheduled but not visible yet" is normal on every run.
+    not_yet: Option<Json>,
 }
 
 impl From<StepError> for AttemptError {
@@ -50,6 +54,7 @@ impl From<StepError> for AttemptError {
             cancelled: matches!(e, StepError::Cancelled),
             reached: e.reached(),
             message: e.summary(),
+            not_yet: None,
         }
     }
 }
@@ -62,6 +67,7 @@ impl AttemptError {
             retryable: false,
             cancelled: false,
             reached: false,
+            not_yet: None,
         }
     }
 
@@ -72,6 +78,7 @@ impl AttemptError {
             retryable,
             cancelled: false,
             reached: true,
+            not_yet: None,
         }
     }
 
@@ -86,6 +93,7 @@ impl AttemptError {
             retryable: false,
             cancelled: true,
             reached: true,
+            not_yet: None,
         }
     }
 }
@@ -295,6 +303,7 @@ async fn run_item(
                     attempt,
                     delay_ms: millis(delay),
                     error: env.redact(&e.message),
+                    not_yet: e.not_yet.clone(),
                 });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;
@@ -353,10 +362,13 @@ async fn attempt_once(
                     .as_ref()
                     .and_then(|m| m.render(scope).ok())
                     .unwrap_or_else(|| format!("`check` is false: {}", check.source));
-                return Err(AttemptError::after_action(
-                    format!("{msg} (result: {})", shown(&result.value)),
-                    true,
-                ));
+                return Err(AttemptError {
+                    not_yet: Some(observed(&result.value)),
+                    ..AttemptError::after_action(
+                        format!("{msg} (result: {})", shown(&result.value)),
+                        true,
+                    )
+                });
             }
             Err(e) => {
                 return Err(AttemptError::after_action(
@@ -602,6 +614,7 @@ pub async fn run_undo(
                     attempt,
                     delay_ms: millis(delay),
                     error: env.redact(&e.message),
+                    not_yet: e.not_yet.clone(),
                 });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;
