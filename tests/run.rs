@@ -852,3 +852,32 @@ steps:
         }
     }
 }
+
+/// `{{effects...}}` in a template is refused with a diagnostic saying why and what to write
+/// instead (`$effects` in jq, `for_each` + `{{item}}`), before anything runs.
+#[test]
+fn a_template_reading_effects_is_a_clear_validation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"apiVersion: runbook/v1
+kind: Plan
+name: effects-template
+targets:
+  api: {http: {url: "http://127.0.0.1:9"}}
+steps:
+  - id: a
+    http: {target: api, path: /a}
+finally:
+  - id: b
+    http: {target: api, path: "/b/{{effects.a.status}}"}
+"#;
+    std::fs::write(dir.path().join("p.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "p.yaml", "--state-dir", "st"]);
+    assert_eq!(r.code, 1, "an invalid plan: {}", r.out);
+    assert!(
+        r.out.contains("templates cannot read `effects.a.status`")
+            && r.out.contains("runbook::template::effects_in_template")
+            && r.out.contains("$effects[\"<id>\"].items.succeeded"),
+        "{}",
+        r.out
+    );
+}
