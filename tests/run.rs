@@ -872,7 +872,7 @@ finally:
 "#;
     std::fs::write(dir.path().join("p.yaml"), text).unwrap();
     let r = run(dir.path(), &["run", "p.yaml", "--state-dir", "st"]);
-    assert_eq!(r.code, 1, "an invalid plan: {}", r.out);
+    assert_eq!(r.code, 2, "an invalid plan is bad input: {}", r.out);
     assert!(
         r.out.contains("templates cannot read `effects.a.status`")
             && r.out.contains("runbook::template::effects_in_template")
