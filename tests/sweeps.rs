@@ -206,3 +206,30 @@ fn the_crash_sweep_repeats_the_snapshot_restore_kill_with_a_password_in_snapshot
         with_password[0]
     );
 }
+
+/// A persistent fault may fail a run after it changed things; the row then clears the fault
+/// and resumes the run (`recover <id> --resume --yes`): it passes only if that ends done.
+/// One row kind each: the backup's exporting resume (exit 3) and the restore's snapshot
+/// restore (fails after the indices are deleted).
+#[test]
+fn persistent_fault_rows_pass_only_when_resumable_to_done() {
+    for only in ["exporting/resume", "/_restore"] {
+        let (r, rows, _dir) = sweep(&["--kind", "fault", "--persistent", "--only", only]);
+        assert_eq!(r.code, 0, "{only}:\n{}\n{}", r.stdout, r.stderr);
+        let persistent: Vec<&Value> = rows
+            .iter()
+            .filter(|row| {
+                row["fault"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("persistent"))
+            })
+            .collect();
+        assert!(!persistent.is_empty(), "{only}: {rows:?}");
+        assert!(
+            persistent.iter().any(|row| row["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("resumed to done"))),
+            "{only}: {persistent:?}"
+        );
+    }
+}

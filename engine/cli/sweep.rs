@@ -78,6 +78,9 @@ pub struct SweepArgs {
     pub kubectl: PathBuf,
 }
 
+/// The plans' `wait_timeout` in persistent rows (see `run_row`).
+const PERSISTENT_WAIT_TIMEOUT: &str = "45s";
+
 /// One generated row.
 #[derive(Clone, Debug)]
 struct Row {
@@ -424,11 +427,19 @@ async fn run_row(setup: &Setup, row: Row, dir: PathBuf) -> Done {
         .password
         .map(|p| vec![("RUNBOOK_DATASTORE_PASSWORD".to_string(), p.to_string())])
         .unwrap_or_default();
+    // A persistent fault on a wait's poll outlasts the plan's default wait (30m): a short
+    // bound lets the run give up, and put things back, inside the row's limit.
+    let sets = if row.persistent {
+        vec![format!("wait_timeout={PERSISTENT_WAIT_TIMEOUT}")]
+    } else {
+        Vec::new()
+    };
     let verdict = match Sandbox::start(setup, &dir, env).await {
         Ok(sb) => {
+            let sb = sb.with_sets(sets);
             let v = match &row.crash {
                 Some(point) => trial::crash_row(&sb, point).await,
-                None => trial::fault_row(&sb, row.phase, &row.armed).await,
+                None => trial::fault_row(&sb, row.phase, &row.armed, row.persistent).await,
             };
             sb.shutdown().await;
             v
@@ -446,6 +457,7 @@ fn describe(v: &Verdict) -> String {
     match v {
         Verdict::Completed => "restored, equal to the backup".into(),
         Verdict::SafeAbort(why) => format!("aborted safely ({why})"),
+        Verdict::Resumed(why) => format!("resumed to done ({why})"),
         Verdict::Broken(why) => why.clone(),
     }
 }
