@@ -881,3 +881,78 @@ finally:
         r.out
     );
 }
+
+/// A destructive `for_each` whose items come from the server (known only at run time).
+fn destructive_plan(dir: &Path, server: &Server) -> &'static str {
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: wipe-test
+targets:
+  api: {{http: {{url: "http://{}"}}}}
+steps:
+  - id: list
+    http: {{target: api, path: /list}}
+    outputs: {{names: .body.names}}
+  - id: wipe
+    needs: [list]
+    destructive: true
+    for_each: $steps["list"].outputs.names
+    http: {{target: api, method: DELETE, path: "/x-{{{{item}}}}"}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.join("w.yaml"), text).unwrap();
+    "w.yaml"
+}
+
+/// With `--yes` a destructive step still lists its exact calls, every item, before making
+/// them: on stderr (text and JSON) and in the journal, so the logs show what was deleted.
+#[test]
+fn with_yes_the_exact_destructive_calls_are_listed_before_they_are_made() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = destructive_plan(dir.path(), &server);
+    let r = run(dir.path(), &["run", plan, "--state-dir", "st", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    // `/x-…`, not `/x/…`: the server delays paths containing `/slow`.
+    let base = format!("DELETE http://{}/x-", server.addr);
+    let listing = format!(
+        "wipe is destructive; its 3 call(s):\n    {base}camunda_a\n    {base}slow_camunda_b\n    {base}camunda_c"
+    );
+    assert!(r.out.contains(&listing), "{}", r.out);
+    // Listed before the first of them is made.
+    let listed_at = r.out.find(&listing).unwrap();
+    let started_at = r.out.find("wipe [camunda_a] started").unwrap();
+    assert!(listed_at < started_at, "{}", r.out);
+    let journal = walk(&dir.path().join("st/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        text.contains("\"event\":\"destructive_calls\"")
+            && text.contains(&format!("{base}camunda_c")),
+        "{text}"
+    );
+}
+
+/// Without a terminal and without `--yes`, a plan with destructive steps is refused before
+/// anything runs, saying why and what to do.
+#[test]
+fn without_a_terminal_or_yes_a_destructive_plan_is_refused_up_front() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = destructive_plan(dir.path(), &server);
+    let r = run(dir.path(), &["run", plan, "--state-dir", "st"]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.out
+            .contains("plan `wipe-test` has destructive steps (wipe) and there is no terminal")
+            && r.out.contains("nothing was run")
+            && r.out.contains("--yes"),
+        "{}",
+        r.out
+    );
+    assert!(server.calls().is_empty(), "{:?}", server.calls());
+}

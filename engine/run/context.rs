@@ -46,6 +46,8 @@ pub struct RunEnv {
     pub items_done: HashMap<String, Vec<crate::run::scheduler::ItemDone>>,
     /// What each step may have done so far: `$effects`.
     pub effects: Effects,
+    /// Asks before each destructive step (an interactive run without `--yes`); `None`: go on.
+    pub confirm: Option<crate::run::confirm::Confirmer>,
     /// Steps whose expressions read `$effects` (only they pay for a snapshot).
     reads_effects: std::collections::HashSet<String>,
     /// Step ids each step (by id) reads outputs of, so a scope holds only what it needs.
@@ -98,6 +100,7 @@ impl RunEnv {
             secrets,
             items_done: HashMap::new(),
             effects: Effects::default(),
+            confirm: None,
             reads_effects,
             reads,
             reads_all,
@@ -160,6 +163,11 @@ impl RunEnv {
                 phase,
                 id,
                 reason: self.redact(&reason),
+            },
+            RunEvent::DestructiveCalls { phase, id, calls } => RunEvent::DestructiveCalls {
+                phase,
+                id,
+                calls: calls.iter().map(|c| self.redact(c)).collect(),
             },
             RunEvent::Interrupted { reason } => RunEvent::Interrupted {
                 reason: self.redact(&reason),

@@ -33,6 +33,8 @@ pub struct RunRequest<'a> {
     pub options: RunOptions,
     pub resume: Resume,
     pub interrupts: Interrupts,
+    /// Asks before each destructive step (see `confirm`); `None`: go on.
+    pub confirm: Option<crate::run::confirm::Confirmer>,
 }
 
 /// What a run left behind.
@@ -130,6 +132,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {
                 env.items_done = req.resume.items_done.clone();
+                env.confirm = req.confirm.clone();
                 learned = Some(env.redactor.clone());
                 Arc::new(env)
             },

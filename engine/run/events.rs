@@ -112,6 +112,13 @@ pub enum RunEvent {
     UndoRegistered {
         id: String,
     },
+    /// A destructive step is about to start: its exact calls (every `for_each` item still to
+    /// do), so logs and the journal show what it deleted. Masked like every event.
+    DestructiveCalls {
+        phase: Phase,
+        id: String,
+        calls: Vec<String>,
+    },
     Interrupted {
         reason: String,
     },
@@ -134,6 +141,7 @@ impl RunEvent {
             | RunEvent::StepSucceeded { id, .. }
             | RunEvent::StepFailed { id, .. }
             | RunEvent::StepSkipped { id, .. }
+            | RunEvent::DestructiveCalls { id, .. }
             | RunEvent::UndoRegistered { id } => Some(id),
             _ => None,
         }

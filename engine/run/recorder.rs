@@ -343,6 +343,16 @@ pub fn line(e: &RunEvent) -> Option<String> {
             reason,
         } => format!("{}{id} skipped: {reason}", phase(*p)),
         RunEvent::UndoRegistered { .. } => return None,
+        RunEvent::DestructiveCalls {
+            phase: p,
+            id,
+            calls,
+        } => format!(
+            "{}{id} is destructive; its {} call(s):\n    {}",
+            phase(*p),
+            calls.len(),
+            calls.join("\n    ")
+        ),
         RunEvent::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         RunEvent::RunFinished {
             outcome,

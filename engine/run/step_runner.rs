@@ -150,6 +150,9 @@ async fn run_step_body(
         }
     }
     let Some(for_each) = &step.for_each else {
+        if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, None).await {
+            return StepOutcome::Failed { error, attempts: 0 };
+        }
         return run_item(env, step, phase, &steps, (None, Json::Null), cancel).await;
     };
     let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &effects, &null)) {
@@ -168,6 +171,17 @@ async fn run_step_body(
         }
     };
     env.effects.items_known(&step.id, &items);
+    if step.destructive {
+        let todo: Vec<(usize, Json)> = items
+            .iter()
+            .cloned()
+            .enumerate()
+            .filter(|(i, item)| env.item_done_earlier(&step.id, *i, item).is_none())
+            .collect();
+        if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, Some(&todo)).await {
+            return StepOutcome::Failed { error, attempts: 0 };
+        }
+    }
     let max_parallel = step.parallelism.unwrap_or(max_parallel);
     run_items(env, step, phase, &steps, items, cancel, max_parallel).await
 }
