@@ -3,7 +3,8 @@
 //! run first and every distinct call class it made (see `sweep/classes.rs`) becomes rows:
 //! - fault sweep: each class × each fault that applies to it ({HTTP 503, dropped connection}
 //!   for product calls, {Kubernetes API 500, dropped connection} for kubectl calls), armed on
-//!   the class's first call (`times: 1`; with `--persistent` also on every call from then on);
+//!   the class's first call (`times: 1`; with `--persistent` also on every call from then on,
+//!   with the plans' `wait_timeout` at 45 s so a wait on a faulted poll gives up in time);
 //! - crash sweep: the restore's process group SIGKILLed as each of its steps starts (read from
 //!   its journal), and while the second call of each repeated class is held in flight (inside
 //!   a `for_each`, or a poll), then `runbook recover --resume --yes` with no params; once more

@@ -4,7 +4,9 @@
 //! backup is coherent and the restored state equals it, every workload is back at the replicas
 //! recorded before the restore and out of restore mode, and exporting runs; or, only where
 //! retrying cannot help (a persistent fault), when the run aborted with nothing deleted, the
-//! workloads back and exporting resumed. It owns these rules; it must not pick the rows.
+//! workloads back and exporting resumed, or when the run the fault failed (exit 1 or 3),
+//! resumed with `recover <id> --resume --yes` once the fault is cleared, ends done ("resumed
+//! to done"). It owns these rules; it must not pick the rows.
 
 use std::time::Duration;
 
