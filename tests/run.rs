@@ -322,7 +322,7 @@ fn destructive_steps_need_yes() {
     let r = run(dir.path(), &["run", "d.yaml", "--state-dir", "st"]);
     assert_eq!(r.code, 2, "{}", r.out);
     assert!(
-        r.out.contains("destructive steps: wipe") && r.out.contains("--yes"),
+        r.out.contains("destructive steps (wipe)") && r.out.contains("--yes"),
         "{}",
         r.out
     );

@@ -48,7 +48,7 @@ pub async fn gate(
     env.emit_durable(RunEvent::DestructiveCalls {
         phase,
         id: step.id.clone(),
-        calls: calls.clone(),
+        calls: calls.iter().cloned().map(Json::String).collect(),
     })
     .await;
     let Some(confirm) = env.confirm.clone() else {

@@ -167,7 +167,7 @@ impl RunEnv {
             RunEvent::DestructiveCalls { phase, id, calls } => RunEvent::DestructiveCalls {
                 phase,
                 id,
-                calls: calls.iter().map(|c| self.redact(c)).collect(),
+                calls: calls.iter().map(|c| self.stored(c)).collect(),
             },
             RunEvent::Interrupted { reason } => RunEvent::Interrupted {
                 reason: self.redact(&reason),

@@ -117,7 +117,8 @@ pub enum RunEvent {
     DestructiveCalls {
         phase: Phase,
         id: String,
-        calls: Vec<String>,
+        /// Strings; a call holding a declared secret is sealed like any stored value.
+        calls: Vec<Json>,
     },
     Interrupted {
         reason: String,

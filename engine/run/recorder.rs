@@ -351,7 +351,7 @@ pub fn line(e: &RunEvent) -> Option<String> {
             "{}{id} is destructive; its {} call(s):\n    {}",
             phase(*p),
             calls.len(),
-            calls.join("\n    ")
+            calls.iter().map(shown).collect::<Vec<_>>().join("\n    ")
         ),
         RunEvent::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         RunEvent::RunFinished {
