@@ -57,6 +57,18 @@ impl Server {
                             let body = serde_json::json!({"message": format!("denied {auth} for {}", uri)});
                             return (StatusCode::BAD_REQUEST, body.to_string());
                         }
+                        if path.starts_with("/state") {
+                            // A poll body that echoes what it was asked, as some servers do.
+                            let auth = headers
+                                .get("authorization")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            let state = if first { format!("pending {auth} {uri}") } else { "DONE".into() };
+                            return (StatusCode::OK, serde_json::json!({"state": state}).to_string());
+                        }
+                        if path == "/token" {
+                            return (StatusCode::OK, "{\"token\":\"captured-token-0123456789\"}".to_string());
+                        }
                         if path == "/list" {
                             return (
                                 StatusCode::OK,
@@ -310,7 +322,7 @@ fn destructive_steps_need_yes() {
     let r = run(dir.path(), &["run", "d.yaml", "--state-dir", "st"]);
     assert_eq!(r.code, 2, "{}", r.out);
     assert!(
-        r.out.contains("destructive steps: wipe") && r.out.contains("--yes"),
+        r.out.contains("destructive steps (wipe)") && r.out.contains("--yes"),
         "{}",
         r.out
     );
@@ -746,4 +758,201 @@ steps:
             assert!(!text.contains(form), "{form} in {what}:\n{text}");
         }
     }
+}
+
+/// A wait polls a server that echoes the request (path with a declared secret, a captured
+/// secret, the Authorization header) in the `state` it reports: the observation is shown
+/// and journaled, yet no form of either secret reaches stderr (text or JSON logs), the
+/// journal or the report.
+#[test]
+fn secrets_echoed_in_a_polled_body_are_masked_everywhere() {
+    let secret = "p@ss w/rd:long-enough";
+    let captured = "captured-token-0123456789";
+    let plan = |server: &Server| {
+        format!(
+            r#"apiVersion: runbook/v1
+kind: Plan
+name: poll-echo
+params:
+  pw: {{secret: true, env: RUN_TEST_PW}}
+targets:
+  api: {{http: {{url: "http://{}", auth: {{basic: {{username: admin, password: "{{{{params.pw}}}}"}}}}}}}}
+steps:
+  - id: login
+    http: {{target: api, path: /token}}
+    outputs: {{token: {{jq: .body.token, secret: true}}}}
+  - id: declared
+    wait:
+      http: {{target: api, path: "/state-a/{{{{params.pw}}}}"}}
+      until: '.body.state == "DONE"'
+      interval: 10ms
+      timeout: 20s
+  - id: captured
+    needs: [login]
+    wait:
+      http: {{target: api, path: "/state-b/{{{{steps.login.outputs.token}}}}"}}
+      until: '.body.state == "DONE"'
+      interval: 10ms
+      timeout: 20s
+"#,
+            server.addr
+        )
+    };
+    let basic = "YWRtaW46cEBzcyB3L3JkOmxvbmctZW5vdWdo"; // base64("admin:" + secret)
+    let forms = [
+        secret,
+        "p%40ss%20w%2Frd%3Along-enough",
+        basic,
+        "cEBzcyB3L3Jk",
+        captured,
+    ];
+    for format in ["text", "json"] {
+        // A server and directory each: the server answers `pending` to a path's first poll.
+        let server = Server::start();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("p.yaml"), plan(&server)).unwrap();
+        let state = format!("st-{format}");
+        let report = format!("r-{format}.json");
+        let r = finish(
+            command(
+                dir.path(),
+                &[
+                    "run",
+                    "p.yaml",
+                    "--state-dir",
+                    &state,
+                    "--log-format",
+                    format,
+                    "--report",
+                    &report,
+                ],
+            )
+            .env("RUN_TEST_PW", secret)
+            .spawn()
+            .unwrap(),
+        );
+        assert_eq!(r.code, 0, "{}", r.out);
+        // The observation is shown (masked), not dropped.
+        assert!(r.out.contains("pending Basic ***"), "{}", r.out);
+        let mut texts = vec![("output".to_string(), r.out.clone())];
+        for p in walk(dir.path()) {
+            if !p.ends_with("p.yaml") {
+                texts.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap_or_default(),
+                ));
+            }
+        }
+        assert!(texts.iter().any(|(w, _)| w.ends_with("journal.jsonl")));
+        assert!(texts.iter().any(|(w, _)| w.ends_with(&report)));
+        for (what, text) in texts {
+            for form in forms {
+                assert!(!text.contains(form), "{form} in {what}:\n{text}");
+            }
+        }
+    }
+}
+
+/// `{{effects...}}` in a template is refused with a diagnostic saying why and what to write
+/// instead (`$effects` in jq, `for_each` + `{{item}}`), before anything runs.
+#[test]
+fn a_template_reading_effects_is_a_clear_validation_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"apiVersion: runbook/v1
+kind: Plan
+name: effects-template
+targets:
+  api: {http: {url: "http://127.0.0.1:9"}}
+steps:
+  - id: a
+    http: {target: api, path: /a}
+finally:
+  - id: b
+    http: {target: api, path: "/b/{{effects.a.status}}"}
+"#;
+    std::fs::write(dir.path().join("p.yaml"), text).unwrap();
+    let r = run(dir.path(), &["run", "p.yaml", "--state-dir", "st"]);
+    assert_eq!(r.code, 2, "an invalid plan is bad input: {}", r.out);
+    assert!(
+        r.out.contains("templates cannot read `effects.a.status`")
+            && r.out.contains("runbook::template::effects_in_template")
+            && r.out.contains("$effects[\"<id>\"].items.succeeded"),
+        "{}",
+        r.out
+    );
+}
+
+/// A destructive `for_each` whose items come from the server (known only at run time).
+fn destructive_plan(dir: &Path, server: &Server) -> &'static str {
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: wipe-test
+targets:
+  api: {{http: {{url: "http://{}"}}}}
+steps:
+  - id: list
+    http: {{target: api, path: /list}}
+    outputs: {{names: .body.names}}
+  - id: wipe
+    needs: [list]
+    destructive: true
+    for_each: $steps["list"].outputs.names
+    http: {{target: api, method: DELETE, path: "/x-{{{{item}}}}"}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.join("w.yaml"), text).unwrap();
+    "w.yaml"
+}
+
+/// With `--yes` a destructive step still lists its exact calls, every item, before making
+/// them: on stderr (text and JSON) and in the journal, so the logs show what was deleted.
+#[test]
+fn with_yes_the_exact_destructive_calls_are_listed_before_they_are_made() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = destructive_plan(dir.path(), &server);
+    let r = run(dir.path(), &["run", plan, "--state-dir", "st", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    // `/x-…`, not `/x/…`: the server delays paths containing `/slow`.
+    let base = format!("DELETE http://{}/x-", server.addr);
+    let listing = format!(
+        "wipe is destructive; its 3 call(s):\n    {base}camunda_a\n    {base}slow_camunda_b\n    {base}camunda_c"
+    );
+    assert!(r.out.contains(&listing), "{}", r.out);
+    // Listed before the first of them is made.
+    let listed_at = r.out.find(&listing).unwrap();
+    let started_at = r.out.find("wipe [camunda_a] started").unwrap();
+    assert!(listed_at < started_at, "{}", r.out);
+    let journal = walk(&dir.path().join("st/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        text.contains("\"event\":\"destructive_calls\"")
+            && text.contains(&format!("{base}camunda_c")),
+        "{text}"
+    );
+}
+
+/// Without a terminal and without `--yes`, a plan with destructive steps is refused before
+/// anything runs, saying why and what to do.
+#[test]
+fn without_a_terminal_or_yes_a_destructive_plan_is_refused_up_front() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = destructive_plan(dir.path(), &server);
+    let r = run(dir.path(), &["run", plan, "--state-dir", "st"]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.out
+            .contains("plan `wipe-test` has destructive steps (wipe) and there is no terminal")
+            && r.out.contains("nothing was run")
+            && r.out.contains("--yes"),
+        "{}",
+        r.out
+    );
+    assert!(server.calls().is_empty(), "{:?}", server.calls());
 }

@@ -165,3 +165,70 @@ fn a_generated_sample_of_both_sweeps_passes_for_every_plan_set() {
         r.stdout
     );
 }
+
+/// `--only` that matches nothing is an error naming the classes there are, not an empty
+/// table that reads "0/0 rows passed".
+#[test]
+fn only_matching_no_row_is_an_error_naming_the_classes() {
+    let (r, rows, _dir) = sweep(&["--kind", "fault", "--only", "no-such-class"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(rows.is_empty(), "{rows:?}");
+    assert!(
+        r.stderr.contains("--only `no-such-class` matches no row")
+            && r.stderr.contains("/actuator/backupHistory"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("rows passed"), "{}", r.stdout);
+}
+
+/// The crash sweep kills the restore inside the snapshot restore once more with the
+/// datastore password `camunda`, a word of every snapshot name; the resumed restore must
+/// still restore what was backed up (issue 10).
+#[test]
+fn the_crash_sweep_repeats_the_snapshot_restore_kill_with_a_password_in_snapshot_names() {
+    let (r, rows, _dir) = sweep(&["--kind", "crash", "--only", "/_restore"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let with_password: Vec<&Value> = rows
+        .iter()
+        .filter(|row| {
+            row["fault"]
+                .as_str()
+                .is_some_and(|f| f.contains("password `camunda`"))
+        })
+        .collect();
+    assert_eq!(with_password.len(), 1, "{rows:?}");
+    assert_eq!(with_password[0]["pass"], true, "{}", with_password[0]);
+    assert_eq!(
+        with_password[0]["detail"], "restored, equal to the backup",
+        "{}",
+        with_password[0]
+    );
+}
+
+/// A persistent fault may fail a run after it changed things; the row then clears the fault
+/// and resumes the run (`recover <id> --resume --yes`): it passes only if that ends done.
+/// One row kind each: the backup's exporting resume (exit 3) and the restore's snapshot
+/// restore (fails after the indices are deleted).
+#[test]
+fn persistent_fault_rows_pass_only_when_resumable_to_done() {
+    for only in ["exporting/resume", "/_restore"] {
+        let (r, rows, _dir) = sweep(&["--kind", "fault", "--persistent", "--only", only]);
+        assert_eq!(r.code, 0, "{only}:\n{}\n{}", r.stdout, r.stderr);
+        let persistent: Vec<&Value> = rows
+            .iter()
+            .filter(|row| {
+                row["fault"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("persistent"))
+            })
+            .collect();
+        assert!(!persistent.is_empty(), "{only}: {rows:?}");
+        assert!(
+            persistent.iter().any(|row| row["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("resumed to done"))),
+            "{only}: {persistent:?}"
+        );
+    }
+}

@@ -533,6 +533,7 @@ impl Rehearsal<'_> {
             },
             resume: Resume::default(),
             interrupts: interrupts.clone(),
+            confirm: None,
         })
         .await;
         Ok(finished)

@@ -81,9 +81,10 @@ pub fn run(a: &RunArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    if let Err(code) = confirm_destructive(&plan, a.yes) {
-        return code;
-    }
+    let confirm = match confirm_destructive(&plan, a.yes) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let new = match crate::run::driver::new_run(&plan, &params, &a.common.state_dir) {
         Ok(n) => n,
         Err(e) => return fail(e),
@@ -101,6 +102,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         },
         Resume::default(),
         &[],
+        confirm,
     )
 }
 
@@ -116,6 +118,7 @@ fn execute(
     opts: &RunOptions,
     resume: Resume,
     earlier: &[RunEvent],
+    confirm: Option<crate::run::confirm::Confirmer>,
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
     warn_unmasked_secrets(params);
@@ -129,7 +132,10 @@ fn execute(
             message: "cannot start".into(),
         });
     };
-    let live = common.log_format == LogFormat::Text && std::io::stderr().is_terminal();
+    // No live block when the run may ask: its redraws would overwrite the question.
+    let live = common.log_format == LogFormat::Text
+        && std::io::stderr().is_terminal()
+        && confirm.is_none();
     let interrupts = Interrupts::default();
     let finished = runtime.block_on(async {
         let signals = tokio::spawn(crate::run::driver::watch_signals(interrupts.clone()));
@@ -145,6 +151,7 @@ fn execute(
             options: opts.clone(),
             resume,
             interrupts: interrupts.clone(),
+            confirm,
         })
         .await;
         signals.abort();
@@ -207,8 +214,13 @@ fn warn_unmasked_secrets(params: &ResolvedParams) {
     }
 }
 
-/// Destructive steps need `--yes`, or the plan's name typed at a terminal.
-fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
+/// Destructive steps need `--yes`, or confirmation at a terminal as each one is reached,
+/// once its exact calls are known (`run::confirm`: the calls are listed either way). Without
+/// a terminal and without `--yes` the run is refused before it starts: nothing runs.
+fn confirm_destructive(
+    plan: &Plan,
+    yes: bool,
+) -> Result<Option<crate::run::confirm::Confirmer>, ExitCode> {
     let destructive: Vec<&str> = plan
         .steps
         .iter()
@@ -217,28 +229,24 @@ fn confirm_destructive(plan: &Plan, yes: bool) -> Result<(), ExitCode> {
         .map(|s| s.id.as_str())
         .collect();
     if destructive.is_empty() || yes {
-        return Ok(());
+        return Ok(None);
     }
-    eprintln!(
-        "plan `{}` has destructive steps: {}",
-        plan.name,
-        destructive.join(", ")
-    );
     if !std::io::stdin().is_terminal() {
         eprintln!(
-            "error: refusing to run destructive steps without confirmation; review with `runbook plan`, then pass --yes"
+            "error: plan `{}` has destructive steps ({}) and there is no terminal to confirm them \
+             on; nothing was run. Review the calls with `runbook run --dry-run`, then pass --yes \
+             (each destructive step's exact calls are still listed as it starts)",
+            plan.name,
+            destructive.join(", ")
         );
         return Err(ExitCode::from(2));
     }
-    eprint!("type the plan name (`{}`) to continue: ", plan.name);
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if answer.trim() == plan.name {
-        Ok(())
-    } else {
-        eprintln!("not confirmed; nothing was run");
-        Err(ExitCode::from(2))
-    }
+    eprintln!(
+        "plan `{}` has destructive steps ({}): each asks for confirmation, with its exact calls, when it is reached",
+        plan.name,
+        destructive.join(", ")
+    );
+    Ok(Some(crate::run::confirm::terminal()))
 }
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
@@ -559,5 +567,7 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         },
         resume,
         &info.events,
+        // `recover` has its own gate (`--yes` to repeat what may have had an effect).
+        None,
     )
 }

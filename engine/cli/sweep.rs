@@ -3,7 +3,8 @@
 //! run first and every distinct call class it made (see `sweep/classes.rs`) becomes rows:
 //! - fault sweep: each class × each fault that applies to it ({HTTP 503, dropped connection}
 //!   for product calls, {Kubernetes API 500, dropped connection} for kubectl calls), armed on
-//!   the class's first call (`times: 1`; with `--persistent` also on every call from then on);
+//!   the class's first call (`times: 1`; with `--persistent` also on every call from then on,
+//!   with the plans' `wait_timeout` at 45 s so a wait on a faulted poll gives up in time);
 //! - crash sweep: the restore's process group SIGKILLed as each of its steps starts (read from
 //!   its journal), and while the second call of each repeated class is held in flight (inside
 //!   a `for_each`, or a poll), then `runbook recover --resume --yes` with no params; once more
@@ -77,6 +78,9 @@ pub struct SweepArgs {
     #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
     pub kubectl: PathBuf,
 }
+
+/// The plans' `wait_timeout` in persistent rows (see `run_row`).
+const PERSISTENT_WAIT_TIMEOUT: &str = "45s";
 
 /// One generated row.
 #[derive(Clone, Debug)]
@@ -195,6 +199,14 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
             )),
         }
     }
+    if let Some(only) = &a.only
+        && !rows.is_empty()
+        && !rows.iter().any(|r| r.class.contains(only.as_str()))
+    {
+        // An empty table saying "0/0 rows passed" reads as a pass: a typo must not.
+        eprintln!("{}", no_match(only, &rows));
+        return ExitCode::from(2);
+    }
     let rows: Vec<Row> = rows
         .into_iter()
         .filter(|r| a.only.as_ref().is_none_or(|o| r.class.contains(o.as_str())))
@@ -238,7 +250,17 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
     }
 }
 
-/// The clean backup and restore: the calls each made (or why they did not succeed).
+/// The error for an `--only` that matches no generated row: names every class there is.
+fn no_match(only: &str, rows: &[Row]) -> String {
+    let mut known: Vec<&str> = rows.iter().map(|r| r.class.as_str()).collect();
+    known.sort_unstable();
+    known.dedup();
+    format!(
+        "error: --only `{only}` matches no row of this sweep; the call classes are:\n  {}",
+        known.join("\n  ")
+    )
+}
+
 /// The calls of the clean backup and restore, and the restore's main steps in start order.
 struct Baseline {
     backup: Vec<Call>,
@@ -406,11 +428,19 @@ async fn run_row(setup: &Setup, row: Row, dir: PathBuf) -> Done {
         .password
         .map(|p| vec![("RUNBOOK_DATASTORE_PASSWORD".to_string(), p.to_string())])
         .unwrap_or_default();
+    // A persistent fault on a wait's poll outlasts the plan's default wait (30m): a short
+    // bound lets the run give up, and put things back, inside the row's limit.
+    let sets = if row.persistent {
+        vec![format!("wait_timeout={PERSISTENT_WAIT_TIMEOUT}")]
+    } else {
+        Vec::new()
+    };
     let verdict = match Sandbox::start(setup, &dir, env).await {
         Ok(sb) => {
+            let sb = sb.with_sets(sets);
             let v = match &row.crash {
                 Some(point) => trial::crash_row(&sb, point).await,
-                None => trial::fault_row(&sb, row.phase, &row.armed).await,
+                None => trial::fault_row(&sb, row.phase, &row.armed, row.persistent).await,
             };
             sb.shutdown().await;
             v
@@ -428,6 +458,7 @@ fn describe(v: &Verdict) -> String {
     match v {
         Verdict::Completed => "restored, equal to the backup".into(),
         Verdict::SafeAbort(why) => format!("aborted safely ({why})"),
+        Verdict::Resumed(why) => format!("resumed to done ({why})"),
         Verdict::Broken(why) => why.clone(),
     }
 }

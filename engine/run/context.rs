@@ -46,6 +46,8 @@ pub struct RunEnv {
     pub items_done: HashMap<String, Vec<crate::run::scheduler::ItemDone>>,
     /// What each step may have done so far: `$effects`.
     pub effects: Effects,
+    /// Asks before each destructive step (an interactive run without `--yes`); `None`: go on.
+    pub confirm: Option<crate::run::confirm::Confirmer>,
     /// Steps whose expressions read `$effects` (only they pay for a snapshot).
     reads_effects: std::collections::HashSet<String>,
     /// Step ids each step (by id) reads outputs of, so a scope holds only what it needs.
@@ -98,6 +100,7 @@ impl RunEnv {
             secrets,
             items_done: HashMap::new(),
             effects: Effects::default(),
+            confirm: None,
             reads_effects,
             reads,
             reads_all,
@@ -105,15 +108,83 @@ impl RunEnv {
     }
 
     pub fn emit(&self, event: RunEvent) {
-        self.sink.emit(event, None);
+        self.sink.emit(self.guard(event), None);
     }
 
     /// Records an event and waits until it is durable: used before side effects, so a
     /// crash never hides a started step.
     pub async fn emit_durable(&self, event: RunEvent) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.sink.emit(event, Some(tx));
+        self.sink.emit(self.guard(event), Some(tx));
         let _ = rx.await;
+    }
+
+    /// The one gate every event passes on its way to the journal, the progress output and
+    /// the report: whatever a caller forgot, no event leaves with a secret in it. Values
+    /// seen in responses (a wait's observation) are stored like outputs (declared secrets
+    /// sealed, captured ones masked); texts are masked. Items and outputs arrive already
+    /// stored (`stored`, `masked_outputs`): sealing them again would change nothing.
+    fn guard(&self, event: RunEvent) -> RunEvent {
+        match event {
+            RunEvent::WaitPolled { id, poll, observed } => RunEvent::WaitPolled {
+                id,
+                poll,
+                observed: self.stored(&observed),
+            },
+            RunEvent::StepRetrying {
+                phase,
+                id,
+                attempt,
+                delay_ms,
+                error,
+                not_yet,
+            } => RunEvent::StepRetrying {
+                phase,
+                id,
+                attempt,
+                delay_ms,
+                error: self.redact(&error),
+                not_yet: not_yet.map(|v| self.stored(&v)),
+            },
+            RunEvent::StepFailed {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                error,
+            } => RunEvent::StepFailed {
+                phase,
+                id,
+                attempts,
+                duration_ms,
+                error: self.redact(&error),
+            },
+            RunEvent::StepSkipped { phase, id, reason } => RunEvent::StepSkipped {
+                phase,
+                id,
+                reason: self.redact(&reason),
+            },
+            RunEvent::DestructiveCalls { phase, id, calls } => RunEvent::DestructiveCalls {
+                phase,
+                id,
+                calls: calls.iter().map(|c| self.stored(c)).collect(),
+            },
+            RunEvent::Interrupted { reason } => RunEvent::Interrupted {
+                reason: self.redact(&reason),
+            },
+            RunEvent::RunFinished {
+                outcome,
+                exit_code,
+                duration_ms,
+                message,
+            } => RunEvent::RunFinished {
+                outcome,
+                exit_code,
+                duration_ms,
+                message: self.redact(&message),
+            },
+            other => other,
+        }
     }
 
     /// Output values for events (journal, report): secret outputs as `***`, declared secrets

@@ -33,6 +33,8 @@ pub struct RunRequest<'a> {
     pub options: RunOptions,
     pub resume: Resume,
     pub interrupts: Interrupts,
+    /// Asks before each destructive step (see `confirm`); `None`: go on.
+    pub confirm: Option<crate::run::confirm::Confirmer>,
 }
 
 /// What a run left behind.
@@ -116,6 +118,9 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         kubectl_path: req.kubectl.clone(),
         executor_search_path: None,
     }));
+    // The run's redactor learns captured secrets (outputs marked `secret`) as steps run; the
+    // report and the how-to-continue text must mask those too, so it is read back at the end.
+    let mut learned = None;
     let result = match RunEnv::new(
         Arc::new(req.plan),
         executors.clone(),
@@ -127,6 +132,8 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {
                 env.items_done = req.resume.items_done.clone();
+                env.confirm = req.confirm.clone();
+                learned = Some(env.redactor.clone());
                 Arc::new(env)
             },
             req.graphs,
@@ -142,6 +149,9 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     let finishing = recorder.clone();
     let _ = tokio::task::spawn_blocking(move || finishing.finish()).await;
     let (events, stamps) = recorder.take();
+    let redactor = learned
+        .and_then(|r| r.lock().ok().map(|r| r.clone()))
+        .unwrap_or(redactor);
     Finished {
         result,
         events,

@@ -85,6 +85,10 @@ pub enum RunEvent {
         attempt: u32,
         delay_ms: u64,
         error: String,
+        /// The attempt's action worked but its `check` does not hold yet; what the response
+        /// showed (state or status). Progress output then says "not ready yet", not "failed".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_yet: Option<Json>,
     },
     StepSucceeded {
         phase: Phase,
@@ -108,6 +112,14 @@ pub enum RunEvent {
     UndoRegistered {
         id: String,
     },
+    /// A destructive step is about to start: its exact calls (every `for_each` item still to
+    /// do), so logs and the journal show what it deleted. Masked like every event.
+    DestructiveCalls {
+        phase: Phase,
+        id: String,
+        /// Strings; a call holding a declared secret is sealed like any stored value.
+        calls: Vec<Json>,
+    },
     Interrupted {
         reason: String,
     },
@@ -130,6 +142,7 @@ impl RunEvent {
             | RunEvent::StepSucceeded { id, .. }
             | RunEvent::StepFailed { id, .. }
             | RunEvent::StepSkipped { id, .. }
+            | RunEvent::DestructiveCalls { id, .. }
             | RunEvent::UndoRegistered { id } => Some(id),
             _ => None,
         }

@@ -207,7 +207,7 @@ impl Progress {
             }
             RunEvent::WaitPolled { id, observed, .. } => {
                 if let Some(r) = self.running.iter_mut().find(|r| &r.0 == id) {
-                    r.2 = crate::plan::template::display(observed);
+                    r.2 = shown(observed);
                 }
             }
             RunEvent::StepSucceeded { id, .. }
@@ -257,6 +257,11 @@ fn phase(p: Phase) -> &'static str {
     }
 }
 
+/// An observed value as a progress line shows it: a sealed secret as `***`.
+fn shown(observed: &serde_json::Value) -> String {
+    crate::plan::template::display(&crate::run::sealed::masked(observed))
+}
+
 /// The plain log line of an event, if it gets one.
 pub fn line(e: &RunEvent) -> Option<String> {
     Some(match e {
@@ -291,11 +296,8 @@ pub fn line(e: &RunEvent) -> Option<String> {
             }
         }
         RunEvent::WaitPolled { id, observed, .. } => match observed.get("error") {
-            Some(e) => format!(
-                "{id} poll failed, retrying at the next poll: {}",
-                crate::plan::template::display(e)
-            ),
-            None => format!("{id} observed {}", crate::plan::template::display(observed)),
+            Some(e) => format!("{id} poll failed, retrying at the next poll: {}", shown(e)),
+            None => format!("{id} observed {}", shown(observed)),
         },
         RunEvent::ItemSucceeded {
             phase: p, id, item, ..
@@ -310,10 +312,19 @@ pub fn line(e: &RunEvent) -> Option<String> {
             attempt,
             delay_ms,
             error,
-        } => format!(
-            "{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}",
-            phase(*p)
-        ),
+            not_yet,
+        } => match not_yet {
+            // An expected "not yet" (a check inside its bounded grace) is progress.
+            Some(seen) => format!(
+                "{}{id} not ready yet (saw {}), checking again in {delay_ms} ms",
+                phase(*p),
+                shown(seen)
+            ),
+            None => format!(
+                "{}{id} attempt {attempt} failed, retrying in {delay_ms} ms: {error}",
+                phase(*p)
+            ),
+        },
         RunEvent::StepSucceeded {
             phase: p,
             id,
@@ -332,6 +343,16 @@ pub fn line(e: &RunEvent) -> Option<String> {
             reason,
         } => format!("{}{id} skipped: {reason}", phase(*p)),
         RunEvent::UndoRegistered { .. } => return None,
+        RunEvent::DestructiveCalls {
+            phase: p,
+            id,
+            calls,
+        } => format!(
+            "{}{id} is destructive; its {} call(s):\n    {}",
+            phase(*p),
+            calls.len(),
+            calls.iter().map(shown).collect::<Vec<_>>().join("\n    ")
+        ),
         RunEvent::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         RunEvent::RunFinished {
             outcome,

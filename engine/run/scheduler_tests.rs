@@ -128,6 +128,17 @@ struct Harness {
 }
 
 async fn go(yaml: &str, exec: Scripted, opts: RunOptions, interrupts: Interrupts) -> Harness {
+    go_with(yaml, exec, opts, interrupts, None).await
+}
+
+/// `go` with a confirmer for destructive steps.
+async fn go_with(
+    yaml: &str,
+    exec: Scripted,
+    opts: RunOptions,
+    interrupts: Interrupts,
+    confirm: Option<crate::run::confirm::Confirmer>,
+) -> Harness {
     let text = format!("{HEAD}{yaml}");
     let loaded =
         crate::plan::loader::load_source(crate::plan::source::SourceFile::new("t.yaml", text));
@@ -155,6 +166,8 @@ async fn go(yaml: &str, exec: Scripted, opts: RunOptions, interrupts: Interrupts
         Redactor::default(),
     )
     .unwrap();
+    let mut env = env;
+    env.confirm = confirm;
     let start = Instant::now();
     let result = run(Arc::new(env), &graphs, &opts, &interrupts).await;
     Harness {
@@ -493,6 +506,18 @@ async fn check_failures_are_retried_and_outputs_flow() {
     let h = go(yaml, exec, opts(), Interrupts::default()).await;
     assert_eq!(h.result.outcome, Outcome::Succeeded);
     assert_eq!(h.exec.paths(), vec!["/p", "/p", "/q/x1"]);
+    // The action worked, its check did not hold yet: progress, not a failure.
+    let retried: Vec<String> = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, RunEvent::StepRetrying { .. }))
+        .filter_map(crate::run::recorder::line)
+        .collect();
+    assert_eq!(retried.len(), 1, "{retried:?}");
+    assert!(
+        retried[0].starts_with("p not ready yet (saw ") && !retried[0].contains("failed"),
+        "{retried:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -541,4 +566,61 @@ finally:
         "{:?}",
         h.exec.paths()
     );
+}
+
+/// A destructive `for_each` lists its exact calls (items done by nothing else) before any is
+/// made; an operator who refuses fails the step before any call, and the run compensates
+/// (undo of the earlier step, finally) as for any failure.
+#[tokio::test(start_paused = true)]
+async fn a_refused_destructive_step_makes_no_call_and_compensates() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let confirm: crate::run::confirm::Confirmer = Arc::new(move |step, calls| {
+        seen.lock()
+            .unwrap()
+            .push((step.to_string(), calls.to_vec()));
+        false
+    });
+    let yaml = r#"params:
+  names: {type: list, default: [a, b]}
+steps:
+  - id: stop
+    http: {target: sim, method: POST, path: /stop}
+    undo: {http: {target: sim, method: POST, path: /start}}
+  - id: wipe
+    needs: [stop]
+    destructive: true
+    for_each: $params.names
+    http: {target: sim, method: DELETE, path: "/idx/{{item}}"}
+finally:
+  - id: tidy
+    http: {target: sim, method: POST, path: /tidy}
+"#;
+    let h = go_with(
+        yaml,
+        Scripted::default(),
+        opts(),
+        Interrupts::default(),
+        Some(confirm),
+    )
+    .await;
+    assert_eq!(h.result.outcome, Outcome::Failed);
+    assert_eq!(h.exec.paths(), vec!["/stop", "/start", "/tidy"]);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![(
+            "wipe".to_string(),
+            vec![
+                "DELETE http://sim/idx/a".to_string(),
+                "DELETE http://sim/idx/b".to_string()
+            ]
+        )]
+    );
+    let listed = h
+        .events()
+        .iter()
+        .any(|e| matches!(e, RunEvent::DestructiveCalls { id, calls, .. } if id == "wipe" && calls.len() == 2));
+    assert!(listed, "{:?}", h.events());
+    let failed = h.events().iter().any(|e| matches!(e, RunEvent::StepFailed { id, error, .. } if id == "wipe" && error.contains("not confirmed")));
+    assert!(failed, "{:?}", h.events());
 }

@@ -97,6 +97,24 @@ pub fn unseal(v: &Json, secrets: &HashMap<String, String>) -> Result<Json, Strin
     }
 }
 
+/// `v` for display where the secrets are not at hand (progress lines): each sealed string
+/// shown with `***` in place of the secret. Only for values that resume never reads.
+pub fn masked(v: &Json) -> Json {
+    match v {
+        Json::Object(m) if m.len() == 1 && m.contains_key(KEY) => {
+            let parts = m[KEY].as_array().into_iter().flatten();
+            Json::String(
+                parts
+                    .map(|p| p.as_str().unwrap_or("***"))
+                    .collect::<String>(),
+            )
+        }
+        Json::Array(a) => Json::Array(a.iter().map(masked).collect()),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), masked(x))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Unseals every value of a map.
 pub fn unseal_map(
     m: &Map<String, Json>,
@@ -121,5 +139,9 @@ mod tests {
         assert_eq!(unseal(&sealed, &map).unwrap(), v);
         let err = unseal(&sealed, &HashMap::new()).unwrap_err();
         assert!(err.contains("`pw`"), "{err}");
+        assert_eq!(
+            masked(&sealed)["names"],
+            json!(["***_webapps_1", "zeebe", "x-***-***"])
+        );
     }
 }

@@ -41,6 +41,10 @@ struct AttemptError {
     cancelled: bool,
     /// Whether the attempt may have had an effect on its target.
     reached: bool,
+    /// Set when the action worked but its `check` does not hold yet: what the response
+    /// showed (its state or status). A retry then reads as progress, not as a failure: a
+    /// bounded grace for "scheduled but not visible yet" is normal on every run.
+    not_yet: Option<Json>,
 }
 
 impl From<StepError> for AttemptError {
@@ -50,6 +54,7 @@ impl From<StepError> for AttemptError {
             cancelled: matches!(e, StepError::Cancelled),
             reached: e.reached(),
             message: e.summary(),
+            not_yet: None,
         }
     }
 }
@@ -62,6 +67,7 @@ impl AttemptError {
             retryable: false,
             cancelled: false,
             reached: false,
+            not_yet: None,
         }
     }
 
@@ -72,6 +78,7 @@ impl AttemptError {
             retryable,
             cancelled: false,
             reached: true,
+            not_yet: None,
         }
     }
 
@@ -86,6 +93,7 @@ impl AttemptError {
             retryable: false,
             cancelled: true,
             reached: true,
+            not_yet: None,
         }
     }
 }
@@ -142,6 +150,9 @@ async fn run_step_body(
         }
     }
     let Some(for_each) = &step.for_each else {
+        if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, None).await {
+            return StepOutcome::Failed { error, attempts: 0 };
+        }
         return run_item(env, step, phase, &steps, (None, Json::Null), cancel).await;
     };
     let items = match for_each.eval(&ctx, &env.jq_vars(&steps, &effects, &null)) {
@@ -160,6 +171,17 @@ async fn run_step_body(
         }
     };
     env.effects.items_known(&step.id, &items);
+    if step.destructive {
+        let todo: Vec<(usize, Json)> = items
+            .iter()
+            .cloned()
+            .enumerate()
+            .filter(|(i, item)| env.item_done_earlier(&step.id, *i, item).is_none())
+            .collect();
+        if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, Some(&todo)).await {
+            return StepOutcome::Failed { error, attempts: 0 };
+        }
+    }
     let max_parallel = step.parallelism.unwrap_or(max_parallel);
     run_items(env, step, phase, &steps, items, cancel, max_parallel).await
 }
@@ -295,6 +317,7 @@ async fn run_item(
                     attempt,
                     delay_ms: millis(delay),
                     error: env.redact(&e.message),
+                    not_yet: e.not_yet.clone(),
                 });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;
@@ -362,10 +385,13 @@ async fn attempt_once(
                     .as_ref()
                     .and_then(|m| m.render(scope).ok())
                     .unwrap_or_else(|| format!("`check` is false: {}", check.source));
-                return Err(AttemptError::after_action(
-                    format!("{msg} (result: {})", shown(&result.value)),
-                    true,
-                ));
+                return Err(AttemptError {
+                    not_yet: Some(observed(&result.value)),
+                    ..AttemptError::after_action(
+                        format!("{msg} (result: {})", shown(&result.value)),
+                        true,
+                    )
+                });
             }
             Err(e) => {
                 return Err(AttemptError::after_action(
@@ -612,6 +638,7 @@ pub async fn run_undo(
                     attempt,
                     delay_ms: millis(delay),
                     error: env.redact(&e.message),
+                    not_yet: e.not_yet.clone(),
                 });
                 if sleep_or_cancel(delay, cancel).await {
                     return StepOutcome::Cancelled;

@@ -58,6 +58,8 @@ pub struct Ended {
     pub timed_out: bool,
     /// The first line of the process's stderr that says `error` (e.g. a refusal to start).
     pub error_line: Option<String>,
+    /// The run's id (from its journal), for `recover <id>`.
+    pub run_id: Option<String>,
 }
 
 impl Ended {
@@ -103,6 +105,8 @@ pub struct Sandbox {
     http: reqwest::Client,
     /// Environment of every child run (e.g. the datastore password).
     env: Vec<(String, String)>,
+    /// Extra `--set name=value` of every plan run (e.g. a short `wait_timeout`).
+    sets: Vec<String>,
 }
 
 impl Sandbox {
@@ -145,7 +149,14 @@ impl Sandbox {
             values,
             http,
             env,
+            sets: Vec::new(),
         })
+    }
+
+    /// Every plan run of this row also gets `--set` each of `sets` (`name=value`).
+    pub fn with_sets(mut self, sets: Vec<String>) -> Self {
+        self.sets = sets;
+        self
     }
 
     pub async fn shutdown(self) {
@@ -186,6 +197,13 @@ impl Sandbox {
             format!("backup_id={BACKUP_ID}"),
             "--yes".into(),
         ]
+        .into_iter()
+        .chain(
+            self.sets
+                .iter()
+                .flat_map(|kv| ["--set".to_string(), kv.clone()]),
+        )
+        .collect()
     }
 
     /// Runs the backup plan to its end.
@@ -213,6 +231,16 @@ impl Sandbox {
         let args: Vec<String> = ["recover", "--resume", "--yes"].map(String::from).to_vec();
         self.run_to_end(self.command(&args, "recover"), "recover", "restore")
             .await
+    }
+
+    /// `runbook recover <run_id> --resume --yes` with no params: a run of `plan`
+    /// (`backup`/`restore`) that ended failed, resumed once its fault is gone.
+    pub async fn resume(&self, plan: &str, run_id: &str) -> Ended {
+        let args: Vec<String> = ["recover", run_id, "--resume", "--yes"]
+            .map(String::from)
+            .to_vec();
+        let log = format!("resume-{plan}");
+        self.run_to_end(self.command(&args, &log), &log, plan).await
     }
 
     /// Waits for a child run; `log` names its output files, `plan` (`backup`/`restore`)
@@ -258,7 +286,10 @@ impl Sandbox {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         {
             match event["event"].as_str() {
-                Some("run_started") => ended.failure = None,
+                Some("run_started") => {
+                    ended.failure = None;
+                    ended.run_id = event["run_id"].as_str().map(String::from);
+                }
                 Some("run_finished") => ended.outcome = event["outcome"].as_str().map(String::from),
                 Some("step_failed")
                     if event["phase"] == "main"

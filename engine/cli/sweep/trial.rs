@@ -4,7 +4,9 @@
 //! backup is coherent and the restored state equals it, every workload is back at the replicas
 //! recorded before the restore and out of restore mode, and exporting runs; or, only where
 //! retrying cannot help (a persistent fault), when the run aborted with nothing deleted, the
-//! workloads back and exporting resumed. It owns these rules; it must not pick the rows.
+//! workloads back and exporting resumed, or when the run the fault failed (exit 1 or 3),
+//! resumed with `recover <id> --resume --yes` once the fault is cleared, ends done ("resumed
+//! to done"). It owns these rules; it must not pick the rows.
 
 use std::time::Duration;
 
@@ -97,6 +99,9 @@ pub enum Verdict {
     Completed,
     /// Aborted with nothing deleted, workloads back, exporting resumed (the reason).
     SafeAbort(String),
+    /// A persistent fault failed the run; once the fault was gone, `recover <id> --resume
+    /// --yes` took it to done (what failed first).
+    Resumed(String),
     /// Anything else (every problem found).
     Broken(String),
 }
@@ -107,19 +112,34 @@ pub fn passes(verdict: &Verdict, persistent: bool) -> bool {
         Verdict::Completed => true,
         // Only a fault that outlasts every retry may abort the run.
         Verdict::SafeAbort(_) => persistent,
+        // Only a persistent fault may need a resume: a transient one must be retried.
+        Verdict::Resumed(_) => persistent,
         Verdict::Broken(_) => false,
     }
 }
 
-/// Backup and restore with `armed` armed before the run of `phase`.
-pub async fn fault_row(sb: &Sandbox, phase: Phase, armed: &Armed) -> Verdict {
+/// Backup and restore with `armed` armed before the run of `phase`. A persistent fault may
+/// fail a run after it changed things (retrying cannot help while the fault lasts): such a
+/// run must then be resumable to done, so the row clears the fault and resumes it.
+pub async fn fault_row(sb: &Sandbox, phase: Phase, armed: &Armed, persistent: bool) -> Verdict {
     sb.advance(30).await;
     if phase == Phase::Backup {
         sb.control("/sim/faults", Some(armed.scenario(None))).await;
     }
-    let backup = sb.backup().await;
+    let mut backup = sb.backup().await;
+    let mut resumed = None;
     if let Some(v) = judge_backup(sb, &backup).await {
-        return v;
+        if !(persistent && matches!(v, Verdict::Broken(_))) {
+            return v;
+        }
+        let Some(recovered) = resume_failed(sb, "backup", &backup).await else {
+            return v;
+        };
+        resumed = Some(format!("backup failed at {}", backup.why()));
+        backup = recovered;
+        if let Some(v) = judge_backup(sb, &backup).await {
+            return resumed_broken("backup", resumed, v);
+        }
     }
     sb.advance(50).await;
     let before = sb.cluster_view().await;
@@ -127,7 +147,46 @@ pub async fn fault_row(sb: &Sandbox, phase: Phase, armed: &Armed) -> Verdict {
         sb.control("/sim/faults", Some(armed.scenario(None))).await;
     }
     let restore = sb.restore().await;
-    judge_restore(sb, &before, &restore).await
+    let v = judge_restore(sb, &before, &restore).await;
+    let v = match v {
+        Verdict::Broken(_) if persistent => match resume_failed(sb, "restore", &restore).await {
+            Some(recovered) => {
+                resumed = Some(format!("restore failed at {}", restore.why()));
+                judge_restore(sb, &before, &recovered).await
+            }
+            None => v,
+        },
+        v => v,
+    };
+    match (resumed, v) {
+        (Some(first), Verdict::Completed) => Verdict::Resumed(format!(
+            "{first}; resumed to done, restored, equal to the backup"
+        )),
+        (resumed @ Some(_), v) => resumed_broken("restore", resumed, v),
+        (None, v) => v,
+    }
+}
+
+/// A run that failed (not one still running at the row's limit), resumed with `recover
+/// <id> --resume --yes` once every fault is cleared; `None` when it cannot be.
+async fn resume_failed(sb: &Sandbox, plan: &str, ended: &Ended) -> Option<Ended> {
+    if ended.timed_out || !matches!(ended.exit_code, Some(1 | 3)) {
+        return None;
+    }
+    let id = ended.run_id.as_deref()?;
+    sb.disarm().await;
+    Some(sb.resume(plan, id).await)
+}
+
+/// The verdict after a resume that did not end done.
+fn resumed_broken(plan: &str, first: Option<String>, after: Verdict) -> Verdict {
+    let first = first.unwrap_or_default();
+    match after {
+        Verdict::Broken(why) | Verdict::SafeAbort(why) | Verdict::Resumed(why) => {
+            Verdict::Broken(format!("{first}; the {plan} resumed, then: {why}"))
+        }
+        Verdict::Completed => Verdict::Resumed(format!("{first}; resumed to done")),
+    }
 }
 
 /// Where a crash row kills the restore.

@@ -203,6 +203,20 @@ fn check_reference(c: &mut Checker<'_>, scope: &mut Scope<'_>, r: &Reference, si
             check_output(c, scope, id, name, r.span, r.guarded, site)
         }
         ["steps", ..] => bad_path(c, r, "read a step's output as `steps.<id>.outputs.<name>`"),
+        // Effects are for decisions (jq), not for what is sent: see docs/plan-format.md.
+        ["effects", ..] => c.push(
+            Diagnostic::error(
+                "runbook::template::effects_in_template",
+                format!("templates cannot read `{}`", r.dotted()),
+                r.span,
+                "`effects` is read by jq expressions only",
+            )
+            .with_help(
+                "decide with `$effects` in a jq expression instead: `when:` to run or skip, \
+                 `for_each: $effects[\"<id>\"].items.succeeded` to act on exactly the items a \
+                 step touched (then use `{{item}}` here)",
+            ),
+        ),
         [first, ..] => {
             let roots = ["params", "targets", "steps", "run", "item"];
             let help = did_you_mean(first, roots)
