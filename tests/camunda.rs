@@ -756,10 +756,14 @@ fn a_partial_records_snapshot_fails_the_backup() {
         );
         let (code, text, report) = sim.run(backup_plan(version), &["--set", "backup_id=100"]);
         assert_eq!(code, 1, "{version}: {text}");
+        let error = status(&report, "verify-zeebe-records");
+        assert!(error.starts_with("failed"), "{version}: {text}");
+        // Said plainly, not as a jq expression over a raw result (§7.3).
         assert!(
-            status(&report, "verify-zeebe-records").starts_with("failed"),
-            "{version}: {text}"
+            error.contains("camunda_zeebe_records_backup_100 is PARTIAL: 1 of"),
+            "{version}: {error}"
         );
+        assert!(!error.contains("fail_if"), "{version}: {error}");
         assert!(sim.zeebe_backup_ids().is_empty(), "{version}: {text}");
         assert!(!sim.exporting_paused(), "{version}");
     }
@@ -802,24 +806,67 @@ fn restore_88_keeps_dated_usage_metrics_of_a_backup_before_8_8_15() {
 }
 
 /// Point 7 (§7.7, §7.8, §7.11): a restore that would be silently wrong is refused before
-/// anything changes.
+/// anything changes, with the one precondition that failed and its fix (not a list of every
+/// possible cause, nor a dump of the StatefulSet).
 #[test]
 fn restore_refuses_memory_brokers_a_bypassed_restore_route_and_gitops() {
+    let step_8 = "record-orchestration";
+    let step_7 = "record-zeebe";
     let cases = [
-        ("8.8", "config:\n  persistence_type: memory\n", "PVCs"),
-        ("8.8", "config:\n  command_override: true\n", "startup.sh"),
-        ("8.8", "config:\n  gitops: argocd\n", "Argo CD"),
-        ("8.7", "config:\n  gitops: flux\n", "Argo CD"),
-        ("8.7", "config:\n  chart_version: 12.0.2\n", "12.1.0"),
+        (
+            "8.8",
+            step_8,
+            "config:\n  persistence_type: memory\n",
+            "broker data is not on PVCs",
+        ),
+        (
+            "8.8",
+            step_8,
+            "config:\n  command_override: true\n",
+            "overrides its command",
+        ),
+        (
+            "8.8",
+            step_8,
+            "config:\n  gitops: argocd\n",
+            "Argo CD manages StatefulSet",
+        ),
+        (
+            "8.7",
+            step_7,
+            "config:\n  gitops: flux\n",
+            "Flux manages StatefulSet",
+        ),
+        (
+            "8.7",
+            step_7,
+            "config:\n  chart_version: 12.0.2\n",
+            "comes from chart camunda-platform-12.0.2",
+        ),
     ];
-    for (version, scenario, says) in cases {
+    let every_cause = [
+        "not on PVCs",
+        "overrides its command",
+        "manages StatefulSet",
+        "comes from chart",
+        "replicas 0",
+    ];
+    for (version, at, scenario, says) in cases {
         let sim = Sim::start_scenario(version, scenario);
         sim.run_ok(backup_plan(version), &["--set", "backup_id=100"]);
         let before = index_names(&sim);
         let (code, text, report) =
             sim.run(restore_plan(version), &["--set", "backup_id=100", "--yes"]);
         assert_eq!(code, 1, "{scenario}: {text}");
-        assert!(text.contains(says), "{scenario}: {text}");
+        let error = status(&report, at);
+        assert!(error.contains(says), "{scenario}: {error}");
+        for other in every_cause.iter().filter(|c| !says.contains(*c)) {
+            assert!(
+                !error.contains(other),
+                "{scenario}: names {other:?}: {error}"
+            );
+        }
+        assert!(!error.contains("result:"), "{scenario}: raw dump: {error}");
         let deleted = status(&report, "delete-indices");
         assert!(
             deleted.is_empty() || deleted.starts_with("skipped"),
