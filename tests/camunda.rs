@@ -206,6 +206,32 @@ fn backup_87_on_elasticsearch_and_opensearch_is_coherent_and_resumes_exporting()
             .find(|s| s["name"] == "camunda_zeebe_records_backup_1000")
             .expect("zeebe-record snapshot");
         assert_eq!(records["featureStates"], feature_states, "{datastore}");
+        // The 8.7 docs' order (§2.2, §7.12): the web-app and Optimize backups complete, then
+        // exporting is soft-paused, then the zeebe-record snapshot is taken.
+        let paused_at = sim.get("/sim/exporting")["history"][0]["atMs"]
+            .as_u64()
+            .unwrap();
+        let webapps_done = state["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                let n = s["name"].as_str().unwrap_or("");
+                ["camunda_operate_", "camunda_tasklist_", "camunda_optimize_"]
+                    .iter()
+                    .any(|p| n.starts_with(p))
+            })
+            .map(|s| s["endMs"].as_u64().expect("web-app part finished"))
+            .max()
+            .expect("web-app parts");
+        assert!(
+            webapps_done <= paused_at,
+            "{datastore}: paused at {paused_at} before the web apps finished at {webapps_done}"
+        );
+        assert!(
+            paused_at <= records["startMs"].as_u64().unwrap(),
+            "{datastore}: zeebe-record snapshot before the pause"
+        );
         // The evidence names every part with its state.
         let evidence = &outputs(&report, "evidence")["backup"];
         for c in ["zeebe", "operate", "tasklist", "optimize"] {
