@@ -481,6 +481,69 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     );
 }
 
+/// Point 8 (§7.10): the Services the port-forwards use follow the chart's names by default
+/// and can be named for a `fullnameOverride` install (the names the renamed scenario uses),
+/// in every plan; none is built from the release name when a name is given.
+#[test]
+fn port_forwards_reach_renamed_services() {
+    let plans = [
+        "backup-8.8.yaml",
+        "backup-8.7.yaml",
+        "inventory.yaml",
+        "inventory-8.7.yaml",
+        "prune.yaml",
+        "prune-8.7.yaml",
+        "restore-8.8.yaml",
+        "restore-8.7.yaml",
+    ];
+    let renamed = [
+        ("gateway_service", "core-gateway"),
+        ("optimize_service", "opt"),
+        ("operate_service", "op"),
+        ("tasklist_service", "tl"),
+        ("datastore_service", "search"),
+    ];
+    for plan in plans {
+        let path = format!("plans/camunda/{plan}");
+        let values = tempfile::NamedTempFile::new().unwrap();
+        // A values file: a plan ignores the keys it does not declare (restore-only backup_id).
+        std::fs::write(values.path(), "backup_id: 42\nrelease: rel\n").unwrap();
+        let vpath = values.path().to_str().unwrap().to_string();
+        let base = ["plan", &path, "-f", &vpath];
+        let r = runbook(base);
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("port-forward services/rel-zeebe-gateway 0:9600"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        for (param, name) in renamed {
+            if std::fs::read_to_string(root().join(&path))
+                .unwrap()
+                .contains(&format!("\n  {param}:"))
+            {
+                args.extend(["--set".into(), format!("{param}={name}")]);
+            }
+        }
+        let r = runbook(args.iter().map(String::as_str));
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("port-forward services/core-gateway 0:9600"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains("port-forward services/search 0:9200"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        assert!(!r.stdout.contains("services/rel-"), "{plan}:\n{}", r.stdout);
+    }
+}
+
 #[test]
 fn restore_88_refuses_an_incomplete_backup_before_changing_anything() {
     let sim = Sim::start("8.8", "elasticsearch");
