@@ -1135,3 +1135,116 @@ fn restore_88_resumes_after_a_kill_during_a_snapshot_restore() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_restored(&sim, "resumed");
 }
+
+/// One request to the simulated datastore (its URL from the values file).
+fn datastore(sim: &Sim, method: &str, path: &str) -> Json {
+    use std::io::{Read, Write};
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    let url = values
+        .lines()
+        .find_map(|l| l.strip_prefix("datastore_url:"))
+        .expect("datastore_url in the values file")
+        .trim()
+        .trim_matches('"')
+        .trim_start_matches("http://")
+        .to_string();
+    let mut s = std::net::TcpStream::connect(&url).expect("connect to the datastore");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Json::Null)
+}
+
+/// Issue 10 / point 4: a resumed restore takes an existing index of the backup for its own
+/// only if Elasticsearch restored it from this backup (its recovery source); an index that
+/// something else created under that name after the deletion is named and refused, and the
+/// plan does not delete it.
+#[test]
+fn restore_88_resume_refuses_an_index_it_did_not_restore() {
+    let sim = Sim::start_scenario("8.8", "config:\n  restore_ms: 1500\n");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    let plan = root().join("plans/camunda/restore-8.8.yaml");
+    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: the restore reaches its first `_restore` within the simulator's lifetime.
+    let mut seen = false;
+    for _ in 0..2000 {
+        let flight = sim.get("/sim/in-flight");
+        if flight
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
+        {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen, "no snapshot restore was in flight");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Meanwhile something creates an index under the name of one the last snapshot (the
+    // zeebe-record one, not restored yet) holds.
+    let state = sim.get("/sim/state");
+    let impostor = state["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "camunda_zeebe_records_backup_100")
+        .and_then(|s| s["indices"][0]["name"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(
+        !index_names(&sim).contains(&impostor),
+        "{impostor} exists already"
+    );
+    let created = datastore(&sim, "PUT", &format!("/{impostor}"));
+    assert_eq!(created["acknowledged"], true, "{created}");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args([
+            "recover",
+            "--resume",
+            "--yes",
+            "--state-dir",
+            "runs",
+            "--report",
+            "report.json",
+        ])
+        .current_dir(sim.dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "`wait-snapshots-restored`: index {impostor} exists but was not restored from backup 100"
+        )),
+        "{text}"
+    );
+    // Fails at once (not after the 2-hour wait), saying why.
+    assert!(text.contains("(recovery EMPTY_STORE)"), "{text}");
+    // The plan refused it; it did not delete it, nor start Camunda on it.
+    assert!(index_names(&sim).contains(&impostor));
+    assert!(!text.contains("enter-restore-mode started"), "{text}");
+}
