@@ -481,6 +481,44 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     );
 }
 
+/// Point 5 (§7.5): the dry run of a restore states the deletion patterns in plain words,
+/// anchored on the prefix params it shows with their values (not only as raw jq).
+#[test]
+fn restore_dry_runs_name_the_deletion_patterns() {
+    for (plan, camunda) in [("restore-8.8.yaml", true), ("restore-8.7.yaml", false)] {
+        let path = format!("plans/camunda/{plan}");
+        let r = runbook([
+            "plan",
+            &path,
+            "--set",
+            "backup_id=42",
+            "--set",
+            "index_prefix=c1",
+        ]);
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        let deletion = r
+            .stdout
+            .split("delete-indices  [DESTRUCTIVE]")
+            .nth(1)
+            .expect("delete-indices in the dry run");
+        let line = deletion.lines().nth(1).unwrap_or_default();
+        for pattern in [
+            "`[<index_prefix>-]operate-*`",
+            "`[<index_prefix>-]tasklist-*`",
+            "`<optimize_index_prefix>-*`",
+            "`<record_prefix>*`",
+        ] {
+            assert!(line.contains(pattern), "{plan}: {line}");
+        }
+        assert_eq!(
+            line.contains("`[<index_prefix>-]camunda-*`"),
+            camunda,
+            "{plan}: {line}"
+        );
+        assert!(r.stdout.contains("  index_prefix = c1\n"), "{plan}");
+    }
+}
+
 /// Point 8 (§7.10): the Services the port-forwards use follow the chart's names by default
 /// and can be named for a `fullnameOverride` install (the names the renamed scenario uses),
 /// in every plan; none is built from the release name when a name is given.
