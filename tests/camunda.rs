@@ -307,6 +307,48 @@ fn backup_87_without_optimize_skips_it() {
     assert_eq!(ids(&outputs(&report, "inventory")["restorable"]), [700]);
 }
 
+/// Point 9 (§7.9): inventory and prune find Optimize by its labels like the backups, so on
+/// a cluster without it (chart 13's default) they work with `optimize_enabled` left `true`.
+#[test]
+fn inventory_and_prune_detect_an_absent_optimize() {
+    for (version, backup, inventory, prune) in [
+        ("8.8", "backup-8.8.yaml", "inventory.yaml", "prune.yaml"),
+        (
+            "8.7",
+            "backup-8.7.yaml",
+            "inventory-8.7.yaml",
+            "prune-8.7.yaml",
+        ),
+    ] {
+        let sim = Sim::start_with(version, "elasticsearch", &["--no-optimize"]);
+        let on = ["--set", "optimize_enabled=true"];
+        sim.run_ok(backup, &["--set", "backup_id=700", on[0], on[1]]);
+        sim.run_ok(backup, &["--set", "backup_id=701", on[0], on[1]]);
+        let report = sim.run_ok(inventory, &on);
+        assert_eq!(
+            status(&report, "list-optimize").split(':').next(),
+            Some("skipped"),
+            "{version}"
+        );
+        assert_eq!(
+            outputs(&report, "inventory")["backups"][0]["optimize"],
+            "DISABLED",
+            "{version}"
+        );
+        assert_eq!(
+            ids(&outputs(&report, "inventory")["restorable"]),
+            [701, 700],
+            "{version}"
+        );
+        let report = sim.run_ok(prune, &["--set", "keep=1", "--yes", on[0], on[1]]);
+        assert!(
+            status(&report, "delete-optimize").starts_with("skipped"),
+            "{version}"
+        );
+        assert_eq!(sim.zeebe_backup_ids(), [701], "{version}");
+    }
+}
+
 #[test]
 fn backup_87_a_failed_component_fails_the_run_and_resumes_exporting() {
     let sim = Sim::start("8.7", "elasticsearch");
