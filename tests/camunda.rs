@@ -206,6 +206,32 @@ fn backup_87_on_elasticsearch_and_opensearch_is_coherent_and_resumes_exporting()
             .find(|s| s["name"] == "camunda_zeebe_records_backup_1000")
             .expect("zeebe-record snapshot");
         assert_eq!(records["featureStates"], feature_states, "{datastore}");
+        // The 8.7 docs' order (§2.2, §7.12): the web-app and Optimize backups complete, then
+        // exporting is soft-paused, then the zeebe-record snapshot is taken.
+        let paused_at = sim.get("/sim/exporting")["history"][0]["atMs"]
+            .as_u64()
+            .unwrap();
+        let webapps_done = state["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                let n = s["name"].as_str().unwrap_or("");
+                ["camunda_operate_", "camunda_tasklist_", "camunda_optimize_"]
+                    .iter()
+                    .any(|p| n.starts_with(p))
+            })
+            .map(|s| s["endMs"].as_u64().expect("web-app part finished"))
+            .max()
+            .expect("web-app parts");
+        assert!(
+            webapps_done <= paused_at,
+            "{datastore}: paused at {paused_at} before the web apps finished at {webapps_done}"
+        );
+        assert!(
+            paused_at <= records["startMs"].as_u64().unwrap(),
+            "{datastore}: zeebe-record snapshot before the pause"
+        );
         // The evidence names every part with its state.
         let evidence = &outputs(&report, "evidence")["backup"];
         for c in ["zeebe", "operate", "tasklist", "optimize"] {
@@ -279,6 +305,48 @@ fn backup_87_without_optimize_skips_it() {
         "DISABLED"
     );
     assert_eq!(ids(&outputs(&report, "inventory")["restorable"]), [700]);
+}
+
+/// Point 9 (§7.9): inventory and prune find Optimize by its labels like the backups, so on
+/// a cluster without it (chart 13's default) they work with `optimize_enabled` left `true`.
+#[test]
+fn inventory_and_prune_detect_an_absent_optimize() {
+    for (version, backup, inventory, prune) in [
+        ("8.8", "backup-8.8.yaml", "inventory.yaml", "prune.yaml"),
+        (
+            "8.7",
+            "backup-8.7.yaml",
+            "inventory-8.7.yaml",
+            "prune-8.7.yaml",
+        ),
+    ] {
+        let sim = Sim::start_with(version, "elasticsearch", &["--no-optimize"]);
+        let on = ["--set", "optimize_enabled=true"];
+        sim.run_ok(backup, &["--set", "backup_id=700", on[0], on[1]]);
+        sim.run_ok(backup, &["--set", "backup_id=701", on[0], on[1]]);
+        let report = sim.run_ok(inventory, &on);
+        assert_eq!(
+            status(&report, "list-optimize").split(':').next(),
+            Some("skipped"),
+            "{version}"
+        );
+        assert_eq!(
+            outputs(&report, "inventory")["backups"][0]["optimize"],
+            "DISABLED",
+            "{version}"
+        );
+        assert_eq!(
+            ids(&outputs(&report, "inventory")["restorable"]),
+            [701, 700],
+            "{version}"
+        );
+        let report = sim.run_ok(prune, &["--set", "keep=1", "--yes", on[0], on[1]]);
+        assert!(
+            status(&report, "delete-optimize").starts_with("skipped"),
+            "{version}"
+        );
+        assert_eq!(sim.zeebe_backup_ids(), [701], "{version}");
+    }
 }
 
 #[test]
@@ -453,6 +521,107 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
         "{}",
         r.stdout
     );
+}
+
+/// Point 5 (§7.5): the dry run of a restore states the deletion patterns in plain words,
+/// anchored on the prefix params it shows with their values (not only as raw jq).
+#[test]
+fn restore_dry_runs_name_the_deletion_patterns() {
+    for (plan, camunda) in [("restore-8.8.yaml", true), ("restore-8.7.yaml", false)] {
+        let path = format!("plans/camunda/{plan}");
+        let r = runbook([
+            "plan",
+            &path,
+            "--set",
+            "backup_id=42",
+            "--set",
+            "index_prefix=c1",
+        ]);
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        let deletion = r
+            .stdout
+            .split("delete-indices  [DESTRUCTIVE]")
+            .nth(1)
+            .expect("delete-indices in the dry run");
+        let line = deletion.lines().nth(1).unwrap_or_default();
+        for pattern in [
+            "`[<index_prefix>-]operate-*`",
+            "`[<index_prefix>-]tasklist-*`",
+            "`<optimize_index_prefix>-*`",
+            "`<record_prefix>*`",
+        ] {
+            assert!(line.contains(pattern), "{plan}: {line}");
+        }
+        assert_eq!(
+            line.contains("`[<index_prefix>-]camunda-*`"),
+            camunda,
+            "{plan}: {line}"
+        );
+        assert!(r.stdout.contains("  index_prefix = c1\n"), "{plan}");
+    }
+}
+
+/// Point 8 (§7.10): the Services the port-forwards use follow the chart's names by default
+/// and can be named for a `fullnameOverride` install (the names the renamed scenario uses),
+/// in every plan; none is built from the release name when a name is given.
+#[test]
+fn port_forwards_reach_renamed_services() {
+    let plans = [
+        "backup-8.8.yaml",
+        "backup-8.7.yaml",
+        "inventory.yaml",
+        "inventory-8.7.yaml",
+        "prune.yaml",
+        "prune-8.7.yaml",
+        "restore-8.8.yaml",
+        "restore-8.7.yaml",
+    ];
+    let renamed = [
+        ("gateway_service", "core-gateway"),
+        ("optimize_service", "opt"),
+        ("operate_service", "op"),
+        ("tasklist_service", "tl"),
+        ("datastore_service", "search"),
+    ];
+    for plan in plans {
+        let path = format!("plans/camunda/{plan}");
+        let values = tempfile::NamedTempFile::new().unwrap();
+        // A values file: a plan ignores the keys it does not declare (restore-only backup_id).
+        std::fs::write(values.path(), "backup_id: 42\nrelease: rel\n").unwrap();
+        let vpath = values.path().to_str().unwrap().to_string();
+        let base = ["plan", &path, "-f", &vpath];
+        let r = runbook(base);
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("port-forward services/rel-zeebe-gateway 0:9600"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        for (param, name) in renamed {
+            if std::fs::read_to_string(root().join(&path))
+                .unwrap()
+                .contains(&format!("\n  {param}:"))
+            {
+                args.extend(["--set".into(), format!("{param}={name}")]);
+            }
+        }
+        let r = runbook(args.iter().map(String::as_str));
+        assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout
+                .contains("port-forward services/core-gateway 0:9600"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.contains("port-forward services/search 0:9200"),
+            "{plan}:\n{}",
+            r.stdout
+        );
+        assert!(!r.stdout.contains("services/rel-"), "{plan}:\n{}", r.stdout);
+    }
 }
 
 #[test]
@@ -756,10 +925,14 @@ fn a_partial_records_snapshot_fails_the_backup() {
         );
         let (code, text, report) = sim.run(backup_plan(version), &["--set", "backup_id=100"]);
         assert_eq!(code, 1, "{version}: {text}");
+        let error = status(&report, "verify-zeebe-records");
+        assert!(error.starts_with("failed"), "{version}: {text}");
+        // Said plainly, not as a jq expression over a raw result (§7.3).
         assert!(
-            status(&report, "verify-zeebe-records").starts_with("failed"),
-            "{version}: {text}"
+            error.contains("camunda_zeebe_records_backup_100 is PARTIAL: 1 of"),
+            "{version}: {error}"
         );
+        assert!(!error.contains("fail_if"), "{version}: {error}");
         assert!(sim.zeebe_backup_ids().is_empty(), "{version}: {text}");
         assert!(!sim.exporting_paused(), "{version}");
     }
@@ -802,24 +975,67 @@ fn restore_88_keeps_dated_usage_metrics_of_a_backup_before_8_8_15() {
 }
 
 /// Point 7 (§7.7, §7.8, §7.11): a restore that would be silently wrong is refused before
-/// anything changes.
+/// anything changes, with the one precondition that failed and its fix (not a list of every
+/// possible cause, nor a dump of the StatefulSet).
 #[test]
 fn restore_refuses_memory_brokers_a_bypassed_restore_route_and_gitops() {
+    let step_8 = "record-orchestration";
+    let step_7 = "record-zeebe";
     let cases = [
-        ("8.8", "config:\n  persistence_type: memory\n", "PVCs"),
-        ("8.8", "config:\n  command_override: true\n", "startup.sh"),
-        ("8.8", "config:\n  gitops: argocd\n", "Argo CD"),
-        ("8.7", "config:\n  gitops: flux\n", "Argo CD"),
-        ("8.7", "config:\n  chart_version: 12.0.2\n", "12.1.0"),
+        (
+            "8.8",
+            step_8,
+            "config:\n  persistence_type: memory\n",
+            "broker data is not on PVCs",
+        ),
+        (
+            "8.8",
+            step_8,
+            "config:\n  command_override: true\n",
+            "overrides its command",
+        ),
+        (
+            "8.8",
+            step_8,
+            "config:\n  gitops: argocd\n",
+            "Argo CD manages StatefulSet",
+        ),
+        (
+            "8.7",
+            step_7,
+            "config:\n  gitops: flux\n",
+            "Flux manages StatefulSet",
+        ),
+        (
+            "8.7",
+            step_7,
+            "config:\n  chart_version: 12.0.2\n",
+            "comes from chart camunda-platform-12.0.2",
+        ),
     ];
-    for (version, scenario, says) in cases {
+    let every_cause = [
+        "not on PVCs",
+        "overrides its command",
+        "manages StatefulSet",
+        "comes from chart",
+        "replicas 0",
+    ];
+    for (version, at, scenario, says) in cases {
         let sim = Sim::start_scenario(version, scenario);
         sim.run_ok(backup_plan(version), &["--set", "backup_id=100"]);
         let before = index_names(&sim);
         let (code, text, report) =
             sim.run(restore_plan(version), &["--set", "backup_id=100", "--yes"]);
         assert_eq!(code, 1, "{scenario}: {text}");
-        assert!(text.contains(says), "{scenario}: {text}");
+        let error = status(&report, at);
+        assert!(error.contains(says), "{scenario}: {error}");
+        for other in every_cause.iter().filter(|c| !says.contains(*c)) {
+            assert!(
+                !error.contains(other),
+                "{scenario}: names {other:?}: {error}"
+            );
+        }
+        assert!(!error.contains("result:"), "{scenario}: raw dump: {error}");
         let deleted = status(&report, "delete-indices");
         assert!(
             deleted.is_empty() || deleted.starts_with("skipped"),
@@ -998,4 +1214,117 @@ fn restore_88_resumes_after_a_kill_during_a_snapshot_restore() {
     );
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_restored(&sim, "resumed");
+}
+
+/// One request to the simulated datastore (its URL from the values file).
+fn datastore(sim: &Sim, method: &str, path: &str) -> Json {
+    use std::io::{Read, Write};
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    let url = values
+        .lines()
+        .find_map(|l| l.strip_prefix("datastore_url:"))
+        .expect("datastore_url in the values file")
+        .trim()
+        .trim_matches('"')
+        .trim_start_matches("http://")
+        .to_string();
+    let mut s = std::net::TcpStream::connect(&url).expect("connect to the datastore");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Json::Null)
+}
+
+/// Issue 10 / point 4: a resumed restore takes an existing index of the backup for its own
+/// only if Elasticsearch restored it from this backup (its recovery source); an index that
+/// something else created under that name after the deletion is named and refused, and the
+/// plan does not delete it.
+#[test]
+fn restore_88_resume_refuses_an_index_it_did_not_restore() {
+    let sim = Sim::start_scenario("8.8", "config:\n  restore_ms: 1500\n");
+    sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    let plan = root().join("plans/camunda/restore-8.8.yaml");
+    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: the restore reaches its first `_restore` within the simulator's lifetime.
+    let mut seen = false;
+    for _ in 0..2000 {
+        let flight = sim.get("/sim/in-flight");
+        if flight
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
+        {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen, "no snapshot restore was in flight");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Meanwhile something creates an index under the name of one the last snapshot (the
+    // zeebe-record one, not restored yet) holds.
+    let state = sim.get("/sim/state");
+    let impostor = state["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "camunda_zeebe_records_backup_100")
+        .and_then(|s| s["indices"][0]["name"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(
+        !index_names(&sim).contains(&impostor),
+        "{impostor} exists already"
+    );
+    let created = datastore(&sim, "PUT", &format!("/{impostor}"));
+    assert_eq!(created["acknowledged"], true, "{created}");
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args([
+            "recover",
+            "--resume",
+            "--yes",
+            "--state-dir",
+            "runs",
+            "--report",
+            "report.json",
+        ])
+        .current_dir(sim.dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "`wait-snapshots-restored`: index {impostor} exists but was not restored from backup 100"
+        )),
+        "{text}"
+    );
+    // Fails at once (not after the 2-hour wait), saying why.
+    assert!(text.contains("(recovery EMPTY_STORE)"), "{text}");
+    // The plan refused it; it did not delete it, nor start Camunda on it.
+    assert!(index_names(&sim).contains(&impostor));
+    assert!(!text.contains("enter-restore-mode started"), "{text}");
 }

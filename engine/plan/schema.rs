@@ -72,7 +72,7 @@ fn step() -> Json {
         "idempotent": {"type": "boolean", "description": "Safe to re-run on `recover --resume`."},
         "for_each": jq("Fan out over the list this yields; `{{item}}` is each element"),
         "parallelism": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "At most this many `for_each` items at once (default: the run's --max-parallel)."},
-        "check": jq("The action succeeded only if this holds over its result"),
+        "check": jq("The action succeeded only if this holds over its result; a string or a list of strings names the problems (\"\" and [] pass)"),
         "check_message": template("Message when `check` fails"),
         "version": {"type": "object", "additionalProperties": false, "required": ["app", "from"],
             "description": "The version the result reports must satisfy `requires` for `app`; a mismatch fails the step.",
@@ -143,7 +143,7 @@ fn defs() -> Json {
         "wait": {"type": "object", "additionalProperties": false, "required": ["until"], "properties": {
             "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"},
             "until": jq("Done when this holds over the probe's result"),
-            "fail_if": jq("Fail at once when this holds"),
+            "fail_if": jq("Fail at once when this holds; a string or a list of strings is the failure's message (\"\" and [] do not hold)"),
             "interval": duration(), "max_interval": duration(), "timeout": timeout()
         }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
         "undo": {"type": "object", "additionalProperties": false, "properties": {

@@ -257,6 +257,7 @@ mod tests {
             },
             resume: crate::run::scheduler::Resume::default(),
             interrupts: Interrupts::default(),
+            confirm: None,
         })
         .await;
         let result = finished.result.expect("the run started");

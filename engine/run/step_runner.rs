@@ -377,28 +377,24 @@ async fn attempt_once(
     let effects = env.effects_scope(step);
     let vars = env.jq_vars(steps, &effects, item);
     if let Some(check) = &step.check {
-        match check.truthy(&result.value, &vars) {
-            Ok(true) => {}
-            Ok(false) => {
-                let msg = step
-                    .check_message
-                    .as_ref()
-                    .and_then(|m| m.render(scope).ok())
-                    .unwrap_or_else(|| format!("`check` is false: {}", check.source));
-                return Err(AttemptError {
-                    not_yet: Some(observed(&result.value)),
-                    ..AttemptError::after_action(
-                        format!("{msg} (result: {})", shown(&result.value)),
-                        true,
-                    )
-                });
-            }
-            Err(e) => {
-                return Err(AttemptError::after_action(
-                    format!("`check` failed: {e}"),
-                    false,
-                ));
-            }
+        let value = check
+            .eval(&result.value, &vars)
+            .map_err(|e| AttemptError::after_action(format!("`check` failed: {e}"), false))?;
+        let problems = match Verdict::of(&value) {
+            Verdict::Pass => None,
+            Verdict::Fail => Some(Vec::new()),
+            Verdict::Problems(p) => Some(p),
+        };
+        if let Some(problems) = problems {
+            let msg = step
+                .check_message
+                .as_ref()
+                .and_then(|m| m.render(scope).ok())
+                .unwrap_or_else(|| format!("`check` is false: {}", check.source));
+            return Err(AttemptError {
+                not_yet: Some(observed(&result.value)),
+                ..AttemptError::after_action(with_problems(&msg, &problems, &result.value), true)
+            });
         }
     }
     if let Some(v) = &step.version {
@@ -487,15 +483,17 @@ async fn poll(
         match env.executor.execute(&request, cancel).await {
             Ok(result) => {
                 note_change(env, step, n, observed(&result.value), &mut last_seen);
-                if let Some(f) = &w.fail_if
-                    && f.truthy(&result.value, &vars)
-                        .map_err(|e| AttemptError::late(format!("`fail_if` failed: {e}")))?
-                {
-                    return Err(AttemptError::late(format!(
-                        "`fail_if` holds ({}): {}",
-                        f.source,
-                        shown(&result.value)
-                    )));
+                if let Some(f) = &w.fail_if {
+                    let value = f
+                        .eval(&result.value, &vars)
+                        .map_err(|e| AttemptError::late(format!("`fail_if` failed: {e}")))?;
+                    if let Some(problems) = fail_if_holds(&value) {
+                        return Err(AttemptError::late(if problems.is_empty() {
+                            format!("`fail_if` holds ({}): {}", f.source, shown(&result.value))
+                        } else {
+                            problems.join("; ")
+                        }));
+                    }
                 }
                 if w.until
                     .truthy(&result.value, &vars)
@@ -697,6 +695,64 @@ fn shown(v: &Json) -> String {
     }
 }
 
+/// What a `check` (or `fail_if`) value says. Besides jq truthiness, a check may name the
+/// problems it found, so the user is told which precondition failed rather than every
+/// possible one: a non-empty string, or an array of strings (non-empty), lists the problems;
+/// `""` and `[]` mean "none".
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Pass,
+    /// `false` or `null`: failed, with no more to say than `check_message`.
+    Fail,
+    Problems(Vec<String>),
+}
+
+impl Verdict {
+    fn of(v: &Json) -> Verdict {
+        match v {
+            Json::Null | Json::Bool(false) => Verdict::Fail,
+            Json::String(s) if s.trim().is_empty() => Verdict::Pass,
+            Json::String(s) => Verdict::Problems(vec![s.clone()]),
+            Json::Array(a) if a.is_empty() => Verdict::Pass,
+            // Only a list of strings is a list of problems: any other array stays a plain
+            // truthy value, as it was before problems existed.
+            Json::Array(a) if a.iter().all(Json::is_string) => Verdict::Problems(
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+/// Whether a `fail_if` value holds, with the problems it names (none: a plain truthy value).
+/// `false`, `null`, `""` and `[]` do not hold; a string or a list of strings holds and is
+/// the message, e.g. "snapshot X is PARTIAL: 2 shards failed".
+fn fail_if_holds(v: &Json) -> Option<Vec<String>> {
+    match Verdict::of(v) {
+        Verdict::Fail => None,
+        Verdict::Problems(p) => Some(p),
+        Verdict::Pass => match v {
+            Json::String(_) => None,
+            Json::Array(a) if a.is_empty() => None,
+            _ => Some(Vec::new()),
+        },
+    }
+}
+
+/// The message of a failed `check`: with named problems, the message and the problems (the
+/// user knows what to fix; the raw result is not needed); without, the message and the
+/// result cut short.
+fn with_problems(msg: &str, problems: &[String], result: &Json) -> String {
+    if problems.is_empty() {
+        format!("{msg} (result: {})", shown(result))
+    } else {
+        format!("{msg}: {}", problems.join("; "))
+    }
+}
+
 /// A JSON value cut short for messages.
 pub fn short(v: &Json) -> String {
     let s = v.to_string();
@@ -708,8 +764,52 @@ pub fn short(v: &Json) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::next_interval;
+    use super::{Verdict, fail_if_holds, next_interval, with_problems};
+    use serde_json::json;
     use std::time::Duration;
+
+    #[test]
+    fn a_check_may_name_its_problems() {
+        assert_eq!(Verdict::of(&json!(true)), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!([])), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!("")), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!({"a": 1})), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!(3)), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!([1, 2])), Verdict::Pass);
+        assert_eq!(Verdict::of(&json!(false)), Verdict::Fail);
+        assert_eq!(Verdict::of(&json!(null)), Verdict::Fail);
+        assert_eq!(
+            Verdict::of(&json!("no PVCs")),
+            Verdict::Problems(vec!["no PVCs".into()])
+        );
+        assert_eq!(
+            Verdict::of(&json!(["no PVCs", "chart 12.0.2"])),
+            Verdict::Problems(vec!["no PVCs".into(), "chart 12.0.2".into()])
+        );
+    }
+
+    #[test]
+    fn fail_if_may_name_its_problems() {
+        assert_eq!(fail_if_holds(&json!(false)), None);
+        assert_eq!(fail_if_holds(&json!(null)), None);
+        assert_eq!(fail_if_holds(&json!("")), None);
+        assert_eq!(fail_if_holds(&json!([])), None);
+        assert_eq!(fail_if_holds(&json!(true)), Some(vec![]));
+        assert_eq!(fail_if_holds(&json!({"state": "FAILED"})), Some(vec![]));
+        assert_eq!(
+            fail_if_holds(&json!("snapshot s is PARTIAL: 2 shards failed")),
+            Some(vec!["snapshot s is PARTIAL: 2 shards failed".into()])
+        );
+    }
+
+    #[test]
+    fn named_problems_replace_the_result_dump() {
+        let result = json!({"stdout": {"items": vec!["x"; 40]}});
+        let named = with_problems("cannot restore", &["no PVCs".into()], &result);
+        assert_eq!(named, "cannot restore: no PVCs");
+        let bare = with_problems("cannot restore", &[], &result);
+        assert!(bare.starts_with("cannot restore (result: {"), "{bare}");
+    }
 
     #[test]
     fn poll_interval_grows_by_half_within_two_percent_of_the_wait() {

@@ -49,6 +49,15 @@ impl Owner {
         !matches!(self, Owner::UsageMetricArchive | Owner::Foreign)
     }
 
+    /// Whether an importer fills it from the `zeebe-record` indices in 8.7 (Operate,
+    /// Tasklist, Optimize; reference §2.2, §7.12), rather than the exporter directly.
+    pub fn imported(self) -> bool {
+        matches!(
+            self,
+            Owner::Operate | Owner::Tasklist | Owner::OptimizeImport | Owner::Optimize
+        )
+    }
+
     /// Whether this installation's backups and restores deal with it (not foreign, not the
     /// archived usage metrics that `damage` spares).
     pub fn restorable(self) -> bool {

@@ -66,6 +66,28 @@ pub fn error(e: &EsError) -> Resp {
     )
 }
 
+/// `PUT /<index>`: an empty index, as anything writing to the datastore may create one (a
+/// restore must not take it for an index it restored itself; issue 10). Its owner is unknown
+/// to the simulator: `Foreign`, so no export feeds it.
+fn create_index(world: &mut World, index: &str) -> Resp {
+    if world.store.indices.contains_key(index) {
+        let uuid = world.store.indices[index].uuid.clone();
+        return error(&EsError::new(
+            400,
+            "resource_already_exists_exception",
+            format!("index [{index}/{uuid}] already exists"),
+        ));
+    }
+    let partitions = world.cluster.partitions.len();
+    world
+        .store
+        .create_index(index, super::datastore::Owner::Foreign, partitions);
+    Resp::json(
+        200,
+        &serde_json::json!({"acknowledged": true, "shards_acknowledged": true, "index": index}),
+    )
+}
+
 fn ack() -> Resp {
     Resp::json(200, &serde_json::json!({"acknowledged": true}))
 }
@@ -112,6 +134,7 @@ fn sync_route(world: &mut World, req: &Req, m: &str, segs: &[&str]) -> Resp {
             Ok(_) => ack(),
             Err(e) => error(&e),
         },
+        ("PUT", [index]) if !index.starts_with('_') => create_index(world, index),
         ("DELETE", [index]) if !index.starts_with('_') => match world.store.delete_indices(index) {
             Ok(_) => ack(),
             Err(e) => error(&e),

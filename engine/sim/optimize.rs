@@ -253,7 +253,11 @@ fn list(world: &World) -> Resp {
             .strip_prefix(PREFIX)
             .and_then(|r| r.split_once('_'))
             .and_then(|(id, _)| id.parse::<u64>().ok());
-        if let Some(id) = id {
+        // A backup scheduled within the grace is not listed yet, as its GET answers 404
+        // (reference §7.2).
+        if let Some(id) = id
+            && !world.schedule_hidden("optimize", id)
+        {
             by_id.entry(id).or_default().push(s);
         }
     }

@@ -118,7 +118,7 @@ pub fn backup(world: &World, id: u64) -> BackupVerdict {
             problems.push(format!("snapshot {} is {}", s.name, s.state.as_str()));
         }
         if let Some(b) = zeebe {
-            check_bounds(s, b, &mut problems);
+            check_bounds(world, s, b, records_floor(world, &records), &mut problems);
         }
     }
     BackupVerdict {
@@ -131,16 +131,39 @@ pub fn backup(world: &World, id: u64) -> BackupVerdict {
 }
 
 /// `E <= P <= C` for every index copy and partition of one snapshot.
-fn check_bounds(s: &Snapshot, b: &super::zeebe::ZeebeBackup, problems: &mut Vec<String>) {
+///
+/// 8.7 (reference §2.2, §7.12, which win over §1.2): the Elasticsearch/OpenSearch exporter
+/// writes only the `zeebe-record` indices; Operate, Tasklist and Optimize *import* from them.
+/// Their snapshots, taken before the soft pause as the 8.7 docs order it, may lag `E`: what a
+/// restored importer lacks it reads again from the restored `zeebe-record` indices. So for
+/// those snapshots the lower bound is not `E` but "nothing the `zeebe-record` snapshot lacks":
+/// `P <= R` (`records_floor`), and `E <= R` is checked on the `zeebe-record` snapshot itself.
+fn check_bounds(
+    world: &World,
+    s: &Snapshot,
+    b: &super::zeebe::ZeebeBackup,
+    records: Option<Vec<u64>>,
+    problems: &mut Vec<String>,
+) {
+    let imported = world.facts.version == CamundaVersion::V8_7;
     // Archived indices (dated usage metrics) hold past data: the exporter bounds do not apply.
     for copy in s.indices.iter().filter(|c| c.owner.exported_into()) {
-        for (p, pb) in copy.positions.iter().zip(&b.partitions) {
+        let importer = imported && copy.owner.imported();
+        for (i, (p, pb)) in copy.positions.iter().zip(&b.partitions).enumerate() {
             let (e, c, id) = (
                 pb.exporter_position,
                 pb.checkpoint_position,
                 pb.partition_id,
             );
-            if *p < e {
+            if importer {
+                match records.as_ref().and_then(|r| r.get(i)) {
+                    Some(r) if p > r => problems.push(format!(
+                        "{}: index {} holds partition {id} up to {p} > {r} in the zeebe-record snapshot (its importer read records the backup lacks)",
+                        s.name, copy.name
+                    )),
+                    _ => {}
+                }
+            } else if *p < e {
                 problems.push(format!(
                     "{}: index {} holds partition {id} up to {p} < exporter position E={e} (restored Zeebe would not re-export {}..{e})",
                     s.name, copy.name, p + 1
@@ -154,6 +177,31 @@ fn check_bounds(s: &Snapshot, b: &super::zeebe::ZeebeBackup, problems: &mut Vec<
             }
         }
     }
+}
+
+/// Per partition, the lowest position the `zeebe-record` snapshot's indices hold: what an
+/// importer restored with it can read (8.7; see `check_bounds`).
+fn records_floor(world: &World, records: &str) -> Option<Vec<u64>> {
+    let snap = world.store.snapshot(REPOSITORY, records)?;
+    let copies: Vec<&Vec<u64>> = snap
+        .indices
+        .iter()
+        .filter(|c| c.owner == super::datastore::Owner::ZeebeRecord)
+        .map(|c| &c.positions)
+        .collect();
+    let n = copies.iter().map(|p| p.len()).max()?;
+    Some(
+        (0..n)
+            .map(|i| {
+                copies
+                    .iter()
+                    .filter_map(|p| p.get(i))
+                    .copied()
+                    .min()
+                    .unwrap_or(0)
+            })
+            .collect(),
+    )
 }
 
 /// The verdict on a restore from backup `id`.

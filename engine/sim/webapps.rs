@@ -407,8 +407,11 @@ fn list(world: &World, app: App, pattern: &str) -> Resp {
         .iter()
         .filter(|s| s.repository == world.facts.repository())
     {
+        // A backup scheduled within the grace is not listed yet, as its GET answers 404
+        // (reference §7.2).
         if let Some((id, _)) = parse_name(&prefix, &s.name)
             && super::datastore::glob(pattern, &id.to_string())
+            && !world.schedule_hidden(app.name(), id)
         {
             by_id.entry(id).or_default().push(s);
         }

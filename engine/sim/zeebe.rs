@@ -235,6 +235,9 @@ fn list(world: &World, pattern: &str) -> Resp {
         .values()
         .rev()
         .filter(|b| super::datastore::glob(pattern, &b.backup_id.to_string()))
+        // The list is built from what the brokers report, like the single GET: a backup
+        // scheduled within the grace is not in it yet (reference §7.2).
+        .filter(|b| !world.schedule_hidden("zeebe", b.backup_id))
         .map(|b| list_info(world, b))
         .collect();
     Resp::json(200, &items)

@@ -51,3 +51,41 @@ async fn no_grace_when_switched_off() {
     assert_eq!(s.get(&format!("{runtime}/2")).await.status, 200);
     s.handle.shutdown().await;
 }
+
+/// Whether backup `id` is in a list answer (an array of `{backupId, ...}`).
+fn listed(list: &Value, id: u64) -> bool {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .any(|b| b["backupId"] == id)
+}
+
+/// The list endpoints are built from the same view as the single GET: a backup scheduled
+/// within the grace is not listed yet, then it is (§7.2).
+#[tokio::test]
+async fn lists_hide_a_just_scheduled_backup_during_the_grace() {
+    let s = sim(|c| c.scenario.config.schedule_404_ms = 1_500).await;
+    let cases = [
+        (format!("{}/actuator/backupHistory", s.orch()), 200),
+        (format!("{}/actuator/backups", s.opt()), 202),
+        (format!("{}/actuator/backupRuntime", s.orch()), 202),
+    ];
+    for (base, created) in cases {
+        assert_eq!(s.post(&base, r#"{"backupId": 7}"#).await.status, created);
+        let first = s.get(&base).await;
+        assert_eq!(first.status, 200, "{base}: {}", first.json);
+        assert!(
+            !listed(&first.json, 7),
+            "{base}: listed at once: {}",
+            first.json
+        );
+        first_then_visible(&s, &format!("{base}/7")).await;
+        let later = s.get(&base).await;
+        assert!(
+            listed(&later.json, 7),
+            "{base}: never listed: {}",
+            later.json
+        );
+    }
+    s.handle.shutdown().await;
+}
