@@ -41,6 +41,9 @@ async fn optimize_backup_lifecycle_and_errors() {
     );
     assert_eq!(s.post(&base, r#"{"backupId": -1}"#).await.status, 400);
     s.post(&base, r#"{"backupId": 12}"#).await;
+    // The list hides a just-scheduled backup during the 404 grace (reference §7.2).
+    s.wait_state(&format!("{base}/12"), &["COMPLETED", "FAILED"])
+        .await;
     let list = s.get(&base).await.json;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["backupId"], 12);
