@@ -1172,33 +1172,7 @@ fn restore_88_resumes_after_a_kill_during_a_snapshot_restore() {
     sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
     sim.call("POST", "/sim/advance", "");
     sim.call("POST", "/sim/damage", "");
-    let plan = root().join("plans/camunda/restore-8.8.yaml");
-    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Bounded: the restore reaches its first `_restore` within the simulator's lifetime.
-    let mut seen = false;
-    for _ in 0..2000 {
-        let flight = sim.get("/sim/in-flight");
-        if flight
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
-        {
-            seen = true;
-            break;
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(seen, "no snapshot restore was in flight");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_restore_88_during_its_first_snapshot_restore(&sim);
     let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
         .args([
             "recover",
@@ -1258,33 +1232,7 @@ fn restore_88_resume_refuses_an_index_it_did_not_restore() {
     sim.run_ok("backup-8.8.yaml", &["--set", "backup_id=100"]);
     sim.call("POST", "/sim/advance", "");
     sim.call("POST", "/sim/damage", "");
-    let plan = root().join("plans/camunda/restore-8.8.yaml");
-    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Bounded: the restore reaches its first `_restore` within the simulator's lifetime.
-    let mut seen = false;
-    for _ in 0..2000 {
-        let flight = sim.get("/sim/in-flight");
-        if flight
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
-        {
-            seen = true;
-            break;
-        }
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(seen, "no snapshot restore was in flight");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_restore_88_during_its_first_snapshot_restore(&sim);
     // Meanwhile something creates an index under the name of one the last snapshot (the
     // zeebe-record one, not restored yet) holds.
     let state = sim.get("/sim/state");
@@ -1334,4 +1282,35 @@ fn restore_88_resume_refuses_an_index_it_did_not_restore() {
     // The plan refused it; it did not delete it, nor start Camunda on it.
     assert!(index_names(&sim).contains(&impostor));
     assert!(!text.contains("enter-restore-mode started"), "{text}");
+}
+
+/// Starts the 8.8 restore of backup 100 and SIGKILLs it while its first `_restore` is in
+/// flight (bounded: the restore reaches it within the simulator's lifetime).
+fn kill_restore_88_during_its_first_snapshot_restore(sim: &Sim) {
+    let plan = root().join("plans/camunda/restore-8.8.yaml");
+    let mut child = run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..2000 {
+        let flight = sim.get("/sim/in-flight");
+        if flight
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["path"].as_str().unwrap_or("").contains("/_restore"))
+        {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(seen, "no snapshot restore was in flight");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
