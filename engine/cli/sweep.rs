@@ -457,6 +457,9 @@ async fn run_row(setup: &Setup, row: Row, dir: PathBuf) -> Done {
 fn describe(v: &Verdict) -> String {
     match v {
         Verdict::Completed => "restored, equal to the backup".into(),
+        Verdict::CompletedBeforeCrash => {
+            "ended by itself before the SIGKILL landed; restored, equal to the backup".into()
+        }
         Verdict::SafeAbort(why) => format!("aborted safely ({why})"),
         Verdict::Resumed(why) => format!("resumed to done ({why})"),
         Verdict::Broken(why) => why.clone(),

@@ -226,6 +226,13 @@ impl Sandbox {
         self.command(&args, "restore").spawn()
     }
 
+    /// How the restore spawned by [`Self::spawn_restore`] ended, given its exit code.
+    pub fn ended_restore(&self, exit_code: i32) -> Ended {
+        let mut ended = self.newest_journal("restore");
+        ended.exit_code = Some(exit_code);
+        ended
+    }
+
     /// `runbook recover --resume --yes` with no params: the newest unfinished run.
     pub async fn recover(&self) -> Ended {
         let args: Vec<String> = ["recover", "--resume", "--yes"].map(String::from).to_vec();

@@ -102,6 +102,8 @@ pub enum Verdict {
     /// A persistent fault failed the run; once the fault was gone, `recover <id> --resume
     /// --yes` took it to done (what failed first).
     Resumed(String),
+    /// The run ended by itself, restored and equal to the backup, before the SIGKILL landed.
+    CompletedBeforeCrash,
     /// Anything else (every problem found).
     Broken(String),
 }
@@ -109,7 +111,7 @@ pub enum Verdict {
 /// A row's result: whether it passes, and why.
 pub fn passes(verdict: &Verdict, persistent: bool) -> bool {
     match verdict {
-        Verdict::Completed => true,
+        Verdict::Completed | Verdict::CompletedBeforeCrash => true,
         // Only a fault that outlasts every retry may abort the run.
         Verdict::SafeAbort(_) => persistent,
         // Only a persistent fault may need a resume: a transient one must be retried.
@@ -185,7 +187,9 @@ fn resumed_broken(plan: &str, first: Option<String>, after: Verdict) -> Verdict 
         Verdict::Broken(why) | Verdict::SafeAbort(why) | Verdict::Resumed(why) => {
             Verdict::Broken(format!("{first}; the {plan} resumed, then: {why}"))
         }
-        Verdict::Completed => Verdict::Resumed(format!("{first}; resumed to done")),
+        Verdict::Completed | Verdict::CompletedBeforeCrash => {
+            Verdict::Resumed(format!("{first}; resumed to done"))
+        }
     }
 }
 
@@ -238,9 +242,23 @@ pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     kill_group(&child);
-    let _ = child.wait().await;
+    let status = child.wait().await;
     // A hold the run never reached must not hold the recovery.
     sb.disarm().await;
+    // `code()` is `None` when a signal ended it: a code means the run ended by itself before
+    // the SIGKILL landed (a step of a millisecond, e.g. the last one). Nothing is left to
+    // recover; the row judges the run as it ended.
+    if let Some(code) = status.ok().and_then(|s| s.code()) {
+        if caught
+            || matches!(point, CrashPoint::StepStart(s) if sb.started_steps("restore").contains(s))
+        {
+            let ended = sb.ended_restore(code);
+            return match judge_restore(sb, &before, &ended).await {
+                Verdict::Completed => Verdict::CompletedBeforeCrash,
+                other => other,
+            };
+        }
+    }
     if !caught {
         return Verdict::Broken(
             "the restore never reached the crash point (the plan changed: regenerate the rows)"
