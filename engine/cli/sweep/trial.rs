@@ -248,16 +248,14 @@ pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
     // `code()` is `None` when a signal ended it: a code means the run ended by itself before
     // the SIGKILL landed (a step of a millisecond, e.g. the last one). Nothing is left to
     // recover; the row judges the run as it ended.
-    if let Some(code) = status.ok().and_then(|s| s.code()) {
-        if caught
-            || matches!(point, CrashPoint::StepStart(s) if sb.started_steps("restore").contains(s))
-        {
-            let ended = sb.ended_restore(code);
-            return match judge_restore(sb, &before, &ended).await {
-                Verdict::Completed => Verdict::CompletedBeforeCrash,
-                other => other,
-            };
-        }
+    let reached = caught
+        || matches!(point, CrashPoint::StepStart(s) if sb.started_steps("restore").contains(s));
+    if let Some(code) = status.ok().and_then(|s| s.code()).filter(|_| reached) {
+        let ended = sb.ended_restore(code);
+        return match judge_restore(sb, &before, &ended).await {
+            Verdict::Completed => Verdict::CompletedBeforeCrash,
+            other => other,
+        };
     }
     if !caught {
         return Verdict::Broken(
