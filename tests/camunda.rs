@@ -531,19 +531,29 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
 }
 
 /// Point 5 (§7.5): the dry run of a restore states the deletion patterns in plain words,
-/// anchored on the prefix params it shows with their values (not only as raw jq).
+/// anchored on the prefix params it shows with their values (not only as raw jq). 8.8 puts its
+/// prefix before `operate-`; 8.7's Operate and Tasklist prefixes replace `operate`/`tasklist`.
 #[test]
 fn restore_dry_runs_name_the_deletion_patterns() {
-    for (plan, camunda) in [("restore-8.8.yaml", true), ("restore-8.7.yaml", false)] {
-        let path = format!("plans/camunda/{plan}");
-        let r = runbook([
-            "plan",
-            &path,
-            "--set",
-            "backup_id=42",
-            "--set",
+    let cases: [(&str, &str, &[&str]); 2] = [
+        (
+            "restore-8.8.yaml",
             "index_prefix=c1",
-        ]);
+            &[
+                "`[<index_prefix>-]operate-*`",
+                "`[<index_prefix>-]tasklist-*`",
+                "`[<index_prefix>-]camunda-*`",
+            ],
+        ),
+        (
+            "restore-8.7.yaml",
+            "operate_index_prefix=c1",
+            &["`<operate_index_prefix>-*`", "`<tasklist_index_prefix>-*`"],
+        ),
+    ];
+    for (plan, set, patterns) in cases {
+        let path = format!("plans/camunda/{plan}");
+        let r = runbook(["plan", &path, "--set", "backup_id=42", "--set", set]);
         assert_eq!(r.code, 0, "{plan}:\n{}{}", r.stdout, r.stderr);
         let deletion = r
             .stdout
@@ -551,20 +561,14 @@ fn restore_dry_runs_name_the_deletion_patterns() {
             .nth(1)
             .expect("delete-indices in the dry run");
         let line = deletion.lines().nth(1).unwrap_or_default();
-        for pattern in [
-            "`[<index_prefix>-]operate-*`",
-            "`[<index_prefix>-]tasklist-*`",
-            "`<optimize_index_prefix>-*`",
-            "`<record_prefix>*`",
-        ] {
+        for pattern in patterns
+            .iter()
+            .chain(&["`<optimize_index_prefix>-*`", "`<record_prefix>*`"])
+        {
             assert!(line.contains(pattern), "{plan}: {line}");
         }
-        assert_eq!(
-            line.contains("`[<index_prefix>-]camunda-*`"),
-            camunda,
-            "{plan}: {line}"
-        );
-        assert!(r.stdout.contains("  index_prefix = c1\n"), "{plan}");
+        let shown = format!("  {} = c1\n", set.trim_end_matches("=c1"));
+        assert!(r.stdout.contains(&shown), "{plan}");
     }
 }
 
@@ -945,27 +949,41 @@ fn a_partial_records_snapshot_fails_the_backup() {
     }
 }
 
-/// Point 5 (§7.5): custom prefixes; deletion anchored on them, the restore complete.
+/// Point 5 (§7.5): custom prefixes; deletion anchored on them, the restore complete, and (8.7)
+/// another installation's default-named `operate-`/`tasklist-` indices kept.
 #[test]
 fn restore_with_custom_index_prefixes() {
-    for version in ["8.8", "8.7"] {
-        let sim = Sim::start_scenario(
-            version,
-            "config:\n  index_prefix: c1\n  optimize_index_prefix: o1\n  record_prefix: rec\n",
-        );
-        let (code, text, _) = backup_damage_restore_with(
-            &sim,
-            version,
-            &["--set", "record_prefix=rec"],
+    let cases: [(&str, &str, &[&str]); 2] = [
+        ("8.8", "index_prefix: c1", &["--set", "index_prefix=c1"]),
+        (
+            "8.7",
+            // Another 8.7 installation with the default prefixes shares the datastore.
+            "operate_index_prefix: op1\n  tasklist_index_prefix: tl1\n  \
+             foreign_indices: [operate-list-view-8.3.0_, tasklist-task-8.5.0_]",
             &[
                 "--set",
-                "record_prefix=rec",
+                "operate_index_prefix=op1",
                 "--set",
-                "index_prefix=c1",
-                "--set",
-                "optimize_index_prefix=o1",
+                "tasklist_index_prefix=tl1",
             ],
+        ),
+    ];
+    for (version, web_prefixes, web_sets) in cases {
+        let sim = Sim::start_scenario(
+            version,
+            &format!(
+                "config:\n  {web_prefixes}\n  optimize_index_prefix: o1\n  record_prefix: rec\n"
+            ),
         );
+        let mut sets = vec![
+            "--set",
+            "record_prefix=rec",
+            "--set",
+            "optimize_index_prefix=o1",
+        ];
+        sets.extend_from_slice(web_sets);
+        let (code, text, _) =
+            backup_damage_restore_with(&sim, version, &["--set", "record_prefix=rec"], &sets);
         assert_eq!(code, 0, "{version}: {text}");
         assert_restored(&sim, version);
     }

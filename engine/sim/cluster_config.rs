@@ -65,6 +65,14 @@ pub struct ClusterConfig {
     /// Optimize's index prefix; empty = none (`optimize-*`).
     #[serde(default)]
     pub optimize_index_prefix: String,
+    /// 8.7 Operate's index prefix (`camunda.operate.elasticsearch.indexPrefix`), in place of
+    /// `operate`; empty = the default. 8.7 has no orchestration prefix (§7.5).
+    #[serde(default)]
+    pub operate_index_prefix: String,
+    /// 8.7 Tasklist's index prefix (`camunda.tasklist.elasticsearch.indexPrefix`), in place of
+    /// `tasklist`; empty = the default.
+    #[serde(default)]
+    pub tasklist_index_prefix: String,
     /// The exporter's index prefix.
     #[serde(default = "record_prefix")]
     pub record_prefix: String,
@@ -138,6 +146,8 @@ impl Default for ClusterConfig {
             names: BTreeMap::new(),
             index_prefix: String::new(),
             optimize_index_prefix: String::new(),
+            operate_index_prefix: String::new(),
+            tasklist_index_prefix: String::new(),
             record_prefix: record_prefix(),
             foreign_indices: foreign_indices(),
             schedule_404_ms: schedule_404_ms(),

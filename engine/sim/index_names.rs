@@ -9,8 +9,23 @@ use super::cluster_config::parse_version;
 use super::datastore::Owner;
 use super::model::Facts;
 
-/// `<index_prefix>-<name>`, or `name` without a prefix.
+/// 8.8: `<index_prefix>-<name>`, or `name` without a prefix. 8.7: Operate's and Tasklist's
+/// own prefixes replace the leading `operate`/`tasklist` (Operate 8.7
+/// `AbstractIndexDescriptor.getFullQualifiedName`: `"%s-%s-%s_"` of `indexPrefix` (default
+/// `operate`), index name and version; Tasklist alike; §7.5).
 fn web(facts: &Facts, name: &str) -> String {
+    if facts.version == CamundaVersion::V8_7 {
+        let c = &facts.config;
+        for (head, prefix) in [
+            ("operate-", &c.operate_index_prefix),
+            ("tasklist-", &c.tasklist_index_prefix),
+        ] {
+            if let (Some(rest), false) = (name.strip_prefix(head), prefix.is_empty()) {
+                return format!("{prefix}-{rest}");
+            }
+        }
+        return name.to_string();
+    }
     match facts.config.index_prefix.as_str() {
         "" => name.to_string(),
         p => format!("{p}-{name}"),
@@ -194,6 +209,32 @@ mod tests {
         assert!(names.contains(&"operate-list-view-8.3.0_".to_string()));
         assert!(names.contains(&"optimize-process-definition_v6".to_string()));
         assert!(names.contains(&"zeebe-record_job_8.8.0_2026-12-04".to_string()));
+    }
+
+    #[test]
+    fn prefixes_87_replace_operate_and_tasklist() {
+        let f = facts(|c| {
+            c.camunda_version = CamundaVersion::V8_7;
+            c.scenario.config.operate_index_prefix = "op1".into();
+            c.scenario.config.tasklist_index_prefix = "tl1".into();
+        });
+        let names: Vec<String> = seed_indices(&f, "2026-12-04")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert!(names.contains(&"op1-list-view-8.3.0_".to_string()));
+        assert!(names.contains(&"tl1-task-8.5.0_".to_string()));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("operate-") || n.starts_with("tasklist-"))
+        );
+        let templates = seed_templates(&f);
+        assert!(
+            templates
+                .iter()
+                .any(|(n, _)| n == "op1-list-view-8.3.0_template")
+        );
     }
 
     #[test]

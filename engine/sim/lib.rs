@@ -112,7 +112,9 @@
 //!                              # operate, tasklist, optimize, connectors, elasticsearch, e.g.
 //!                              # {zeebe: core, optimize: opt}; labels `app.kubernetes.io/instance`
 //!                              # and `app.kubernetes.io/component` stay (§7.10)
-//!   index_prefix: ""           # [""] web-app/orchestration prefix: `<p>-operate-*`, `<p>-camunda-*` (§7.5)
+//!   index_prefix: ""           # [""] 8.8 web-app/orchestration prefix: `<p>-operate-*`, `<p>-camunda-*` (§7.5)
+//!   operate_index_prefix: ""   # [""] 8.7 Operate's prefix in place of `operate` (`<p>-list-view-8.3.0_`)
+//!   tasklist_index_prefix: ""  # [""] 8.7 Tasklist's prefix in place of `tasklist`
 //!   optimize_index_prefix: ""  # [""] Optimize's prefix in place of `optimize` (§7.5)
 //!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
 //!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
@@ -459,12 +461,23 @@ impl SimHandle {
         kv("kube_context", workloads::KUBE_CONTEXT);
         kv("sim_url", &self.urls.control);
         // The installation's index prefixes (§7.5), as the plans' params spell them.
-        kv("index_prefix", &cfg.index_prefix);
-        let optimize_prefix = match cfg.optimize_index_prefix.as_str() {
-            "" => "optimize",
-            p => p,
-        };
-        kv("optimize_index_prefix", optimize_prefix);
+        match c.camunda_version {
+            CamundaVersion::V8_8 => kv("index_prefix", &cfg.index_prefix),
+            CamundaVersion::V8_7 => {
+                kv(
+                    "operate_index_prefix",
+                    or_default(&cfg.operate_index_prefix, "operate"),
+                );
+                kv(
+                    "tasklist_index_prefix",
+                    or_default(&cfg.tasklist_index_prefix, "tasklist"),
+                );
+            }
+        }
+        kv(
+            "optimize_index_prefix",
+            or_default(&cfg.optimize_index_prefix, "optimize"),
+        );
         kv("record_prefix", &cfg.record_prefix);
         out.push_str("port_forward: false\n");
         // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
@@ -581,7 +594,37 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     if matches!(config.webapps_parts, Some(0)) {
         return Err(SimError::Config("webapps_parts must be > 0".into()));
     }
-    Ok(())
+    validate_prefixes(config)
+}
+
+/// 8.8 names web-app indices `<index_prefix>-operate-...`; 8.7's Operate and Tasklist put their
+/// own prefix in place of `operate`/`tasklist` (§7.5): each version takes only its own keys.
+fn validate_prefixes(config: &SimConfig) -> Result<(), SimError> {
+    let c = &config.scenario.config;
+    let wrong = match config.camunda_version {
+        CamundaVersion::V8_8 if !c.operate_index_prefix.is_empty() => "operate_index_prefix",
+        CamundaVersion::V8_8 if !c.tasklist_index_prefix.is_empty() => "tasklist_index_prefix",
+        CamundaVersion::V8_7 if !c.index_prefix.is_empty() => "index_prefix",
+        _ => return Ok(()),
+    };
+    let use_instead = match config.camunda_version {
+        CamundaVersion::V8_8 => "8.8 prefixes every web-app index with config.index_prefix",
+        CamundaVersion::V8_7 => {
+            "8.7 has no orchestration prefix: use config.operate_index_prefix and config.tasklist_index_prefix"
+        }
+    };
+    Err(SimError::Config(format!(
+        "config.{wrong} does not apply to Camunda {}: {use_instead}",
+        match config.camunda_version {
+            CamundaVersion::V8_8 => "8.8",
+            CamundaVersion::V8_7 => "8.7",
+        }
+    )))
+}
+
+/// A configured prefix, or the component's default when none is set.
+fn or_default<'a>(prefix: &'a str, default: &'a str) -> &'a str {
+    if prefix.is_empty() { default } else { prefix }
 }
 
 /// The default kubeconfig location for a state directory.

@@ -198,3 +198,20 @@ async fn optimize_info_has_no_build_unless_configured() {
     assert_eq!(info.json["build"]["version"], "8.8.0");
     s.handle.shutdown().await;
 }
+
+/// 8.7 has no orchestration prefix (§7.5): its Operate/Tasklist prefixes replace the names'
+/// heads, and the 8.8 key is refused rather than silently ignored.
+#[tokio::test]
+async fn prefixes_87_are_operate_and_tasklist_own() {
+    let mut config = crate::SimConfig {
+        camunda_version: crate::CamundaVersion::V8_7,
+        ..crate::SimConfig::default()
+    };
+    config.scenario.config.index_prefix = "c1".into();
+    let err = crate::start(config).await.err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("config.index_prefix does not apply to Camunda 8.7"),
+        "{err}"
+    );
+}
