@@ -989,6 +989,32 @@ fn restore_with_custom_index_prefixes() {
     }
 }
 
+/// Point 4 (§7.4): a snapshot restore's request is not cut at the datastore target's 30 m
+/// while its step allows 2 h. The shipped restores give it its own target; put back on the
+/// shared one, validation says so.
+#[test]
+fn snapshot_restore_requests_are_not_cut_before_their_step_timeout() {
+    for plan in ["restore-8.8.yaml", "restore-8.7.yaml"] {
+        let text = std::fs::read_to_string(format!("plans/camunda/{plan}")).unwrap();
+        assert!(text.contains("target: datastore_restore"), "{plan}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(plan);
+        std::fs::write(
+            &path,
+            text.replace("target: datastore_restore", "target: datastore"),
+        )
+        .unwrap();
+        let r = runbook(["validate", "--deny-warnings", path.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{plan}:\n{}{}", r.stdout, r.stderr);
+        let out = format!("{}{}", r.stdout, r.stderr);
+        assert!(
+            out.contains("request_timeout_below_step_timeout")
+                && out.contains("target `datastore` cuts every request at 30m, before this step's `timeout` of 2h"),
+            "{plan}:\n{out}"
+        );
+    }
+}
+
 /// Point 6 (§7.6): a backup made before 8.8.15 lacks the dated usage-metric indices; the
 /// restore keeps them.
 #[test]

@@ -68,6 +68,13 @@ fn plan_cases() -> Vec<(&'static str, String)> {
         ("runbook::plan::bad_version_constraint", x("requires:\n  camunda: \"not a range\"\n")),
         ("runbook::plan::unknown_requirement", s("  - id: a\n    http: {target: web, path: /x}\n    version: {app: camunda, from: .body.version}\n")),
         ("runbook::plan::unused_param", x("params:\n  p: {type: string, default: x}\n")),
+        ("runbook::plan::request_timeout_below_step_timeout", plan(
+            "  - id: a\n    http: {target: slow, method: POST, path: /x}\n    timeout: 2h\n",
+            "",
+        ).replace(
+            "  kube: {kubectl: {namespace: ns}}\n",
+            "  kube: {kubectl: {namespace: ns}}\n  slow: {http: {url: \"http://127.0.0.1:1\", timeout: 30m}}\n",
+        )),
         ("runbook::plan::wait_without_timeout", s("  - id: a\n    wait: {http: {target: web, path: /x}, until: 'true'}\n")),
         ("runbook::template::syntax", s("  - id: a\n    http: {target: web, path: \"/{{#if}}\"}\n")),
         ("runbook::template::unknown_variable", s("  - id: a\n    http: {target: web, path: \"/{{nope.x}}\"}\n")),

@@ -1,9 +1,11 @@
 //! validate: `RawPlan` -> `Plan`. Each `check_*` pushes diagnostics and goes on, so one run
 //! reports every problem of a file. Step and action checks live in `validate/steps.rs`,
-//! reference checks (templates, jq, ancestry) in `validate/refs.rs`. Nothing here runs
+//! reference checks (templates, jq, ancestry) in `validate/refs.rs`, request timeouts shorter
+//! than their step's in `validate/request_timeout.rs`. Nothing here runs
 //! anything or touches the network.
 
 pub(crate) mod refs;
+mod request_timeout;
 mod steps;
 
 use std::collections::{HashMap, HashSet};

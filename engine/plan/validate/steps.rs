@@ -16,7 +16,7 @@ use crate::plan::{
     Target, TargetKind, Undo, WaitAction,
 };
 
-use super::Checker;
+use super::{Checker, request_timeout};
 
 pub(super) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const DEFAULT_MAX_RESPONSE: usize = 16 * 1024 * 1024;
@@ -103,6 +103,12 @@ fn check_step(
     let when = s.when.as_ref().map(|w| jq(c, w, "`when`"));
     let retry_policy = retry(c, s.retry.as_deref());
     let timeout = s.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`"));
+    request_timeout::check(
+        c,
+        action.as_ref(),
+        (timeout.as_ref(), s.timeout.as_ref()),
+        targets,
+    );
     let outputs = outputs(c, s);
     let for_each = s.for_each.as_ref().map(|f| jq(c, f, "`for_each`"));
     let parallelism = parallelism(c, s);
