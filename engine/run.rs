@@ -12,6 +12,7 @@ pub mod effects;
 pub mod events;
 pub mod inputs;
 pub mod journal;
+pub mod private_files;
 pub mod recorder;
 pub mod recovery;
 pub mod redact;

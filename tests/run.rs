@@ -181,6 +181,25 @@ fn assert_no_secret(dir: &Path, out: &str) {
     }
 }
 
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The state directory is private whatever the umask: directories 0700, files 0600 (journals
+/// hold every output and plans their targets).
+fn assert_owner_only(state_dir: &Path) {
+    assert_eq!(mode(state_dir), 0o700);
+    for file in walk(state_dir) {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+        let mut parent = file.parent();
+        while let Some(p) = parent.filter(|p| p.starts_with(state_dir)) {
+            assert_eq!(mode(p), 0o700, "{}", p.display());
+            parent = p.parent();
+        }
+    }
+}
+
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -219,6 +238,8 @@ fn success_writes_journal_and_report_without_secrets() {
     assert_eq!(report["finished"]["outcome"], "succeeded");
     assert_eq!(report["steps"][0]["outputs"]["id"], "b-1");
     assert_no_secret(dir.path(), &r.out);
+    assert_owner_only(&dir.path().join("st"));
+    assert_eq!(mode(&dir.path().join("report.json")), 0o600);
     let runs = run(dir.path(), &["runs", "--state-dir", "st"]);
     assert!(
         runs.out.contains("run-test") && runs.out.contains("Succeeded"),

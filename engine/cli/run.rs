@@ -184,7 +184,7 @@ fn execute(
             let report = report_text(&events, &stamps, &finished.redactor);
             let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
             for path in kept.iter().chain(common.report.iter()) {
-                if let Err(e) = std::fs::write(path, &report) {
+                if let Err(e) = crate::run::private_files::write(path, &report) {
                     eprintln!("warning: cannot write the report {}: {e}", path.display());
                 }
             }

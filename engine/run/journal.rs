@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use crate::run::events::RunEvent;
+use crate::run::private_files;
 
 /// Why the state directory could not be used.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -66,11 +67,11 @@ impl Journal {
         started_at: &str,
     ) -> Result<Self, JournalError> {
         let dir = state_dir.join("runs").join(run_id);
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
+        private_files::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
         let lock = RunLock::acquire(state_dir, plan_name, run_id, started_at)?;
-        std::fs::write(dir.join("plan.yaml"), plan_text).map_err(|e| io_err(&dir, &e))?;
+        private_files::write(&dir.join("plan.yaml"), plan_text).map_err(|e| io_err(&dir, &e))?;
         let path = dir.join("journal.jsonl");
-        let file = OpenOptions::new()
+        let file = private_files::open_options()
             .create(true)
             .append(true)
             .open(&path)
@@ -211,7 +212,7 @@ impl RunLock {
         started_at: &str,
     ) -> Result<Self, JournalError> {
         let dir = state_dir.join("locks");
-        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
+        private_files::create_dir_all(&dir).map_err(|e| io_err(&dir, &e))?;
         let safe: String = plan
             .chars()
             .map(|c| {
@@ -223,7 +224,7 @@ impl RunLock {
             })
             .collect();
         let path = dir.join(format!("{safe}.lock"));
-        let mut file = OpenOptions::new()
+        let mut file = private_files::open_options()
             .create(true)
             .truncate(false)
             .read(true)
