@@ -248,6 +248,29 @@ fn success_writes_journal_and_report_without_secrets() {
     );
 }
 
+/// A corporate proxy in the environment (here one that refuses every connection) is not used
+/// for loopback targets: the sim, port-forwards, a local tunnel.
+#[test]
+fn loopback_targets_bypass_the_proxy_environment() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/middle");
+    let mut c = command(dir.path(), &["run", &plan, "--state-dir", "st", "-v"]);
+    for name in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "all_proxy",
+    ] {
+        c.env(name, "http://user:pw-not-shown@127.0.0.1:1");
+    }
+    let r = finish(c.spawn().unwrap());
+    assert_eq!(r.code, 0, "{}", r.out);
+    assert_eq!(server.calls(), vec!["/pause", "/middle", "/resume"]);
+    assert!(!r.out.contains("pw-not-shown"), "{}", r.out);
+}
+
 #[test]
 fn failure_runs_undo_then_finally_and_exits_1() {
     let server = Server::start();

@@ -29,7 +29,8 @@ struct ClientKey {
     tls: TlsOptions,
     // reqwest only has a per-client connect timeout.
     connect_timeout: Duration,
-    // Port-forwarded requests go to 127.0.0.1 and must never go through a proxy.
+    // Port-forwarded and other loopback requests never go through a proxy: a corporate
+    // `HTTP_PROXY` cannot reach this machine's 127.0.0.1.
     direct: bool,
 }
 
@@ -60,7 +61,7 @@ impl HttpExecutor {
         let client = self.client(&ClientKey {
             tls: req.tls.clone(),
             connect_timeout: effective_connect_timeout(req.connect_timeout),
-            direct: forwarded_port.is_some(),
+            direct: forwarded_port.is_some() || is_loopback(&url),
         })?;
         log_request(req, &url);
         let builder = build_request(&client, req, url)?;
@@ -103,6 +104,8 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, StepError> {
         .tls_danger_accept_invalid_certs(key.tls.insecure);
     if key.direct {
         builder = builder.no_proxy();
+    } else {
+        log_proxy_environment();
     }
     if let Some(path) = &key.tls.ca_file {
         builder = builder.tls_certs_merge(load_ca_file(path)?);
@@ -110,6 +113,39 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, StepError> {
     builder.build().map_err(|err| StepError::Tls {
         message: format!("cannot build the HTTP client: {}", error_chain(&err)),
     })
+}
+
+/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// reqwest honours `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` for non-loopback
+/// requests; `-v` says which are set (a proxy URL's credentials are not shown).
+fn log_proxy_environment() {
+    for name in ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        let value = std::env::var(name).or_else(|_| std::env::var(name.to_ascii_lowercase()));
+        if let Ok(value) = value {
+            tracing::info!(proxy = %without_credentials(&value), "proxy environment: {name}");
+        }
+    }
+}
+
+/// A proxy URL without its `user:password@`.
+fn without_credentials(value: &str) -> String {
+    match Url::parse(value) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => value.to_string(),
+    }
 }
 
 fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, StepError> {

@@ -593,3 +593,22 @@ async fn executor_http_tls_ca_file_and_insecure_switch() {
     })
     .await;
 }
+
+#[test]
+fn loopback_hosts_go_direct_and_proxy_credentials_are_not_logged() {
+    for (url, direct) in [
+        ("http://127.0.0.1:9200/x", true),
+        ("http://127.8.0.1/", true),
+        ("http://[::1]:80/", true),
+        ("http://LOCALHOST:8080/", true),
+        ("https://es.example.com/", false),
+        ("http://10.0.0.1/", false),
+    ] {
+        assert_eq!(is_loopback(&Url::parse(url).unwrap()), direct, "{url}");
+    }
+    assert_eq!(
+        without_credentials("http://user:s3cr3t-pw@proxy.corp:3128"),
+        "http://proxy.corp:3128/"
+    );
+    assert_eq!(without_credentials(".svc,10.0.0.0/8"), ".svc,10.0.0.0/8");
+}
