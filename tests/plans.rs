@@ -110,6 +110,46 @@ fn dry_run_shows_exact_requests_and_masks_secrets() {
     assert_eq!(v["finally"][0]["id"], "resume-exporting");
 }
 
+/// A target that skips TLS verification is said loudly: at the top of the dry run, on each of
+/// its requests, in the JSON, and at the start of a run.
+#[test]
+fn insecure_targets_are_shown_loudly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  es: {http: {url: \"https://127.0.0.1:1\", tls: {insecure: true}}}\n  ok: {http: {url: \"https://127.0.0.1:2\"}}\nsteps:\n  - id: a\n    http: {target: es, path: /x}\n  - id: b\n    http: {target: ok, path: /y}\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let r = runbook(["plan", p]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("WARNING: target `es` does not verify TLS certificates"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("send: GET https://127.0.0.1:1/x   [TLS NOT VERIFIED: insecure: true]")
+    );
+    assert!(r.stdout.contains("send: GET https://127.0.0.1:2/y\n"));
+    let j = runbook(["plan", p, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
+    assert_eq!(v["insecure_targets"], serde_json::json!(["es"]));
+    assert_eq!(v["steps"][0]["requests"][0]["insecure"], true);
+    assert!(v["steps"][1]["requests"][0].get("insecure").is_none());
+    let state = dir.path().join("st");
+    let run = runbook(["run", p, "--state-dir", state.to_str().unwrap()]);
+    assert!(
+        run.stderr
+            .contains("WARNING: target `es` does not verify TLS certificates"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn bad_set_is_a_usage_error() {
     let r = runbook([

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::plan::graph::StepGraph;
 use crate::plan::jq::JqVars;
-use crate::plan::{Action, Plan, Step};
+use crate::plan::{Action, Plan, Step, TargetKind};
 use crate::run::inputs::ResolvedParams;
 use crate::run::rendered_request::{RenderedRequest, render, shell_line, target_scope};
 
@@ -18,6 +18,9 @@ pub struct DryRun {
     pub file: String,
     pub params: Map<String, Json>,
     pub minted: Vec<String>,
+    /// HTTP targets with `insecure: true` (TLS certificates not verified).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub insecure_targets: Vec<String>,
     pub steps: Vec<DryStep>,
     pub finally: Vec<DryStep>,
 }
@@ -76,9 +79,26 @@ pub fn dry_run(plan: &Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedPa
         file: plan.source.name().to_string(),
         params: params.masked(),
         minted: params.minted.clone(),
+        insecure_targets: insecure_targets(plan),
         steps,
         finally,
     }
+}
+
+/// HTTP targets that do not verify TLS certificates (`insecure: true`).
+pub fn insecure_targets(plan: &Plan) -> Vec<String> {
+    plan.targets
+        .iter()
+        .filter(|t| matches!(&t.kind, TargetKind::Http(h) if h.insecure))
+        .map(|t| t.name.clone())
+        .collect()
+}
+
+/// The warning a dry run and a run print for each of [`insecure_targets`].
+pub fn insecure_warning(target: &str) -> String {
+    format!(
+        "WARNING: target `{target}` does not verify TLS certificates (`insecure: true`): anyone on the network path can read and change its traffic, credentials included; give it `ca_file` instead"
+    )
 }
 
 /// The scope of a dry run: params with secrets masked, placeholders for step outputs.
@@ -249,6 +269,9 @@ fn mask_auth(r: RenderedRequest) -> RenderedRequest {
 /// The human-readable dry run.
 pub fn text(d: &DryRun) -> String {
     let mut out = format!("Plan `{}` ({})\n", d.plan, d.file);
+    for t in &d.insecure_targets {
+        out.push_str(&format!("{}\n", insecure_warning(t)));
+    }
     out.push_str("Params:\n");
     for (k, v) in &d.params {
         let minted = if d.minted.contains(k) {
@@ -356,7 +379,15 @@ fn step_text(out: &mut String, s: &DryStep) {
 fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str) {
     match r {
         RenderedRequest::Http(h) => {
-            out.push_str(&format!("{indent}{verb}: {} {}\n", h.method, h.url));
+            let unverified = if h.insecure {
+                "   [TLS NOT VERIFIED: insecure: true]"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{indent}{verb}: {} {}{unverified}\n",
+                h.method, h.url
+            ));
             if let Some(pf) = &h.port_forward {
                 out.push_str(&format!(
                     "{indent}  via: kubectl port-forward {} {}:{} (target {})\n",

@@ -122,6 +122,9 @@ fn execute(
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
     warn_unmasked_secrets(params);
+    for t in crate::cli::dry_run::insecure_targets(&plan) {
+        eprintln!("{}", crate::cli::dry_run::insecure_warning(&t));
+    }
     let run_id = run_json["id"].as_str().unwrap_or("").to_string();
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -31,6 +31,9 @@ pub struct RenderedHttp {
     pub expect: Vec<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port_forward: Option<RenderedPortForward>,
+    /// The target does not verify TLS certificates (`insecure: true`): shown loudly.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -111,6 +114,7 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 body,
                 expect: h.expect.clone(),
                 port_forward: port_forward(target, scope)?,
+                insecure: target.insecure,
             }))
         }
         Action::Kubectl(k) => {
