@@ -108,6 +108,10 @@ pub struct ValueArgs {
     /// Read params from a YAML values file (a mapping of param names). Later wins.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Set a param to a file's content (Helm's `--set-file`: a CA bundle, a token); wins over
+    /// `--set`. A secret param's content is masked like any secret.
+    #[arg(long = "set-file", value_name = "NAME=PATH")]
+    pub set_files: Vec<String>,
 }
 
 impl ValueArgs {
@@ -115,6 +119,7 @@ impl ValueArgs {
         Inputs {
             sets: self.sets.clone(),
             files: self.files.clone(),
+            set_files: self.set_files.clone(),
         }
     }
 }

@@ -150,6 +150,43 @@ fn insecure_targets_are_shown_loudly() {
     );
 }
 
+/// Helm's `--set-file`: a secret read from a file is masked like any secret; a missing file is
+/// a usage error naming it.
+#[test]
+fn set_file_gives_a_param_a_file_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "s3cret-from-file").unwrap();
+    let set_file = format!("datastore_password={}", pw.display());
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=42",
+        "--set-file",
+        &set_file,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("datastore_password = ***"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("s3cret-from-file") && !r.stderr.contains("s3cret-from-file"));
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set-file",
+        "datastore_password=/nonexistent/pw",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cannot read `/nonexistent/pw`"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn bad_set_is_a_usage_error() {
     let r = runbook([

@@ -466,7 +466,7 @@ finally:
         let plan = v.plan.expect("plan");
         let inputs = Inputs {
             sets: vec!["password=s3cret-Pass-99".into()],
-            files: Vec::new(),
+            ..Inputs::default()
         };
         let params = resolve(&plan, &inputs, &|_| None).expect("params");
         dry_run(&plan, v.graphs.as_ref().expect("graphs"), &params)

@@ -205,7 +205,7 @@ mod tests {
         let plan = v.plan.expect("plan");
         let inputs = Inputs {
             sets: vec!["pw=driver-Secret-1".into()],
-            files: Vec::new(),
+            ..Inputs::default()
         };
         let params = resolve(&plan, &inputs, &|_| None).expect("params");
         (plan, v.graphs.expect("graphs"), params)

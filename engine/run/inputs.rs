@@ -1,5 +1,6 @@
-//! inputs: parameter values for one run, from `--set k=v` (Helm's syntax), `-f values.yaml`
-//! files, environment variables and defaults, in Helm's precedence (later wins). Minted
+//! inputs: parameter values for one run, from `--set k=v` (Helm's syntax), `--set-file k=path`
+//! (the file's content, as Helm reads it), `-f values.yaml` files, environment variables and
+//! defaults, in Helm's precedence (files, then `--set`, then `--set-file`; later wins). Minted
 //! defaults (`{{now "unix"}}`) are computed here, once. Produces `ResolvedParams`; it does not
 //! render steps.
 
@@ -17,6 +18,8 @@ use crate::plan::{ParamDefault, Plan};
 pub struct Inputs {
     pub sets: Vec<String>,
     pub files: Vec<PathBuf>,
+    /// `--set-file name=path` (Helm: `a=p1,b=p2`): the param is the file's exact content.
+    pub set_files: Vec<String>,
 }
 
 /// Final parameter values of a run.
@@ -96,6 +99,41 @@ pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
+/// One `--set-file name=path[,name=path]`: each param gets its file's content, unchanged (a
+/// trailing newline stays, as with Helm); an unreadable file is an error naming it.
+fn set_file(
+    plan: &Plan,
+    names: &[&str],
+    set: &str,
+    given: &mut BTreeMap<String, (Json, String)>,
+    errors: &mut Vec<String>,
+) {
+    let pairs = match parse_set(set) {
+        Ok(pairs) => pairs,
+        Err(e) => return errors.push(format!("--set-file {set}: {e}")),
+    };
+    for (k, path) in pairs {
+        if !names.contains(&k.as_str()) {
+            let hint = did_you_mean(&k, names.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            errors.push(format!(
+                "--set-file {set}: plan `{}` has no param `{k}`{hint}",
+                plan.name
+            ));
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                given.insert(k, (Json::String(text), format!("--set-file {set}")));
+            }
+            Err(e) => errors.push(format!(
+                "--set-file {set}: cannot read `{path}` for param `{k}`: {e}"
+            )),
+        }
+    }
+}
+
 /// Resolves every param of `plan`. `env` looks up environment variables.
 pub fn resolve(
     plan: &Plan,
@@ -143,6 +181,9 @@ pub fn resolve(
             }
             Err(e) => errors.push(format!("--set {set}: {e}")),
         }
+    }
+    for set in &inputs.set_files {
+        set_file(plan, &names, set, &mut given, &mut errors);
     }
     for p in &plan.params {
         if p.secret {
@@ -254,5 +295,47 @@ mod tests {
             vec![("l".into(), "{a,b}".into())]
         );
         assert!(parse_set("novalue").is_err());
+    }
+
+    fn plan() -> Plan {
+        let text = "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  ca: {type: string, default: \"\"}\n  token: {type: string, secret: true, default: \"\"}\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a\n    http: {target: web, path: \"/{{params.ca}}{{params.token}}\"}\n";
+        let loaded =
+            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("p.yaml", text));
+        loaded.validated.plan.expect("valid plan")
+    }
+
+    #[test]
+    fn set_file_reads_the_exact_content_and_wins_over_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "-----BEGIN CERTIFICATE-----\nx\n").unwrap();
+        let inputs = Inputs {
+            sets: vec!["ca=from-set".into()],
+            set_files: vec![format!("ca={}", ca.display())],
+            ..Inputs::default()
+        };
+        let r = resolve(&plan(), &inputs, &|_| None).expect("resolves");
+        assert_eq!(r.values["ca"], "-----BEGIN CERTIFICATE-----\nx\n");
+    }
+
+    #[test]
+    fn set_file_errors_name_the_file_or_the_param() {
+        let inputs = Inputs {
+            set_files: vec!["ca=/nonexistent/ca.pem".into(), "tokn=/x".into()],
+            ..Inputs::default()
+        };
+        let errors = resolve(&plan(), &inputs, &|_| None).expect_err("refused");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("cannot read `/nonexistent/ca.pem` for param `ca`")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("has no param `tokn`") && e.contains("token")),
+            "{errors:?}"
+        );
     }
 }

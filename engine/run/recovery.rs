@@ -491,7 +491,7 @@ mod tests {
         st.params.insert("pw".into(), json!("<secret>"));
         let given = |sets: &[&str]| Inputs {
             sets: sets.iter().map(|s| s.to_string()).collect(),
-            files: Vec::new(),
+            ..Inputs::default()
         };
         let errors = frozen_params(&plan, &st, &given(&[]), &|_| None).expect_err("no secret");
         assert!(
