@@ -1358,3 +1358,61 @@ fn kill_restore_88_during_its_first_snapshot_restore(sim: &Sim) {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Issue 15: a datastore with security on takes an API key. The plans send `Authorization:
+/// ApiKey <key>` from `RUNBOOK_DATASTORE_API_KEY`; without it the datastore's 401 is the
+/// reason the backup stops at preflight, nothing paused; the key never appears anywhere.
+#[test]
+fn datastore_api_key_reaches_a_secured_datastore() {
+    const KEY: &str = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==";
+    let sim = Sim::start_scenario("8.8", &format!("config:\n  datastore_api_key: {KEY}\n"));
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
+    let text_of = |out: std::process::Output| {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = text_of(
+        run_against_sim(sim.dir(), &plan, &["--set", "backup_id=100"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("missing authentication credentials for REST request"),
+        "{text}"
+    );
+    assert!(!sim.exporting_paused());
+    let (code, text) = text_of(
+        run_against_sim(sim.dir(), &plan, &["--set", "backup_id=101", "-v"])
+            .env("RUNBOOK_DATASTORE_API_KEY", KEY)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains(KEY), "{text}");
+    // The scenario file is the simulator's configuration, not runbook's output.
+    for file in walk_files(sim.dir())
+        .into_iter()
+        .filter(|f| !f.ends_with("scenario.yaml"))
+    {
+        let content = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(!content.contains(KEY), "{}", file.display());
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

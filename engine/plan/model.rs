@@ -121,7 +121,8 @@ pub enum TargetKind {
 pub struct HttpTarget {
     pub url: Template,
     pub headers: Vec<(String, Template)>,
-    pub auth: Option<Auth>,
+    /// Alternatives in order: the first whose credential renders non-empty is sent.
+    pub auth: Vec<Auth>,
     pub ca_file: Option<Template>,
     pub insecure: bool,
     pub timeout: Option<Duration>,
@@ -136,6 +137,8 @@ pub enum Auth {
         password: Template,
     },
     Bearer(Template),
+    /// `Authorization: ApiKey <key>` (Elasticsearch's encoded API key, Elastic Cloud).
+    ApiKey(Template),
 }
 
 /// Reach an HTTP target through `kubectl port-forward`.

@@ -49,7 +49,8 @@ pub struct RawHttpTarget {
     pub span: Span,
     pub url: Option<Text>,
     pub headers: Vec<(Text, Text)>,
-    pub auth: Option<RawAuth>,
+    /// One scheme, or alternatives in order (the first with a non-empty credential is sent).
+    pub auth: Vec<RawAuth>,
     pub ca_file: Option<Text>,
     pub insecure: Option<Spanned<bool>>,
     pub timeout: Option<Text>,
@@ -60,6 +61,7 @@ pub struct RawHttpTarget {
 pub enum RawAuth {
     Basic { username: Text, password: Text },
     Bearer { token: Text },
+    ApiKey { key: Text },
 }
 
 pub struct RawPortForward {
@@ -207,7 +209,7 @@ const HTTP_TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "port_forward",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer"];
+const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key"];
 const BASIC_KEYS: &[&str] = &["username", "password"];
 const TLS_KEYS: &[&str] = &["ca_file", "insecure"];
 const PORT_FORWARD_KEYS: &[&str] = &["via", "resource", "remote_port", "local_port", "enabled"];
@@ -492,7 +494,7 @@ fn decode_http_target(
         span: key,
         url: None,
         headers: Vec::new(),
-        auth: None,
+        auth: Vec::new(),
         ca_file: None,
         insecure: None,
         timeout: opt_duration(d, &f, "timeout"),
@@ -507,7 +509,14 @@ fn decode_http_target(
         t.headers = string_map(d, n, "`headers`");
     }
     if let (Some(n), Some(k)) = (f.get("auth"), f.key_span("auth")) {
-        t.auth = decode_auth(d, n, k);
+        t.auth = match &n.value {
+            // Alternatives: `auth: [{api_key: ...}, {basic: {...}}]`.
+            crate::plan::yaml::Value::Seq(items) => items
+                .iter()
+                .filter_map(|item| decode_auth(d, item, item.span))
+                .collect(),
+            _ => decode_auth(d, n, k).into_iter().collect(),
+        };
     }
     if let (Some(n), Some(k)) = (f.get("tls"), f.key_span("tls"))
         && let Some(tls) = d.fields(n, k, "`tls`", TLS_KEYS)
@@ -558,9 +567,14 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
             .string(n, "`auth.bearer`")
             .map(|token| RawAuth::Bearer { token });
     }
+    if let Some(n) = f.get("api_key") {
+        return d
+            .string(n, "`auth.api_key`")
+            .map(|key| RawAuth::ApiKey { key });
+    }
     d.push(crate::plan::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
-        "`auth` needs `basic` or `bearer`",
+        "`auth` needs `basic`, `bearer` or `api_key`",
         key,
         "no scheme given",
     ));

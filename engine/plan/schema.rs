@@ -24,6 +24,15 @@ fn template(desc: &str) -> Json {
     json!({"type": "string", "description": format!("{desc} (handlebars template: `{{{{params.x}}}}`, `{{{{steps.<id>.outputs.<name>}}}}`, `{{{{targets.x.url}}}}`, `{{{{run.id}}}}`, `{{{{item}}}}`)")})
 }
 
+/// One authentication scheme of an HTTP target (exactly one key).
+fn auth_scheme() -> Json {
+    json!({"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1, "properties": {
+        "basic": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
+            "properties": {"username": template("User"), "password": template("Password (use a secret param)")}},
+        "bearer": template("Token (use a secret param)"),
+        "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)")}})
+}
+
 fn jq(desc: &str) -> Json {
     json!({"type": "string", "description": format!("{desc} (jq expression; variables $params, $steps, $run, $item, $targets)")})
 }
@@ -101,10 +110,9 @@ fn defs() -> Json {
             "http": {"type": "object", "additionalProperties": false, "required": ["url"], "properties": {
                 "url": template("Base URL"),
                 "headers": string_map("Headers sent with every request"),
-                "auth": {"type": "object", "additionalProperties": false, "properties": {
-                    "basic": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
-                        "properties": {"username": template("User"), "password": template("Password (use a secret param)")}},
-                    "bearer": template("Token (use a secret param)")}},
+                "auth": {
+                    "description": "One scheme, or a list of alternatives: the first whose credential is not empty is sent; none when all are empty.",
+                    "oneOf": [auth_scheme(), {"type": "array", "items": auth_scheme()}]},
                 "tls": {"type": "object", "additionalProperties": false, "properties": {
                     "ca_file": template("PEM file of the CA to trust"), "insecure": {"type": "boolean", "description": "Accept any certificate (explicit opt-in)."}}},
                 "timeout": duration(),

@@ -570,13 +570,18 @@ fn check_http_target(
             .iter()
             .map(|(k, v)| (k.value.clone(), c.template(v)))
             .collect(),
-        auth: h.auth.as_ref().map(|a| match a {
-            RawAuth::Basic { username, password } => Auth::Basic {
-                username: c.template(username),
-                password: c.template(password),
-            },
-            RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
-        }),
+        auth: h
+            .auth
+            .iter()
+            .map(|a| match a {
+                RawAuth::Basic { username, password } => Auth::Basic {
+                    username: c.template(username),
+                    password: c.template(password),
+                },
+                RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
+                RawAuth::ApiKey { key } => Auth::ApiKey(c.template(key)),
+            })
+            .collect(),
         ca_file: h.ca_file.as_ref().map(|f| c.template(f)),
         insecure: h.insecure.as_ref().is_some_and(|i| i.value),
         timeout: h.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),

@@ -1,6 +1,7 @@
 //! redact: masking for display (terminal, logs, reports, dry runs, error texts). It replaces
 //! each known secret and its derived forms (percent-encoded, JSON-escaped, base64) with
-//! `***`, and always masks the credential of an `Authorization`-style `Basic`/`Bearer` token.
+//! `***`, and always masks the credential of an `Authorization`-style `Basic`/`Bearer`/`ApiKey`
+//! token.
 //! A secret shorter than [`MIN_MASKED_CHARS`] is not masked inside free text: replacing every
 //! `camunda` in a log would both tell the reader the password and mangle snapshot names;
 //! the run warns about such a secret instead. Display only: stored data resume reads is
@@ -72,7 +73,8 @@ fn remember_for_logs(secret: &str) {
     }
 }
 
-/// Masks a log line with every secret this process knows (and any `Basic`/`Bearer` token).
+/// Masks a log line with every secret this process knows (and any `Basic`/`Bearer`/`ApiKey`
+/// token).
 pub fn mask_for_logs(text: &str) -> String {
     let known = LOG_MASK
         .lock()
@@ -155,13 +157,13 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Masks the credential after `Basic ` or `Bearer ` (any case): a known-secret position,
+/// Masks the credential after `Basic `, `Bearer ` or `ApiKey ` (any case): a known-secret position,
 /// masked whatever its value (a server may echo an `Authorization` header in an error body).
 fn mask_auth_tokens(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    while let Some((start, scheme)) = ["basic ", "bearer "]
+    while let Some((start, scheme)) = ["basic ", "bearer ", "apikey "]
         .iter()
         .filter_map(|s| lower[at..].find(s).map(|i| (at + i, s.len())))
         .min()
@@ -208,6 +210,10 @@ mod tests {
         assert_eq!(r.apply("bearer abc.def-ghi rest"), "bearer *** rest");
         assert_eq!(r.apply("basic idea"), "basic idea");
         assert_eq!(r.apply("Basic ok"), "Basic ok");
+        assert_eq!(
+            r.apply("echo: Authorization: ApiKey a2V5OnNlY3JldA=="),
+            "echo: Authorization: ApiKey ***"
+        );
     }
 
     #[test]

@@ -164,26 +164,37 @@ fn target_headers(target: &HttpTarget, scope: &Json) -> Result<Vec<(String, Stri
         .iter()
         .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
         .collect::<Result<_, _>>()?;
-    match &target.auth {
-        Some(Auth::Basic { username, password }) => {
-            let user = username.render(scope)?;
-            let pass = password.render(scope)?;
-            // No credentials configured (e.g. a datastore without security): send none.
-            if user.is_empty() && pass.is_empty() {
-                return Ok(headers);
-            }
-            headers.push((
-                "Authorization".into(),
-                format!("Basic {}", base64(&format!("{user}:{pass}"))),
-            ));
-        }
-        Some(Auth::Bearer(t)) => headers.push((
-            "Authorization".into(),
-            format!("Bearer {}", t.render(scope)?),
-        )),
-        None => {}
+    // The first scheme whose credential is not empty (none configured: a datastore without
+    // security gets no header).
+    if let Some(value) = target
+        .auth
+        .iter()
+        .map(|a| authorization(a, scope))
+        .find(|v| !matches!(v, Ok(None)))
+        .transpose()?
+        .flatten()
+    {
+        headers.push(("Authorization".into(), value));
     }
     Ok(headers)
+}
+
+/// The `Authorization` value of one scheme; `None` when its credential renders empty.
+fn authorization(auth: &Auth, scope: &Json) -> Result<Option<String>, String> {
+    Ok(match auth {
+        Auth::Basic { username, password } => {
+            let user = username.render(scope)?;
+            let pass = password.render(scope)?;
+            (!(user.is_empty() && pass.is_empty()))
+                .then(|| format!("Basic {}", base64(&format!("{user}:{pass}"))))
+        }
+        Auth::Bearer(t) => Some(t.render(scope)?)
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("Bearer {t}")),
+        Auth::ApiKey(k) => Some(k.render(scope)?)
+            .filter(|k| !k.is_empty())
+            .map(|k| format!("ApiKey {k}")),
+    })
 }
 
 fn port_forward(target: &HttpTarget, scope: &Json) -> Result<Option<RenderedPortForward>, String> {
@@ -291,6 +302,35 @@ mod tests {
         assert_eq!(
             shell_line(&["kubectl".into(), "it's".into()]),
             "kubectl 'it'\\''s'"
+        );
+    }
+
+    /// The `Authorization` header of a target whose `auth` lists alternatives, for `params`.
+    fn authorization_for(params: Json) -> Option<String> {
+        let text = "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  key: {type: string, default: \"\"}\n  user: {type: string, default: \"\"}\ntargets:\n  es:\n    http:\n      url: http://127.0.0.1:1\n      auth:\n        - api_key: \"{{params.key}}\"\n        - basic: {username: \"{{params.user}}\", password: pw-1}\nsteps:\n  - id: a\n    http: {target: es, path: /x}\n";
+        let loaded =
+            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("a.yaml", text));
+        assert!(loaded.validated.diagnostics.is_empty());
+        let plan = loaded.validated.plan.expect("plan");
+        let scope = serde_json::json!({ "params": params });
+        let RenderedRequest::Http(h) = render(&plan, &plan.steps[0].action, &scope).unwrap() else {
+            panic!("http")
+        };
+        h.headers
+            .into_iter()
+            .find(|(k, _)| k == "Authorization")
+            .map(|(_, v)| v)
+    }
+
+    #[test]
+    fn the_first_auth_alternative_with_a_credential_is_sent() {
+        assert_eq!(
+            authorization_for(serde_json::json!({"key": "a2V5OnNlY3JldA==", "user": "elastic"})),
+            Some("ApiKey a2V5OnNlY3JldA==".to_string())
+        );
+        assert_eq!(
+            authorization_for(serde_json::json!({"key": "", "user": "elastic"})),
+            Some(format!("Basic {}", base64("elastic:pw-1")))
         );
     }
 }

@@ -73,6 +73,10 @@ pub struct ClusterConfig {
     /// `tasklist`; empty = the default.
     #[serde(default)]
     pub tasklist_index_prefix: String,
+    /// The datastore requires `Authorization: ApiKey <this>` (Elasticsearch security with an
+    /// API key); unset = security off.
+    #[serde(default)]
+    pub datastore_api_key: Option<String>,
     /// The exporter's index prefix.
     #[serde(default = "record_prefix")]
     pub record_prefix: String,
@@ -148,6 +152,7 @@ impl Default for ClusterConfig {
             optimize_index_prefix: String::new(),
             operate_index_prefix: String::new(),
             tasklist_index_prefix: String::new(),
+            datastore_api_key: None,
             record_prefix: record_prefix(),
             foreign_indices: foreign_indices(),
             schedule_404_ms: schedule_404_ms(),

@@ -36,6 +36,8 @@ pub struct Req {
     pub segs: Vec<String>,
     pub query: BTreeMap<String, String>,
     pub body: Vec<u8>,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
 }
 
 impl Req {
@@ -380,6 +382,11 @@ async fn entry(
         query: parse_query(parts.uri.query()),
         path,
         body,
+        authorization: parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
     let logged_path = match parts.uri.query() {
         Some(q) => format!("{}?{q}", req.path),
@@ -441,6 +448,11 @@ async fn answer(ctx: &Ctx, req: &Req) -> Resp {
             // Keep-alive connection to a component that went away.
             return Resp::dropped();
         }
+        if ctx.component == Component::Datastore
+            && let Some(refused) = unauthenticated(&world, req)
+        {
+            return refused;
+        }
         if ctx.component == Component::Control {
             None
         } else {
@@ -461,6 +473,22 @@ async fn answer(ctx: &Ctx, req: &Req) -> Resp {
         }
     }
     route(ctx, req).await
+}
+
+/// With `datastore_api_key` configured, a datastore request without that key gets
+/// Elasticsearch's 401 `security_exception` (its texts for no and for wrong credentials).
+fn unauthenticated(world: &World, req: &Req) -> Option<Resp> {
+    let key = world.facts.config.datastore_api_key.as_deref()?;
+    let reason = match req.authorization.as_deref() {
+        Some(given) if given.strip_prefix("ApiKey ") == Some(key) => return None,
+        None => format!("missing authentication credentials for REST request [{}]", req.path),
+        Some(_) => "unable to authenticate with provided credentials and anonymous access is not allowed for this request".to_string(),
+    };
+    Some(super::es_api::error(&super::datastore::EsError::new(
+        401,
+        "security_exception",
+        &reason,
+    )))
 }
 
 async fn route(ctx: &Ctx, req: &Req) -> Resp {

@@ -117,6 +117,9 @@
 //!   tasklist_index_prefix: ""  # [""] 8.7 Tasklist's prefix in place of `tasklist`
 //!   optimize_index_prefix: ""  # [""] Optimize's prefix in place of `optimize` (§7.5)
 //!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
+//!   datastore_api_key: null    # [null] the datastore requires `Authorization: ApiKey <key>`
+//!                              # (401 security_exception otherwise); give the plans the key
+//!                              # with `RUNBOOK_DATASTORE_API_KEY`
 //!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
 //!                              # shop-camunda-orders] others' indices on the shared datastore;
 //!                              # `damage` keeps them, the restore oracle reports one deleted

@@ -110,12 +110,12 @@ fn target_templates(t: &Target) -> Vec<&Template> {
         TargetKind::Http(h) => {
             let mut v = vec![&h.url];
             v.extend(h.headers.iter().map(|(_, t)| t));
-            if let Some(a) = &h.auth {
+            for a in &h.auth {
                 match a {
                     crate::plan::Auth::Basic { username, password } => {
                         v.extend([username, password])
                     }
-                    crate::plan::Auth::Bearer(t) => v.push(t),
+                    crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
                 }
             }
             v.extend(h.ca_file.iter());
