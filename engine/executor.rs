@@ -12,6 +12,8 @@
 mod error;
 mod exec;
 mod http;
+mod http_route;
+mod http_tls;
 mod kubectl;
 mod port_forward;
 mod process;

@@ -150,6 +150,15 @@ impl fmt::Debug for HttpAuth {
 pub struct TlsOptions {
     /// A PEM file with extra trusted CA certificates (added to the system roots).
     pub ca_file: Option<PathBuf>,
+    /// PEM text of extra trusted CA certificates (e.g. from `--set-file`).
+    pub ca_pem: Option<String>,
+    /// Client certificate chain (PEM file) for mutual TLS, with `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM file).
+    pub client_key: Option<PathBuf>,
+    /// The name the server certificate is checked against (and sent as SNI) instead of the
+    /// URL's host; the connection still goes to the URL's address.
+    pub server_name: Option<String>,
     /// Accept any server certificate. Dangerous; for test clusters only.
     pub insecure: bool,
 }

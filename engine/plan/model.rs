@@ -124,6 +124,10 @@ pub struct HttpTarget {
     /// Alternatives in order: the first whose credential renders non-empty is sent.
     pub auth: Vec<Auth>,
     pub ca_file: Option<Template>,
+    pub ca_pem: Option<Template>,
+    pub client_cert_file: Option<Template>,
+    pub client_key_file: Option<Template>,
+    pub server_name: Option<Template>,
     pub insecure: bool,
     pub timeout: Option<Duration>,
     pub connect_timeout: Duration,

@@ -52,6 +52,10 @@ pub struct RawHttpTarget {
     /// One scheme, or alternatives in order (the first with a non-empty credential is sent).
     pub auth: Vec<RawAuth>,
     pub ca_file: Option<Text>,
+    pub ca_pem: Option<Text>,
+    pub client_cert_file: Option<Text>,
+    pub client_key_file: Option<Text>,
+    pub server_name: Option<Text>,
     pub insecure: Option<Spanned<bool>>,
     pub timeout: Option<Text>,
     pub connect_timeout: Option<Text>,
@@ -211,7 +215,14 @@ const HTTP_TARGET_KEYS: &[&str] = &[
 ];
 const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key"];
 const BASIC_KEYS: &[&str] = &["username", "password"];
-const TLS_KEYS: &[&str] = &["ca_file", "insecure"];
+const TLS_KEYS: &[&str] = &[
+    "ca_file",
+    "ca_pem",
+    "client_cert_file",
+    "client_key_file",
+    "server_name",
+    "insecure",
+];
 const PORT_FORWARD_KEYS: &[&str] = &["via", "resource", "remote_port", "local_port", "enabled"];
 const KUBECTL_TARGET_KEYS: &[&str] = &["context", "namespace", "kubeconfig"];
 pub const STEP_KEYS: &[&str] = &[
@@ -496,6 +507,10 @@ fn decode_http_target(
         headers: Vec::new(),
         auth: Vec::new(),
         ca_file: None,
+        ca_pem: None,
+        client_cert_file: None,
+        client_key_file: None,
+        server_name: None,
         insecure: None,
         timeout: opt_duration(d, &f, "timeout"),
         connect_timeout: opt_duration(d, &f, "connect_timeout"),
@@ -522,6 +537,10 @@ fn decode_http_target(
         && let Some(tls) = d.fields(n, k, "`tls`", TLS_KEYS)
     {
         t.ca_file = opt_string(d, &tls, "ca_file");
+        t.ca_pem = opt_string(d, &tls, "ca_pem");
+        t.client_cert_file = opt_string(d, &tls, "client_cert_file");
+        t.client_key_file = opt_string(d, &tls, "client_key_file");
+        t.server_name = opt_string(d, &tls, "server_name");
         t.insecure = opt_bool(d, &tls, "insecure");
     }
     if let (Some(n), Some(k)) = (f.get("port_forward"), f.key_span("port_forward"))

@@ -114,7 +114,12 @@ fn defs() -> Json {
                     "description": "One scheme, or a list of alternatives: the first whose credential is not empty is sent; none when all are empty.",
                     "oneOf": [auth_scheme(), {"type": "array", "items": auth_scheme()}]},
                 "tls": {"type": "object", "additionalProperties": false, "properties": {
-                    "ca_file": template("PEM file of the CA to trust"), "insecure": {"type": "boolean", "description": "Accept any certificate (explicit opt-in)."}}},
+                    "ca_file": template("PEM file of CA certificates to trust besides the system roots; empty = none"),
+                    "ca_pem": template("PEM text of CA certificates to trust (e.g. a param given with `--set-file`); empty = none"),
+                    "client_cert_file": template("PEM file of the client certificate chain for mutual TLS (with `client_key_file`)"),
+                    "client_key_file": template("PEM file of the client certificate's private key"),
+                    "server_name": template("Name the server certificate is checked against instead of the URL's host (e.g. the service name behind a port-forward)"),
+                    "insecure": {"type": "boolean", "description": "Accept any certificate (explicit opt-in; flagged in dry runs and at run start)."}}},
                 "timeout": duration(),
                 "connect_timeout": duration(),
                 "port_forward": {"type": "object", "additionalProperties": false, "required": ["via", "resource", "remote_port"], "properties": {

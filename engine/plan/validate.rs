@@ -583,6 +583,10 @@ fn check_http_target(
             })
             .collect(),
         ca_file: h.ca_file.as_ref().map(|f| c.template(f)),
+        ca_pem: h.ca_pem.as_ref().map(|f| c.template(f)),
+        client_cert_file: h.client_cert_file.as_ref().map(|f| c.template(f)),
+        client_key_file: h.client_key_file.as_ref().map(|f| c.template(f)),
+        server_name: h.server_name.as_ref().map(|f| c.template(f)),
         insecure: h.insecure.as_ref().is_some_and(|i| i.value),
         timeout: h.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
         connect_timeout: h

@@ -293,12 +293,19 @@ impl RunEnv {
                     .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some())
                     .collect();
                 req.body = h.json.map(HttpBody::Json).or(h.body.map(HttpBody::Text));
+                // An empty value (a param left at its default) means "not set".
+                let opt = |t: &Option<crate::plan::template::Template>| -> Result<Option<String>, String> {
+                    Ok(match t {
+                        Some(t) => Some(t.render(scope)?).filter(|v| !v.trim().is_empty()),
+                        None => None,
+                    })
+                };
                 req.tls = TlsOptions {
-                    ca_file: t
-                        .ca_file
-                        .as_ref()
-                        .map(|c| c.render(scope).map(PathBuf::from))
-                        .transpose()?,
+                    ca_file: opt(&t.ca_file)?.map(PathBuf::from),
+                    ca_pem: opt(&t.ca_pem)?,
+                    client_cert: opt(&t.client_cert_file)?.map(PathBuf::from),
+                    client_key: opt(&t.client_key_file)?.map(PathBuf::from),
+                    server_name: opt(&t.server_name)?,
                     insecure: t.insecure,
                 };
                 req.connect_timeout = t.connect_timeout;

@@ -118,7 +118,17 @@ fn target_templates(t: &Target) -> Vec<&Template> {
                     crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
                 }
             }
-            v.extend(h.ca_file.iter());
+            v.extend(
+                [
+                    &h.ca_file,
+                    &h.ca_pem,
+                    &h.client_cert_file,
+                    &h.client_key_file,
+                    &h.server_name,
+                ]
+                .into_iter()
+                .flatten(),
+            );
             if let Some(pf) = &h.port_forward {
                 v.extend([&pf.resource, &pf.enabled]);
             }
