@@ -39,6 +39,7 @@ struct ClientKey {
 /// Sends HTTP requests through cached clients.
 pub(crate) struct HttpExecutor {
     clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
+    tokens: super::oauth2::TokenCache,
 }
 
 impl HttpExecutor {
@@ -46,6 +47,7 @@ impl HttpExecutor {
     pub(super) fn new() -> Self {
         Self {
             clients: Mutex::new(HashMap::new()),
+            tokens: super::oauth2::TokenCache::default(),
         }
     }
 
@@ -66,12 +68,54 @@ impl HttpExecutor {
             direct,
             pin,
         })?;
-        log_request(req, &url);
-        let builder = build_request(&client, req, url)?;
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(StepError::Cancelled),
-            outcome = send(builder, req) => outcome,
+            outcome = self.authorized_send(&client, req, url) => outcome,
+        }
+    }
+
+    /// Sends `req` with its credentials; an OAuth2 token is fetched first (or reused) and
+    /// dropped when the API answers 401, so the next attempt fetches a new one. The token is
+    /// masked out of any error text.
+    async fn authorized_send(
+        &self,
+        client: &reqwest::Client,
+        req: &HttpRequest,
+        url: Url,
+    ) -> Result<ActionResult, StepError> {
+        let grant = match &req.auth {
+            Some(HttpAuth::OAuth2(grant)) => Some(grant),
+            _ => None,
+        };
+        let token = match grant {
+            Some(g) => Some(self.tokens.token(client, g).await?),
+            None => None,
+        };
+        log_request(req, &url);
+        let builder = build_request(client, req, url, token.as_deref())?;
+        let outcome = send(builder, req).await;
+        if let (Some(g), Err(StepError::HttpStatus { status: 401, .. })) = (grant, &outcome) {
+            self.tokens.forget(g);
+        }
+        match (token, outcome) {
+            (
+                Some(t),
+                Err(StepError::HttpStatus {
+                    status,
+                    method,
+                    url,
+                    body_excerpt,
+                    result,
+                }),
+            ) => Err(StepError::HttpStatus {
+                status,
+                method,
+                url,
+                body_excerpt: body_excerpt.replace(&t, "***"),
+                result,
+            }),
+            (_, outcome) => outcome,
         }
     }
 
@@ -145,6 +189,7 @@ fn build_request(
     client: &reqwest::Client,
     req: &HttpRequest,
     url: Url,
+    oauth2_token: Option<&str>,
 ) -> Result<reqwest::RequestBuilder, StepError> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
         StepError::InvalidRequest {
@@ -161,6 +206,10 @@ fn build_request(
             builder.basic_auth(username, Some(password))
         }
         Some(HttpAuth::Bearer(token)) => builder.bearer_auth(token),
+        Some(HttpAuth::OAuth2(_)) => match oauth2_token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        },
     };
     builder = match &req.body {
         None => builder,

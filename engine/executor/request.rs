@@ -134,6 +134,9 @@ pub enum HttpAuth {
     },
     /// `Authorization: Bearer <token>`
     Bearer(String),
+    /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant,
+    /// fetched and renewed by the executor.
+    OAuth2(OAuth2Grant),
 }
 
 impl fmt::Debug for HttpAuth {
@@ -141,8 +144,22 @@ impl fmt::Debug for HttpAuth {
         match self {
             Self::Basic { .. } => f.write_str("Basic(<redacted>)"),
             Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Self::OAuth2(g) => write!(f, "OAuth2(client {} from {})", g.client_id, g.token_url),
         }
     }
+}
+
+/// An OAuth2 client-credentials grant (RFC 6749 §4.4).
+#[derive(Clone, PartialEq)]
+pub struct OAuth2Grant {
+    /// The identity provider's token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    /// Never logged or shown.
+    pub client_secret: String,
+    pub scope: Option<String>,
+    /// Requested audience (Auth0, Camunda SaaS style providers).
+    pub audience: Option<String>,
 }
 
 /// TLS trust settings; one HTTP client is kept per distinct set.

@@ -143,6 +143,18 @@ pub enum Auth {
     Bearer(Template),
     /// `Authorization: ApiKey <key>` (Elasticsearch's encoded API key, Elastic Cloud).
     ApiKey(Template),
+    /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant.
+    OAuth2(Box<OAuth2Auth>),
+}
+
+/// An OAuth2 client-credentials grant; `client_id` empty = not configured.
+#[derive(Clone, Debug)]
+pub struct OAuth2Auth {
+    pub token_url: Template,
+    pub client_id: Template,
+    pub client_secret: Template,
+    pub scope: Option<Template>,
+    pub audience: Option<Template>,
 }
 
 /// Reach an HTTP target through `kubectl port-forward`.

@@ -66,6 +66,16 @@ pub enum RawAuth {
     Basic { username: Text, password: Text },
     Bearer { token: Text },
     ApiKey { key: Text },
+    OAuth2(RawOAuth2),
+}
+
+/// An OAuth2 client-credentials grant.
+pub struct RawOAuth2 {
+    pub token_url: Text,
+    pub client_id: Text,
+    pub client_secret: Text,
+    pub scope: Option<Text>,
+    pub audience: Option<Text>,
 }
 
 pub struct RawPortForward {
@@ -213,7 +223,14 @@ const HTTP_TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "port_forward",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key"];
+const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2"];
+const OAUTH2_KEYS: &[&str] = &[
+    "token_url",
+    "client_id",
+    "client_secret",
+    "scope",
+    "audience",
+];
 const BASIC_KEYS: &[&str] = &["username", "password"];
 const TLS_KEYS: &[&str] = &[
     "ca_file",
@@ -586,6 +603,19 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
             .string(n, "`auth.bearer`")
             .map(|token| RawAuth::Bearer { token });
     }
+    if let (Some(n), Some(k)) = (f.get("oauth2"), f.key_span("oauth2")) {
+        let o = d.fields(n, k, "`auth.oauth2`", OAUTH2_KEYS)?;
+        let token_url = required_string(d, &o, "token_url", "`auth.oauth2`");
+        let client_id = required_string(d, &o, "client_id", "`auth.oauth2`");
+        let client_secret = required_string(d, &o, "client_secret", "`auth.oauth2`");
+        return Some(RawAuth::OAuth2(RawOAuth2 {
+            token_url: token_url?,
+            client_id: client_id?,
+            client_secret: client_secret?,
+            scope: opt_string(d, &o, "scope"),
+            audience: opt_string(d, &o, "audience"),
+        }));
+    }
     if let Some(n) = f.get("api_key") {
         return d
             .string(n, "`auth.api_key`")
@@ -593,7 +623,7 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
     }
     d.push(crate::plan::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
-        "`auth` needs `basic`, `bearer` or `api_key`",
+        "`auth` needs `basic`, `bearer`, `api_key` or `oauth2`",
         key,
         "no scheme given",
     ));

@@ -30,7 +30,11 @@ fn auth_scheme() -> Json {
         "basic": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": template("User"), "password": template("Password (use a secret param)")}},
         "bearer": template("Token (use a secret param)"),
-        "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)")}})
+        "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)"),
+        "oauth2": {"type": "object", "additionalProperties": false, "required": ["token_url", "client_id", "client_secret"],
+            "description": "OAuth2 client credentials: a bearer token from the token URL, fetched at run time, kept in memory, renewed before it expires or after a 401; never stored",
+            "properties": {"token_url": template("The identity provider's token endpoint"), "client_id": template("Client id; empty = this alternative is not configured"),
+                "client_secret": template("Client secret (use a secret param)"), "scope": template("Scope to request (optional)"), "audience": template("Audience to request (optional)")}}}})
 }
 
 fn jq(desc: &str) -> Json {

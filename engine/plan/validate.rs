@@ -580,6 +580,13 @@ fn check_http_target(
                 },
                 RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
                 RawAuth::ApiKey { key } => Auth::ApiKey(c.template(key)),
+                RawAuth::OAuth2(o) => Auth::OAuth2(Box::new(crate::plan::OAuth2Auth {
+                    token_url: c.template(&o.token_url),
+                    client_id: c.template(&o.client_id),
+                    client_secret: c.template(&o.client_secret),
+                    scope: o.scope.as_ref().map(|t| c.template(t)),
+                    audience: o.audience.as_ref().map(|t| c.template(t)),
+                })),
             })
             .collect(),
         ca_file: h.ca_file.as_ref().map(|f| c.template(f)),

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json, json};
 
 use crate::executor::{
-    ActionRequest, ExecRequest, Executor, HttpBody, HttpRequest, KubectlRequest, KubectlTarget,
-    PortForwardSpec, TlsOptions,
+    ActionRequest, ExecRequest, Executor, HttpAuth, HttpBody, HttpRequest, KubectlRequest,
+    KubectlTarget, OAuth2Grant, PortForwardSpec, TlsOptions,
 };
 use crate::plan::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
@@ -287,6 +287,16 @@ impl RunEnv {
                     return Err(format!("unknown target `{}`", h.target));
                 };
                 let mut req = HttpRequest::new(h.method, h.url);
+                req.auth = h.oauth2.map(|o| {
+                    let o = *o;
+                    HttpAuth::OAuth2(OAuth2Grant {
+                        token_url: o.token_url,
+                        client_id: o.client_id,
+                        client_secret: o.client_secret,
+                        scope: o.scope,
+                        audience: o.audience,
+                    })
+                });
                 req.headers = h
                     .headers
                     .into_iter()

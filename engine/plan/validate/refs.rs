@@ -116,6 +116,10 @@ fn target_templates(t: &Target) -> Vec<&Template> {
                         v.extend([username, password])
                     }
                     crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
+                    crate::plan::Auth::OAuth2(o) => {
+                        v.extend([&o.token_url, &o.client_id, &o.client_secret]);
+                        v.extend(o.scope.iter().chain(&o.audience));
+                    }
                 }
             }
             v.extend(
