@@ -9,6 +9,8 @@
 //! evaluate conditions, render templates or journal anything: the scheduler does all of that.
 //! It must never log secrets (header values, auth, bodies, URLs with credentials or queries).
 
+mod aws_credentials;
+mod aws_sigv4;
 mod error;
 mod exec;
 mod http;

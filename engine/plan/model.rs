@@ -145,6 +145,11 @@ pub enum Auth {
     ApiKey(Template),
     /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant.
     OAuth2(Box<OAuth2Auth>),
+    /// AWS Signature Version 4; `region` empty = not configured; `service` `es` or `aoss`.
+    AwsSigV4 {
+        region: Template,
+        service: Template,
+    },
 }
 
 /// An OAuth2 client-credentials grant; `client_id` empty = not configured.

@@ -67,6 +67,7 @@ pub enum RawAuth {
     Bearer { token: Text },
     ApiKey { key: Text },
     OAuth2(RawOAuth2),
+    AwsSigV4 { region: Text, service: Option<Text> },
 }
 
 /// An OAuth2 client-credentials grant.
@@ -223,7 +224,8 @@ const HTTP_TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "port_forward",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2"];
+const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2", "aws_sigv4"];
+const SIGV4_KEYS: &[&str] = &["region", "service"];
 const OAUTH2_KEYS: &[&str] = &[
     "token_url",
     "client_id",
@@ -616,6 +618,14 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
             audience: opt_string(d, &o, "audience"),
         }));
     }
+    if let (Some(n), Some(k)) = (f.get("aws_sigv4"), f.key_span("aws_sigv4")) {
+        let a = d.fields(n, k, "`auth.aws_sigv4`", SIGV4_KEYS)?;
+        let region = required_string(d, &a, "region", "`auth.aws_sigv4`")?;
+        return Some(RawAuth::AwsSigV4 {
+            region,
+            service: opt_string(d, &a, "service"),
+        });
+    }
     if let Some(n) = f.get("api_key") {
         return d
             .string(n, "`auth.api_key`")
@@ -623,7 +633,7 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
     }
     d.push(crate::plan::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
-        "`auth` needs `basic`, `bearer`, `api_key` or `oauth2`",
+        "`auth` needs `basic`, `bearer`, `api_key`, `oauth2` or `aws_sigv4`",
         key,
         "no scheme given",
     ));

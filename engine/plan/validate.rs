@@ -580,6 +580,12 @@ fn check_http_target(
                 },
                 RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
                 RawAuth::ApiKey { key } => Auth::ApiKey(c.template(key)),
+                RawAuth::AwsSigV4 { region, service } => Auth::AwsSigV4 {
+                    region: c.template(region),
+                    service: service
+                        .as_ref()
+                        .map_or_else(|| Template::literal("es", region.span), |s| c.template(s)),
+                },
                 RawAuth::OAuth2(o) => Auth::OAuth2(Box::new(crate::plan::OAuth2Auth {
                     token_url: c.template(&o.token_url),
                     client_id: c.template(&o.client_id),

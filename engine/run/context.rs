@@ -287,16 +287,26 @@ impl RunEnv {
                     return Err(format!("unknown target `{}`", h.target));
                 };
                 let mut req = HttpRequest::new(h.method, h.url);
-                req.auth = h.oauth2.map(|o| {
-                    let o = *o;
-                    HttpAuth::OAuth2(OAuth2Grant {
-                        token_url: o.token_url,
-                        client_id: o.client_id,
-                        client_secret: o.client_secret,
-                        scope: o.scope,
-                        audience: o.audience,
-                    })
+                let sigv4 = h.aws_sigv4.map(|a| {
+                    let a = *a;
+                    HttpAuth::AwsSigV4 {
+                        region: a.region,
+                        service: a.service,
+                    }
                 });
+                req.auth = h
+                    .oauth2
+                    .map(|o| {
+                        let o = *o;
+                        HttpAuth::OAuth2(OAuth2Grant {
+                            token_url: o.token_url,
+                            client_id: o.client_id,
+                            client_secret: o.client_secret,
+                            scope: o.scope,
+                            audience: o.audience,
+                        })
+                    })
+                    .or(sigv4);
                 req.headers = h
                     .headers
                     .into_iter()

@@ -116,6 +116,7 @@ fn target_templates(t: &Target) -> Vec<&Template> {
                         v.extend([username, password])
                     }
                     crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
+                    crate::plan::Auth::AwsSigV4 { region, service } => v.extend([region, service]),
                     crate::plan::Auth::OAuth2(o) => {
                         v.extend([&o.token_url, &o.client_id, &o.client_secret]);
                         v.extend(o.scope.iter().chain(&o.audience));
