@@ -530,6 +530,49 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     );
 }
 
+/// Issue 15: port-forward per target. An external datastore is reached at its URL while the
+/// Camunda APIs still go through port-forwards; `port_forward: false` turns all off.
+#[test]
+fn port_forward_is_chosen_per_target() {
+    for plan in [
+        "backup-8.8.yaml",
+        "backup-8.7.yaml",
+        "restore-8.8.yaml",
+        "restore-8.7.yaml",
+    ] {
+        let path = format!("plans/camunda/{plan}");
+        let dry = |extra: &[&str]| {
+            let mut args = vec!["plan", &path, "--set", "backup_id=42"];
+            args.extend_from_slice(extra);
+            let r = runbook(args);
+            assert_eq!(r.code, 0, "{plan}: {}", r.stderr);
+            r.stdout
+        };
+        let all = dry(&[]);
+        assert!(
+            all.contains("port-forward services/camunda-elasticsearch"),
+            "{plan}"
+        );
+        assert!(
+            all.contains("port-forward services/camunda-zeebe-gateway"),
+            "{plan}"
+        );
+        let external = dry(&["--set", "datastore_port_forward=false"]);
+        assert!(
+            !external.contains("port-forward services/camunda-elasticsearch"),
+            "{plan}"
+        );
+        assert!(
+            external.contains("port-forward services/camunda-zeebe-gateway"),
+            "{plan}"
+        );
+        assert!(
+            !dry(&["--set", "port_forward=false"]).contains("via: kubectl port-forward"),
+            "{plan}"
+        );
+    }
+}
+
 /// Point 5 (§7.5): the dry run of a restore states the deletion patterns in plain words,
 /// anchored on the prefix params it shows with their values (not only as raw jq). 8.8 puts its
 /// prefix before `operate-`; 8.7's Operate and Tasklist prefixes replace `operate`/`tasklist`.
