@@ -228,6 +228,7 @@ pub mod kube_requests;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
+pub mod port_forward_view;
 pub mod recovery;
 pub mod restore_app;
 pub mod schedule_grace;
@@ -443,6 +444,13 @@ impl SimHandle {
     /// it is not in [`Self::values_yaml`]; the caller hands it to the plans' secret param.
     pub fn datastore_api_key(&self) -> Option<&str> {
         self.config.scenario.config.datastore_api_key.as_deref()
+    }
+
+    /// The values file as a laptop would write it for a real cluster (URLs naming the chart's
+    /// Services, `port_forward: true`), and the map from each Service to the simulated
+    /// component's `127.0.0.1:<port>` that a `kubectl port-forward` stand-in relays to.
+    pub fn port_forward_view(&self) -> (String, std::collections::BTreeMap<String, String>) {
+        port_forward_view::view(&self.values_yaml(), &chart::Names::new(&self.config))
     }
 
     /// The parameters file the plans take with `-f` (keys = the plans' parameter names).
