@@ -3,6 +3,7 @@
 //! reference checks (templates, jq, ancestry) in `validate/refs.rs`. Nothing here runs
 //! anything or touches the network.
 
+mod before_retry;
 pub(crate) mod refs;
 mod steps;
 

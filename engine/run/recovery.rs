@@ -202,6 +202,23 @@ impl RecoveryState {
         Ok(out)
     }
 
+    /// Steps that started and did not succeed (in flight or failed), each with its `for_each`
+    /// items that started and did not succeed: their `before_retry` runs before they run again.
+    fn started_unsealed(
+        &self,
+        secrets: &HashMap<String, String>,
+    ) -> Result<HashMap<String, Vec<Json>>, String> {
+        let mut out = HashMap::new();
+        for id in self.in_flight.iter().chain(&self.failed) {
+            let mut items = Vec::new();
+            for item in self.items_started.get(id).into_iter().flatten() {
+                items.push(crate::run::sealed::unseal(item, secrets)?);
+            }
+            out.insert(id.clone(), items);
+        }
+        Ok(out)
+    }
+
     /// Compensate every succeeded step whose undo has not run, then the finally steps.
     pub fn rollback_plan(
         &self,
@@ -214,6 +231,7 @@ impl RecoveryState {
             undone: self.undone.clone(),
             finally_done: self.finally_done.clone(),
             items_done: HashMap::new(),
+            started: HashMap::new(),
             rollback: true,
         })
     }
@@ -267,6 +285,7 @@ impl RecoveryState {
             undone: Vec::new(),
             finally_done: Vec::new(),
             items_done: self.items_unsealed(secrets)?,
+            started: self.started_unsealed(secrets)?,
             rollback: false,
         })
     }

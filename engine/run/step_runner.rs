@@ -298,7 +298,12 @@ async fn run_item(
             item: item_field.clone(),
         })
         .await;
-        let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
+        let result = match before_retry(env, step, phase, (steps, &scope, &item), attempt, cancel)
+            .await
+        {
+            Ok(()) => attempt_once(env, step, &scope, steps, &item, cancel).await,
+            Err(e) => Err(e),
+        };
         let reached = result.as_ref().map_or_else(|e| e.reached, |_| true);
         env.effects.attempt_ended(&step.id, index, reached);
         match result {
@@ -331,6 +336,42 @@ async fn run_item(
             }
         }
     }
+}
+
+/// Runs the step's `before_retry` when this attempt repeats an earlier one: a retry, or the
+/// first attempt of a step or item an earlier run of the journal started and did not finish.
+/// A failed clean-up fails the attempt (it may have removed something: it reached).
+async fn before_retry(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    (steps, scope, item): (&Json, &Json, &Json),
+    attempt: u32,
+    cancel: &CancellationToken,
+) -> Result<(), AttemptError> {
+    let Some(b) = &step.before_retry else {
+        return Ok(());
+    };
+    let for_each = step.for_each.is_some();
+    if attempt == 1 && !env.started_earlier(&step.id, for_each.then_some(item)) {
+        return Ok(());
+    }
+    let at = crate::run::before_retry::ItemScope {
+        phase,
+        steps,
+        scope,
+        item,
+        for_each,
+    };
+    crate::run::before_retry::run(env, step, b, &at, cancel)
+        .await
+        .map_err(|e| AttemptError {
+            message: e.message,
+            retryable: e.retryable,
+            cancelled: e.cancelled,
+            reached: true,
+            not_yet: None,
+        })
 }
 
 /// A step that captures a secret output keeps its response bodies out of `-vv` logs: the
