@@ -59,7 +59,9 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<(), CleanupFailed> {
     let leftovers = match (&b.find, &b.select) {
-        (Some(find), Some(select)) => Some(find_leftovers(env, step, find, select, at, cancel).await?),
+        (Some(find), Some(select)) => {
+            Some(find_leftovers(env, step, find, select, at, cancel).await?)
+        }
         _ => None,
     };
     let scopes: Vec<Json> = match &leftovers {

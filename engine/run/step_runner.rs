@@ -298,12 +298,11 @@ async fn run_item(
             item: item_field.clone(),
         })
         .await;
-        let result = match before_retry(env, step, phase, (steps, &scope, &item), attempt, cancel)
-            .await
-        {
-            Ok(()) => attempt_once(env, step, &scope, steps, &item, cancel).await,
-            Err(e) => Err(e),
-        };
+        let result =
+            match before_retry(env, step, phase, (steps, &scope, &item), attempt, cancel).await {
+                Ok(()) => attempt_once(env, step, &scope, steps, &item, cancel).await,
+                Err(e) => Err(e),
+            };
         let reached = result.as_ref().map_or_else(|e| e.reached, |_| true);
         env.effects.attempt_ended(&step.id, index, reached);
         match result {
