@@ -1,5 +1,6 @@
 //! validate: `RawPlan` -> `Plan`. Each `check_*` pushes diagnostics and goes on, so one run
-//! reports every problem of a file. Step and action checks live in `validate/steps.rs`,
+//! reports every problem of a file. Step and action checks live in `validate/steps.rs` (a
+//! step's `before_retry` block in `validate/before_retry.rs`),
 //! reference checks (templates, jq, ancestry) in `validate/refs.rs`. Nothing here runs
 //! anything or touches the network.
 
