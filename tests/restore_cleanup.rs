@@ -251,3 +251,32 @@ fn the_clean_up_never_deletes_a_foreign_index() {
         );
     }
 }
+
+/// Every restore of a snapshot ends with failed shards: the step fails after its attempts
+/// (each retry cleaning up first), with how to continue, instead of taking the red index for
+/// restored and waiting out the 2-hour recovery wait.
+#[test]
+fn failed_shards_every_time_fail_the_step_saying_how_to_continue() {
+    let sim = Sim::start(
+        "8.8",
+        "outcomes:\n  - component: restore\n    result: partial\n",
+    );
+    sim.backed_up_and_damaged("8.8");
+    let (code, text) = sim.run(
+        &plan("8.8", "restore"),
+        &["--set", "backup_id=100", "--yes"],
+    );
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("`restore-snapshots`: restore of snapshot")
+            && text.contains("failed or had failed shards")
+            && text.contains("runbook recover <run-id> --resume --yes"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("cleans up before repeating").count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains("wait-recoveries-done started"), "{text}");
+}
