@@ -392,6 +392,46 @@ mod tests {
         assert_eq!(st.items_done["each"][0].1, json!("a"));
     }
 
+    #[test]
+    fn started_and_unfinished_steps_and_items_are_handed_to_before_retry() {
+        let events = vec![
+            started("plain"),
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("a")),
+            },
+            RunEvent::ItemSucceeded {
+                phase: Phase::Main,
+                id: "each".into(),
+                index: 0,
+                item: json!("a"),
+                outputs: Map::new(),
+            },
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 2,
+                item: Some(json!("b")),
+            },
+            started("done"),
+            RunEvent::StepSucceeded {
+                phase: Phase::Main,
+                id: "done".into(),
+                attempts: 1,
+                duration_ms: 0,
+                outputs: Map::new(),
+            },
+        ];
+        let started = replay(&events)
+            .started_unsealed(&HashMap::new())
+            .expect("nothing sealed");
+        assert_eq!(started.get("plain"), Some(&Vec::new()));
+        assert_eq!(started.get("each"), Some(&vec![json!("b")]));
+        assert!(!started.contains_key("done"));
+    }
+
     fn started(id: &str) -> RunEvent {
         RunEvent::StepStarted {
             phase: Phase::Main,

@@ -1,8 +1,9 @@
 //! step_runner: runs ONE step to its end: `when`, `for_each` fan-out, attempts with retries
 //! and backoff, the per-attempt timeout, `check`, `outputs`, and for `wait` the polling loop
 //! with adaptive backoff. Also runs an undo, and decides when a step's `before_retry`
-//! clean-up runs (before a repeated attempt; `run::before_retry` makes the calls). It talks to executors only through the
-//! `Executor` trait and knows nothing of the graph: the scheduler decides what runs when.
+//! clean-up runs (before a repeated attempt; `run::before_retry` makes the calls). It talks
+//! to executors only through the `Executor` trait and knows nothing of the graph: the
+//! scheduler decides what runs when.
 
 use std::time::Duration;
 
