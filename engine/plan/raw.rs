@@ -108,6 +108,7 @@ pub struct RawStep {
     pub timeout: Option<Text>,
     pub outputs: Vec<RawOutput>,
     pub undo: Option<Box<RawUndo>>,
+    pub before_retry: Option<Box<RawBeforeRetry>>,
     pub destructive: Option<Spanned<bool>>,
     pub idempotent: Option<Spanned<bool>>,
     pub for_each: Option<Text>,
@@ -194,6 +195,16 @@ pub struct RawUndo {
     pub timeout: Option<Text>,
 }
 
+/// `before_retry`: the call that removes what an earlier attempt of the same item left.
+pub struct RawBeforeRetry {
+    pub span: Span,
+    pub description: Option<Text>,
+    /// The read-only call whose result `select` reads (`find: {http: ...}`).
+    pub find: Option<(Span, Vec<(Span, RawAction)>)>,
+    pub select: Option<Text>,
+    pub actions: Vec<(Span, RawAction)>,
+}
+
 const PLAN_KEYS: &[&str] = &[
     "apiVersion",
     "kind",
@@ -257,6 +268,7 @@ pub const STEP_KEYS: &[&str] = &[
     "timeout",
     "outputs",
     "undo",
+    "before_retry",
     "destructive",
     "idempotent",
     "for_each",
@@ -293,6 +305,8 @@ const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier"];
 const OUTPUT_KEYS: &[&str] = &["jq", "secret"];
 const VERSION_KEYS: &[&str] = &["app", "from"];
 const UNDO_KEYS: &[&str] = &["description", "http", "kubectl", "exec", "retry", "timeout"];
+const BEFORE_RETRY_KEYS: &[&str] = &["description", "find", "select", "http", "kubectl", "exec"];
+const CALL_KEYS: &[&str] = &["http", "kubectl", "exec"];
 /// Keys that hold an action, in the order a step is read.
 pub const ACTION_KEYS: &[&str] = &["http", "kubectl", "exec", "wait"];
 
@@ -653,6 +667,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
         timeout: None,
         outputs: Vec::new(),
         undo: None,
+        before_retry: None,
         destructive: None,
         idempotent: None,
         for_each: None,
@@ -685,6 +700,9 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     }
     if let (Some(n), Some(k)) = (f.get("undo"), f.key_span("undo")) {
         step.undo = decode_undo(d, n, k).map(Box::new);
+    }
+    if let (Some(n), Some(k)) = (f.get("before_retry"), f.key_span("before_retry")) {
+        step.before_retry = decode_before_retry(d, n, k).map(Box::new);
     }
     step.destructive = opt_bool(d, &f, "destructive");
     step.idempotent = opt_bool(d, &f, "idempotent");
@@ -862,6 +880,23 @@ fn decode_undo(d: &mut Decoder, node: &Node, key: Span) -> Option<RawUndo> {
         actions: decode_actions(d, &f, &["http", "kubectl", "exec"]),
         retry: decode_retry(d, &f),
         timeout: opt_duration(d, &f, "timeout"),
+    })
+}
+
+fn decode_before_retry(d: &mut Decoder, node: &Node, key: Span) -> Option<RawBeforeRetry> {
+    let f = d.fields(node, key, "`before_retry`", BEFORE_RETRY_KEYS)?;
+    let find = match (f.get("find"), f.key_span("find")) {
+        (Some(n), Some(k)) => d
+            .fields(n, k, "`find`", CALL_KEYS)
+            .map(|ff| (k, decode_actions(d, &ff, CALL_KEYS))),
+        _ => None,
+    };
+    Some(RawBeforeRetry {
+        span: key,
+        description: opt_string(d, &f, "description"),
+        find,
+        select: opt_string(d, &f, "select"),
+        actions: decode_actions(d, &f, CALL_KEYS),
     })
 }
 

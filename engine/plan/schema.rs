@@ -84,6 +84,7 @@ fn step() -> Json {
             "additionalProperties": {"oneOf": [jq("Extraction"), {"type": "object", "additionalProperties": false, "required": ["jq"],
                 "properties": {"jq": jq("Extraction"), "secret": {"type": "boolean", "description": "Mask this value in every output."}}}]}},
         "undo": {"$ref": "#/$defs/undo"},
+        "before_retry": {"$ref": "#/$defs/before_retry"},
         "destructive": {"type": "boolean", "description": "Deletes data: shown in dry runs, needs --yes."},
         "idempotent": {"type": "boolean", "description": "Safe to re-run on `recover --resume`."},
         "for_each": jq("Fan out over the list this yields; `{{item}}` is each element"),
@@ -170,6 +171,16 @@ fn defs() -> Json {
             "description": {"type": "string"},
             "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"},
             "retry": retry(), "timeout": timeout()
+        }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
+        "before_retry": {"type": "object", "additionalProperties": false,
+            "description": "Runs before every attempt after the first, and before the first attempt of a step or item a resumed run left started: removes what the earlier attempt left.",
+            "properties": {
+            "description": {"type": "string"},
+            "find": {"type": "object", "additionalProperties": false, "description": "A read-only call whose result `select` reads.",
+                "properties": {"http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"}},
+                "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
+            "select": jq("Over `find`'s result: the strings to clean up; the call runs once per string, as `{{leftover}}`"),
+            "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"}
         }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
         "step": step()
     })

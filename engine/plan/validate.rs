@@ -1,9 +1,11 @@
 //! validate: `RawPlan` -> `Plan`. Each `check_*` pushes diagnostics and goes on, so one run
-//! reports every problem of a file. Step and action checks live in `validate/steps.rs`,
-//! reference checks (templates, jq, ancestry) in `validate/refs.rs`, request timeouts shorter
-//! than their step's in `validate/request_timeout.rs`. Nothing here runs
+//! reports every problem of a file. Step and action checks live in `validate/steps.rs` (a
+//! step's `before_retry` block in `validate/before_retry.rs`), reference checks (templates, jq,
+//! ancestry) in `validate/refs.rs`, request timeouts shorter than their step's in
+//! `validate/request_timeout.rs`. Nothing here runs
 //! anything or touches the network.
 
+mod before_retry;
 pub(crate) mod refs;
 mod request_timeout;
 mod steps;

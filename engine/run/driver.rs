@@ -136,6 +136,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {
                 env.items_done = req.resume.items_done.clone();
+                env.started_earlier = req.resume.started.clone();
                 env.confirm = req.confirm.clone();
                 learned = Some(env.redactor.clone());
                 Arc::new(env)

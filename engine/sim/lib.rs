@@ -86,10 +86,11 @@
 //!     drop_connection: false   # optional: close the connection without an answer
 //!     times: 2                 # optional: only the next 2 matching calls (default: always)
 //!     after: 1                 # optional: let the first matching call through first
-//! outcomes:                    # how backups/snapshots end
-//!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
+//! outcomes:                    # how backups/snapshots (and snapshot restores) end
+//!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot|restore
 //!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
-//!                              # partial (snapshot only: ends PARTIAL, see below)
+//!                              # partial (snapshot: ends PARTIAL, see below; restore: the
+//!                              # `_restore` ends with failed shards, see below)
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -140,6 +141,14 @@
 //!   - component: snapshot
 //!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
 //!                              # `_status` still says SUCCESS (§7.3)
+//!   - component: restore
+//!     result: partial          # the next `_restore` that starts (a refused one does not
+//!     times: 1                 # count) answers 200 with `shards.failed: 1`: its first index
+//!                              # is created but its shard failed, so the index stays red in
+//!                              # `_cluster/health` and `_cat/indices`, `_recovery` shows it
+//!                              # SNAPSHOT in stage INDEX for ever, the restore oracle reports
+//!                              # it, and a second `_restore` meets "already exists" until it
+//!                              # is deleted (§7.4); without `times`: every restore
 //! ```
 //!
 //! Keys that shape the installation (`persistence_type`, `chart_version`, `command_override`,
@@ -151,7 +160,8 @@
 //!
 //! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
-//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`.
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`,
+//! `restore-failed-shards.yaml`.
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
