@@ -1622,3 +1622,81 @@ fn recover_stops_the_port_forwards_of_a_killed_run() {
     }
     assert!(!sim.exporting_paused());
 }
+
+/// Issue 15: port-forwards are torn down on every exit path of a run: interrupted (SIGINT,
+/// exit 130 after compensating) and failed (a backup whose component fails).
+#[test]
+fn port_forwards_end_with_an_interrupted_or_failed_run() {
+    use std::time::{Duration, Instant};
+    let sim = Sim::start_with(
+        "8.8",
+        "elasticsearch",
+        &[
+            "--port-forward",
+            "--fault",
+            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=120000,times=1",
+        ],
+    );
+    let kubectl = sim.dir().join("sim/kubectl");
+    let services = sim.dir().join("sim/port-forward-services.json");
+    let kubectl_arg = kubectl.to_str().unwrap().to_string();
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
+    let child = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim
+        .get("/sim/in-flight")
+        .to_string()
+        .contains("/actuator/backupHistory/100")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run never polled the web-app backup"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!relays_of(&services).is_empty());
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(
+        relays_of(&services).is_empty(),
+        "left after SIGINT: {:?}",
+        relays_of(&services)
+    );
+    assert!(!sim.exporting_paused(), "{text}");
+    // A failing run: the web-app backup fails; its forwards go with it.
+    sim.call(
+        "POST",
+        "/sim/faults",
+        r#"{"outcomes":[{"component":"webapps","result":"failed"}]}"#,
+    );
+    let out = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=101", "--kubectl", &kubectl_arg],
+    )
+    .output()
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        relays_of(&services).is_empty(),
+        "left after a failure: {:?}",
+        relays_of(&services)
+    );
+}
