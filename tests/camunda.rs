@@ -1700,3 +1700,69 @@ fn port_forwards_end_with_an_interrupted_or_failed_run() {
         relays_of(&services)
     );
 }
+
+/// Issue 15: Amazon OpenSearch Service with IAM. The simulator checks every datastore request's
+/// AWS SigV4 signature (its own implementation of AWS's algorithm); the plans sign with
+/// `datastore_aws_region` and the standard AWS environment. A backup and a restore go through;
+/// a wrong secret gets the service's 403; no AWS credentials fail before anything is paused.
+#[test]
+fn backup_and_restore_through_an_aws_signed_datastore() {
+    const SECRET: &str = "sim/AWS+secret-access-key-0123456789";
+    let sim = Sim::start_scenario(
+        "8.8",
+        &format!(
+            "config:\n  datastore_aws: {{access_key_id: AKIASIMULATED, secret_access_key: \"{SECRET}\", region: eu-west-1}}\n"
+        ),
+    );
+    let run = |plan: &str, extra: &[&str], secret: Option<&str>| {
+        let mut c = run_against_sim(sim.dir(), &root().join("plans/camunda").join(plan), extra);
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ROLE_ARN")
+            .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
+        if let Some(secret) = secret {
+            c.env("AWS_ACCESS_KEY_ID", "AKIASIMULATED")
+                .env("AWS_SECRET_ACCESS_KEY", secret);
+        }
+        let out = c.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains(SECRET), "{text}");
+        (out.status.code(), text)
+    };
+    let region = ["--set", "datastore_aws_region=eu-west-1"];
+    let (code, text) = run(
+        "backup-8.8.yaml",
+        &[&region[..], &["--set", "backup_id=90"]].concat(),
+        None,
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("no AWS credentials"), "{text}");
+    let (code, text) = run(
+        "backup-8.8.yaml",
+        &[&region[..], &["--set", "backup_id=91"]].concat(),
+        Some("not-the-secret"),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("signature we calculated does not match"),
+        "{text}"
+    );
+    assert!(!sim.exporting_paused());
+    let (code, text) = run(
+        "backup-8.8.yaml",
+        &[&region[..], &["--set", "backup_id=100"]].concat(),
+        Some(SECRET),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    let (code, text) = run(
+        "restore-8.8.yaml",
+        &[&region[..], &["--set", "backup_id=100", "--yes"]].concat(),
+        Some(SECRET),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_restored(&sim, "aws");
+}

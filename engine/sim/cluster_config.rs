@@ -80,6 +80,9 @@ pub struct ClusterConfig {
     /// The datastore speaks TLS with a private CA (ECK, Bitnami with security on).
     #[serde(default)]
     pub datastore_tls: bool,
+    /// The datastore requires AWS SigV4 with this key (Amazon OpenSearch Service with IAM).
+    #[serde(default)]
+    pub datastore_aws: Option<AwsIam>,
     /// The exporter's index prefix.
     #[serde(default = "record_prefix")]
     pub record_prefix: String,
@@ -157,6 +160,7 @@ impl Default for ClusterConfig {
             tasklist_index_prefix: String::new(),
             datastore_api_key: None,
             datastore_tls: false,
+            datastore_aws: None,
             record_prefix: record_prefix(),
             foreign_indices: foreign_indices(),
             schedule_404_ms: schedule_404_ms(),
@@ -304,4 +308,20 @@ mod tests {
         c.names.insert("zeebee".into(), "core".into());
         assert!(c.validate().unwrap_err().contains("zeebee"));
     }
+}
+
+/// The IAM identity an AWS-guarded datastore accepts.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsIam {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub region: String,
+    /// `es` (a domain) or `aoss` (Serverless).
+    #[serde(default = "aws_service")]
+    pub service: String,
+}
+
+fn aws_service() -> String {
+    "es".into()
 }

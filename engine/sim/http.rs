@@ -38,6 +38,11 @@ pub struct Req {
     pub body: Vec<u8>,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The path and query exactly as received (what an AWS signature covers).
+    pub raw_path: String,
+    pub raw_query: String,
+    /// Every header, names lower-case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Req {
@@ -413,6 +418,18 @@ async fn entry(
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        raw_path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
     };
     let logged_path = match parts.uri.query() {
         Some(q) => format!("{}?{q}", req.path),
@@ -502,8 +519,15 @@ async fn answer(ctx: &Ctx, req: &Req) -> Resp {
 }
 
 /// With `datastore_api_key` configured, a datastore request without that key gets
-/// Elasticsearch's 401 `security_exception` (its texts for no and for wrong credentials).
+/// Elasticsearch's 401 `security_exception` (its texts for no and for wrong credentials); with
+/// `datastore_aws`, one without a valid AWS signature gets the service's 403.
 fn unauthenticated(world: &World, req: &Req) -> Option<Resp> {
+    if let Some(iam) = &world.facts.config.datastore_aws {
+        // Amazon OpenSearch Service answers 403 with a bare `message`.
+        return super::aws_sigv4_check::verify(iam, req)
+            .err()
+            .map(|message| Resp::json(403, &serde_json::json!({ "message": message })));
+    }
     let key = world.facts.config.datastore_api_key.as_deref()?;
     let reason = match req.authorization.as_deref() {
         Some(given) if given.strip_prefix("ApiKey ") == Some(key) => return None,

@@ -123,6 +123,9 @@
 //!   datastore_api_key: null    # [null] the datastore requires `Authorization: ApiKey <key>`
 //!                              # (401 security_exception otherwise); give the plans the key
 //!                              # with `RUNBOOK_DATASTORE_API_KEY`
+//!   datastore_aws: null        # [null] {access_key_id, secret_access_key, region, service: es}:
+//!                              # the datastore requires AWS SigV4 with that key (Amazon
+//!                              # OpenSearch Service with IAM; 403 otherwise)
 //!   foreign_indices: [..]      # [prod2-operate-list-view-8.8.0_, logs-app-zeebe-2026.12.01,
 //!                              # shop-camunda-orders] others' indices on the shared datastore;
 //!                              # `damage` keeps them, the restore oracle reports one deleted
@@ -221,6 +224,7 @@
 //! `webapps_parts` sets the part count; `optimize: false` runs without Optimize.
 
 pub mod actuator_info;
+pub mod aws_sigv4_check;
 pub mod chart;
 pub mod cluster;
 pub mod cluster_config;
