@@ -14,6 +14,7 @@ mod aws_sigv4;
 pub mod child_record;
 mod error;
 mod exec;
+mod form_post;
 mod http;
 mod http_route;
 mod http_tls;

@@ -78,34 +78,15 @@ async fn assume_role(
     session: &str,
     token: &str,
 ) -> Result<Credentials, StepError> {
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("Action", "AssumeRoleWithWebIdentity"),
-            ("Version", "2011-06-15"),
-            ("RoleArn", role),
-            ("RoleSessionName", session),
-            ("WebIdentityToken", token),
-        ])
-        .finish();
+    let pairs = [
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", role),
+        ("RoleSessionName", session),
+        ("WebIdentityToken", token),
+    ];
     let shown = super::http::redact_url(endpoint);
-    let response = client
-        .post(endpoint)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| StepError::Transport {
-            kind: TransportKind::Connect,
-            message: format!(
-                "STS {shown}: {}",
-                super::http::error_chain(&e.without_url())
-            ),
-        })?;
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
+    let (status, text) = super::form_post::post_form(client, endpoint, &pairs, "STS").await?;
     if !(200..=299).contains(&status) {
         let reason = [tag(&text, "Code"), tag(&text, "Message")]
             .into_iter()

@@ -78,28 +78,9 @@ async fn fetch(client: &reqwest::Client, g: &OAuth2Grant) -> Result<(String, Dur
         form.push(("audience", audience));
     }
     let shown = super::http::redact_url(&g.token_url);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&form)
-        .finish();
-    let response = client
-        .post(&g.token_url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| StepError::Transport {
-            kind: TransportKind::Connect,
-            message: format!(
-                "OAuth2 token request to {shown}: {}",
-                super::http::error_chain(&e.without_url())
-            ),
-        })?;
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, text) =
+        super::form_post::post_form(client, &g.token_url, &form, "OAuth2 token request to").await?;
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if !(200..=299).contains(&status) {
         return Err(refused(&shown, status, &body));
     }
