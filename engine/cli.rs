@@ -38,8 +38,16 @@ pub(crate) fn parse_max_parallel(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `runbook --version`: the crate version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("RUNBOOK_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
-#[command(name = "runbook", version, about = "Declarative workflow engine for operational procedures (Camunda 8 backup and restore)", long_about = None)]
+#[command(name = "runbook", version = VERSION, about = "Declarative workflow engine for operational procedures (Camunda 8 backup and restore)", long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

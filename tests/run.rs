@@ -271,6 +271,23 @@ fn loopback_targets_bypass_the_proxy_environment() {
     assert!(!r.out.contains("pw-not-shown"), "{}", r.out);
 }
 
+/// `--version` says which commit the binary was built from (an image or a CronJob log must).
+#[test]
+fn version_names_the_commit() {
+    let r = crate::harness::runbook(["--version"]);
+    assert_eq!(r.code, 0);
+    let line = r.stdout.trim();
+    let commit = line
+        .strip_prefix(&format!("runbook {} (commit ", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    let hash = commit.trim_end_matches("-dirty");
+    assert!(
+        hash == "unknown" || (hash.len() == 12 && hash.chars().all(|c| c.is_ascii_hexdigit())),
+        "{line}"
+    );
+}
+
 #[test]
 fn failure_runs_undo_then_finally_and_exits_1() {
     let server = Server::start();
