@@ -102,6 +102,11 @@ pub struct ClusterConfig {
     /// How long one `_restore` of a snapshot takes; absent: `timing.restore_ms`.
     #[serde(default)]
     pub restore_ms: Option<u64>,
+    /// 8.9 only: continuous backups are on (`CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS`):
+    /// the brokers generate backup ids and refuse an explicit one with 400 (reference
+    /// camunda-8.9-8.10.md §2.2 step 8, §2.3).
+    #[serde(default)]
+    pub continuous_backups: bool,
 }
 
 fn yes() -> bool {
@@ -161,6 +166,7 @@ impl Default for ClusterConfig {
             camunda_version: None,
             crash_loop_ms: crash_loop_ms(),
             restore_ms: None,
+            continuous_backups: false,
         }
     }
 }
@@ -188,7 +194,7 @@ impl ClusterConfig {
     /// it one patch behind (reference 3.2).
     pub fn optimize_version_of(&self, version: super::CamundaVersion) -> String {
         match (&self.camunda_version, version) {
-            (Some(v), super::CamundaVersion::V8_8) => v.clone(),
+            (Some(v), super::CamundaVersion::V8_8 | super::CamundaVersion::V8_9) => v.clone(),
             _ => version.optimize_version().to_string(),
         }
     }

@@ -253,6 +253,11 @@ pub enum CamundaVersion {
     V8_8,
     /// Camunda 8.7.2 (separate gateway, Operate, Tasklist; Optimize 8.7.1).
     V8_7,
+    /// Camunda 8.9.0 (orchestration cluster, chart 14.x): 8.8 plus the deltas of
+    /// shared/reference/camunda-8.9-8.10.md §2.3 (`backupId` in the Zeebe 202 body, the
+    /// `DELETED` state, explicit ids refused while continuous backups are on) and §5 (chart 14
+    /// names; the restore route needs `ZEEBE_RESTORE_FROM_BACKUP_ID`, §4.1).
+    V8_9,
 }
 
 impl CamundaVersion {
@@ -261,6 +266,7 @@ impl CamundaVersion {
         match self {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.2",
+            CamundaVersion::V8_9 => "8.9.0",
         }
     }
     /// Optimize's version; the 8.7 docs' example shows Optimize one patch behind (3.2).
@@ -268,7 +274,25 @@ impl CamundaVersion {
         match self {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.1",
+            CamundaVersion::V8_9 => "8.9.0",
         }
+    }
+    /// The minor version as users write it ("8.9").
+    pub fn minor(self) -> &'static str {
+        match self {
+            CamundaVersion::V8_8 => "8.8",
+            CamundaVersion::V8_7 => "8.7",
+            CamundaVersion::V8_9 => "8.9",
+        }
+    }
+    /// Whether the version runs the single orchestration cluster (8.8 and later) rather than
+    /// 8.7's separate gateway, Operate and Tasklist.
+    pub fn orchestration_cluster(self) -> bool {
+        self != CamundaVersion::V8_7
+    }
+    /// Whether the version has the 8.9 Zeebe backup API and chart 14 (reference 8.9 §2.3, §5).
+    pub fn at_least_8_9(self) -> bool {
+        self == CamundaVersion::V8_9
     }
 }
 
@@ -465,7 +489,7 @@ impl SimHandle {
         kv("sim_url", &self.urls.control);
         // The installation's index prefixes (§7.5), as the plans' params spell them.
         match c.camunda_version {
-            CamundaVersion::V8_8 => kv("index_prefix", &cfg.index_prefix),
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 => kv("index_prefix", &cfg.index_prefix),
             CamundaVersion::V8_7 => {
                 kv(
                     "operate_index_prefix",
@@ -597,6 +621,7 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     if matches!(config.webapps_parts, Some(0)) {
         return Err(SimError::Config("webapps_parts must be > 0".into()));
     }
+    config.scenario.check_version(config.camunda_version)?;
     validate_prefixes(config)
 }
 
@@ -604,24 +629,28 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
 /// own prefix in place of `operate`/`tasklist` (§7.5): each version takes only its own keys.
 fn validate_prefixes(config: &SimConfig) -> Result<(), SimError> {
     let c = &config.scenario.config;
-    let wrong = match config.camunda_version {
-        CamundaVersion::V8_8 if !c.operate_index_prefix.is_empty() => "operate_index_prefix",
-        CamundaVersion::V8_8 if !c.tasklist_index_prefix.is_empty() => "tasklist_index_prefix",
+    let v = config.camunda_version;
+    let wrong = match v {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.operate_index_prefix.is_empty() => {
+            "operate_index_prefix"
+        }
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.tasklist_index_prefix.is_empty() => {
+            "tasklist_index_prefix"
+        }
         CamundaVersion::V8_7 if !c.index_prefix.is_empty() => "index_prefix",
         _ => return Ok(()),
     };
-    let use_instead = match config.camunda_version {
-        CamundaVersion::V8_8 => "8.8 prefixes every web-app index with config.index_prefix",
+    let use_instead = match v {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 => {
+            "8.8 and later prefix every web-app index with config.index_prefix"
+        }
         CamundaVersion::V8_7 => {
             "8.7 has no orchestration prefix: use config.operate_index_prefix and config.tasklist_index_prefix"
         }
     };
     Err(SimError::Config(format!(
         "config.{wrong} does not apply to Camunda {}: {use_instead}",
-        match config.camunda_version {
-            CamundaVersion::V8_8 => "8.8",
-            CamundaVersion::V8_7 => "8.7",
-        }
+        v.minor()
     )))
 }
 
