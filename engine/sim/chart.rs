@@ -605,6 +605,39 @@ mod tests {
         );
     }
 
+    /// Chart 14 (8.9): ConfigMap without `-unified`, the chart-14 startup.sh, no bundled
+    /// Elasticsearch Service, the 8.9 configuration names (reference 8.9 §2.4, §5).
+    #[test]
+    fn chart_14_names_for_8_9() {
+        let seed = seed_objects(&names(|c| {
+            c.camunda_version = CamundaVersion::V8_9;
+            c.scenario.config.continuous_backups = true;
+        }));
+        let cm = find(&seed, "ConfigMap", "camunda-zeebe-configuration").expect("configmap");
+        assert!(
+            cm["data"]["startup.sh"]
+                .as_str()
+                .unwrap()
+                .contains("    exec restore\n")
+        );
+        assert!(find(&seed, "ConfigMap", "camunda-zeebe-configuration-unified").is_none());
+        assert!(find(&seed, "Service", "camunda-elasticsearch").is_none());
+        let sts = find(&seed, "StatefulSet", "camunda-zeebe").unwrap();
+        assert_eq!(
+            sts["metadata"]["labels"]["helm.sh/chart"],
+            "camunda-platform-14.8.4"
+        );
+        let env = sts["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+        for key in [
+            "CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_STORE",
+            "CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS",
+            "CAMUNDA_DATA_SECONDARYSTORAGE_ELASTICSEARCH_BACKUP_REPOSITORYNAME",
+        ] {
+            assert!(env.contains(key), "{key}: {env}");
+        }
+        assert!(!env.contains("\"CAMUNDA_DATA_BACKUP_STORE\""), "{env}");
+    }
+
     #[test]
     fn storage_command_gitops_and_repository_shape_the_objects() {
         let n = names(|c| {

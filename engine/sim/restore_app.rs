@@ -259,6 +259,13 @@ mod tests {
         assert!(log.contains(&"Application run failed".to_string()));
         let (_, log, _) = run(BrokerData::Empty, Some(6), Some("FAILED"), dir);
         assert!(log[0].contains("FAILED"));
+        // Chart 14 runs a bare `restore` without ZEEBE_RESTORE_FROM_BACKUP_ID (8.9 §6 #13, #14).
+        let (_, log, code) = run(BrokerData::Empty, None, Some("COMPLETED"), dir);
+        assert_eq!(code, 1);
+        assert!(
+            log.iter()
+                .any(|l| l.contains("parameters must be provided"))
+        );
     }
 
     #[test]
