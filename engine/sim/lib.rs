@@ -89,7 +89,9 @@
 //! outcomes:                    # how backups/snapshots end
 //!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
 //!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
-//!                              # partial (snapshot only: ends PARTIAL, see below)
+//!                              # partial (snapshot only: ends PARTIAL, see below) |
+//!                              # deleted (zeebe on 8.9 only: a partition's backup deleted by
+//!                              # retention, the backup ends DELETED; camunda-8.9-8.10.md §2.2)
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -103,7 +105,7 @@
 //!   persistence_type: disk     # [disk] volumeClaimTemplate `data`, PVCs data-<sts>-N | memory
 //!                              # (emptyDir) | local (no data volume); without PVCs broker data
 //!                              # is lost when the StatefulSet scales to 0 (§7.7)
-//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7] label helm.sh/chart:
+//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7, 14.8.4 for 8.9] label helm.sh/chart:
 //!                              # camunda-platform-<v>; 8.7 charts < 12.1.0 ignore ZEEBE_RESTORE (§7.8)
 //!   command_override: false    # [false] the broker container's `command` bypasses startup.sh:
 //!                              # ZEEBE_RESTORE has no effect, brokers start normally (§7.8)
@@ -134,6 +136,9 @@
 //!   crash_loop_ms: 1000        # [1000] restore app crash loop: the next run starts this long
 //!                              # after the last one ended (§7.1)
 //!   restore_ms: 30             # [timing.restore_ms] how long one snapshot `_restore` takes (§7.4)
+//!   continuous_backups: false  # [false] 8.9 only: CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS
+//!                              # =true; Zeebe refuses an explicit backup id with 400 and
+//!                              # generates epoch-ms ids (camunda-8.9-8.10.md §2.2 step 8)
 //! outcomes:
 //!   - component: snapshot
 //!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
