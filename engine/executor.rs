@@ -12,7 +12,10 @@
 mod error;
 mod exec;
 mod http;
+mod http_route;
+mod http_tls;
 mod kubectl;
+mod oauth2;
 mod port_forward;
 mod process;
 mod reason;
@@ -29,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::{StepError, TransportKind};
 pub use request::{
     ActionRequest, ExecRequest, HttpAuth, HttpBody, HttpRequest, KubectlRequest, KubectlTarget,
-    PortForwardSpec, TlsOptions,
+    OAuth2Grant, PortForwardSpec, TlsOptions,
 };
 
 /// The JSON value every condition (`until`, `fail_if`, `outputs`) reads.

@@ -1407,6 +1407,53 @@ fn datastore_api_key_reaches_a_secured_datastore() {
     }
 }
 
+/// Issue 15: a secured datastore as ECK runs it (TLS with a private CA, an API key): backup,
+/// damage and restore go through it with `datastore_ca_file` (the simulator's values give it)
+/// and `RUNBOOK_DATASTORE_API_KEY`; without the CA the first datastore call fails on TLS,
+/// before anything is paused.
+#[test]
+fn backup_and_restore_through_a_tls_datastore_with_an_api_key() {
+    const KEY: &str = "VGxzS2V5SWQ6dGxzLXNlY3JldC1rZXktdmFsdWU=";
+    let sim = Sim::start_scenario(
+        "8.8",
+        &format!("config:\n  datastore_tls: true\n  datastore_api_key: {KEY}\n"),
+    );
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    assert!(
+        values.contains("datastore_url: \"https://127.0.0.1:"),
+        "{values}"
+    );
+    let backup = root().join("plans/camunda/backup-8.8.yaml");
+    let out = run_against_sim(
+        sim.dir(),
+        &backup,
+        &["--set", "backup_id=99", "--set", "datastore_ca_file="],
+    )
+    .env("RUNBOOK_DATASTORE_API_KEY", KEY)
+    .output()
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    assert!(!sim.exporting_paused());
+    let run = |plan: &str, extra: &[&str]| {
+        let out = run_against_sim(sim.dir(), &root().join("plans/camunda").join(plan), extra)
+            .env("RUNBOOK_DATASTORE_API_KEY", KEY)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{plan}: {text}");
+        assert!(!text.contains(KEY), "{text}");
+    };
+    run("backup-8.8.yaml", &["--set", "backup_id=100"]);
+    sim.call("POST", "/sim/advance", "");
+    sim.call("POST", "/sim/damage", "");
+    run("restore-8.8.yaml", &["--set", "backup_id=100", "--yes"]);
+    assert_restored(&sim, "tls");
+}
+
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {

@@ -187,6 +187,35 @@ fn set_file_gives_a_param_a_file_content() {
     );
 }
 
+/// An OAuth2 target: the dry run says where the token comes from, never the client secret.
+#[test]
+fn oauth2_targets_dry_run_without_their_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  secret: {type: string, secret: true, default: oauth-client-s3cret}\ntargets:\n  api:\n    http:\n      url: https://camunda.example\n      auth:\n        oauth2: {token_url: \"https://idp.example/token\", client_id: runbook, client_secret: \"{{params.secret}}\", audience: orchestration-api}\nsteps:\n  - id: a\n    http: {target: api, path: /v2/topology}\n",
+    )
+    .unwrap();
+    let p = path.to_str().unwrap();
+    let r = runbook(["plan", p]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("Authorization: Bearer *** (OAuth2 client credentials of client `runbook` from https://idp.example/token, fetched at run time)"),
+        "{}",
+        r.stdout
+    );
+    let j = runbook(["plan", p, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).expect("json");
+    assert_eq!(
+        v["steps"][0]["requests"][0]["oauth2"]["audience"],
+        "orchestration-api"
+    );
+    for out in [&r.stdout, &r.stderr, &j.stdout] {
+        assert!(!out.contains("oauth-client-s3cret"), "{out}");
+    }
+}
+
 #[test]
 fn bad_set_is_a_usage_error() {
     let r = runbook([

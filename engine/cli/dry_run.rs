@@ -397,6 +397,12 @@ fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str)
             for (k, v) in &h.headers {
                 out.push_str(&format!("{indent}  {k}: {v}\n"));
             }
+            if let Some(o) = &h.oauth2 {
+                out.push_str(&format!(
+                    "{indent}  Authorization: Bearer *** (OAuth2 client credentials of client `{}` from {}, fetched at run time)\n",
+                    o.client_id, o.token_url
+                ));
+            }
             if let Some(j) = &h.json {
                 out.push_str(&format!("{indent}  body: {j}\n"));
             }

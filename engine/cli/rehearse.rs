@@ -507,6 +507,10 @@ impl Rehearsal<'_> {
         let mut inputs = self.a.values.clone();
         inputs.files.insert(0, values.to_path_buf());
         inputs.sets.extend(sets.iter().cloned());
+        // A secured simulated datastore: its key goes to the plans' secret param (masked).
+        if let Some(key) = self.sim.datastore_api_key() {
+            inputs.sets.push(format!("datastore_api_key={key}"));
+        }
         let params = crate::cli::resolve_params(&plan, &inputs)?;
         let new = new_run(&plan, &params, &self.a.state_dir).map_err(fail)?;
         eprintln!(

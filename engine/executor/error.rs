@@ -117,6 +117,13 @@ pub enum StepError {
         /// What is wrong.
         message: String,
     },
+    /// The credentials were refused before the request was sent (an OAuth2 token request
+    /// answered 4xx): another attempt will not help until they are fixed.
+    #[error("authentication failed: {message}")]
+    Auth {
+        /// The provider's reason, without secrets.
+        message: String,
+    },
     /// The attempt was cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -192,6 +199,7 @@ impl StepError {
             Self::Exec { retryable, .. } => *retryable,
             Self::ResponseTooLarge { .. }
             | Self::Tls { .. }
+            | Self::Auth { .. }
             | Self::OutputTooLarge { .. }
             | Self::Spawn { .. }
             | Self::Protocol { .. }
@@ -213,6 +221,7 @@ impl StepError {
                     .any(|pattern| stderr.contains(pattern))
             }
             Self::Tls { .. }
+            | Self::Auth { .. }
             | Self::Spawn { .. }
             | Self::PortForward { .. }
             | Self::InvalidRequest { .. } => false,

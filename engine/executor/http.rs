@@ -7,7 +7,6 @@
 //! debug (`-vv`) only, through the masking log writer (`cli::logging`).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::error::truncate_chars;
+use super::http_route::{Pin, Route, route};
 use super::process::json_or_text;
 use super::{ActionResult, HttpAuth, HttpBody, HttpRequest, StepError, TlsOptions, TransportKind};
 
@@ -32,11 +32,14 @@ struct ClientKey {
     // Port-forwarded and other loopback requests never go through a proxy: a corporate
     // `HTTP_PROXY` cannot reach this machine's 127.0.0.1.
     direct: bool,
+    // A name pinned to addresses (a port-forward's 127.0.0.1, `tls.server_name`).
+    pin: Option<Pin>,
 }
 
 /// Sends HTTP requests through cached clients.
 pub(crate) struct HttpExecutor {
     clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
+    tokens: super::oauth2::TokenCache,
 }
 
 impl HttpExecutor {
@@ -44,6 +47,7 @@ impl HttpExecutor {
     pub(super) fn new() -> Self {
         Self {
             clients: Mutex::new(HashMap::new()),
+            tokens: super::oauth2::TokenCache::default(),
         }
     }
 
@@ -57,18 +61,61 @@ impl HttpExecutor {
         if cancel.is_cancelled() {
             return Err(StepError::Cancelled);
         }
-        let url = target_url(req, forwarded_port)?;
+        let Route { url, pin, direct } = route(req, forwarded_port).await?;
         let client = self.client(&ClientKey {
             tls: req.tls.clone(),
             connect_timeout: effective_connect_timeout(req.connect_timeout),
-            direct: forwarded_port.is_some() || is_loopback(&url),
+            direct,
+            pin,
         })?;
-        log_request(req, &url);
-        let builder = build_request(&client, req, url)?;
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(StepError::Cancelled),
-            outcome = send(builder, req) => outcome,
+            outcome = self.authorized_send(&client, req, url) => outcome,
+        }
+    }
+
+    /// Sends `req` with its credentials; an OAuth2 token is fetched first (or reused) and
+    /// dropped when the API answers 401, so the next attempt fetches a new one. The token is
+    /// masked out of any error text.
+    async fn authorized_send(
+        &self,
+        client: &reqwest::Client,
+        req: &HttpRequest,
+        url: Url,
+    ) -> Result<ActionResult, StepError> {
+        let grant = match &req.auth {
+            Some(HttpAuth::OAuth2(grant)) => Some(grant),
+            _ => None,
+        };
+        let token = match grant {
+            Some(g) => Some(self.tokens.token(client, g).await?),
+            None => None,
+        };
+        log_request(req, &url);
+        let builder = build_request(client, req, url, token.as_deref())?;
+        let outcome = send(builder, req).await;
+        if let (Some(g), Err(StepError::HttpStatus { status: 401, .. })) = (grant, &outcome) {
+            self.tokens.forget(g);
+        }
+        match (token, outcome) {
+            (
+                Some(t),
+                Err(StepError::HttpStatus {
+                    status,
+                    method,
+                    url,
+                    body_excerpt,
+                    result,
+                }),
+            ) => Err(StepError::HttpStatus {
+                status,
+                method,
+                url,
+                body_excerpt: body_excerpt.replace(&t, "***"),
+                result,
+            }),
+            (_, outcome) => outcome,
         }
     }
 
@@ -100,29 +147,19 @@ fn build_client(key: &ClientKey) -> Result<reqwest::Client, StepError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(key.connect_timeout)
         // One attempt is one request: a redirect is reported, not followed.
-        .redirect(reqwest::redirect::Policy::none())
-        .tls_danger_accept_invalid_certs(key.tls.insecure);
+        .redirect(reqwest::redirect::Policy::none());
     if key.direct {
         builder = builder.no_proxy();
     } else {
         log_proxy_environment();
     }
-    if let Some(path) = &key.tls.ca_file {
-        builder = builder.tls_certs_merge(load_ca_file(path)?);
+    builder = super::http_tls::configure(builder, &key.tls)?;
+    if let Some((name, addrs)) = &key.pin {
+        builder = builder.resolve_to_addrs(name, addrs);
     }
     builder.build().map_err(|err| StepError::Tls {
         message: format!("cannot build the HTTP client: {}", error_chain(&err)),
     })
-}
-
-/// Whether `url` names this machine (`localhost`, 127.0.0.0/8, `::1`).
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// reqwest honours `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` for non-loopback
@@ -148,54 +185,11 @@ fn without_credentials(value: &str) -> String {
     }
 }
 
-fn load_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, StepError> {
-    let pem = std::fs::read(path).map_err(|err| StepError::Tls {
-        message: format!("cannot read CA file {}: {err}", path.display()),
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| StepError::Tls {
-        message: format!("invalid CA file {}: {}", path.display(), error_chain(&err)),
-    })?;
-    if certs.is_empty() {
-        return Err(StepError::Tls {
-            message: format!("CA file {} holds no PEM certificate", path.display()),
-        });
-    }
-    Ok(certs)
-}
-
-/// The URL to send to: `url` plus `query`, rerouted to the forwarded port when there is one.
-fn target_url(req: &HttpRequest, forwarded_port: Option<u16>) -> Result<Url, StepError> {
-    let mut url = Url::parse(&req.url).map_err(|err| StepError::InvalidRequest {
-        message: format!("invalid URL {}: {err}", redact_url(&req.url)),
-    })?;
-    if let Some(port) = forwarded_port {
-        reroute(&mut url, port)?;
-    }
-    if !req.query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&req.query);
-    }
-    Ok(url)
-}
-
-fn reroute(url: &mut Url, port: u16) -> Result<(), StepError> {
-    let shown = redact_url(url.as_str());
-    let invalid = |what: &str| StepError::InvalidRequest {
-        message: format!("cannot route {shown} through a port-forward: {what}"),
-    };
-    if url.scheme() != "http" && url.set_scheme("http").is_err() {
-        return Err(invalid("not an http(s) URL"));
-    }
-    url.set_host(Some("127.0.0.1"))
-        .map_err(|_| invalid("cannot set the host"))?;
-    url.set_port(Some(port))
-        .map_err(|()| invalid("cannot set the port"))?;
-    Ok(())
-}
-
 fn build_request(
     client: &reqwest::Client,
     req: &HttpRequest,
     url: Url,
+    oauth2_token: Option<&str>,
 ) -> Result<reqwest::RequestBuilder, StepError> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
         StepError::InvalidRequest {
@@ -212,6 +206,10 @@ fn build_request(
             builder.basic_auth(username, Some(password))
         }
         Some(HttpAuth::Bearer(token)) => builder.bearer_auth(token),
+        Some(HttpAuth::OAuth2(_)) => match oauth2_token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        },
     };
     builder = match &req.body {
         None => builder,
@@ -347,7 +345,7 @@ fn looks_like_tls(message: &str) -> bool {
 }
 
 /// The error and its sources, joined with ": ".
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(cause) = source {

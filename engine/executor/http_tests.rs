@@ -14,7 +14,7 @@ use axum::routing::{any, get};
 use serde_json::json;
 
 use super::*;
-use crate::executor::PortForwardSpec;
+use crate::executor::http_route::{forwarded_route, is_loopback};
 
 /// Every test is bounded; a hang fails instead of stalling the suite.
 async fn bounded<F: Future>(fut: F) -> F::Output {
@@ -444,21 +444,31 @@ async fn executor_http_invalid_requests_are_not_retryable() {
 }
 
 #[test]
-fn executor_http_port_forward_rewrites_scheme_host_and_port() {
+fn executor_http_port_forward_keeps_scheme_and_name_and_pins_to_loopback() {
     let mut req = HttpRequest::new("GET", "https://user:pw@zeebe.example:8443/v2/topology?a=1");
     req.query = vec![("b".into(), "x y".into())];
-    req.port_forward = Some(PortForwardSpec {
-        kubectl: Default::default(),
-        resource: "services/zeebe".into(),
-        remote_port: 8080,
-        local_port: 0,
-    });
-    let url = target_url(&req, Some(40123)).expect("url");
-    assert_eq!(url.scheme(), "http");
-    assert_eq!(url.host_str(), Some("127.0.0.1"));
-    assert_eq!(url.port(), Some(40123));
-    assert_eq!(url.path(), "/v2/topology");
-    assert_eq!(url.query(), Some("a=1&b=x+y"));
+    let pinned = vec![std::net::SocketAddr::from(([127, 0, 0, 1], 0))];
+    let route = forwarded_route(&req, Some(40123)).expect("route");
+    // TLS still runs through the tunnel, checked against the URL's name.
+    assert_eq!(route.url.scheme(), "https");
+    assert_eq!(route.url.host_str(), Some("zeebe.example"));
+    assert_eq!(route.url.port(), Some(40123));
+    assert_eq!(route.url.path(), "/v2/topology");
+    assert_eq!(route.url.query(), Some("a=1&b=x+y"));
+    assert_eq!(
+        route.pin,
+        Some(("zeebe.example".to_string(), pinned.clone()))
+    );
+    assert!(route.direct);
+    req.tls.server_name = Some("es-http.camunda.svc".into());
+    let route = forwarded_route(&req, Some(40123)).expect("route");
+    assert_eq!(route.url.host_str(), Some("es-http.camunda.svc"));
+    assert_eq!(route.pin, Some(("es-http.camunda.svc".to_string(), pinned)));
+    // An IP URL has no name to keep: 127.0.0.1 it is.
+    let req = HttpRequest::new("GET", "http://10.1.2.3:9600/x");
+    let route = forwarded_route(&req, Some(40124)).expect("route");
+    assert_eq!(route.url.as_str(), "http://127.0.0.1:40124/x");
+    assert_eq!(route.pin, None);
 }
 
 #[test]
@@ -504,6 +514,20 @@ fn test_pki() -> (
     Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
     tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
 ) {
+    let pki = test_pki_for(&["127.0.0.1"]);
+    (pki.dir, pki.chain, pki.key)
+}
+
+/// A CA, a server certificate for `names`, and a client certificate (`client.pem`,
+/// `client-key.pem`) signed by the same CA; the CA is `ca.pem`.
+struct Pki {
+    dir: tempfile::TempDir,
+    chain: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
+    key: tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+    ca: tokio_rustls::rustls::pki_types::CertificateDer<'static>,
+}
+
+fn test_pki_for(names: &[&str]) -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
@@ -511,16 +535,34 @@ fn test_pki() -> (
     ca.distinguished_name
         .push(DnType::CommonName, "runbook test CA");
     let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::from_params(&ca, &ca_key);
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let leaf = CertificateParams::new(names)
         .expect("leaf params")
-        .signed_by(&leaf_key, &Issuer::from_params(&ca, &ca_key))
+        .signed_by(&leaf_key, &issuer)
         .expect("leaf certificate");
+    let client_key = KeyPair::generate().expect("client key");
+    let client = CertificateParams::new(vec!["runbook-client".to_string()])
+        .expect("client params")
+        .signed_by(&client_key, &issuer)
+        .expect("client certificate");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).expect("write ca.pem");
+    std::fs::write(dir.path().join("client.pem"), client.pem()).expect("write client.pem");
+    std::fs::write(
+        dir.path().join("client-key.pem"),
+        client_key.serialize_pem(),
+    )
+    .expect("write client-key.pem");
     let key =
         tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    (dir, vec![leaf.der().clone()], key)
+    Pki {
+        dir,
+        chain: vec![leaf.der().clone()],
+        key,
+        ca: ca_cert.der().clone(),
+    }
 }
 
 /// Answers one HTTP/1.1 request on a TLS stream; handshake failures (the untrusted client
@@ -585,8 +627,8 @@ async fn executor_http_tls_ca_file_and_insecure_switch() {
         assert_eq!(ok.value["status"], 200);
 
         req.tls = TlsOptions {
-            ca_file: None,
             insecure: true,
+            ..TlsOptions::default()
         };
         let ok = run(&exec, &req).await.expect("insecure");
         assert_eq!(ok.value["status"], 200);
@@ -611,4 +653,84 @@ fn loopback_hosts_go_direct_and_proxy_credentials_are_not_logged() {
         "http://proxy.corp:3128/"
     );
     assert_eq!(without_credentials(".svc,10.0.0.0/8"), ".svc,10.0.0.0/8");
+}
+
+/// A TLS server with a certificate for `names` that, with `client_auth`, accepts only clients
+/// whose certificate the same CA signed.
+async fn tls_server_with(names: &[&str], client_auth: bool) -> TlsServer {
+    use tokio_rustls::rustls;
+    let pki = test_pki_for(names);
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions");
+    let builder = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca.clone()).expect("CA root");
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                .build()
+                .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(pki.chain, pki.key)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(answer_tls(acceptor.clone(), tcp));
+        }
+    });
+    TlsServer { dir: pki.dir, port }
+}
+
+#[tokio::test]
+async fn executor_http_tls_server_name_and_ca_pem() {
+    bounded(async {
+        // The certificate names the service, not the address we reach it at.
+        let server = tls_server_with(&["es-http.camunda.svc"], false).await;
+        let exec = HttpExecutor::new();
+        let mut req = HttpRequest::new("GET", format!("https://127.0.0.1:{}/", server.port));
+        req.tls.ca_pem = Some(std::fs::read_to_string(server.dir.path().join("ca.pem")).unwrap());
+        let err = run(&exec, &req).await.expect_err("name mismatch");
+        assert!(matches!(err, StepError::Tls { .. }), "{err:?}");
+        req.tls.server_name = Some("es-http.camunda.svc".into());
+        let ok = run(&exec, &req)
+            .await
+            .expect("verified as es-http.camunda.svc");
+        assert_eq!(ok.value["status"], 200);
+        req.tls.ca_pem = Some("not a certificate".into());
+        let err = run(&exec, &req).await.expect_err("bad PEM");
+        assert!(err.to_string().contains("tls.ca_pem"), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn executor_http_mutual_tls_client_certificate() {
+    bounded(async {
+        let server = tls_server_with(&["127.0.0.1"], true).await;
+        let exec = HttpExecutor::new();
+        let dir = server.dir.path();
+        let mut req = HttpRequest::new("GET", format!("https://127.0.0.1:{}/", server.port));
+        req.tls.ca_file = Some(dir.join("ca.pem"));
+        assert!(run(&exec, &req).await.is_err(), "no client certificate");
+        req.tls.client_cert = Some(dir.join("client.pem"));
+        let err = run(&exec, &req).await.expect_err("key missing");
+        assert!(err.to_string().contains("both"), "{err}");
+        req.tls.client_key = Some(dir.join("client-key.pem"));
+        let ok = run(&exec, &req).await.expect("mutual TLS");
+        assert_eq!(ok.value["status"], 200);
+        req.tls.client_key = Some(dir.join("ca.pem"));
+        let err = run(&exec, &req).await.expect_err("a certificate is no key");
+        assert!(!err.to_string().contains("BEGIN"), "{err}");
+    })
+    .await;
 }

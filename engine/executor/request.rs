@@ -134,6 +134,9 @@ pub enum HttpAuth {
     },
     /// `Authorization: Bearer <token>`
     Bearer(String),
+    /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant,
+    /// fetched and renewed by the executor.
+    OAuth2(OAuth2Grant),
 }
 
 impl fmt::Debug for HttpAuth {
@@ -141,8 +144,22 @@ impl fmt::Debug for HttpAuth {
         match self {
             Self::Basic { .. } => f.write_str("Basic(<redacted>)"),
             Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Self::OAuth2(g) => write!(f, "OAuth2(client {} from {})", g.client_id, g.token_url),
         }
     }
+}
+
+/// An OAuth2 client-credentials grant (RFC 6749 §4.4).
+#[derive(Clone, PartialEq)]
+pub struct OAuth2Grant {
+    /// The identity provider's token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    /// Never logged or shown.
+    pub client_secret: String,
+    pub scope: Option<String>,
+    /// Requested audience (Auth0, Camunda SaaS style providers).
+    pub audience: Option<String>,
 }
 
 /// TLS trust settings; one HTTP client is kept per distinct set.
@@ -150,6 +167,15 @@ impl fmt::Debug for HttpAuth {
 pub struct TlsOptions {
     /// A PEM file with extra trusted CA certificates (added to the system roots).
     pub ca_file: Option<PathBuf>,
+    /// PEM text of extra trusted CA certificates (e.g. from `--set-file`).
+    pub ca_pem: Option<String>,
+    /// Client certificate chain (PEM file) for mutual TLS, with `client_key`.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM file).
+    pub client_key: Option<PathBuf>,
+    /// The name the server certificate is checked against (and sent as SNI) instead of the
+    /// URL's host; the connection still goes to the URL's address.
+    pub server_name: Option<String>,
     /// Accept any server certificate. Dangerous; for test clusters only.
     pub insecure: bool,
 }

@@ -124,6 +124,10 @@ pub struct HttpTarget {
     /// Alternatives in order: the first whose credential renders non-empty is sent.
     pub auth: Vec<Auth>,
     pub ca_file: Option<Template>,
+    pub ca_pem: Option<Template>,
+    pub client_cert_file: Option<Template>,
+    pub client_key_file: Option<Template>,
+    pub server_name: Option<Template>,
     pub insecure: bool,
     pub timeout: Option<Duration>,
     pub connect_timeout: Duration,
@@ -139,6 +143,18 @@ pub enum Auth {
     Bearer(Template),
     /// `Authorization: ApiKey <key>` (Elasticsearch's encoded API key, Elastic Cloud).
     ApiKey(Template),
+    /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant.
+    OAuth2(Box<OAuth2Auth>),
+}
+
+/// An OAuth2 client-credentials grant; `client_id` empty = not configured.
+#[derive(Clone, Debug)]
+pub struct OAuth2Auth {
+    pub token_url: Template,
+    pub client_id: Template,
+    pub client_secret: Template,
+    pub scope: Option<Template>,
+    pub audience: Option<Template>,
 }
 
 /// Reach an HTTP target through `kubectl port-forward`.

@@ -52,6 +52,10 @@ pub struct RawHttpTarget {
     /// One scheme, or alternatives in order (the first with a non-empty credential is sent).
     pub auth: Vec<RawAuth>,
     pub ca_file: Option<Text>,
+    pub ca_pem: Option<Text>,
+    pub client_cert_file: Option<Text>,
+    pub client_key_file: Option<Text>,
+    pub server_name: Option<Text>,
     pub insecure: Option<Spanned<bool>>,
     pub timeout: Option<Text>,
     pub connect_timeout: Option<Text>,
@@ -62,6 +66,16 @@ pub enum RawAuth {
     Basic { username: Text, password: Text },
     Bearer { token: Text },
     ApiKey { key: Text },
+    OAuth2(RawOAuth2),
+}
+
+/// An OAuth2 client-credentials grant.
+pub struct RawOAuth2 {
+    pub token_url: Text,
+    pub client_id: Text,
+    pub client_secret: Text,
+    pub scope: Option<Text>,
+    pub audience: Option<Text>,
 }
 
 pub struct RawPortForward {
@@ -209,9 +223,23 @@ const HTTP_TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "port_forward",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key"];
+const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2"];
+const OAUTH2_KEYS: &[&str] = &[
+    "token_url",
+    "client_id",
+    "client_secret",
+    "scope",
+    "audience",
+];
 const BASIC_KEYS: &[&str] = &["username", "password"];
-const TLS_KEYS: &[&str] = &["ca_file", "insecure"];
+const TLS_KEYS: &[&str] = &[
+    "ca_file",
+    "ca_pem",
+    "client_cert_file",
+    "client_key_file",
+    "server_name",
+    "insecure",
+];
 const PORT_FORWARD_KEYS: &[&str] = &["via", "resource", "remote_port", "local_port", "enabled"];
 const KUBECTL_TARGET_KEYS: &[&str] = &["context", "namespace", "kubeconfig"];
 pub const STEP_KEYS: &[&str] = &[
@@ -496,6 +524,10 @@ fn decode_http_target(
         headers: Vec::new(),
         auth: Vec::new(),
         ca_file: None,
+        ca_pem: None,
+        client_cert_file: None,
+        client_key_file: None,
+        server_name: None,
         insecure: None,
         timeout: opt_duration(d, &f, "timeout"),
         connect_timeout: opt_duration(d, &f, "connect_timeout"),
@@ -522,6 +554,10 @@ fn decode_http_target(
         && let Some(tls) = d.fields(n, k, "`tls`", TLS_KEYS)
     {
         t.ca_file = opt_string(d, &tls, "ca_file");
+        t.ca_pem = opt_string(d, &tls, "ca_pem");
+        t.client_cert_file = opt_string(d, &tls, "client_cert_file");
+        t.client_key_file = opt_string(d, &tls, "client_key_file");
+        t.server_name = opt_string(d, &tls, "server_name");
         t.insecure = opt_bool(d, &tls, "insecure");
     }
     if let (Some(n), Some(k)) = (f.get("port_forward"), f.key_span("port_forward"))
@@ -567,6 +603,19 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
             .string(n, "`auth.bearer`")
             .map(|token| RawAuth::Bearer { token });
     }
+    if let (Some(n), Some(k)) = (f.get("oauth2"), f.key_span("oauth2")) {
+        let o = d.fields(n, k, "`auth.oauth2`", OAUTH2_KEYS)?;
+        let token_url = required_string(d, &o, "token_url", "`auth.oauth2`");
+        let client_id = required_string(d, &o, "client_id", "`auth.oauth2`");
+        let client_secret = required_string(d, &o, "client_secret", "`auth.oauth2`");
+        return Some(RawAuth::OAuth2(RawOAuth2 {
+            token_url: token_url?,
+            client_id: client_id?,
+            client_secret: client_secret?,
+            scope: opt_string(d, &o, "scope"),
+            audience: opt_string(d, &o, "audience"),
+        }));
+    }
     if let Some(n) = f.get("api_key") {
         return d
             .string(n, "`auth.api_key`")
@@ -574,7 +623,7 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
     }
     d.push(crate::plan::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
-        "`auth` needs `basic`, `bearer` or `api_key`",
+        "`auth` needs `basic`, `bearer`, `api_key` or `oauth2`",
         key,
         "no scheme given",
     ));

@@ -30,7 +30,11 @@ fn auth_scheme() -> Json {
         "basic": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": template("User"), "password": template("Password (use a secret param)")}},
         "bearer": template("Token (use a secret param)"),
-        "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)")}})
+        "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)"),
+        "oauth2": {"type": "object", "additionalProperties": false, "required": ["token_url", "client_id", "client_secret"],
+            "description": "OAuth2 client credentials: a bearer token from the token URL, fetched at run time, kept in memory, renewed before it expires or after a 401; never stored",
+            "properties": {"token_url": template("The identity provider's token endpoint"), "client_id": template("Client id; empty = this alternative is not configured"),
+                "client_secret": template("Client secret (use a secret param)"), "scope": template("Scope to request (optional)"), "audience": template("Audience to request (optional)")}}}})
 }
 
 fn jq(desc: &str) -> Json {
@@ -114,7 +118,12 @@ fn defs() -> Json {
                     "description": "One scheme, or a list of alternatives: the first whose credential is not empty is sent; none when all are empty.",
                     "oneOf": [auth_scheme(), {"type": "array", "items": auth_scheme()}]},
                 "tls": {"type": "object", "additionalProperties": false, "properties": {
-                    "ca_file": template("PEM file of the CA to trust"), "insecure": {"type": "boolean", "description": "Accept any certificate (explicit opt-in)."}}},
+                    "ca_file": template("PEM file of CA certificates to trust besides the system roots; empty = none"),
+                    "ca_pem": template("PEM text of CA certificates to trust (e.g. a param given with `--set-file`); empty = none"),
+                    "client_cert_file": template("PEM file of the client certificate chain for mutual TLS (with `client_key_file`)"),
+                    "client_key_file": template("PEM file of the client certificate's private key"),
+                    "server_name": template("Name the server certificate is checked against instead of the URL's host (e.g. the service name behind a port-forward)"),
+                    "insecure": {"type": "boolean", "description": "Accept any certificate (explicit opt-in; flagged in dry runs and at run start)."}}},
                 "timeout": duration(),
                 "connect_timeout": duration(),
                 "port_forward": {"type": "object", "additionalProperties": false, "required": ["via", "resource", "remote_port"], "properties": {

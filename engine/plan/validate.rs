@@ -580,9 +580,20 @@ fn check_http_target(
                 },
                 RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
                 RawAuth::ApiKey { key } => Auth::ApiKey(c.template(key)),
+                RawAuth::OAuth2(o) => Auth::OAuth2(Box::new(crate::plan::OAuth2Auth {
+                    token_url: c.template(&o.token_url),
+                    client_id: c.template(&o.client_id),
+                    client_secret: c.template(&o.client_secret),
+                    scope: o.scope.as_ref().map(|t| c.template(t)),
+                    audience: o.audience.as_ref().map(|t| c.template(t)),
+                })),
             })
             .collect(),
         ca_file: h.ca_file.as_ref().map(|f| c.template(f)),
+        ca_pem: h.ca_pem.as_ref().map(|f| c.template(f)),
+        client_cert_file: h.client_cert_file.as_ref().map(|f| c.template(f)),
+        client_key_file: h.client_key_file.as_ref().map(|f| c.template(f)),
+        server_name: h.server_name.as_ref().map(|f| c.template(f)),
         insecure: h.insecure.as_ref().is_some_and(|i| i.value),
         timeout: h.timeout.as_ref().and_then(|t| c.duration(t, "`timeout`")),
         connect_timeout: h

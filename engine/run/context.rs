@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json, json};
 
 use crate::executor::{
-    ActionRequest, ExecRequest, Executor, HttpBody, HttpRequest, KubectlRequest, KubectlTarget,
-    PortForwardSpec, TlsOptions,
+    ActionRequest, ExecRequest, Executor, HttpAuth, HttpBody, HttpRequest, KubectlRequest,
+    KubectlTarget, OAuth2Grant, PortForwardSpec, TlsOptions,
 };
 use crate::plan::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
@@ -287,18 +287,35 @@ impl RunEnv {
                     return Err(format!("unknown target `{}`", h.target));
                 };
                 let mut req = HttpRequest::new(h.method, h.url);
+                req.auth = h.oauth2.map(|o| {
+                    let o = *o;
+                    HttpAuth::OAuth2(OAuth2Grant {
+                        token_url: o.token_url,
+                        client_id: o.client_id,
+                        client_secret: o.client_secret,
+                        scope: o.scope,
+                        audience: o.audience,
+                    })
+                });
                 req.headers = h
                     .headers
                     .into_iter()
                     .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some())
                     .collect();
                 req.body = h.json.map(HttpBody::Json).or(h.body.map(HttpBody::Text));
+                // An empty value (a param left at its default) means "not set".
+                let opt = |t: &Option<crate::plan::template::Template>| -> Result<Option<String>, String> {
+                    Ok(match t {
+                        Some(t) => Some(t.render(scope)?).filter(|v| !v.trim().is_empty()),
+                        None => None,
+                    })
+                };
                 req.tls = TlsOptions {
-                    ca_file: t
-                        .ca_file
-                        .as_ref()
-                        .map(|c| c.render(scope).map(PathBuf::from))
-                        .transpose()?,
+                    ca_file: opt(&t.ca_file)?.map(PathBuf::from),
+                    ca_pem: opt(&t.ca_pem)?,
+                    client_cert: opt(&t.client_cert_file)?.map(PathBuf::from),
+                    client_key: opt(&t.client_key_file)?.map(PathBuf::from),
+                    server_name: opt(&t.server_name)?,
                     insecure: t.insecure,
                 };
                 req.connect_timeout = t.connect_timeout;

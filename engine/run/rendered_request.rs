@@ -34,6 +34,31 @@ pub struct RenderedHttp {
     /// The target does not verify TLS certificates (`insecure: true`): shown loudly.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
+    /// The bearer token comes from this OAuth2 grant at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<Box<RenderedOAuth2>>,
+}
+
+/// An OAuth2 client-credentials grant as rendered; the secret is never serialized.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RenderedOAuth2 {
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(skip)]
+    pub client_secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+}
+
+/// Header names and values, in order.
+type Headers = Vec<(String, String)>;
+
+/// What a target's chosen `auth` alternative sends.
+enum Credential {
+    Header(String),
+    OAuth2(Box<RenderedOAuth2>),
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -93,7 +118,7 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
                 .collect::<Result<_, _>>()?;
             append_query(&mut url, &query);
-            let mut headers = target_headers(target, scope)?;
+            let (mut headers, oauth2) = target_headers(target, scope)?;
             for (k, v) in &h.headers {
                 headers.push((k.clone(), v.render(scope)?));
             }
@@ -115,6 +140,7 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 expect: h.expect.clone(),
                 port_forward: port_forward(target, scope)?,
                 insecure: target.insecure,
+                oauth2,
             }))
         }
         Action::Kubectl(k) => {
@@ -158,7 +184,10 @@ pub fn target_flags(target: &KubectlTarget, scope: &Json) -> Result<Vec<String>,
     Ok(flags)
 }
 
-fn target_headers(target: &HttpTarget, scope: &Json) -> Result<Vec<(String, String)>, String> {
+fn target_headers(
+    target: &HttpTarget,
+    scope: &Json,
+) -> Result<(Headers, Option<Box<RenderedOAuth2>>), String> {
     let mut headers: Vec<(String, String)> = target
         .headers
         .iter()
@@ -166,34 +195,46 @@ fn target_headers(target: &HttpTarget, scope: &Json) -> Result<Vec<(String, Stri
         .collect::<Result<_, _>>()?;
     // The first scheme whose credential is not empty (none configured: a datastore without
     // security gets no header).
-    if let Some(value) = target
+    let chosen = target
         .auth
         .iter()
-        .map(|a| authorization(a, scope))
+        .map(|a| credential(a, scope))
         .find(|v| !matches!(v, Ok(None)))
         .transpose()?
-        .flatten()
-    {
-        headers.push(("Authorization".into(), value));
+        .flatten();
+    let mut oauth2 = None;
+    match chosen {
+        Some(Credential::Header(value)) => headers.push(("Authorization".into(), value)),
+        Some(Credential::OAuth2(grant)) => oauth2 = Some(grant),
+        None => {}
     }
-    Ok(headers)
+    Ok((headers, oauth2))
 }
 
-/// The `Authorization` value of one scheme; `None` when its credential renders empty.
-fn authorization(auth: &Auth, scope: &Json) -> Result<Option<String>, String> {
+/// What one scheme sends; `None` when its credential renders empty.
+fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, String> {
+    let non_empty = |t: &Template| -> Result<Option<String>, String> {
+        Ok(Some(t.render(scope)?).filter(|v| !v.is_empty()))
+    };
     Ok(match auth {
         Auth::Basic { username, password } => {
             let user = username.render(scope)?;
             let pass = password.render(scope)?;
             (!(user.is_empty() && pass.is_empty()))
-                .then(|| format!("Basic {}", base64(&format!("{user}:{pass}"))))
+                .then(|| Credential::Header(format!("Basic {}", base64(&format!("{user}:{pass}")))))
         }
-        Auth::Bearer(t) => Some(t.render(scope)?)
-            .filter(|t| !t.is_empty())
-            .map(|t| format!("Bearer {t}")),
-        Auth::ApiKey(k) => Some(k.render(scope)?)
-            .filter(|k| !k.is_empty())
-            .map(|k| format!("ApiKey {k}")),
+        Auth::Bearer(t) => non_empty(t)?.map(|t| Credential::Header(format!("Bearer {t}"))),
+        Auth::ApiKey(k) => non_empty(k)?.map(|k| Credential::Header(format!("ApiKey {k}"))),
+        Auth::OAuth2(o) => match non_empty(&o.client_id)? {
+            None => None,
+            Some(client_id) => Some(Credential::OAuth2(Box::new(RenderedOAuth2 {
+                token_url: o.token_url.render(scope)?,
+                client_id,
+                client_secret: o.client_secret.render(scope)?,
+                scope: o.scope.as_ref().map(&non_empty).transpose()?.flatten(),
+                audience: o.audience.as_ref().map(&non_empty).transpose()?.flatten(),
+            }))),
+        },
     })
 }
 

@@ -77,6 +77,9 @@ pub struct ClusterConfig {
     /// API key); unset = security off.
     #[serde(default)]
     pub datastore_api_key: Option<String>,
+    /// The datastore speaks TLS with a private CA (ECK, Bitnami with security on).
+    #[serde(default)]
+    pub datastore_tls: bool,
     /// The exporter's index prefix.
     #[serde(default = "record_prefix")]
     pub record_prefix: String,
@@ -158,6 +161,7 @@ impl Default for ClusterConfig {
             operate_index_prefix: String::new(),
             tasklist_index_prefix: String::new(),
             datastore_api_key: None,
+            datastore_tls: false,
             record_prefix: record_prefix(),
             foreign_indices: foreign_indices(),
             schedule_404_ms: schedule_404_ms(),

@@ -179,9 +179,13 @@ fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------------------------------------
 // Listener and connections.
 
-/// A TCP stream whose connection can be cut from a handler.
+/// What a connection reads and writes: plain TCP, or TLS over it.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// A connection (TCP, or TLS over TCP) that can be cut from a handler.
 pub struct KillableStream {
-    inner: TcpStream,
+    inner: Box<dyn Io>,
     kill: Arc<AtomicBool>,
 }
 
@@ -233,6 +237,24 @@ pub struct GatedListener {
     addr: SocketAddr,
     inner: Option<TcpListener>,
     gate: watch::Receiver<bool>,
+    /// Serve TLS (the datastore with `datastore_tls`).
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// A failed or stalled TLS handshake gives up after this long (the next client is waiting).
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
+
+impl GatedListener {
+    /// The connection as the client speaks it; `None` when its TLS handshake failed.
+    async fn wrap(&self, stream: TcpStream) -> Option<Box<dyn Io>> {
+        let Some(acceptor) = &self.tls else {
+            return Some(Box::new(stream));
+        };
+        match tokio::time::timeout(HANDSHAKE_LIMIT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => Some(Box::new(tls)),
+            _ => None,
+        }
+    }
 }
 
 impl axum::serve::Listener for GatedListener {
@@ -263,8 +285,9 @@ impl axum::serve::Listener for GatedListener {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, addr)) => {
                         let _ = stream.set_nodelay(true);
+                        let Some(inner) = self.wrap(stream).await else { continue };
                         return (
-                            KillableStream { inner: stream, kill: Arc::new(AtomicBool::new(false)) },
+                            KillableStream { inner, kill: Arc::new(AtomicBool::new(false)) },
                             addr,
                         );
                     }
@@ -328,14 +351,17 @@ pub async fn serve(
     component: Component,
     shared: Shared,
     kube: KubeSlot,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> io::Result<ServerHandle> {
     let first = TcpListener::bind("127.0.0.1:0").await?;
     let addr = first.local_addr()?;
     let gate = lock(&shared).gate(component);
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = GatedListener {
         addr,
         inner: Some(first),
         gate,
+        tls,
     };
     let ctx = Arc::new(Ctx {
         component,
@@ -355,7 +381,7 @@ pub async fn serve(
         .await;
     });
     Ok(ServerHandle {
-        url: format!("http://{addr}"),
+        url: format!("{scheme}://{addr}"),
         task,
         stop: Some(tx),
     })

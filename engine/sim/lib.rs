@@ -119,6 +119,8 @@
 //!   tasklist_index_prefix: ""  # [""] 8.7 Tasklist's prefix in place of `tasklist`
 //!   optimize_index_prefix: ""  # [""] Optimize's prefix in place of `optimize` (§7.5)
 //!   record_prefix: zeebe-record  # [zeebe-record] the exporter's prefix (§7.5)
+//!   datastore_tls: false       # [false] the datastore speaks TLS with a private CA (written to
+//!                              # `<state dir>/datastore-ca.pem`, `datastore_ca_file` in the values)
 //!   datastore_api_key: null    # [null] the datastore requires `Authorization: ApiKey <key>`
 //!                              # (401 security_exception otherwise); give the plans the key
 //!                              # with `RUNBOOK_DATASTORE_API_KEY`
@@ -219,6 +221,7 @@ pub mod cluster;
 pub mod cluster_config;
 pub mod control;
 pub mod datastore;
+pub mod datastore_tls;
 pub mod es_api;
 pub mod exporting;
 pub mod fault_flags;
@@ -455,12 +458,20 @@ pub struct SimHandle {
     kube: Option<Arc<kube::KubeHandle>>,
     kubeconfig: PathBuf,
     config: SimConfig,
+    /// The CA of the datastore's certificate, with `datastore_tls`.
+    datastore_ca_file: Option<PathBuf>,
 }
 
 impl SimHandle {
     /// Base URLs of all servers.
     pub fn urls(&self) -> &SimUrls {
         &self.urls
+    }
+
+    /// The API key the simulated datastore requires (`datastore_api_key`), if any: a secret, so
+    /// it is not in [`Self::values_yaml`]; the caller hands it to the plans' secret param.
+    pub fn datastore_api_key(&self) -> Option<&str> {
+        self.config.scenario.config.datastore_api_key.as_deref()
     }
 
     /// The parameters file the plans take with `-f` (keys = the plans' parameter names).
@@ -486,6 +497,9 @@ impl SimHandle {
             }
         }
         kv("datastore_url", &self.urls.datastore);
+        if let Some(ca) = &self.datastore_ca_file {
+            kv("datastore_ca_file", &ca.to_string_lossy());
+        }
         kv("snapshot_repository", model::REPOSITORY);
         kv("namespace", &c.namespace);
         kv("release", &c.release);
@@ -562,8 +576,12 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let mut servers = Vec::new();
     let mut bound: BTreeMap<Component, String> = BTreeMap::new();
     let kube_slot = http::KubeSlot::default();
+    let datastore_tls = datastore_tls(&config)?;
     for component in Component::for_config(&config) {
-        let server = http::serve(component, shared.clone(), kube_slot.clone())
+        let tls = (component == Component::Datastore)
+            .then(|| datastore_tls.as_ref().map(|t| t.acceptor.clone()))
+            .flatten();
+        let server = http::serve(component, shared.clone(), kube_slot.clone(), tls)
             .await
             .map_err(SimError::Bind)?;
         bound.insert(component, server.url().to_string());
@@ -610,7 +628,24 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         kube,
         kubeconfig,
         config,
+        datastore_ca_file: datastore_tls.map(|t| t.ca_file),
     })
+}
+
+/// With `datastore_tls`, the datastore's certificates (its CA written to the state dir).
+fn datastore_tls(config: &SimConfig) -> Result<Option<datastore_tls::DatastoreTls>, SimError> {
+    let c = &config.scenario.config;
+    if !c.datastore_tls {
+        return Ok(None);
+    }
+    let service = c
+        .names
+        .get("elasticsearch")
+        .cloned()
+        .unwrap_or_else(|| format!("{}-elasticsearch", config.release));
+    datastore_tls::make(&config.state_dir, &service)
+        .map(Some)
+        .map_err(SimError::Config)
 }
 
 fn validate(config: &SimConfig) -> Result<(), SimError> {

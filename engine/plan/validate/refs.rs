@@ -116,9 +116,23 @@ fn target_templates(t: &Target) -> Vec<&Template> {
                         v.extend([username, password])
                     }
                     crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
+                    crate::plan::Auth::OAuth2(o) => {
+                        v.extend([&o.token_url, &o.client_id, &o.client_secret]);
+                        v.extend(o.scope.iter().chain(&o.audience));
+                    }
                 }
             }
-            v.extend(h.ca_file.iter());
+            v.extend(
+                [
+                    &h.ca_file,
+                    &h.ca_pem,
+                    &h.client_cert_file,
+                    &h.client_key_file,
+                    &h.server_name,
+                ]
+                .into_iter()
+                .flatten(),
+            );
             if let Some(pf) = &h.port_forward {
                 v.extend([&pf.resource, &pf.enabled]);
             }
