@@ -175,3 +175,29 @@ fn plans_name_the_plan_of_the_clusters_version() {
         "{text}"
     );
 }
+
+/// One values file serves 8.8 and 8.9: the 8.9 plans take the 8.8 plans' params, same
+/// defaults (docs/camunda.md "Camunda 8.9").
+#[test]
+fn the_8_9_plans_take_the_8_8_plans_params() {
+    let params = |plan: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(crate::harness::root().join("plans/camunda").join(plan))
+            .unwrap();
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        doc["params"].clone()
+    };
+    for (old, new) in [
+        ("backup-8.8.yaml", "backup-8.9.yaml"),
+        ("restore-8.8.yaml", "restore-8.9.yaml"),
+    ] {
+        let (a, b) = (params(old), params(new));
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&a), keys(&b), "{old} vs {new}");
+        for k in keys(&a) {
+            assert_eq!(a[&k]["default"], b[&k]["default"], "{new}: default of {k}");
+            assert_eq!(a[&k]["type"], b[&k]["type"], "{new}: type of {k}");
+        }
+    }
+}
