@@ -289,6 +289,7 @@ mod tests {
             include_str!("scenarios/old-chart-87.yaml"),
             include_str!("scenarios/usage-metrics-8.8.15.yaml"),
             include_str!("scenarios/long-restore.yaml"),
+            include_str!("scenarios/retention-deleted-89.yaml"),
         ] {
             crate::Scenario::from_yaml_str(text).expect(text);
         }

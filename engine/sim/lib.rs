@@ -156,7 +156,8 @@
 //!
 //! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
-//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`.
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`, and for 8.9
+//! `retention-deleted-89.yaml` (a Zeebe backup ends `DELETED`).
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
