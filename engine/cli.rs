@@ -6,10 +6,12 @@ pub mod diagnostics_output;
 pub mod dry_run;
 pub mod graph_view;
 pub mod how_to_continue;
+pub mod kubectl_shim;
 pub mod logging;
 pub mod rehearse;
 pub mod run;
 pub mod sim;
+pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).
 #[allow(unreachable_pub)]
 pub mod sweep;
@@ -70,6 +72,10 @@ enum Command {
     Sweep(crate::cli::sweep::SweepArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
+    /// `kubectl` for `rehearse --port-forward`: relays `port-forward` to the simulator, hands
+    /// every other verb to the real kubectl.
+    #[command(hide = true)]
+    KubectlShim(crate::cli::kubectl_shim::ShimArgs),
 }
 
 #[derive(Args)]
@@ -160,6 +166,7 @@ pub fn main() -> ExitCode {
         Command::Sim(a) => crate::cli::sim::sim(&a),
         Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),
         Command::Sweep(a) => crate::cli::sweep::sweep(&a),
+        Command::KubectlShim(a) => crate::cli::kubectl_shim::shim(&a),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::SUCCESS

@@ -9,6 +9,9 @@
 //! evaluate conditions, render templates or journal anything: the scheduler does all of that.
 //! It must never log secrets (header values, auth, bodies, URLs with credentials or queries).
 
+mod aws_credentials;
+mod aws_sigv4;
+pub mod child_record;
 mod error;
 mod exec;
 mod http;
@@ -73,6 +76,9 @@ pub struct ExecutorConfig {
     /// Directories searched for `runbook-executor-NAME` (same syntax as `PATH`); `None` means
     /// the process `PATH`.
     pub executor_search_path: Option<OsString>,
+    /// Where long-lived children (port-forwards) are recorded for `recover` to stop if the
+    /// run is killed ([`child_record`]); `None`: nowhere.
+    pub child_record: Option<PathBuf>,
 }
 
 impl Default for ExecutorConfig {
@@ -80,6 +86,7 @@ impl Default for ExecutorConfig {
         Self {
             kubectl_path: PathBuf::from("kubectl"),
             executor_search_path: None,
+            child_record: None,
         }
     }
 }
@@ -130,7 +137,11 @@ impl Executors {
             http: http::HttpExecutor::new(),
             kubectl: kubectl::KubectlExecutor::new(config.kubectl_path.clone(), options.clone()),
             exec: exec::ExecExecutor::new(config.executor_search_path, options.clone()),
-            forwards: port_forward::PortForwards::new(config.kubectl_path, options),
+            forwards: port_forward::PortForwards::new(
+                config.kubectl_path,
+                options,
+                config.child_record,
+            ),
         }
     }
 

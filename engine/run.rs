@@ -5,6 +5,7 @@
 //! together. It reaches HTTP and kubectl only through `executor`, and never prints or parses
 //! command lines: that is `cli`'s job.
 
+pub mod before_retry;
 pub mod confirm;
 pub mod context;
 pub mod driver;

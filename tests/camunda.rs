@@ -533,6 +533,49 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     );
 }
 
+/// Issue 15: port-forward per target. An external datastore is reached at its URL while the
+/// Camunda APIs still go through port-forwards; `port_forward: false` turns all off.
+#[test]
+fn port_forward_is_chosen_per_target() {
+    for plan in [
+        "backup-8.8.yaml",
+        "backup-8.7.yaml",
+        "restore-8.8.yaml",
+        "restore-8.7.yaml",
+    ] {
+        let path = format!("plans/camunda/{plan}");
+        let dry = |extra: &[&str]| {
+            let mut args = vec!["plan", &path, "--set", "backup_id=42"];
+            args.extend_from_slice(extra);
+            let r = runbook(args);
+            assert_eq!(r.code, 0, "{plan}: {}", r.stderr);
+            r.stdout
+        };
+        let all = dry(&[]);
+        assert!(
+            all.contains("port-forward services/camunda-elasticsearch"),
+            "{plan}"
+        );
+        assert!(
+            all.contains("port-forward services/camunda-zeebe-gateway"),
+            "{plan}"
+        );
+        let external = dry(&["--set", "datastore_port_forward=false"]);
+        assert!(
+            !external.contains("port-forward services/camunda-elasticsearch"),
+            "{plan}"
+        );
+        assert!(
+            external.contains("port-forward services/camunda-zeebe-gateway"),
+            "{plan}"
+        );
+        assert!(
+            !dry(&["--set", "port_forward=false"]).contains("via: kubectl port-forward"),
+            "{plan}"
+        );
+    }
+}
+
 /// Point 5 (§7.5): the dry run of a restore states the deletion patterns in plain words,
 /// anchored on the prefix params it shows with their values (not only as raw jq). 8.8 puts its
 /// prefix before `operate-`; 8.7's Operate and Tasklist prefixes replace `operate`/`tasklist`.
@@ -1465,4 +1508,198 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Relays (`kubectl-shim ... port-forward`) whose environment names `services`.
+fn relays_of(services: &std::path::Path) -> Vec<u32> {
+    let marker = format!("RUNBOOK_SHIM_SERVICES={}", services.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let read = |f: &str| std::fs::read(format!("/proc/{pid}/{f}")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&read("cmdline")).replace('\0', " ");
+            let environ = String::from_utf8_lossy(&read("environ")).replace('\0', "\n");
+            cmdline.contains("kubectl-shim")
+                && cmdline.contains("port-forward")
+                && environ.lines().any(|l| l == marker)
+        })
+        .collect()
+}
+
+/// Issue 15, the default path end to end from the CLI: `runbook sim --port-forward` gives the
+/// values a laptop uses (Service URLs, `port_forward: true`) and a kubectl whose port-forward
+/// reaches the simulator. A backup SIGKILLed mid-run leaves its port-forwards running (nothing
+/// in the run can stop them); `recover --resume` stops them, finishes the backup, and tears its
+/// own down.
+#[test]
+fn recover_stops_the_port_forwards_of_a_killed_run() {
+    use std::time::{Duration, Instant};
+    // The first status poll of the web-app backup is held, so the run is caught mid-flight.
+    let sim = Sim::start_with(
+        "8.8",
+        "elasticsearch",
+        &[
+            "--port-forward",
+            "--fault",
+            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=120000,times=1",
+        ],
+    );
+    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
+    assert!(values.contains("port_forward: true"), "{values}");
+    assert!(
+        values.contains("orchestration_url: \"http://camunda-zeebe-gateway:9600\""),
+        "{values}"
+    );
+    let kubectl = sim.dir().join("sim/kubectl");
+    let services = sim.dir().join("sim/port-forward-services.json");
+    let kubectl_arg = kubectl.to_str().unwrap().to_string();
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
+    let mut child = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while relays_of(&services).len() < 3 {
+        assert!(Instant::now() < deadline, "the port-forwards never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The held poll is in flight once the run waits on the web-app backup.
+    while !sim
+        .get("/sim/in-flight")
+        .to_string()
+        .contains("/actuator/backupHistory/100")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run never polled the web-app backup"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let orphans = relays_of(&services);
+    assert!(
+        !orphans.is_empty(),
+        "a SIGKILLed run cannot stop its port-forwards"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args([
+            "recover",
+            "--resume",
+            "--yes",
+            "--state-dir",
+            "runs",
+            "--kubectl",
+            &kubectl_arg,
+        ])
+        .current_dir(sim.dir())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "stopped {} port-forward(s) the interrupted run left running",
+            orphans.len()
+        )),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !relays_of(&services).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "port-forwards left: {:?}",
+            relays_of(&services)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!sim.exporting_paused());
+}
+
+/// Issue 15: port-forwards are torn down on every exit path of a run: interrupted (SIGINT,
+/// exit 130 after compensating) and failed (a backup whose component fails).
+#[test]
+fn port_forwards_end_with_an_interrupted_or_failed_run() {
+    use std::time::{Duration, Instant};
+    let sim = Sim::start_with(
+        "8.8",
+        "elasticsearch",
+        &[
+            "--port-forward",
+            "--fault",
+            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=120000,times=1",
+        ],
+    );
+    let kubectl = sim.dir().join("sim/kubectl");
+    let services = sim.dir().join("sim/port-forward-services.json");
+    let kubectl_arg = kubectl.to_str().unwrap().to_string();
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
+    let child = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim
+        .get("/sim/in-flight")
+        .to_string()
+        .contains("/actuator/backupHistory/100")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run never polled the web-app backup"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!relays_of(&services).is_empty());
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(
+        relays_of(&services).is_empty(),
+        "left after SIGINT: {:?}",
+        relays_of(&services)
+    );
+    assert!(!sim.exporting_paused(), "{text}");
+    // A failing run: the web-app backup fails; its forwards go with it.
+    sim.call(
+        "POST",
+        "/sim/faults",
+        r#"{"outcomes":[{"component":"webapps","result":"failed"}]}"#,
+    );
+    let out = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=101", "--kubectl", &kubectl_arg],
+    )
+    .output()
+    .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        relays_of(&services).is_empty(),
+        "left after a failure: {:?}",
+        relays_of(&services)
+    );
 }

@@ -64,6 +64,7 @@ fn plan_cases() -> Vec<(&'static str, String)> {
         ("runbook::plan::target_kind", plan(STEP, "").replace("  kube: {kubectl: {namespace: ns}}\n", "  kube: {}\n")),
         ("runbook::plan::unknown_target", s("  - id: a\n    http: {target: nope, path: /x}\n")),
         ("runbook::plan::wrong_target_kind", s("  - id: a\n    http: {target: kube, path: /x}\n")),
+        ("runbook::plan::before_retry_shape", s("  - id: a\n    http: {target: web, method: POST, path: /x}\n    before_retry:\n      find: {http: {target: web, path: /y}}\n      http: {target: web, method: DELETE, path: /y}\n")),
         ("runbook::plan::undo_in_finally", format!("{}finally:\n  - id: f\n    http: {{target: web, path: /x}}\n    undo: {{http: {{target: web, path: /y}}}}\n", s(STEP))),
         ("runbook::plan::bad_version_constraint", x("requires:\n  camunda: \"not a range\"\n")),
         ("runbook::plan::unknown_requirement", s("  - id: a\n    http: {target: web, path: /x}\n    version: {app: camunda, from: .body.version}\n")),

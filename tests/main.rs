@@ -7,6 +7,7 @@ mod fuzz;
 mod harness;
 mod plans;
 mod rehearse;
+mod restore_cleanup;
 mod run;
 mod sim_cli;
 mod sweeps;

@@ -216,6 +216,45 @@ fn oauth2_targets_dry_run_without_their_secret() {
     }
 }
 
+/// Amazon OpenSearch Service: with a region, the Camunda plans sign datastore requests with
+/// SigV4 (credentials only at run time), and the dry run says so.
+#[test]
+fn aws_sigv4_datastore_dry_run() {
+    let r = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=42",
+        "--set",
+        "datastore_aws_region=eu-west-1",
+        "--set",
+        "datastore_aws_service=aoss",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "preflight-repository")
+        .expect("preflight-repository");
+    assert_eq!(
+        step["requests"][0]["aws_sigv4"],
+        serde_json::json!({"region": "eu-west-1", "service": "aoss"})
+    );
+    let bad = runbook([
+        "plan",
+        "plans/camunda/backup-8.8.yaml",
+        "--set",
+        "backup_id=42",
+        "--set",
+        "datastore_aws_service=s3",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
 #[test]
 fn bad_set_is_a_usage_error() {
     let r = runbook([

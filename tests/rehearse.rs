@@ -47,6 +47,33 @@ fn rehearse_8_8_elasticsearch_is_green() {
     assert_green(&r, "8.8 Elasticsearch");
 }
 
+/// Issue 15: the default path, every component through `kubectl port-forward` (relayed to the
+/// simulator), on 8.8 and 8.7, and through TLS with a private CA and an API key; no forward
+/// outlives its run.
+#[test]
+fn rehearse_through_port_forwards_is_green() {
+    for extra in [
+        &["--port-forward"][..],
+        &["--port-forward", "--camunda-version", "8.7"],
+        &[
+            "--port-forward",
+            "--datastore",
+            "opensearch",
+            "--scenario",
+            "engine/sim/scenarios/secured-datastore.yaml",
+        ],
+    ] {
+        let (r, _dir) = rehearse(extra);
+        assert_green(&r, &format!("{extra:?}"));
+        assert!(
+            r.stdout
+                .contains("PASS every component reached through port-forwards, each torn down"),
+            "{extra:?}: {}",
+            r.stdout
+        );
+    }
+}
+
 #[test]
 fn rehearse_8_8_opensearch_is_green() {
     let (r, _dir) = rehearse(&["--datastore", "opensearch"]);

@@ -403,6 +403,12 @@ fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str)
                     o.client_id, o.token_url
                 ));
             }
+            if let Some(a) = &h.aws_sigv4 {
+                out.push_str(&format!(
+                    "{indent}  Authorization: AWS4-HMAC-SHA256 *** (SigV4 for `{}` in {}, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the web identity token, at run time)\n",
+                    a.service, a.region
+                ));
+            }
             if let Some(j) = &h.json {
                 out.push_str(&format!("{indent}  body: {j}\n"));
             }

@@ -72,6 +72,11 @@ pub struct RehearseArgs {
     pub log_format: LogFormat,
     #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
     pub kubectl: PathBuf,
+    /// Reach every component through `kubectl port-forward` (values naming the chart's
+    /// Services, as from a laptop), relayed to the simulator; the verdict checks that every
+    /// forward was torn down.
+    #[arg(long)]
+    pub port_forward: bool,
 }
 
 /// How a check ended.
@@ -152,6 +157,8 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         values_out: None,
         no_optimize: a.no_optimize,
         run_for: None,
+        port_forward: false,
+        kubectl: a.kubectl.clone(),
     };
     let config = match sim_args.config() {
         Ok(c) => c,
@@ -204,6 +211,8 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
             expectations,
             checks: Vec::new(),
             evidence: json!({}),
+            kubectl: a.kubectl.clone(),
+            forwarding: None,
         }
         .go()
         .await;
@@ -221,15 +230,31 @@ struct Rehearsal<'a> {
     expectations: Expectations,
     checks: Vec<Check>,
     evidence: Json,
+    /// The kubectl the plans run with (the port-forward relay script with `--port-forward`).
+    kubectl: PathBuf,
+    forwarding: Option<crate::cli::sim_forwarding::Forwarding>,
 }
 
 impl Rehearsal<'_> {
     async fn go(mut self) -> ExitCode {
         let started = Instant::now();
         let values_path = self.a.state_dir.join("values.yaml");
-        if let Err(e) = std::fs::create_dir_all(&self.a.state_dir)
-            .and_then(|()| std::fs::write(&values_path, self.sim.values_yaml()))
-        {
+        if let Err(e) = std::fs::create_dir_all(&self.a.state_dir).and_then(|()| {
+            let values = if self.a.port_forward {
+                let f = crate::cli::sim_forwarding::prepare(
+                    self.sim,
+                    &self.a.state_dir,
+                    &self.a.kubectl,
+                )?;
+                self.kubectl = f.kubectl.clone();
+                let values = f.values.clone();
+                self.forwarding = Some(f);
+                values
+            } else {
+                self.sim.values_yaml()
+            };
+            std::fs::write(&values_path, values)
+        }) {
             return fail(SimStartError(format!(
                 "cannot write {}: {e}",
                 values_path.display()
@@ -253,6 +278,21 @@ impl Rehearsal<'_> {
             .backup_then_restore(&sim_url, &values_path, &interrupts)
             .await;
         signals.abort();
+        if let Some(f) = &self.forwarding {
+            let left = f.leftovers().await;
+            let started = f.started();
+            self.checks.push(Check::new(
+                left.is_empty() && started > 0,
+                "every component reached through port-forwards, each torn down when its run ended",
+                if left.is_empty() {
+                    format!(
+                        "{started} `kubectl port-forward` started by the runs, none left running"
+                    )
+                } else {
+                    format!("{started} started; still running: pids {left:?}")
+                },
+            ));
+        }
         match code {
             Some(code) => code,
             None => self.verdict(started.elapsed()),
@@ -527,7 +567,7 @@ impl Rehearsal<'_> {
             journal: Some((new.journal, new.first)),
             log_format: self.a.log_format,
             live,
-            kubectl: self.a.kubectl.clone(),
+            kubectl: self.kubectl.clone(),
             options: RunOptions {
                 max_parallel: 16,
                 timeout: Some(Duration::from_secs(600)),

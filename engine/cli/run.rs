@@ -506,6 +506,16 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             Ok(j) => j,
             Err(e) => return fail(e),
         };
+    // A killed run cannot tear its port-forwards down: stop the ones it left running.
+    let stopped = crate::executor::child_record::stop_leftovers(
+        &journal.dir.join(crate::run::driver::CHILDREN_FILE),
+    );
+    if !stopped.is_empty() {
+        eprintln!(
+            "stopped {} port-forward(s) the interrupted run left running (pids {stopped:?})",
+            stopped.len()
+        );
+    }
     if a.abandon {
         let _ = journal.append(&RunEvent::RunFinished {
             outcome: Outcome::Failed,

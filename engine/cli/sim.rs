@@ -70,6 +70,14 @@ pub struct SimArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long = "for", value_parser = crate::plan::duration::parse)]
     pub run_for: Option<Duration>,
+    /// Print values naming the chart's Services with `port_forward: true`, as for a real
+    /// cluster, and write `<state-dir>/kubectl`: pass it as `--kubectl` and its `port-forward`
+    /// reaches the simulator (every other verb goes to the real kubectl).
+    #[arg(long)]
+    pub port_forward: bool,
+    /// The real kubectl that `--port-forward`'s script hands other verbs to.
+    #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
+    pub kubectl: PathBuf,
 }
 
 /// A simulator that failed to start.
@@ -132,7 +140,26 @@ pub fn sim(a: &SimArgs) -> ExitCode {
             Ok(h) => h,
             Err(e) => return crate::cli::fail(SimStartError(e.to_string())),
         };
-        let values = handle.values_yaml();
+        let values = if a.port_forward {
+            match crate::cli::sim_forwarding::prepare(&handle, &a.state_dir, &a.kubectl) {
+                Ok(f) => {
+                    eprintln!(
+                        "port-forwards: run plans with `--kubectl {}`",
+                        f.kubectl.display()
+                    );
+                    f.values
+                }
+                Err(e) => {
+                    handle.shutdown().await;
+                    return crate::cli::fail(SimStartError(format!(
+                        "cannot write the port-forward files in {}: {e}",
+                        a.state_dir.display()
+                    )));
+                }
+            }
+        } else {
+            handle.values_yaml()
+        };
         print!("{values}");
         let _ = std::io::stdout().flush();
         if let Some(path) = &a.values_out

@@ -36,10 +36,16 @@ struct ClientKey {
     pin: Option<Pin>,
 }
 
+/// An environment variable lookup.
+type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// Sends HTTP requests through cached clients.
 pub(crate) struct HttpExecutor {
     clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
     tokens: super::oauth2::TokenCache,
+    aws: super::aws_credentials::CredentialCache,
+    /// Where AWS credentials are read: the process environment (a test gives its own).
+    aws_env: Box<EnvLookup>,
 }
 
 impl HttpExecutor {
@@ -48,6 +54,19 @@ impl HttpExecutor {
         Self {
             clients: Mutex::new(HashMap::new()),
             tokens: super::oauth2::TokenCache::default(),
+            aws: super::aws_credentials::CredentialCache::default(),
+            aws_env: Box::new(|k| std::env::var(k).ok()),
+        }
+    }
+
+    /// An executor reading AWS credentials from `env` instead of the process environment.
+    #[cfg(test)]
+    pub(super) fn with_aws_env(
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            aws_env: Box::new(env),
+            ..Self::new()
         }
     }
 
@@ -88,12 +107,32 @@ impl HttpExecutor {
             Some(HttpAuth::OAuth2(grant)) => Some(grant),
             _ => None,
         };
-        let token = match grant {
-            Some(g) => Some(self.tokens.token(client, g).await?),
-            None => None,
+        let resolved = match &req.auth {
+            Some(HttpAuth::OAuth2(g)) => Resolved::Bearer(self.tokens.token(client, g).await?),
+            Some(HttpAuth::AwsSigV4 { region, service }) => {
+                let creds = self.aws.credentials(client, region, &*self.aws_env).await?;
+                let body = body_bytes(req)?.map(|(b, _)| b).unwrap_or_default();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                Resolved::Signed(super::aws_sigv4::sign(
+                    &req.method,
+                    &url,
+                    &body,
+                    &creds,
+                    region,
+                    service,
+                    now,
+                ))
+            }
+            _ => Resolved::None,
+        };
+        let token = match &resolved {
+            Resolved::Bearer(t) => Some(t.clone()),
+            _ => None,
         };
         log_request(req, &url);
-        let builder = build_request(client, req, url, token.as_deref())?;
+        let builder = build_request(client, req, url, &resolved)?;
         let outcome = send(builder, req).await;
         if let (Some(g), Err(StepError::HttpStatus { status: 401, .. })) = (grant, &outcome) {
             self.tokens.forget(g);
@@ -185,11 +224,18 @@ fn without_credentials(value: &str) -> String {
     }
 }
 
+/// Credentials resolved for one attempt: a bearer token (OAuth2) or SigV4 headers.
+enum Resolved {
+    None,
+    Bearer(String),
+    Signed(Vec<(String, String)>),
+}
+
 fn build_request(
     client: &reqwest::Client,
     req: &HttpRequest,
     url: Url,
-    oauth2_token: Option<&str>,
+    resolved: &Resolved,
 ) -> Result<reqwest::RequestBuilder, StepError> {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
         StepError::InvalidRequest {
@@ -200,24 +246,45 @@ fn build_request(
     if let Some(timeout) = req.timeout {
         builder = builder.timeout(timeout);
     }
-    builder = match &req.auth {
-        None => builder,
-        Some(HttpAuth::Basic { username, password }) => {
+    builder = match (&req.auth, resolved) {
+        (Some(HttpAuth::Basic { username, password }), _) => {
             builder.basic_auth(username, Some(password))
         }
-        Some(HttpAuth::Bearer(token)) => builder.bearer_auth(token),
-        Some(HttpAuth::OAuth2(_)) => match oauth2_token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        },
+        (Some(HttpAuth::Bearer(token)), _) | (_, Resolved::Bearer(token)) => {
+            builder.bearer_auth(token)
+        }
+        (_, Resolved::Signed(headers)) => headers
+            .iter()
+            .fold(builder, |b, (k, v)| b.header(k.as_str(), v.as_str())),
+        _ => builder,
     };
-    builder = match &req.body {
-        None => builder,
-        // `json` keeps a Content-Type the caller set explicitly.
-        Some(HttpBody::Json(value)) => builder.json(value),
-        Some(HttpBody::Text(text)) => builder.body(text.clone()),
-    };
+    if let Some((bytes, json)) = body_bytes(req)? {
+        // A JSON body gets its Content-Type unless the caller set one, as `json()` would.
+        if json
+            && !req
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, "application/json");
+        }
+        builder = builder.body(bytes);
+    }
     Ok(builder)
+}
+
+/// The exact bytes sent (what SigV4 signs), and whether they are JSON.
+fn body_bytes(req: &HttpRequest) -> Result<Option<(Vec<u8>, bool)>, StepError> {
+    Ok(match &req.body {
+        None => None,
+        Some(HttpBody::Json(value)) => Some((
+            serde_json::to_vec(value).map_err(|e| StepError::InvalidRequest {
+                message: format!("cannot serialize the JSON body: {e}"),
+            })?,
+            true,
+        )),
+        Some(HttpBody::Text(text)) => Some((text.clone().into_bytes(), false)),
+    })
 }
 
 fn header_map(req: &HttpRequest) -> Result<HeaderMap, StepError> {

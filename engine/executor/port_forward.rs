@@ -54,6 +54,8 @@ type Slot = Arc<tokio::sync::Mutex<Option<Forward>>>;
 pub(crate) struct PortForwards {
     kubectl: PathBuf,
     options: ExecutorOptions,
+    /// Where each started child is recorded for `recover` (see `child_record`).
+    record: Option<PathBuf>,
     slots: Mutex<HashMap<ForwardKey, Slot>>,
     closed: AtomicBool,
 }
@@ -106,9 +108,10 @@ impl Forward {
 
 impl PortForwards {
     /// No forwards yet.
-    pub(super) fn new(kubectl: PathBuf, options: ExecutorOptions) -> Self {
+    pub(super) fn new(kubectl: PathBuf, options: ExecutorOptions, record: Option<PathBuf>) -> Self {
         Self {
             kubectl,
+            record,
             options,
             slots: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
@@ -245,8 +248,8 @@ impl PortForwards {
             // We connect to 127.0.0.1, so that is the address that must be forwarded.
             "--address=127.0.0.1".into(),
         ]);
-        Command::new(&self.kubectl)
-            .args(args)
+        let child = Command::new(&self.kubectl)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -255,7 +258,13 @@ impl PortForwards {
             .map_err(|err| StepError::Spawn {
                 program: self.kubectl.display().to_string(),
                 message: format!("{err} (kubectl port-forward {})", spec.resource),
-            })
+            })?;
+        if let (Some(path), Some(pid)) = (&self.record, child.id()) {
+            let mut argv = vec![self.kubectl.display().to_string()];
+            argv.extend(args.iter().map(|a| a.to_string_lossy().to_string()));
+            super::child_record::record(path, pid, &argv);
+        }
+        Ok(child)
     }
 
     /// Polls a TCP connect to the local port until it succeeds, the child dies or the ready

@@ -99,6 +99,7 @@ fn executors(kubectl: PathBuf) -> Executors {
     Executors::new(ExecutorConfig {
         kubectl_path: kubectl,
         executor_search_path: None,
+        child_record: None,
     })
 }
 
@@ -328,4 +329,40 @@ fn executor_port_forward_parses_the_forwarding_line() {
         parse_forwarding_line("Forwarding from 127.0.0.1:0 -> 8080"),
         None
     );
+}
+
+/// A run killed before it could tear its forwards down: the record lets `recover` stop the
+/// very process it started, and nothing else.
+#[tokio::test]
+async fn executor_port_forward_children_are_recorded_for_recover() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let record = dir.path().join("children");
+        let exec = Executors::new(ExecutorConfig {
+            kubectl_path: fake_kubectl(dir.path()),
+            executor_search_path: None,
+            child_record: Some(record.clone()),
+        });
+        let pid = pid_of(&exec, &forwarded_request()).await;
+        let text = std::fs::read_to_string(&record).expect("recorded");
+        assert!(text.starts_with(&format!("{pid} ")), "{text}");
+        // As if the run died: the child is still there, and recover stops it.
+        assert!(running(pid));
+        let stopped = crate::executor::child_record::stop_leftovers(&record);
+        assert_eq!(stopped, vec![pid]);
+        assert!(eventually_not_running(pid).await);
+        // A recorded pid now running something else (here: this test), or a line without the
+        // port-forward verb: nothing matches, nothing is killed.
+        std::fs::write(
+            &record,
+            format!(
+                "{me} /bin/not-this\u{1f}port-forward\u{1f}x\n{me} x\n",
+                me = std::process::id()
+            ),
+        )
+        .expect("write");
+        assert!(crate::executor::child_record::stop_leftovers(&record).is_empty());
+        exec.shutdown().await;
+    })
+    .await;
 }

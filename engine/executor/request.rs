@@ -137,6 +137,9 @@ pub enum HttpAuth {
     /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant,
     /// fetched and renewed by the executor.
     OAuth2(OAuth2Grant),
+    /// AWS Signature Version 4 (`service` `es` or `aoss`), with credentials from the AWS
+    /// environment variables or a web identity (IRSA).
+    AwsSigV4 { region: String, service: String },
 }
 
 impl fmt::Debug for HttpAuth {
@@ -145,6 +148,7 @@ impl fmt::Debug for HttpAuth {
             Self::Basic { .. } => f.write_str("Basic(<redacted>)"),
             Self::Bearer(_) => f.write_str("Bearer(<redacted>)"),
             Self::OAuth2(g) => write!(f, "OAuth2(client {} from {})", g.client_id, g.token_url),
+            Self::AwsSigV4 { region, service } => write!(f, "AwsSigV4({service} in {region})"),
         }
     }
 }

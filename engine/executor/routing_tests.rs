@@ -14,6 +14,7 @@ fn executors() -> Arc<dyn Executor> {
     Arc::new(Executors::new(ExecutorConfig {
         kubectl_path: PathBuf::from("kubectl"),
         executor_search_path: Some(examples.into_os_string()),
+        child_record: None,
     }))
 }
 

@@ -145,6 +145,11 @@ pub enum Auth {
     ApiKey(Template),
     /// `Authorization: Bearer <token>` with a token from an OAuth2 client-credentials grant.
     OAuth2(Box<OAuth2Auth>),
+    /// AWS Signature Version 4; `region` empty = not configured; `service` `es` or `aoss`.
+    AwsSigV4 {
+        region: Template,
+        service: Template,
+    },
 }
 
 /// An OAuth2 client-credentials grant; `client_id` empty = not configured.
@@ -191,6 +196,9 @@ pub struct Step {
     pub outputs: Vec<Output>,
     // Boxed, as the rarely set fields below: most steps have none, and `Step` stays small.
     pub undo: Option<Box<Undo>>,
+    /// Runs before every attempt after the first, and before the first attempt of a step
+    /// or item a resumed run's journal shows as started and not finished.
+    pub before_retry: Option<Box<BeforeRetry>>,
     pub destructive: bool,
     pub idempotent: bool,
     pub for_each: Option<Jq>,
@@ -431,6 +439,18 @@ pub struct Output {
     pub span: Span,
     pub jq: Jq,
     pub secret: bool,
+}
+
+/// The clean-up a step runs before repeating an attempt (`before_retry`).
+#[derive(Clone, Debug)]
+pub struct BeforeRetry {
+    pub span: Span,
+    pub description: Option<String>,
+    /// With `select`: a read-only call whose result `select` reads.
+    pub find: Option<Action>,
+    /// jq over `find`'s result: the strings to clean up, each one `{{leftover}}` of one call.
+    pub select: Option<Jq>,
+    pub action: Action,
 }
 
 /// The compensation of a step that succeeded.

@@ -67,6 +67,7 @@ pub enum RawAuth {
     Bearer { token: Text },
     ApiKey { key: Text },
     OAuth2(RawOAuth2),
+    AwsSigV4 { region: Text, service: Option<Text> },
 }
 
 /// An OAuth2 client-credentials grant.
@@ -107,6 +108,7 @@ pub struct RawStep {
     pub timeout: Option<Text>,
     pub outputs: Vec<RawOutput>,
     pub undo: Option<Box<RawUndo>>,
+    pub before_retry: Option<Box<RawBeforeRetry>>,
     pub destructive: Option<Spanned<bool>>,
     pub idempotent: Option<Spanned<bool>>,
     pub for_each: Option<Text>,
@@ -193,6 +195,16 @@ pub struct RawUndo {
     pub timeout: Option<Text>,
 }
 
+/// `before_retry`: the call that removes what an earlier attempt of the same item left.
+pub struct RawBeforeRetry {
+    pub span: Span,
+    pub description: Option<Text>,
+    /// The read-only call whose result `select` reads (`find: {http: ...}`).
+    pub find: Option<(Span, Vec<(Span, RawAction)>)>,
+    pub select: Option<Text>,
+    pub actions: Vec<(Span, RawAction)>,
+}
+
 const PLAN_KEYS: &[&str] = &[
     "apiVersion",
     "kind",
@@ -223,7 +235,8 @@ const HTTP_TARGET_KEYS: &[&str] = &[
     "connect_timeout",
     "port_forward",
 ];
-const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2"];
+const AUTH_KEYS: &[&str] = &["basic", "bearer", "api_key", "oauth2", "aws_sigv4"];
+const SIGV4_KEYS: &[&str] = &["region", "service"];
 const OAUTH2_KEYS: &[&str] = &[
     "token_url",
     "client_id",
@@ -255,6 +268,7 @@ pub const STEP_KEYS: &[&str] = &[
     "timeout",
     "outputs",
     "undo",
+    "before_retry",
     "destructive",
     "idempotent",
     "for_each",
@@ -291,6 +305,8 @@ const BACKOFF_KEYS: &[&str] = &["initial", "max", "multiplier"];
 const OUTPUT_KEYS: &[&str] = &["jq", "secret"];
 const VERSION_KEYS: &[&str] = &["app", "from"];
 const UNDO_KEYS: &[&str] = &["description", "http", "kubectl", "exec", "retry", "timeout"];
+const BEFORE_RETRY_KEYS: &[&str] = &["description", "find", "select", "http", "kubectl", "exec"];
+const CALL_KEYS: &[&str] = &["http", "kubectl", "exec"];
 /// Keys that hold an action, in the order a step is read.
 pub const ACTION_KEYS: &[&str] = &["http", "kubectl", "exec", "wait"];
 
@@ -616,6 +632,14 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
             audience: opt_string(d, &o, "audience"),
         }));
     }
+    if let (Some(n), Some(k)) = (f.get("aws_sigv4"), f.key_span("aws_sigv4")) {
+        let a = d.fields(n, k, "`auth.aws_sigv4`", SIGV4_KEYS)?;
+        let region = required_string(d, &a, "region", "`auth.aws_sigv4`")?;
+        return Some(RawAuth::AwsSigV4 {
+            region,
+            service: opt_string(d, &a, "service"),
+        });
+    }
     if let Some(n) = f.get("api_key") {
         return d
             .string(n, "`auth.api_key`")
@@ -623,7 +647,7 @@ fn decode_auth(d: &mut Decoder, node: &Node, key: Span) -> Option<RawAuth> {
     }
     d.push(crate::plan::diagnostic::Diagnostic::error(
         "runbook::plan::missing_field",
-        "`auth` needs `basic`, `bearer`, `api_key` or `oauth2`",
+        "`auth` needs `basic`, `bearer`, `api_key`, `oauth2` or `aws_sigv4`",
         key,
         "no scheme given",
     ));
@@ -643,6 +667,7 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
         timeout: None,
         outputs: Vec::new(),
         undo: None,
+        before_retry: None,
         destructive: None,
         idempotent: None,
         for_each: None,
@@ -675,6 +700,9 @@ pub fn decode_step(d: &mut Decoder, node: &Node) -> RawStep {
     }
     if let (Some(n), Some(k)) = (f.get("undo"), f.key_span("undo")) {
         step.undo = decode_undo(d, n, k).map(Box::new);
+    }
+    if let (Some(n), Some(k)) = (f.get("before_retry"), f.key_span("before_retry")) {
+        step.before_retry = decode_before_retry(d, n, k).map(Box::new);
     }
     step.destructive = opt_bool(d, &f, "destructive");
     step.idempotent = opt_bool(d, &f, "idempotent");
@@ -852,6 +880,23 @@ fn decode_undo(d: &mut Decoder, node: &Node, key: Span) -> Option<RawUndo> {
         actions: decode_actions(d, &f, &["http", "kubectl", "exec"]),
         retry: decode_retry(d, &f),
         timeout: opt_duration(d, &f, "timeout"),
+    })
+}
+
+fn decode_before_retry(d: &mut Decoder, node: &Node, key: Span) -> Option<RawBeforeRetry> {
+    let f = d.fields(node, key, "`before_retry`", BEFORE_RETRY_KEYS)?;
+    let find = match (f.get("find"), f.key_span("find")) {
+        (Some(n), Some(k)) => d
+            .fields(n, k, "`find`", CALL_KEYS)
+            .map(|ff| (k, decode_actions(d, &ff, CALL_KEYS))),
+        _ => None,
+    };
+    Some(RawBeforeRetry {
+        span: key,
+        description: opt_string(d, &f, "description"),
+        find,
+        select: opt_string(d, &f, "select"),
+        actions: decode_actions(d, &f, CALL_KEYS),
     })
 }
 

@@ -31,6 +31,9 @@ fn auth_scheme() -> Json {
             "properties": {"username": template("User"), "password": template("Password (use a secret param)")}},
         "bearer": template("Token (use a secret param)"),
         "api_key": template("Encoded API key, sent as `Authorization: ApiKey <key>` (use a secret param)"),
+        "aws_sigv4": {"type": "object", "additionalProperties": false, "required": ["region"],
+            "description": "AWS Signature Version 4 (Amazon OpenSearch Service, OpenSearch Serverless); credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN or AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (IRSA)",
+            "properties": {"region": template("AWS region; empty = this alternative is not configured"), "service": template("`es` (default) or `aoss`")}},
         "oauth2": {"type": "object", "additionalProperties": false, "required": ["token_url", "client_id", "client_secret"],
             "description": "OAuth2 client credentials: a bearer token from the token URL, fetched at run time, kept in memory, renewed before it expires or after a 401; never stored",
             "properties": {"token_url": template("The identity provider's token endpoint"), "client_id": template("Client id; empty = this alternative is not configured"),
@@ -81,6 +84,7 @@ fn step() -> Json {
             "additionalProperties": {"oneOf": [jq("Extraction"), {"type": "object", "additionalProperties": false, "required": ["jq"],
                 "properties": {"jq": jq("Extraction"), "secret": {"type": "boolean", "description": "Mask this value in every output."}}}]}},
         "undo": {"$ref": "#/$defs/undo"},
+        "before_retry": {"$ref": "#/$defs/before_retry"},
         "destructive": {"type": "boolean", "description": "Deletes data: shown in dry runs, needs --yes."},
         "idempotent": {"type": "boolean", "description": "Safe to re-run on `recover --resume`."},
         "for_each": jq("Fan out over the list this yields; `{{item}}` is each element"),
@@ -167,6 +171,16 @@ fn defs() -> Json {
             "description": {"type": "string"},
             "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"},
             "retry": retry(), "timeout": timeout()
+        }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
+        "before_retry": {"type": "object", "additionalProperties": false,
+            "description": "Runs before every attempt after the first, and before the first attempt of a step or item a resumed run left started: removes what the earlier attempt left.",
+            "properties": {
+            "description": {"type": "string"},
+            "find": {"type": "object", "additionalProperties": false, "description": "A read-only call whose result `select` reads.",
+                "properties": {"http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"}},
+                "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
+            "select": jq("Over `find`'s result: the strings to clean up; the call runs once per string, as `{{leftover}}`"),
+            "http": {"$ref": "#/$defs/http"}, "kubectl": {"$ref": "#/$defs/kubectl"}, "exec": {"$ref": "#/$defs/exec"}
         }, "oneOf": [{"required": ["http"]}, {"required": ["kubectl"]}, {"required": ["exec"]}]},
         "step": step()
     })

@@ -1,9 +1,11 @@
 //! validate: `RawPlan` -> `Plan`. Each `check_*` pushes diagnostics and goes on, so one run
-//! reports every problem of a file. Step and action checks live in `validate/steps.rs`,
-//! reference checks (templates, jq, ancestry) in `validate/refs.rs`, request timeouts shorter
-//! than their step's in `validate/request_timeout.rs`. Nothing here runs
+//! reports every problem of a file. Step and action checks live in `validate/steps.rs` (a
+//! step's `before_retry` block in `validate/before_retry.rs`), reference checks (templates, jq,
+//! ancestry) in `validate/refs.rs`, request timeouts shorter than their step's in
+//! `validate/request_timeout.rs`. Nothing here runs
 //! anything or touches the network.
 
+mod before_retry;
 pub(crate) mod refs;
 mod request_timeout;
 mod steps;
@@ -580,6 +582,12 @@ fn check_http_target(
                 },
                 RawAuth::Bearer { token } => Auth::Bearer(c.template(token)),
                 RawAuth::ApiKey { key } => Auth::ApiKey(c.template(key)),
+                RawAuth::AwsSigV4 { region, service } => Auth::AwsSigV4 {
+                    region: c.template(region),
+                    service: service
+                        .as_ref()
+                        .map_or_else(|| Template::literal("es", region.span), |s| c.template(s)),
+                },
                 RawAuth::OAuth2(o) => Auth::OAuth2(Box::new(crate::plan::OAuth2Auth {
                     token_url: c.template(&o.token_url),
                     client_id: c.template(&o.client_id),

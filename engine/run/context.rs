@@ -44,6 +44,9 @@ pub struct RunEnv {
     secrets: Vec<(String, String)>,
     /// `for_each` items an earlier run of this journal completed (`recover --resume`).
     pub items_done: HashMap<String, Vec<crate::run::scheduler::ItemDone>>,
+    /// Steps an earlier run of this journal started and did not finish, with their unfinished
+    /// `for_each` items (`recover --resume`): their `before_retry` runs first.
+    pub started_earlier: HashMap<String, Vec<Json>>,
     /// What each step may have done so far: `$effects`.
     pub effects: Effects,
     /// Asks before each destructive step (an interactive run without `--yes`); `None`: go on.
@@ -99,6 +102,7 @@ impl RunEnv {
             redactor: Arc::new(Mutex::new(redactor)),
             secrets,
             items_done: HashMap::new(),
+            started_earlier: HashMap::new(),
             effects: Effects::default(),
             confirm: None,
             reads_effects,
@@ -169,6 +173,17 @@ impl RunEnv {
                 id,
                 calls: calls.iter().map(|c| self.stored(c)).collect(),
             },
+            RunEvent::BeforeRetry {
+                phase,
+                id,
+                item,
+                calls,
+            } => RunEvent::BeforeRetry {
+                phase,
+                id,
+                item,
+                calls: calls.iter().map(|c| self.stored(c)).collect(),
+            },
             RunEvent::Interrupted { reason } => RunEvent::Interrupted {
                 reason: self.redact(&reason),
             },
@@ -223,6 +238,14 @@ impl RunEnv {
             .iter()
             .find(|(i, v, _)| *i == index && v == item)
             .map(|(_, _, o)| o.clone())
+    }
+
+    /// Whether an earlier run of this journal started this step (item `item` of a
+    /// `for_each`, else `None`) and did not finish it: its effect may be half done.
+    pub fn started_earlier(&self, step: &str, item: Option<&Json>) -> bool {
+        self.started_earlier
+            .get(step)
+            .is_some_and(|items| item.is_none_or(|i| items.contains(i)))
     }
 
     /// Masks secrets in a message bound for output.
@@ -287,16 +310,26 @@ impl RunEnv {
                     return Err(format!("unknown target `{}`", h.target));
                 };
                 let mut req = HttpRequest::new(h.method, h.url);
-                req.auth = h.oauth2.map(|o| {
-                    let o = *o;
-                    HttpAuth::OAuth2(OAuth2Grant {
-                        token_url: o.token_url,
-                        client_id: o.client_id,
-                        client_secret: o.client_secret,
-                        scope: o.scope,
-                        audience: o.audience,
-                    })
+                let sigv4 = h.aws_sigv4.map(|a| {
+                    let a = *a;
+                    HttpAuth::AwsSigV4 {
+                        region: a.region,
+                        service: a.service,
+                    }
                 });
+                req.auth = h
+                    .oauth2
+                    .map(|o| {
+                        let o = *o;
+                        HttpAuth::OAuth2(OAuth2Grant {
+                            token_url: o.token_url,
+                            client_id: o.client_id,
+                            client_secret: o.client_secret,
+                            scope: o.scope,
+                            audience: o.audience,
+                        })
+                    })
+                    .or(sigv4);
                 req.headers = h
                     .headers
                     .into_iter()
@@ -382,6 +415,10 @@ fn step_reads(s: &Step) -> (Vec<String>, bool) {
     if let Some(u) = &s.undo {
         templates.extend(u.action.templates());
     }
+    if let Some(b) = &s.before_retry {
+        templates.extend(b.find.iter().flat_map(Action::templates));
+        templates.extend(b.action.templates());
+    }
     templates.extend(s.check_message.as_deref());
     for t in templates {
         for r in &t.refs {
@@ -429,6 +466,7 @@ fn step_jqs(s: &Step) -> Vec<&crate::plan::jq::Jq> {
         jqs.push(&w.until);
         jqs.extend(&w.fail_if);
     }
+    jqs.extend(s.before_retry.as_ref().and_then(|b| b.select.as_ref()));
     jqs
 }
 

@@ -100,6 +100,9 @@ fn new_run_id() -> String {
     format!("{compact}-{:04x}", fastrand::u16(..))
 }
 
+/// In a run's directory: the long-lived children it started (`executor::child_record`).
+pub const CHILDREN_FILE: &str = "children";
+
 /// Runs a plan to its end.
 pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     let (journal, first) = match req.journal {
@@ -117,6 +120,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
     let executors = Arc::new(Executors::new(ExecutorConfig {
         kubectl_path: req.kubectl.clone(),
         executor_search_path: None,
+        child_record: run_dir.as_ref().map(|d| d.join(CHILDREN_FILE)),
     }));
     // The run's redactor learns captured secrets (outputs marked `secret`) as steps run; the
     // report and the how-to-continue text must mask those too, so it is read back at the end.
@@ -132,6 +136,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {
                 env.items_done = req.resume.items_done.clone();
+                env.started_earlier = req.resume.started.clone();
                 env.confirm = req.confirm.clone();
                 learned = Some(env.redactor.clone());
                 Arc::new(env)

@@ -120,6 +120,16 @@ pub enum RunEvent {
         /// Strings; a call holding a declared secret is sealed like any stored value.
         calls: Vec<Json>,
     },
+    /// A step (or `for_each` item) is about to repeat an attempt that may have left
+    /// something half done: the exact calls of its `before_retry` clean-up (none when its
+    /// `find` found nothing). Masked like every event.
+    BeforeRetry {
+        phase: Phase,
+        id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<Json>,
+        calls: Vec<Json>,
+    },
     Interrupted {
         reason: String,
     },
@@ -143,6 +153,7 @@ impl RunEvent {
             | RunEvent::StepFailed { id, .. }
             | RunEvent::StepSkipped { id, .. }
             | RunEvent::DestructiveCalls { id, .. }
+            | RunEvent::BeforeRetry { id, .. }
             | RunEvent::UndoRegistered { id } => Some(id),
             _ => None,
         }

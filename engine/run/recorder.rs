@@ -353,6 +353,23 @@ pub fn line(e: &RunEvent) -> Option<String> {
             calls.len(),
             calls.iter().map(shown).collect::<Vec<_>>().join("\n    ")
         ),
+        RunEvent::BeforeRetry {
+            phase: p,
+            id,
+            item,
+            calls,
+        } => format!(
+            "{}{id}{} cleans up before repeating: {}",
+            phase(*p),
+            item.as_ref()
+                .map(|i| format!(" [{}]", shown(i)))
+                .unwrap_or_default(),
+            if calls.is_empty() {
+                "nothing left to remove".to_string()
+            } else {
+                calls.iter().map(shown).collect::<Vec<_>>().join(", ")
+            }
+        ),
         RunEvent::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         RunEvent::RunFinished {
             outcome,

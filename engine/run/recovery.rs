@@ -202,6 +202,23 @@ impl RecoveryState {
         Ok(out)
     }
 
+    /// Steps that started and did not succeed (in flight or failed), each with its `for_each`
+    /// items that started and did not succeed: their `before_retry` runs before they run again.
+    fn started_unsealed(
+        &self,
+        secrets: &HashMap<String, String>,
+    ) -> Result<HashMap<String, Vec<Json>>, String> {
+        let mut out = HashMap::new();
+        for id in self.in_flight.iter().chain(&self.failed) {
+            let mut items = Vec::new();
+            for item in self.items_started.get(id).into_iter().flatten() {
+                items.push(crate::run::sealed::unseal(item, secrets)?);
+            }
+            out.insert(id.clone(), items);
+        }
+        Ok(out)
+    }
+
     /// Compensate every succeeded step whose undo has not run, then the finally steps.
     pub fn rollback_plan(
         &self,
@@ -214,6 +231,7 @@ impl RecoveryState {
             undone: self.undone.clone(),
             finally_done: self.finally_done.clone(),
             items_done: HashMap::new(),
+            started: HashMap::new(),
             rollback: true,
         })
     }
@@ -267,6 +285,7 @@ impl RecoveryState {
             undone: Vec::new(),
             finally_done: Vec::new(),
             items_done: self.items_unsealed(secrets)?,
+            started: self.started_unsealed(secrets)?,
             rollback: false,
         })
     }
@@ -371,6 +390,46 @@ mod tests {
         assert_eq!(st.in_flight, vec!["each"]);
         assert_eq!(st.unfinished_items("each"), vec!["b"]);
         assert_eq!(st.items_done["each"][0].1, json!("a"));
+    }
+
+    #[test]
+    fn started_and_unfinished_steps_and_items_are_handed_to_before_retry() {
+        let events = vec![
+            started("plain"),
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 1,
+                item: Some(json!("a")),
+            },
+            RunEvent::ItemSucceeded {
+                phase: Phase::Main,
+                id: "each".into(),
+                index: 0,
+                item: json!("a"),
+                outputs: Map::new(),
+            },
+            RunEvent::StepStarted {
+                phase: Phase::Main,
+                id: "each".into(),
+                attempt: 2,
+                item: Some(json!("b")),
+            },
+            started("done"),
+            RunEvent::StepSucceeded {
+                phase: Phase::Main,
+                id: "done".into(),
+                attempts: 1,
+                duration_ms: 0,
+                outputs: Map::new(),
+            },
+        ];
+        let started = replay(&events)
+            .started_unsealed(&HashMap::new())
+            .expect("nothing sealed");
+        assert_eq!(started.get("plain"), Some(&Vec::new()));
+        assert_eq!(started.get("each"), Some(&vec![json!("b")]));
+        assert!(!started.contains_key("done"));
     }
 
     fn started(id: &str) -> RunEvent {

@@ -37,6 +37,16 @@ pub struct RenderedHttp {
     /// The bearer token comes from this OAuth2 grant at run time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oauth2: Option<Box<RenderedOAuth2>>,
+    /// Signed with AWS SigV4 at run time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_sigv4: Option<Box<RenderedSigV4>>,
+}
+
+/// AWS SigV4 as rendered: where, for what; credentials come from the AWS environment.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RenderedSigV4 {
+    pub region: String,
+    pub service: String,
 }
 
 /// An OAuth2 client-credentials grant as rendered; the secret is never serialized.
@@ -55,10 +65,18 @@ pub struct RenderedOAuth2 {
 /// Header names and values, in order.
 type Headers = Vec<(String, String)>;
 
+/// Credentials applied at run time instead of a header.
+#[derive(Default)]
+struct Signer {
+    oauth2: Option<Box<RenderedOAuth2>>,
+    aws_sigv4: Option<Box<RenderedSigV4>>,
+}
+
 /// What a target's chosen `auth` alternative sends.
 enum Credential {
     Header(String),
     OAuth2(Box<RenderedOAuth2>),
+    SigV4(Box<RenderedSigV4>),
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -118,7 +136,7 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
                 .collect::<Result<_, _>>()?;
             append_query(&mut url, &query);
-            let (mut headers, oauth2) = target_headers(target, scope)?;
+            let (mut headers, signer) = target_headers(target, scope)?;
             for (k, v) in &h.headers {
                 headers.push((k.clone(), v.render(scope)?));
             }
@@ -140,7 +158,8 @@ pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequ
                 expect: h.expect.clone(),
                 port_forward: port_forward(target, scope)?,
                 insecure: target.insecure,
-                oauth2,
+                oauth2: signer.oauth2,
+                aws_sigv4: signer.aws_sigv4,
             }))
         }
         Action::Kubectl(k) => {
@@ -184,10 +203,7 @@ pub fn target_flags(target: &KubectlTarget, scope: &Json) -> Result<Vec<String>,
     Ok(flags)
 }
 
-fn target_headers(
-    target: &HttpTarget,
-    scope: &Json,
-) -> Result<(Headers, Option<Box<RenderedOAuth2>>), String> {
+fn target_headers(target: &HttpTarget, scope: &Json) -> Result<(Headers, Signer), String> {
     let mut headers: Vec<(String, String)> = target
         .headers
         .iter()
@@ -202,13 +218,14 @@ fn target_headers(
         .find(|v| !matches!(v, Ok(None)))
         .transpose()?
         .flatten();
-    let mut oauth2 = None;
+    let mut signer = Signer::default();
     match chosen {
         Some(Credential::Header(value)) => headers.push(("Authorization".into(), value)),
-        Some(Credential::OAuth2(grant)) => oauth2 = Some(grant),
+        Some(Credential::OAuth2(grant)) => signer.oauth2 = Some(grant),
+        Some(Credential::SigV4(sigv4)) => signer.aws_sigv4 = Some(sigv4),
         None => {}
     }
-    Ok((headers, oauth2))
+    Ok((headers, signer))
 }
 
 /// What one scheme sends; `None` when its credential renders empty.
@@ -225,6 +242,14 @@ fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, String> {
         }
         Auth::Bearer(t) => non_empty(t)?.map(|t| Credential::Header(format!("Bearer {t}"))),
         Auth::ApiKey(k) => non_empty(k)?.map(|k| Credential::Header(format!("ApiKey {k}"))),
+        Auth::AwsSigV4 { region, service } => non_empty(region)?
+            .map(|region| {
+                Ok::<_, String>(Credential::SigV4(Box::new(RenderedSigV4 {
+                    region,
+                    service: service.render(scope)?,
+                })))
+            })
+            .transpose()?,
         Auth::OAuth2(o) => match non_empty(&o.client_id)? {
             None => None,
             Some(client_id) => Some(Credential::OAuth2(Box::new(RenderedOAuth2 {

@@ -49,6 +49,9 @@ pub struct Resume {
     pub finally_done: Vec<String>,
     /// `for_each` items that already succeeded, by step id: (index, item, outputs).
     pub items_done: std::collections::HashMap<String, Vec<ItemDone>>,
+    /// Steps an earlier run started and did not finish, with their unfinished `for_each`
+    /// items (empty for a plain step): their `before_retry` runs before their first attempt.
+    pub started: std::collections::HashMap<String, Vec<serde_json::Value>>,
     /// Run no main step: compensate what is done, then finally.
     pub rollback: bool,
 }

@@ -139,6 +139,16 @@ async fn go_with(
     interrupts: Interrupts,
     confirm: Option<crate::run::confirm::Confirmer>,
 ) -> Harness {
+    go_env(yaml, exec, (opts, interrupts), |env| env.confirm = confirm).await
+}
+
+/// `go` with the run's environment set up by `setup` first (a confirmer, a resumed journal).
+async fn go_env(
+    yaml: &str,
+    exec: Scripted,
+    (opts, interrupts): (RunOptions, Interrupts),
+    setup: impl FnOnce(&mut RunEnv),
+) -> Harness {
     let text = format!("{HEAD}{yaml}");
     let loaded =
         crate::plan::loader::load_source(crate::plan::source::SourceFile::new("t.yaml", text));
@@ -167,7 +177,7 @@ async fn go_with(
     )
     .unwrap();
     let mut env = env;
-    env.confirm = confirm;
+    setup(&mut env);
     let start = Instant::now();
     let result = run(Arc::new(env), &graphs, &opts, &interrupts).await;
     Harness {
@@ -623,4 +633,74 @@ finally:
     assert!(listed, "{:?}", h.events());
     let failed = h.events().iter().any(|e| matches!(e, RunEvent::StepFailed { id, error, .. } if id == "wipe" && error.contains("not confirmed")));
     assert!(failed, "{:?}", h.events());
+}
+
+/// A `for_each` step whose items clean up what their own earlier attempt left: `find`, then
+/// one call per string `select` yields for this item; nothing before a first attempt.
+const CLEANUP: &str = "steps:\n  - id: r\n    for_each: '[\"a\", \"b\"]'\n    parallelism: 1\n    http: {target: sim, method: POST, path: \"/r/{{item}}\"}\n    check: .body.ok\n    retry: {attempts: 2, backoff: {initial: 1s}}\n    before_retry:\n      find: {http: {target: sim, path: /rec}}\n      select: '.body | to_entries | map(select(.value == $item) | .key)'\n      http: {target: sim, method: DELETE, path: \"/del/{{leftover}}\"}\n";
+
+fn cleanup_exec() -> Scripted {
+    Scripted::default()
+        .reply(
+            "/r/a",
+            vec![
+                Reply::Ok(json!({"ok": false})),
+                Reply::Ok(json!({"ok": true})),
+            ],
+        )
+        .reply("/r/b", vec![Reply::Ok(json!({"ok": true}))])
+        .reply(
+            "/rec",
+            vec![Reply::Ok(json!({"x": "a", "y": "b", "z": "a"}))],
+        )
+}
+
+#[tokio::test(start_paused = true)]
+async fn before_retry_removes_only_what_the_items_earlier_attempt_left() {
+    let h = go(CLEANUP, cleanup_exec(), opts(), Interrupts::default()).await;
+    assert_eq!(h.result.outcome, Outcome::Succeeded);
+    // Item a: attempt 1, then its clean-up (x and z are a's, y is not), then attempt 2;
+    // item b passes at once: no clean-up.
+    assert_eq!(
+        h.exec.paths(),
+        vec!["/r/a", "/rec", "/del/x", "/del/z", "/r/a", "/r/b"]
+    );
+    let journaled: Vec<(Option<Json>, usize)> = h
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            RunEvent::BeforeRetry { item, calls, .. } => Some((item, calls.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(journaled, vec![(Some(json!("a")), 2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn before_retry_runs_first_for_an_item_a_resumed_run_left_started() {
+    let exec = cleanup_exec().reply("/r/a", vec![Reply::Ok(json!({"ok": true}))]);
+    let h = go_env(CLEANUP, exec, (opts(), Interrupts::default()), |env| {
+        env.started_earlier.insert("r".into(), vec![json!("b")]);
+    })
+    .await;
+    assert_eq!(h.result.outcome, Outcome::Succeeded);
+    // Only b was in flight when the earlier run stopped: it cleans up before its first attempt.
+    assert_eq!(h.exec.paths(), vec!["/r/a", "/rec", "/del/y", "/r/b"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_clean_up_fails_the_attempt() {
+    let exec = cleanup_exec().reply("/rec", vec![Reply::Status(400)]);
+    let h = go(CLEANUP, exec, opts(), Interrupts::default()).await;
+    assert_eq!(h.result.outcome, Outcome::Failed);
+    // No attempt follows a clean-up that failed for good.
+    assert_eq!(h.exec.paths(), vec!["/r/a", "/rec"]);
+    assert!(
+        h.result
+            .failed
+            .iter()
+            .any(|(id, e)| id == "r" && e.contains("`before_retry` failed")),
+        "{:?}",
+        h.result.failed
+    );
 }

@@ -1,7 +1,9 @@
 //! step_runner: runs ONE step to its end: `when`, `for_each` fan-out, attempts with retries
 //! and backoff, the per-attempt timeout, `check`, `outputs`, and for `wait` the polling loop
-//! with adaptive backoff. Also runs an undo. It talks to executors only through the
-//! `Executor` trait and knows nothing of the graph: the scheduler decides what runs when.
+//! with adaptive backoff. Also runs an undo, and decides when a step's `before_retry`
+//! clean-up runs (before a repeated attempt; `run::before_retry` makes the calls). It talks
+//! to executors only through the `Executor` trait and knows nothing of the graph: the
+//! scheduler decides what runs when.
 
 use std::time::Duration;
 
@@ -298,7 +300,11 @@ async fn run_item(
             item: item_field.clone(),
         })
         .await;
-        let result = attempt_once(env, step, &scope, steps, &item, cancel).await;
+        let result =
+            match before_retry(env, step, phase, (steps, &scope, &item), attempt, cancel).await {
+                Ok(()) => attempt_once(env, step, &scope, steps, &item, cancel).await,
+                Err(e) => Err(e),
+            };
         let reached = result.as_ref().map_or_else(|e| e.reached, |_| true);
         env.effects.attempt_ended(&step.id, index, reached);
         match result {
@@ -331,6 +337,42 @@ async fn run_item(
             }
         }
     }
+}
+
+/// Runs the step's `before_retry` when this attempt repeats an earlier one: a retry, or the
+/// first attempt of a step or item an earlier run of the journal started and did not finish.
+/// A failed clean-up fails the attempt (it may have removed something: it reached).
+async fn before_retry(
+    env: &RunEnv,
+    step: &Step,
+    phase: Phase,
+    (steps, scope, item): (&Json, &Json, &Json),
+    attempt: u32,
+    cancel: &CancellationToken,
+) -> Result<(), AttemptError> {
+    let Some(b) = &step.before_retry else {
+        return Ok(());
+    };
+    let for_each = step.for_each.is_some();
+    if attempt == 1 && !env.started_earlier(&step.id, for_each.then_some(item)) {
+        return Ok(());
+    }
+    let at = crate::run::before_retry::ItemScope {
+        phase,
+        steps,
+        scope,
+        item,
+        for_each,
+    };
+    crate::run::before_retry::run(env, step, b, &at, cancel)
+        .await
+        .map_err(|e| AttemptError {
+            message: e.message,
+            retryable: e.retryable,
+            cancelled: e.cancelled,
+            reached: true,
+            not_yet: None,
+        })
 }
 
 /// A step that captures a secret output keeps its response bodies out of `-vv` logs: the

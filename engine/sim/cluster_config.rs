@@ -279,6 +279,14 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_outcome_is_partial_only() {
+        let ok = "outcomes:\n  - {component: restore, result: partial}\n";
+        assert!(crate::Scenario::from_yaml_str(ok).is_ok());
+        let failed = "outcomes:\n  - {component: restore, result: failed}\n";
+        assert!(crate::Scenario::from_yaml_str(failed).is_err());
+    }
+
+    #[test]
     fn shipped_scenarios_parse() {
         for text in [
             include_str!("scenarios/renamed.yaml"),
@@ -290,6 +298,7 @@ mod tests {
             include_str!("scenarios/usage-metrics-8.8.15.yaml"),
             include_str!("scenarios/long-restore.yaml"),
             include_str!("scenarios/retention-deleted-89.yaml"),
+            include_str!("scenarios/restore-failed-shards.yaml"),
         ] {
             crate::Scenario::from_yaml_str(text).expect(text);
         }

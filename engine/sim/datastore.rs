@@ -88,6 +88,9 @@ pub struct Recovery {
     pub snapshot: String,
     pub start_ms: u64,
     pub done_ms: u64,
+    /// The shard's restore failed (the `_restore` answered `shards.failed > 0`): the index
+    /// stays red and its recovery never reaches `DONE`, as on ES until it is deleted.
+    pub failed: bool,
 }
 
 impl Index {
@@ -495,15 +498,13 @@ impl Store {
         Ok(names.len())
     }
 
-    /// Restores every index of a snapshot. Fails like ES when an open index of the same name
-    /// exists (reference 4.6) or the snapshot is not restorable.
-    pub fn restore(
-        &mut self,
-        repo: &str,
-        name: &str,
-        now_ms: u64,
-        duration_ms: u64,
-    ) -> Result<Vec<String>, EsError> {
+    /// Whether a `_restore` of the snapshot would start now (no refusal).
+    pub fn restore_would_start(&self, repo: &str, name: &str) -> bool {
+        self.restorable(repo, name).is_ok()
+    }
+
+    /// The snapshot when a `_restore` of it may start; else ES's refusal.
+    fn restorable(&self, repo: &str, name: &str) -> Result<Snapshot, EsError> {
         if !self.repo_exists(repo) {
             return Err(EsError::repository_missing(repo));
         }
@@ -541,8 +542,26 @@ impl Store {
                 ),
             ));
         }
+        Ok(snap)
+    }
+
+    /// Restores every index of a snapshot. Fails like ES when an open index of the same name
+    /// exists (reference 4.6) or the snapshot is not restorable. With `fail_shard`, the first
+    /// index's shard fails to restore (the index is created but stays red); the answer's
+    /// `shards.failed` counts it. Returns the indices and how many shards failed.
+    pub fn restore(
+        &mut self,
+        repo: &str,
+        name: &str,
+        (now_ms, duration_ms): (u64, u64),
+        fail_shard: bool,
+    ) -> Result<(Vec<String>, u64), EsError> {
+        let snap = self.restorable(repo, name)?;
         let mut restored = Vec::new();
+        let mut failed = 0;
         for copy in &snap.indices {
+            let fails = fail_shard && failed == 0;
+            failed += u64::from(fails);
             let uuid = self.uuid();
             self.indices.insert(
                 copy.name.clone(),
@@ -557,6 +576,7 @@ impl Store {
                         snapshot: name.to_string(),
                         start_ms: now_ms,
                         done_ms: now_ms + duration_ms,
+                        failed: fails,
                     }),
                 },
             );
@@ -566,7 +586,7 @@ impl Store {
             snapshot: name.to_string(),
             done_at_ms: now_ms + duration_ms,
         });
-        Ok(restored)
+        Ok((restored, failed))
     }
 
     /// Deletes indices by expression. Wildcards and `_all` are refused when

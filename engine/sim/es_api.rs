@@ -785,11 +785,15 @@ async fn restore(shared: &Shared, req: &Req, repo: &str, snap: &str) -> Resp {
             .config
             .restore_ms
             .unwrap_or(world.facts.timing.restore_ms);
-        match world.store.restore(repo, snap, now, duration) {
-            Ok(indices) => (indices, now + duration),
+        // Peek first: a restore refused (an index exists) consumes no outcome.
+        let fail_shard = world.store.restore_would_start(repo, snap)
+            && world.faults.outcome("restore") == super::faults::Outcome::Partial;
+        match world.store.restore(repo, snap, (now, duration), fail_shard) {
+            Ok(restored) => (restored, now + duration),
             Err(e) => return error(&e),
         }
     };
+    let (indices, failed) = indices;
     if !req.flag("wait_for_completion") {
         return Resp::json(200, &serde_json::json!({"accepted": true}));
     }
@@ -815,8 +819,8 @@ async fn restore(shared: &Shared, req: &Req, repo: &str, snap: &str) -> Resp {
                 indices,
                 shards: Shards {
                     total: n,
-                    failed: 0,
-                    successful: n,
+                    failed,
+                    successful: n - failed,
                 },
             },
         },

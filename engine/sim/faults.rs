@@ -68,7 +68,7 @@ fn any() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeRule {
-    /// `webapps|operate|tasklist|optimize|zeebe|snapshot`.
+    /// `webapps|operate|tasklist|optimize|zeebe|snapshot|restore`.
     pub component: String,
     pub result: Outcome,
     #[serde(default)]
@@ -115,8 +115,8 @@ const COMPONENTS: [&str; 8] = [
     "optimize",
     "datastore",
 ];
-const OUTCOME_COMPONENTS: [&str; 6] = [
-    "webapps", "operate", "tasklist", "optimize", "zeebe", "snapshot",
+const OUTCOME_COMPONENTS: [&str; 7] = [
+    "webapps", "operate", "tasklist", "optimize", "zeebe", "snapshot", "restore",
 ];
 
 impl Scenario {
@@ -172,9 +172,16 @@ impl Scenario {
                     OUTCOME_COMPONENTS.join(", ")
                 )));
             }
-            if o.result == Outcome::Partial && o.component != "snapshot" {
+            if o.result == Outcome::Partial
+                && !matches!(o.component.as_str(), "snapshot" | "restore")
+            {
                 return Err(SimError::Scenario(
-                    "result: partial applies to component: snapshot only".to_string(),
+                    "result: partial applies to component: snapshot or restore only".to_string(),
+                ));
+            }
+            if o.component == "restore" && o.result != Outcome::Partial {
+                return Err(SimError::Scenario(
+                    "component: restore takes result: partial only (a `_restore` that ends with failed shards)".to_string(),
                 ));
             }
             if o.result == Outcome::Deleted && o.component != "zeebe" {

@@ -86,10 +86,11 @@
 //!     drop_connection: false   # optional: close the connection without an answer
 //!     times: 2                 # optional: only the next 2 matching calls (default: always)
 //!     after: 1                 # optional: let the first matching call through first
-//! outcomes:                    # how backups/snapshots end
-//!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot
+//! outcomes:                    # how backups/snapshots (and snapshot restores) end
+//!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot|restore
 //!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
-//!                              # partial (snapshot only: ends PARTIAL, see below) |
+//!                              # partial (snapshot: ends PARTIAL, see below; restore: the
+//!                              # `_restore` ends with failed shards, see below) |
 //!                              # deleted (zeebe on 8.9 only: a partition's backup deleted by
 //!                              # retention, the backup ends DELETED; camunda-8.9-8.10.md §2.2)
 //!     times: 1                 # optional: the next N backups only (default: always)
@@ -145,6 +146,14 @@
 //!   - component: snapshot
 //!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
 //!                              # `_status` still says SUCCESS (§7.3)
+//!   - component: restore
+//!     result: partial          # the next `_restore` that starts (a refused one does not
+//!     times: 1                 # count) answers 200 with `shards.failed: 1`: its first index
+//!                              # is created but its shard failed, so the index stays red in
+//!                              # `_cluster/health` and `_cat/indices`, `_recovery` shows it
+//!                              # SNAPSHOT in stage INDEX for ever, the restore oracle reports
+//!                              # it, and a second `_restore` meets "already exists" until it
+//!                              # is deleted (§7.4); without `times`: every restore
 //! ```
 //!
 //! Keys that shape the installation (`persistence_type`, `chart_version`, `command_override`,
@@ -156,8 +165,9 @@
 //!
 //! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
-//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`, and for 8.9
-//! `retention-deleted-89.yaml` (a Zeebe backup ends `DELETED`).
+//! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`,
+//! `restore-failed-shards.yaml`, and for 8.9 `retention-deleted-89.yaml` (a Zeebe backup ends
+//! `DELETED`).
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
@@ -234,6 +244,7 @@ pub mod kube_requests;
 pub mod model;
 pub mod optimize;
 pub mod oracle;
+pub mod port_forward_view;
 pub mod recovery;
 pub mod restore_app;
 pub mod schedule_grace;
@@ -473,6 +484,13 @@ impl SimHandle {
     /// it is not in [`Self::values_yaml`]; the caller hands it to the plans' secret param.
     pub fn datastore_api_key(&self) -> Option<&str> {
         self.config.scenario.config.datastore_api_key.as_deref()
+    }
+
+    /// The values file as a laptop would write it for a real cluster (URLs naming the chart's
+    /// Services, `port_forward: true`), and the map from each Service to the simulated
+    /// component's `127.0.0.1:<port>` that a `kubectl port-forward` stand-in relays to.
+    pub fn port_forward_view(&self) -> (String, std::collections::BTreeMap<String, String>) {
+        port_forward_view::view(&self.values_yaml(), &chart::Names::new(&self.config))
     }
 
     /// The parameters file the plans take with `-f` (keys = the plans' parameter names).

@@ -22,9 +22,13 @@ fn percent(done: u64, total: u64) -> String {
     format!("{p:.1}%")
 }
 
-/// Whether the index's recovery from a snapshot is still running at `now`.
+/// Whether the index's recovery from a snapshot is still running at `now` (a failed one
+/// never ends: the primary stays unassigned, the index red).
 pub fn recovering(index: &Index, now: u64) -> bool {
-    index.recovery.as_ref().is_some_and(|r| now < r.done_ms)
+    index
+        .recovery
+        .as_ref()
+        .is_some_and(|r| now < r.done_ms || r.failed)
 }
 
 fn shard(world: &World, index: &Index, now: u64) -> Value {
@@ -37,10 +41,13 @@ fn shard(world: &World, index: &Index, now: u64) -> Value {
             "total_time_in_millis": 0, "source": {}, "target": target,
         });
     };
-    let running = now < r.done_ms;
+    let running = now < r.done_ms || r.failed;
     let span = r.done_ms.saturating_sub(r.start_ms).max(1);
     let elapsed = now.min(r.done_ms).saturating_sub(r.start_ms);
-    let recovered = if running {
+    // A failed shard stays where it broke off: half its files, stage INDEX.
+    let recovered = if r.failed {
+        bytes / 2
+    } else if running {
         bytes * elapsed / span
     } else {
         bytes

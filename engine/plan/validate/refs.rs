@@ -25,6 +25,8 @@ enum Site {
         index: usize,
         finally: bool,
         for_each: bool,
+        /// In a `before_retry` call with `select`: `leftover` is set.
+        leftover: bool,
     },
     Undo {
         index: usize,
@@ -116,6 +118,7 @@ fn target_templates(t: &Target) -> Vec<&Template> {
                         v.extend([username, password])
                     }
                     crate::plan::Auth::Bearer(t) | crate::plan::Auth::ApiKey(t) => v.push(t),
+                    crate::plan::Auth::AwsSigV4 { region, service } => v.extend([region, service]),
                     crate::plan::Auth::OAuth2(o) => {
                         v.extend([&o.token_url, &o.client_id, &o.client_secret]);
                         v.extend(o.scope.iter().chain(&o.audience));
@@ -163,6 +166,7 @@ fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is
         index: i,
         finally: is_finally,
         for_each,
+        leftover: false,
     };
     for t in s.action.templates() {
         check_template(c, scope, t, site);
@@ -186,11 +190,47 @@ fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is
     for jq in jqs {
         check_jq(c, scope, jq, site);
     }
+    if let Some(b) = &s.before_retry {
+        check_before_retry(c, scope, b, site);
+    }
     if let Some(u) = &s.undo {
         let site = Site::Undo { index: i, for_each };
         for t in u.action.templates() {
             check_template(c, scope, t, site);
         }
+    }
+}
+
+/// A `before_retry` sees what its step sees; its clean-up call also sees `leftover` when
+/// `select` gives one.
+fn check_before_retry(
+    c: &mut Checker<'_>,
+    scope: &mut Scope<'_>,
+    b: &crate::plan::BeforeRetry,
+    site: Site,
+) {
+    for t in b.find.iter().flat_map(Action::templates) {
+        check_template(c, scope, t, site);
+    }
+    if let Some(select) = &b.select {
+        check_jq(c, scope, select, site);
+    }
+    let call_site = match site {
+        Site::Step {
+            index,
+            finally,
+            for_each,
+            ..
+        } => Site::Step {
+            index,
+            finally,
+            for_each,
+            leftover: b.select.is_some(),
+        },
+        other => other,
+    };
+    for t in b.action.templates() {
+        check_template(c, scope, t, call_site);
     }
 }
 
@@ -213,6 +253,16 @@ fn check_reference(c: &mut Checker<'_>, scope: &mut Scope<'_>, r: &Reference, si
             &format!("run fields: {}", list_names(RUN_FIELDS.iter().copied())),
         ),
         ["item", ..] => check_item(c, site, r.span),
+        ["leftover", ..] if matches!(site, Site::Step { leftover: true, .. }) => {}
+        ["leftover", ..] => c.push(
+            Diagnostic::error(
+                "runbook::plan::before_retry_shape",
+                "`leftover` is only set in a `before_retry` call with `find` and `select`",
+                r.span,
+                "no `select` gives it here",
+            )
+            .with_help("add `find:` and `select:` to the step's `before_retry`, or use `item`"),
+        ),
         ["steps", id, "outputs", name, ..] => {
             check_output(c, scope, id, name, r.span, r.guarded, site)
         }

@@ -98,6 +98,11 @@ fn check_step(
             timeout: u.timeout.as_ref().and_then(|t| c.timeout(t, "`timeout`")),
         }))
     });
+    let before_retry = s
+        .before_retry
+        .as_ref()
+        .and_then(|b| super::before_retry::before_retry(c, b, id, targets))
+        .map(Box::new);
     // Every field is checked before giving up on a broken action, so all problems show.
     let needs = s.needs.iter().map(|n| (n.value.clone(), n.span)).collect();
     let when = s.when.as_ref().map(|w| jq(c, w, "`when`"));
@@ -131,6 +136,7 @@ fn check_step(
         timeout,
         outputs,
         undo,
+        before_retry,
         destructive: s.destructive.as_ref().is_some_and(|d| d.value),
         idempotent: s.idempotent.as_ref().is_some_and(|d| d.value),
         for_each,
@@ -287,7 +293,7 @@ pub(super) fn compile_pending_jq(pending: &[PendingJq]) -> Vec<Diagnostic> {
     diagnostics
 }
 
-fn single_action(
+pub(super) fn single_action(
     c: &mut Checker<'_>,
     actions: &[(Span, RawAction)],
     id: &Text,

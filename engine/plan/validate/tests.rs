@@ -137,3 +137,69 @@ fn parallelism_needs_for_each_and_a_positive_count() {
     assert_eq!(plan.steps[0].parallelism, Some(2));
     assert!(plan.steps[0].for_each.is_some());
 }
+
+/// `validate/before_retry.rs`: the clean-up block's shape.
+const BR_STEP: &str = "  - id: a\n    for_each: '[\"s\"]'\n    http: {target: web, method: POST, path: \"/{{item}}\"}\n";
+
+fn before_retry_codes(block: &str) -> Vec<&'static str> {
+    let src = source(&format!("{BR_STEP}    before_retry:\n{block}"));
+    let v = validate_raw(&src, decoded(&src));
+    codes(&v)
+}
+
+#[test]
+fn a_before_retry_with_find_and_select_is_kept() {
+    let plan = valid(&format!(
+        "{BR_STEP}    before_retry:\n      description: clean\n      find: {{http: {{target: web, path: \"/{{{{item}}}}/_recovery\"}}}}\n      select: '.body | keys'\n      http: {{target: web, method: DELETE, path: \"/{{{{leftover}}}}\"}}\n"
+    ));
+    let b = plan.steps[0].before_retry.as_ref().expect("before_retry");
+    assert!(b.find.as_ref().is_some_and(Action::is_read_only));
+    assert!(b.select.is_some());
+    assert!(matches!(b.action, Action::Http(_)));
+    // Without `find`, one call in the item's scope.
+    let plan = valid(&format!(
+        "{BR_STEP}    before_retry: {{http: {{target: web, method: DELETE, path: \"/{{{{item}}}}\"}}}}\n"
+    ));
+    assert!(
+        plan.steps[0]
+            .before_retry
+            .as_ref()
+            .is_some_and(|b| b.find.is_none())
+    );
+}
+
+#[test]
+fn a_misshapen_before_retry_is_refused() {
+    const SHAPE: &str = "runbook::plan::before_retry_shape";
+    let cases = [
+        // `find` without `select`.
+        "      find: {http: {target: web, path: /x}}\n      http: {target: web, method: DELETE, path: /x}\n",
+        // `select` without `find`.
+        "      select: '[]'\n      http: {target: web, method: DELETE, path: /x}\n",
+        // `find` that writes.
+        "      find: {http: {target: web, method: DELETE, path: /x}}\n      select: '[]'\n      http: {target: web, method: DELETE, path: /x}\n",
+        // `leftover` with nothing selecting it.
+        "      http: {target: web, method: DELETE, path: \"/{{leftover}}\"}\n",
+    ];
+    for block in cases {
+        let found = before_retry_codes(block);
+        assert!(found.contains(&SHAPE), "{block}: {found:?}");
+    }
+    // Its calls are checked as any action: targets, and no `wait`.
+    let found = before_retry_codes("      http: {target: nowhere, method: DELETE, path: /x}\n");
+    assert!(
+        found.contains(&"runbook::plan::unknown_target"),
+        "{found:?}"
+    );
+    let found = before_retry_codes(
+        "      http: {target: web, path: /x}\n      kubectl: {target: kube, args: [get, pods]}\n",
+    );
+    assert!(
+        found.contains(&"runbook::plan::several_actions"),
+        "{found:?}"
+    );
+    // `leftover` outside a `before_retry`.
+    let src = source("  - id: a\n    http: {target: web, path: \"/{{leftover}}\"}\n");
+    let v = validate_raw(&src, decoded(&src));
+    assert!(codes(&v).contains(&SHAPE), "{:?}", codes(&v));
+}

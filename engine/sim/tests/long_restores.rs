@@ -152,3 +152,68 @@ async fn wait_for_completion_holds_the_connection_while_restoring() {
     call.abort();
     s.handle.shutdown().await;
 }
+
+/// Outcome `restore: partial` (§7.4): the `_restore` answers 200 with a failed shard, its
+/// first index stays red with its recovery stuck in INDEX, a second `_restore` meets it, and
+/// only deleting it lets the snapshot restore again, green.
+#[tokio::test]
+async fn a_restore_with_a_failed_shard_leaves_a_red_index_until_deleted() {
+    let s = sim(|c| {
+        c.scenario.config.restore_ms = Some(50);
+        c.scenario.outcomes.push(crate::faults::OutcomeRule {
+            component: "restore".into(),
+            result: crate::faults::Outcome::Partial,
+            times: Some(1),
+        });
+    })
+    .await;
+    let name = "camunda_zeebe_records_backup_1";
+    let indices = snapshot_then_delete(&s, name).await;
+    let restore = format!(
+        "{}/_snapshot/camunda/{name}/_restore?wait_for_completion=true",
+        s.es()
+    );
+    let got = s.post(&restore, BODY).await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.json["snapshot"]["shards"]["failed"], 1, "{}", got.text);
+    // `wait_for_completion` answered once the restore ended: no waiting below.
+    let health = s
+        .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
+        .await;
+    assert_eq!(health.json["status"], "red", "{}", health.text);
+    let rec = s.get(&format!("{}/zeebe-record*/_recovery", s.es())).await;
+    let stuck = &rec.json[&indices[0]]["shards"][0];
+    assert_eq!(
+        (stuck["type"].as_str(), stuck["stage"].as_str()),
+        (Some("SNAPSHOT"), Some("INDEX")),
+        "{}",
+        rec.text
+    );
+    assert_eq!(stuck["source"]["snapshot"], name);
+    let verdict = s.get(&format!("{}/sim/oracle/restore/1", s.ctl())).await;
+    assert!(
+        verdict.text.contains("is still being restored"),
+        "{}",
+        verdict.text
+    );
+    assert_eq!(
+        s.post(&restore, BODY).await.status,
+        500,
+        "meets its own red index"
+    );
+    for i in &indices {
+        let del = s.call("DELETE", &format!("{}/{i}", s.es()), None).await;
+        assert_eq!(del.status, 200);
+    }
+    let again = s.post(&restore, BODY).await;
+    assert_eq!(
+        again.json["snapshot"]["shards"]["failed"], 0,
+        "{}",
+        again.text
+    );
+    let health = s
+        .get(&format!("{}/_cluster/health/zeebe-record*", s.es()))
+        .await;
+    assert_eq!(health.json["status"], "green", "{}", health.text);
+    s.handle.shutdown().await;
+}

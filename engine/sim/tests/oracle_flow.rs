@@ -374,6 +374,7 @@ async fn the_restore_oracle_reports_every_kind_of_difference() {
                     snapshot: index.restored_from.clone().unwrap_or_default(),
                     start_ms: 0,
                     done_ms: u64::MAX,
+                    failed: false,
                 });
             }),
         ),
