@@ -10,6 +10,9 @@ use serde_json::Value as Json;
 
 use crate::harness::{SimProcess, root, run_against_sim, runbook};
 
+/// Camunda 8.9 (issue 13): its own file, sharing this module's helpers.
+mod v89;
+
 /// A `runbook sim` process for one Camunda version and datastore; killed on drop.
 struct Sim {
     sim: SimProcess,

@@ -125,10 +125,7 @@ impl Check {
 
 /// The shipped backup and restore plans of a version.
 pub(crate) fn default_plans(v: VersionArg) -> (PathBuf, PathBuf) {
-    let v = match v {
-        VersionArg::V88 => "8.8",
-        VersionArg::V87 => "8.7",
-    };
+    let v = v.version().minor();
     (
         shipped(&format!("plans/camunda/backup-{v}.yaml")),
         shipped(&format!("plans/camunda/restore-{v}.yaml")),
@@ -795,6 +792,7 @@ fn version_name(v: VersionArg) -> &'static str {
     match v {
         VersionArg::V88 => "Camunda 8.8",
         VersionArg::V87 => "Camunda 8.7",
+        VersionArg::V89 => "Camunda 8.9",
     }
 }
 

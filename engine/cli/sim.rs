@@ -17,6 +17,20 @@ pub enum VersionArg {
     V88,
     #[value(name = "8.7")]
     V87,
+    /// 8.9: the 8.8 surface plus the deltas of shared/reference/camunda-8.9-8.10.md §2, §5.
+    #[value(name = "8.9")]
+    V89,
+}
+
+impl VersionArg {
+    /// The simulated version this flag names.
+    pub fn version(self) -> CamundaVersion {
+        match self {
+            VersionArg::V88 => CamundaVersion::V8_8,
+            VersionArg::V87 => CamundaVersion::V8_7,
+            VersionArg::V89 => CamundaVersion::V8_9,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -93,10 +107,7 @@ impl SimArgs {
     pub fn config(&self) -> Result<SimConfig, SimStartError> {
         let scenario = scenario_from(self.scenario.as_deref(), &self.faults, &self.outcomes)?;
         Ok(SimConfig {
-            camunda_version: match self.camunda_version {
-                VersionArg::V88 => CamundaVersion::V8_8,
-                VersionArg::V87 => CamundaVersion::V8_7,
-            },
+            camunda_version: self.camunda_version.version(),
             datastore: match self.datastore {
                 DatastoreArg::Elasticsearch => Datastore::Elasticsearch,
                 DatastoreArg::Opensearch => Datastore::OpenSearch,

@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
-use runbook_sim::{CamundaVersion, Datastore};
+use runbook_sim::Datastore;
 use serde_json::json;
 
 use crate::cli::fail;
@@ -162,10 +162,7 @@ fn setups(a: &SweepArgs, exe: &std::path::Path) -> Vec<Setup> {
         for d in &datastores {
             let (backup_plan, restore_plan) = crate::cli::rehearse::default_plans(*v);
             out.push(Setup {
-                version: match v {
-                    VersionArg::V88 => CamundaVersion::V8_8,
-                    VersionArg::V87 => CamundaVersion::V8_7,
-                },
+                version: v.version(),
                 datastore: match d {
                     DatastoreArg::Elasticsearch => Datastore::Elasticsearch,
                     DatastoreArg::Opensearch => Datastore::OpenSearch,

@@ -20,6 +20,8 @@ pub struct Names {
     pub version: CamundaVersion,
     pub brokers: u32,
     pub optimize: bool,
+    /// The datastore is OpenSearch (8.9 names its repository key per engine, §2.4).
+    pub opensearch: bool,
     pub config: ClusterConfig,
 }
 
@@ -31,6 +33,7 @@ impl Names {
             version: config.camunda_version,
             brokers: config.brokers,
             optimize: config.optimize,
+            opensearch: config.datastore == super::Datastore::OpenSearch,
             config: config.scenario.config.clone(),
         }
     }
@@ -56,7 +59,7 @@ impl Names {
     /// Broker container: `orchestration` (8.8), `zeebe` (8.7).
     pub fn container(&self) -> &'static str {
         match self.version {
-            CamundaVersion::V8_8 => "orchestration",
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 => "orchestration",
             CamundaVersion::V8_7 => "zeebe",
         }
     }
@@ -64,7 +67,7 @@ impl Names {
     /// Data mount of the broker container (reference 5.1; printed in the restore error, 6 #11).
     pub fn data_dir(&self) -> &'static str {
         match self.version {
-            CamundaVersion::V8_8 => "/usr/local/camunda/data",
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 => "/usr/local/camunda/data",
             CamundaVersion::V8_7 => "/usr/local/zeebe/data",
         }
     }
@@ -244,6 +247,27 @@ fn broker_env(names: &Names) -> Value {
                 &c.repository_name,
             ));
         }
+        // 8.9 unified configuration: the canonical no-dash env names (reference 8.9 §2.4,
+        // §6 #10, #11); chart 14 renders none of them, the operator sets them.
+        CamundaVersion::V8_9 => {
+            if c.zeebe_backup_store {
+                env.push(env_var("CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_STORE", "S3"));
+            }
+            if c.continuous_backups {
+                env.push(env_var(
+                    "CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS",
+                    "true",
+                ));
+            }
+            env.push(env_var(
+                if names.opensearch {
+                    "CAMUNDA_DATA_SECONDARYSTORAGE_OPENSEARCH_BACKUP_REPOSITORYNAME"
+                } else {
+                    "CAMUNDA_DATA_SECONDARYSTORAGE_ELASTICSEARCH_BACKUP_REPOSITORYNAME"
+                },
+                &c.repository_name,
+            ));
+        }
         CamundaVersion::V8_7 => {
             if c.zeebe_backup_store {
                 env.push(env_var("ZEEBE_BROKER_DATA_BACKUP_STORE", "S3"));
@@ -261,7 +285,9 @@ fn broker_env(names: &Names) -> Value {
 fn broker_command(names: &Names) -> Value {
     match (names.config.command_override, names.version) {
         (false, _) => json!(["bash", "/usr/local/bin/startup.sh"]),
-        (true, CamundaVersion::V8_8) => json!(["/usr/local/camunda/bin/camunda"]),
+        (true, CamundaVersion::V8_8 | CamundaVersion::V8_9) => {
+            json!(["/usr/local/camunda/bin/camunda"])
+        }
         (true, CamundaVersion::V8_7) => json!(["/usr/local/zeebe/bin/broker"]),
     }
 }
@@ -329,15 +355,20 @@ pub fn seed_objects(names: &Names) -> Vec<Value> {
             ]),
             true,
         ),
-        service(
+    ];
+    // Chart 14 (8.9) ships the Elasticsearch subchart disabled and deprecated: the datastore
+    // is installed separately, so the release has no `<release>-elasticsearch` Service
+    // (shared/reference/camunda-8.9-8.10.md §5, §6 #21).
+    if !names.version.at_least_8_9() {
+        out.push(service(
             names,
             &names.fullname("elasticsearch"),
             "elasticsearch",
             json!([port("tcp-rest-api", 9200, 9200)]),
             false,
-        ),
-    ];
-    if names.version == CamundaVersion::V8_8 {
+        ));
+    }
+    if names.version.orchestration_cluster() {
         out.push(service(
             names,
             &format!("{sts}-gateway"),
@@ -349,11 +380,7 @@ pub fn seed_objects(names: &Names) -> Vec<Value> {
             ]),
             false,
         ));
-        out.push(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": metadata(names, "ConfigMap", &format!("{sts}-configuration-unified"), "zeebe-broker"),
-            "data": {"startup.sh": "if [ \"${ZEEBE_RESTORE}\" = \"true\" ]; then\n  exec /usr/local/camunda/bin/restore --backupId=${ZEEBE_RESTORE_FROM_BACKUP_ID}\nelse\n  exec /usr/local/camunda/bin/camunda\nfi\n"},
-        }));
+        out.push(configmap(names, &sts));
     }
     if names.disk() {
         for ordinal in 0..names.brokers {
@@ -375,6 +402,43 @@ pub fn seed_objects(names: &Names) -> Vec<Value> {
         out.push(service(names, &name, component, ports, false));
     }
     out
+}
+
+/// Chart 13's `startup.sh`: the restore app always gets `--backupId` (reference 8.9 §6 #13).
+const STARTUP_CHART_13: &str = "if [ \"${ZEEBE_RESTORE}\" = \"true\" ]; then\n  exec /usr/local/camunda/bin/restore --backupId=${ZEEBE_RESTORE_FROM_BACKUP_ID}\nelse\n  exec /usr/local/camunda/bin/camunda\nfi\n";
+
+/// Chart 14's `startup.sh` (reference 8.9 §4.1, verbatim): without an id or timestamps it runs
+/// a bare `restore` (the RDBMS default mode).
+const STARTUP_CHART_14: &str = r#"if [ "$ZEEBE_RESTORE" = "true" ]; then
+  if [ "${ZEEBE_RESTORE_FROM_BACKUP_ID:-}" ]; then
+    exec restore --backupId="${ZEEBE_RESTORE_FROM_BACKUP_ID}"
+  elif [ "${ZEEBE_RESTORE_FROM_TIMESTAMP:-}" ] && [ "${ZEEBE_RESTORE_TO_TIMESTAMP:-}" ]; then
+    exec restore --from="${ZEEBE_RESTORE_FROM_TIMESTAMP}" --to="${ZEEBE_RESTORE_TO_TIMESTAMP}"
+  elif [ "${ZEEBE_RESTORE_FROM_TIMESTAMP:-}" ]; then
+    exec restore --from="${ZEEBE_RESTORE_FROM_TIMESTAMP}"
+  elif [ "${ZEEBE_RESTORE_TO_TIMESTAMP:-}" ]; then
+    exec restore --to="${ZEEBE_RESTORE_TO_TIMESTAMP}"
+  else
+    exec restore
+  fi
+else
+  exec camunda
+fi
+"#;
+
+/// The broker ConfigMap: chart 13 `<sts>-configuration-unified`, chart 14
+/// `<sts>-configuration` (commit 743be3fb2a "drop the -unified suffix"; reference 8.9 §5).
+fn configmap(names: &Names, sts: &str) -> Value {
+    let (name, startup) = if names.version.at_least_8_9() {
+        (format!("{sts}-configuration"), STARTUP_CHART_14)
+    } else {
+        (format!("{sts}-configuration-unified"), STARTUP_CHART_13)
+    };
+    json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": metadata(names, "ConfigMap", &name, "zeebe-broker"),
+        "data": {"startup.sh": startup},
+    })
 }
 
 pub fn pvc_object(names: &Names, ordinal: u32) -> Value {
@@ -539,6 +603,39 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// Chart 14 (8.9): ConfigMap without `-unified`, the chart-14 startup.sh, no bundled
+    /// Elasticsearch Service, the 8.9 configuration names (reference 8.9 §2.4, §5).
+    #[test]
+    fn chart_14_names_for_8_9() {
+        let seed = seed_objects(&names(|c| {
+            c.camunda_version = CamundaVersion::V8_9;
+            c.scenario.config.continuous_backups = true;
+        }));
+        let cm = find(&seed, "ConfigMap", "camunda-zeebe-configuration").expect("configmap");
+        assert!(
+            cm["data"]["startup.sh"]
+                .as_str()
+                .unwrap()
+                .contains("    exec restore\n")
+        );
+        assert!(find(&seed, "ConfigMap", "camunda-zeebe-configuration-unified").is_none());
+        assert!(find(&seed, "Service", "camunda-elasticsearch").is_none());
+        let sts = find(&seed, "StatefulSet", "camunda-zeebe").unwrap();
+        assert_eq!(
+            sts["metadata"]["labels"]["helm.sh/chart"],
+            "camunda-platform-14.8.4"
+        );
+        let env = sts["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+        for key in [
+            "CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_STORE",
+            "CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS",
+            "CAMUNDA_DATA_SECONDARYSTORAGE_ELASTICSEARCH_BACKUP_REPOSITORYNAME",
+        ] {
+            assert!(env.contains(key), "{key}: {env}");
+        }
+        assert!(!env.contains("\"CAMUNDA_DATA_BACKUP_STORE\""), "{env}");
     }
 
     #[test]

@@ -108,6 +108,11 @@ pub struct ClusterConfig {
     /// How long one `_restore` of a snapshot takes; absent: `timing.restore_ms`.
     #[serde(default)]
     pub restore_ms: Option<u64>,
+    /// 8.9 only: continuous backups are on (`CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS`):
+    /// the brokers generate backup ids and refuse an explicit one with 400 (reference
+    /// camunda-8.9-8.10.md §2.2 step 8, §2.3).
+    #[serde(default)]
+    pub continuous_backups: bool,
 }
 
 fn yes() -> bool {
@@ -169,6 +174,7 @@ impl Default for ClusterConfig {
             camunda_version: None,
             crash_loop_ms: crash_loop_ms(),
             restore_ms: None,
+            continuous_backups: false,
         }
     }
 }
@@ -196,7 +202,7 @@ impl ClusterConfig {
     /// it one patch behind (reference 3.2).
     pub fn optimize_version_of(&self, version: super::CamundaVersion) -> String {
         match (&self.camunda_version, version) {
-            (Some(v), super::CamundaVersion::V8_8) => v.clone(),
+            (Some(v), super::CamundaVersion::V8_8 | super::CamundaVersion::V8_9) => v.clone(),
             _ => version.optimize_version().to_string(),
         }
     }
@@ -295,6 +301,7 @@ mod tests {
             include_str!("scenarios/old-chart-87.yaml"),
             include_str!("scenarios/usage-metrics-8.8.15.yaml"),
             include_str!("scenarios/long-restore.yaml"),
+            include_str!("scenarios/retention-deleted-89.yaml"),
             include_str!("scenarios/restore-failed-shards.yaml"),
         ] {
             crate::Scenario::from_yaml_str(text).expect(text);

@@ -132,7 +132,9 @@ pub fn handle(shared: &Shared, kube: Option<&KubeHandle>, req: &Req) -> Resp {
 /// `POST /sim/faults`: a scenario document; its `config` applies only when present.
 fn add_faults(world: &mut super::model::World, req: &Req) -> Resp {
     let text = String::from_utf8_lossy(&req.body).into_owned();
-    match Scenario::from_yaml_str(&text) {
+    let parsed = Scenario::from_yaml_str(&text)
+        .and_then(|s| s.check_version(world.facts.version).map(|()| s));
+    match parsed {
         Ok(s) => {
             let has_config = serde_saphyr::from_str::<Value>(&text)
                 .ok()

@@ -21,6 +21,9 @@ pub enum Outcome {
     Hang,
     /// Snapshots only: ends `PARTIAL` with failed shards (reference §7.3).
     Partial,
+    /// Zeebe on 8.9 only: a partition's backup is deleted (primary-storage retention) and the
+    /// backup ends `DELETED` (camunda-8.9-8.10.md §2.2 step 9).
+    Deleted,
 }
 
 /// A fault on matching requests.
@@ -181,8 +184,35 @@ impl Scenario {
                     "component: restore takes result: partial only (a `_restore` that ends with failed shards)".to_string(),
                 ));
             }
+            if o.result == Outcome::Deleted && o.component != "zeebe" {
+                return Err(SimError::Scenario(
+                    "result: deleted applies to component: zeebe only".to_string(),
+                ));
+            }
         }
         self.config.validate().map_err(SimError::Scenario)
+    }
+}
+
+impl Scenario {
+    /// Refuses what the simulated version does not have: the `DELETED` outcome and
+    /// continuous backups exist from 8.9 on (camunda-8.9-8.10.md §2.3).
+    pub fn check_version(&self, version: super::CamundaVersion) -> Result<(), SimError> {
+        if version.at_least_8_9() {
+            return Ok(());
+        }
+        if self.outcomes.iter().any(|o| o.result == Outcome::Deleted) {
+            return Err(SimError::Scenario(
+                "result: deleted needs --camunda-version 8.9 (8.8 and 8.7 have no DELETED state)"
+                    .to_string(),
+            ));
+        }
+        if self.config.continuous_backups {
+            return Err(SimError::Scenario(
+                "config.continuous_backups needs --camunda-version 8.9".to_string(),
+            ));
+        }
+        Ok(())
     }
 }
 

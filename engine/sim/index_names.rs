@@ -60,7 +60,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
         ));
     }
     let operate: &[&str] = match version {
-        CamundaVersion::V8_8 => &[
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 => &[
             "operate-list-view-8.3.0_",
             "operate-flownode-instance-8.3.1_",
             "operate-variable-8.3.0_",
@@ -77,7 +77,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
     };
     out.extend(operate.iter().map(|n| (web(facts, n), Owner::Operate)));
     let tasklist: &[&str] = match version {
-        CamundaVersion::V8_8 => &[
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 => &[
             "tasklist-task-8.8.0_",
             "tasklist-draft-task-variable-8.3.0_",
         ],
@@ -91,7 +91,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
         ],
     };
     out.extend(tasklist.iter().map(|n| (web(facts, n), Owner::Tasklist)));
-    if version == CamundaVersion::V8_8 {
+    if version.orchestration_cluster() {
         // camunda/camunda webapps-schema `UsageMetricTemplate` (`usage-metric`, 8.8.0) and
         // `UsageMetricTUTemplate` (`usage-metric-tu`): the live indices end with `_`.
         for n in [
@@ -124,7 +124,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
 
 /// 8.8's archived usage metrics: the templates' live index name plus a date (§7.6).
 pub fn dated_usage_metric_indices(facts: &Facts, date: &str) -> Vec<String> {
-    if facts.version != CamundaVersion::V8_8 {
+    if !facts.version.orchestration_cluster() {
         return Vec::new();
     }
     [
@@ -139,7 +139,7 @@ pub fn dated_usage_metric_indices(facts: &Facts, date: &str) -> Vec<String> {
 /// "Backups created with Camunda 8.8 versions earlier than 8.8.15 do not include dated usage
 /// metric indices" (8.8 restore docs, §7.6).
 pub fn backups_include_dated_usage_metrics(facts: &Facts) -> bool {
-    facts.version == CamundaVersion::V8_8
+    facts.version.orchestration_cluster()
         && parse_version(&facts.camunda_version()).is_some_and(|v| v >= (8, 8, 15))
 }
 

@@ -90,7 +90,9 @@
 //!   - component: webapps       # webapps|operate|tasklist|optimize|zeebe|snapshot|restore
 //!     result: failed           # failed (ends FAILED) | hang (stays IN_PROGRESS forever) |
 //!                              # partial (snapshot: ends PARTIAL, see below; restore: the
-//!                              # `_restore` ends with failed shards, see below)
+//!                              # `_restore` ends with failed shards, see below) |
+//!                              # deleted (zeebe on 8.9 only: a partition's backup deleted by
+//!                              # retention, the backup ends DELETED; camunda-8.9-8.10.md §2.2)
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -104,7 +106,7 @@
 //!   persistence_type: disk     # [disk] volumeClaimTemplate `data`, PVCs data-<sts>-N | memory
 //!                              # (emptyDir) | local (no data volume); without PVCs broker data
 //!                              # is lost when the StatefulSet scales to 0 (§7.7)
-//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7] label helm.sh/chart:
+//!   chart_version: 13.0.2      # [13.0.2 for 8.8, 12.1.0 for 8.7, 14.8.4 for 8.9] label helm.sh/chart:
 //!                              # camunda-platform-<v>; 8.7 charts < 12.1.0 ignore ZEEBE_RESTORE (§7.8)
 //!   command_override: false    # [false] the broker container's `command` bypasses startup.sh:
 //!                              # ZEEBE_RESTORE has no effect, brokers start normally (§7.8)
@@ -140,6 +142,9 @@
 //!   crash_loop_ms: 1000        # [1000] restore app crash loop: the next run starts this long
 //!                              # after the last one ended (§7.1)
 //!   restore_ms: 30             # [timing.restore_ms] how long one snapshot `_restore` takes (§7.4)
+//!   continuous_backups: false  # [false] 8.9 only: CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS
+//!                              # =true; Zeebe refuses an explicit backup id with 400 and
+//!                              # generates epoch-ms ids (camunda-8.9-8.10.md §2.2 step 8)
 //! outcomes:
 //!   - component: snapshot
 //!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
@@ -164,7 +169,8 @@
 //! Ready-made scenarios in `engine/sim/scenarios/`: `renamed.yaml`, `argocd.yaml`,
 //! `memory-storage.yaml`, `shared-datastore.yaml`, `partial-snapshot.yaml`,
 //! `old-chart-87.yaml`, `usage-metrics-8.8.15.yaml`, `long-restore.yaml`,
-//! `restore-failed-shards.yaml`.
+//! `restore-failed-shards.yaml`, and for 8.9 `retention-deleted-89.yaml` (a Zeebe backup ends
+//! `DELETED`).
 //!
 //! Always on, as on a real cluster: the restore app's crash loop (§7.1: after a successful
 //! run the container restarts and every later run logs `Brokers's data directory <dir> is not
@@ -271,6 +277,11 @@ pub enum CamundaVersion {
     V8_8,
     /// Camunda 8.7.2 (separate gateway, Operate, Tasklist; Optimize 8.7.1).
     V8_7,
+    /// Camunda 8.9.0 (orchestration cluster, chart 14.x): 8.8 plus the deltas of
+    /// shared/reference/camunda-8.9-8.10.md §2.3 (`backupId` in the Zeebe 202 body, the
+    /// `DELETED` state, explicit ids refused while continuous backups are on) and §5 (chart 14
+    /// names; the restore route needs `ZEEBE_RESTORE_FROM_BACKUP_ID`, §4.1).
+    V8_9,
 }
 
 impl CamundaVersion {
@@ -279,6 +290,7 @@ impl CamundaVersion {
         match self {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.2",
+            CamundaVersion::V8_9 => "8.9.0",
         }
     }
     /// Optimize's version; the 8.7 docs' example shows Optimize one patch behind (3.2).
@@ -286,7 +298,25 @@ impl CamundaVersion {
         match self {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.1",
+            CamundaVersion::V8_9 => "8.9.0",
         }
+    }
+    /// The minor version as users write it ("8.9").
+    pub fn minor(self) -> &'static str {
+        match self {
+            CamundaVersion::V8_8 => "8.8",
+            CamundaVersion::V8_7 => "8.7",
+            CamundaVersion::V8_9 => "8.9",
+        }
+    }
+    /// Whether the version runs the single orchestration cluster (8.8 and later) rather than
+    /// 8.7's separate gateway, Operate and Tasklist.
+    pub fn orchestration_cluster(self) -> bool {
+        self != CamundaVersion::V8_7
+    }
+    /// Whether the version has the 8.9 Zeebe backup API and chart 14 (reference 8.9 §2.3, §5).
+    pub fn at_least_8_9(self) -> bool {
+        self == CamundaVersion::V8_9
     }
 }
 
@@ -501,7 +531,7 @@ impl SimHandle {
         kv("sim_url", &self.urls.control);
         // The installation's index prefixes (§7.5), as the plans' params spell them.
         match c.camunda_version {
-            CamundaVersion::V8_8 => kv("index_prefix", &cfg.index_prefix),
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 => kv("index_prefix", &cfg.index_prefix),
             CamundaVersion::V8_7 => {
                 kv(
                     "operate_index_prefix",
@@ -654,6 +684,7 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
     if matches!(config.webapps_parts, Some(0)) {
         return Err(SimError::Config("webapps_parts must be > 0".into()));
     }
+    config.scenario.check_version(config.camunda_version)?;
     validate_prefixes(config)
 }
 
@@ -661,24 +692,28 @@ fn validate(config: &SimConfig) -> Result<(), SimError> {
 /// own prefix in place of `operate`/`tasklist` (§7.5): each version takes only its own keys.
 fn validate_prefixes(config: &SimConfig) -> Result<(), SimError> {
     let c = &config.scenario.config;
-    let wrong = match config.camunda_version {
-        CamundaVersion::V8_8 if !c.operate_index_prefix.is_empty() => "operate_index_prefix",
-        CamundaVersion::V8_8 if !c.tasklist_index_prefix.is_empty() => "tasklist_index_prefix",
+    let v = config.camunda_version;
+    let wrong = match v {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.operate_index_prefix.is_empty() => {
+            "operate_index_prefix"
+        }
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.tasklist_index_prefix.is_empty() => {
+            "tasklist_index_prefix"
+        }
         CamundaVersion::V8_7 if !c.index_prefix.is_empty() => "index_prefix",
         _ => return Ok(()),
     };
-    let use_instead = match config.camunda_version {
-        CamundaVersion::V8_8 => "8.8 prefixes every web-app index with config.index_prefix",
+    let use_instead = match v {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 => {
+            "8.8 and later prefix every web-app index with config.index_prefix"
+        }
         CamundaVersion::V8_7 => {
             "8.7 has no orchestration prefix: use config.operate_index_prefix and config.tasklist_index_prefix"
         }
     };
     Err(SimError::Config(format!(
         "config.{wrong} does not apply to Camunda {}: {use_instead}",
-        match config.camunda_version {
-            CamundaVersion::V8_8 => "8.8",
-            CamundaVersion::V8_7 => "8.7",
-        }
+        v.minor()
     )))
 }
 

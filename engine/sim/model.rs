@@ -83,7 +83,7 @@ impl Component {
     /// The servers a configuration runs.
     pub fn for_config(config: &SimConfig) -> Vec<Component> {
         let mut out = match config.camunda_version {
-            CamundaVersion::V8_8 => vec![Component::Orchestration],
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 => vec![Component::Orchestration],
             CamundaVersion::V8_7 => {
                 vec![Component::Gateway, Component::Operate, Component::Tasklist]
             }
@@ -188,7 +188,7 @@ impl World {
         let webapps_parts = config
             .webapps_parts
             .unwrap_or(match config.camunda_version {
-                CamundaVersion::V8_8 => 5,
+                CamundaVersion::V8_8 | CamundaVersion::V8_9 => 5,
                 CamundaVersion::V8_7 => 6,
             });
         let facts = Facts {

@@ -37,6 +37,8 @@ pub fn default_chart_version(version: CamundaVersion) -> &'static str {
     match version {
         CamundaVersion::V8_8 => "13.0.2",
         CamundaVersion::V8_7 => "12.1.0",
+        // H charts/camunda-platform-8.9/Chart.yaml at HEAD (reference 8.9 §1).
+        CamundaVersion::V8_9 => "14.8.4",
     }
 }
 
@@ -160,14 +162,7 @@ pub fn run(
     data_dir: &str,
 ) -> (BrokerData, Vec<String>, i32) {
     let Some(id) = backup_id else {
-        return (
-            data,
-            vec![
-                "Failed to restore broker: ZEEBE_RESTORE_FROM_BACKUP_ID is not set".to_string(),
-                "Application run failed".to_string(),
-            ],
-            1,
-        );
+        return (data, missing_id_log(), 1);
     };
     if data != BrokerData::Empty {
         return (
@@ -211,6 +206,18 @@ pub fn run(
     }
 }
 
+/// A restore app run without a backup id. Chart 13 passes `--backupId=` (empty); chart 14's
+/// `startup.sh` runs a bare `restore` (RDBMS default mode, reference 8.9 §4.1, §6 #13), which
+/// an Elasticsearch/OpenSearch installation cannot serve: the source's argument check
+/// (C RestoreApp, stored id 3552799057, §6 #14) is logged on both so one rule catches it.
+fn missing_id_log() -> Vec<String> {
+    vec![
+        "Failed to restore broker: ZEEBE_RESTORE_FROM_BACKUP_ID is not set".to_string(),
+        "Either --backupId or both --from and --to parameters must be provided".to_string(),
+        "Application run failed".to_string(),
+    ]
+}
+
 /// The echoed line with the exit code in place of `$?`.
 pub fn echo_line(template: &str, code: i32) -> String {
     template.replace('\u{0}', &code.to_string())
@@ -252,6 +259,13 @@ mod tests {
         assert!(log.contains(&"Application run failed".to_string()));
         let (_, log, _) = run(BrokerData::Empty, Some(6), Some("FAILED"), dir);
         assert!(log[0].contains("FAILED"));
+        // Chart 14 runs a bare `restore` without ZEEBE_RESTORE_FROM_BACKUP_ID (8.9 §6 #13, #14).
+        let (_, log, code) = run(BrokerData::Empty, None, Some("COMPLETED"), dir);
+        assert_eq!(code, 1);
+        assert!(
+            log.iter()
+                .any(|l| l.contains("parameters must be provided"))
+        );
     }
 
     #[test]

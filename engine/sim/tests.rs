@@ -17,3 +17,4 @@ mod restore_crash_loop;
 mod schedule_404;
 mod snapshot_partial;
 mod v87;
+mod v89;

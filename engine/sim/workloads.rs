@@ -16,7 +16,7 @@ use super::chart::{Names, key, pvc_object, seed_objects, selector};
 use super::kube::{self, DeleteDecision, KubeObjects, ObjectKey, Reconciler};
 use super::model::{Component, Shared, World, lock};
 use super::restore_app::{self, Route};
-use super::{CamundaVersion, SimConfig, SimError};
+use super::{SimConfig, SimError};
 
 /// The kubeconfig context the simulator writes.
 pub const KUBE_CONTEXT: &str = "runbook-sim";
@@ -270,7 +270,7 @@ impl CamundaWorkloads {
             self.brokers_started(world, st);
         }
         world.brokers_running = all_ready;
-        if n.version == CamundaVersion::V8_8 {
+        if n.version.orchestration_cluster() {
             world.set_up(Component::Orchestration, ready > 0 && !restore_mode);
         }
     }

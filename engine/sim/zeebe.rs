@@ -3,6 +3,11 @@
 //! 8.8 `/actuator/backupRuntime` on the orchestration port, 8.7 `/actuator/backups` on the
 //! gateway. It must not touch indices or snapshots.
 //!
+//! 8.9 deltas (shared/reference/camunda-8.9-8.10.md §2.2 steps 8-9, §2.3): the 202 body also
+//! carries `backupId`; a backup one of whose partitions was deleted (retention) is `DELETED`;
+//! with continuous backups on, an explicit id is refused with 400 and a POST without one gets
+//! a generated epoch-millisecond id.
+//!
 //! Source for messages and status mapping: camunda/camunda
 //! `dist/src/main/java/io/camunda/zeebe/shared/management/BackupEndpoint.java` and
 //! `zeebe/gateway/.../admin/backup/BackupAlreadyExistException.java`.
@@ -24,6 +29,8 @@ pub enum PartState {
     Completed,
     Failed,
     DoesNotExist,
+    /// 8.9: the partition's backup was deleted (primary-storage retention, §2.2 step 9).
+    Deleted,
 }
 
 /// One partition's backup.
@@ -63,6 +70,9 @@ impl ZeebeBackup {
             "COMPLETED"
         } else if any(PartState::Failed) {
             "FAILED"
+        } else if any(PartState::Deleted) {
+            // 8.9: "if at least one partition's backup is deleted" (§2.2 step 9).
+            "DELETED"
         } else if any(PartState::DoesNotExist) {
             "INCOMPLETE"
         } else {
@@ -115,6 +125,9 @@ impl ZeebeBackups {
                             "Failed to take backup: simulated failure of the backup store"
                                 .to_string(),
                         );
+                    } else if outcome == Outcome::Deleted && p.partition_id == 1 {
+                        // Retention removed this partition's backup right after it completed.
+                        p.state = PartState::Deleted;
                     } else {
                         p.state = PartState::Completed;
                     }
@@ -142,10 +155,25 @@ pub fn handle(world: &mut World, req: &Req, rest: &[String], prefix_list: bool) 
     }
 }
 
+/// C BackupEndpoint @9aa04023 (reference 8.9 §2.2 step 8).
+const PREDETERMINED_ID_REFUSED: &str = "Cannot take backup with predetermined backupId when continuous backups are enabled. Use POST actuator/backupRuntime without specifying a backupId.";
+
+/// The id of a take request: the body's, or with 8.9 continuous backups a generated one.
+fn requested_id(world: &World, req: &Req) -> Result<u64, Resp> {
+    let continuous = world.facts.version.at_least_8_9() && world.facts.config.continuous_backups;
+    match backup_id_from_body(&req.body) {
+        Ok(_) if continuous => Err(message(400, PREDETERMINED_ID_REFUSED)),
+        Ok(id) if id > 0 => Ok(id as u64),
+        // Generated ids are epoch milliseconds (§2.2 "Backup-id rule", §6 #7).
+        Err(_) if continuous => Ok(time::now_epoch_ms().max(world.zeebe.highest + 1)),
+        _ => Err(message(400, BAD_ID)),
+    }
+}
+
 fn take(world: &mut World, req: &Req) -> Resp {
-    let id = match backup_id_from_body(&req.body) {
-        Ok(id) if id > 0 => id as u64,
-        _ => return message(400, BAD_ID),
+    let id = match requested_id(world, req) {
+        Ok(id) => id,
+        Err(refused) => return refused,
     };
     if !world.facts.config.zeebe_backup_store {
         // The brokers reject the request (UNSUPPORTED_MESSAGE → 400) when no store is set.
@@ -196,14 +224,14 @@ fn take(world: &mut World, req: &Req) -> Resp {
             partitions,
         },
     );
-    Resp::json(
-        202,
-        &super::http::Message {
-            message: format!(
-                "A backup with id {id} has been scheduled. Use GET actuator/backups/{id} to monitor the status."
-            ),
-        },
-    )
+    let text = format!(
+        "A backup with id {id} has been scheduled. Use GET actuator/backups/{id} to monitor the status."
+    );
+    if world.facts.version.at_least_8_9() {
+        // 8.9 adds the id to the body; both fields carry the same id (§6 #6).
+        return Resp::json(202, &serde_json::json!({"backupId": id, "message": text}));
+    }
+    Resp::json(202, &super::http::Message { message: text })
 }
 
 fn query(world: &World, arg: &str, prefix_list: bool) -> Resp {
@@ -396,5 +424,7 @@ mod tests {
         );
         assert_eq!(backup(&[DoesNotExist, InProgress]).state(), "INCOMPLETE");
         assert_eq!(backup(&[Completed, InProgress]).state(), "IN_PROGRESS");
+        assert_eq!(backup(&[Completed, Deleted]).state(), "DELETED");
+        assert_eq!(backup(&[Failed, Deleted]).state(), "FAILED");
     }
 }

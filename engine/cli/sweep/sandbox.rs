@@ -35,14 +35,7 @@ pub struct Setup {
 impl Setup {
     /// `8.8 elasticsearch`.
     pub fn label(&self) -> String {
-        format!(
-            "{} {}",
-            match self.version {
-                CamundaVersion::V8_8 => "8.8",
-                CamundaVersion::V8_7 => "8.7",
-            },
-            self.datastore.as_str()
-        )
+        format!("{} {}", self.version.minor(), self.datastore.as_str())
     }
 }
 
