@@ -1769,3 +1769,63 @@ fn backup_and_restore_through_an_aws_signed_datastore() {
     assert_eq!(code, Some(0), "{text}");
     assert_restored(&sim, "aws");
 }
+
+/// Issue 15: a port-forward that dies mid-run (a pod restart, a laptop's sleep) is restarted
+/// by the engine and the run goes on to success.
+#[test]
+fn port_forwards_that_die_mid_run_are_restarted() {
+    use std::time::{Duration, Instant};
+    let sim = Sim::start_with(
+        "8.8",
+        "elasticsearch",
+        &[
+            "--port-forward",
+            "--fault",
+            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=5000,times=1",
+        ],
+    );
+    let kubectl = sim.dir().join("sim/kubectl");
+    let services = sim.dir().join("sim/port-forward-services.json");
+    let kubectl_arg = kubectl.to_str().unwrap().to_string();
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
+    let child = run_against_sim(
+        sim.dir(),
+        &plan,
+        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim
+        .get("/sim/in-flight")
+        .to_string()
+        .contains("/actuator/backupHistory/100")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the run never polled the web-app backup"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let killed = relays_of(&services);
+    assert!(!killed.is_empty());
+    for pid in &killed {
+        Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let log = std::fs::read_to_string(format!("{}.log", services.display())).unwrap();
+    assert!(
+        log.lines().count() > killed.len(),
+        "no forward was restarted:\n{log}"
+    );
+    assert!(relays_of(&services).is_empty());
+    assert!(!sim.exporting_paused());
+}
