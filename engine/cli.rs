@@ -1,9 +1,10 @@
 //! cli: the `runbook` command line. Parses arguments (clap), sets up logging to stderr, calls the
-//! library and maps outcomes to exit codes: 0 success, 1 invalid plan (validate) or failed
-//! run, 2 usage or I/O error. It holds no logic of its own beyond wiring and printing.
+//! library and maps outcomes to exit codes (`exit_code::Exit`, README's "Exit codes" table).
+//! It holds no logic of its own beyond wiring and printing.
 
 pub mod diagnostics_output;
 pub mod dry_run;
+pub mod exit_code;
 pub mod graph_view;
 pub mod how_to_continue;
 pub mod kubectl_shim;
@@ -19,6 +20,8 @@ pub mod sweep;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::cli::exit_code::Exit;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -160,7 +163,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            });
         }
     };
     logging::init(cli.verbose, color());
@@ -177,7 +184,7 @@ pub fn main() -> ExitCode {
         Command::KubectlShim(a) => crate::cli::kubectl_shim::shim(&a),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
-            ExitCode::SUCCESS
+            ExitCode::from(Exit::Ok)
         }
     }
 }
@@ -185,7 +192,7 @@ pub fn main() -> ExitCode {
 /// Prints a usage or I/O problem as a miette report and returns exit code 2.
 pub fn fail(e: impl miette::Diagnostic + Send + Sync + 'static) -> ExitCode {
     eprintln!("{:?}", miette::Report::new(e));
-    ExitCode::from(2)
+    ExitCode::from(Exit::Usage)
 }
 
 fn term_width() -> usize {
@@ -238,11 +245,11 @@ fn validate(a: &ValidateArgs) -> ExitCode {
         }
     }
     if unreadable > 0 {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Usage)
     } else if errors > 0 || (a.deny_warnings && warnings > 0) {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     }
 }
 
@@ -305,7 +312,7 @@ pub fn load_valid(
                 path.display(),
                 path.display()
             );
-            Err(ExitCode::from(2))
+            Err(ExitCode::from(Exit::Usage))
         }
     }
 }
@@ -317,7 +324,7 @@ fn graph(a: &GraphArgs) -> ExitCode {
                 "{}",
                 crate::cli::graph_view::render(&plan, &graphs, a.format)
             );
-            ExitCode::SUCCESS
+            ExitCode::from(Exit::Ok)
         }
         Err(code) => code,
     }
@@ -339,7 +346,7 @@ pub fn resolve_params(
             for e in errors {
                 eprintln!("error: {e}");
             }
-            Err(ExitCode::from(2))
+            Err(ExitCode::from(Exit::Usage))
         }
     }
 }
@@ -363,7 +370,7 @@ fn plan(a: &PlanArgs) -> ExitCode {
         "{}",
         crate::run::redact::Redactor::new(params.secret_values()).apply(&text)
     );
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }
 
 #[cfg(test)]

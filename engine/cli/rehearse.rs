@@ -15,6 +15,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::cli::exit_code::Exit;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -781,9 +783,9 @@ impl Rehearsal<'_> {
             }
         }
         if pass {
-            ExitCode::SUCCESS
+            ExitCode::from(Exit::Ok)
         } else {
-            ExitCode::from(1)
+            ExitCode::from(Exit::Failed)
         }
     }
 }

@@ -7,6 +7,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::cli::exit_code::Exit;
 use std::time::Duration;
 
 use clap::Args;
@@ -79,7 +81,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
             "{}",
             Redactor::new(params.secret_values()).apply(&crate::cli::dry_run::text(&dry))
         );
-        return ExitCode::SUCCESS;
+        return ExitCode::from(Exit::Ok);
     }
     let confirm = match confirm_destructive(&plan, a.yes) {
         Ok(c) => c,
@@ -191,11 +193,11 @@ fn execute(
                     eprintln!("warning: cannot write the report {}: {e}", path.display());
                 }
             }
-            ExitCode::from(result.outcome.exit_code())
+            ExitCode::from(Exit::from(result.outcome))
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(Exit::Usage)
         }
     }
 }
@@ -242,7 +244,7 @@ fn confirm_destructive(
             plan.name,
             destructive.join(", ")
         );
-        return Err(ExitCode::from(2));
+        return Err(ExitCode::from(Exit::Usage));
     }
     eprintln!(
         "plan `{}` has destructive steps ({}): each asks for confirmation, with its exact calls, when it is reached",
@@ -434,7 +436,7 @@ pub fn runs(a: &RunsArgs) -> ExitCode {
     let runs = journal::list(&a.state_dir);
     if runs.is_empty() {
         println!("no runs in {}", a.state_dir.display());
-        return ExitCode::SUCCESS;
+        return ExitCode::from(Exit::Ok);
     }
     println!("{:<22} {:<32} {:<20} STARTED", "RUN", "PLAN", "OUTCOME");
     for r in &runs {
@@ -453,7 +455,7 @@ pub fn runs(a: &RunsArgs) -> ExitCode {
             outcome
         );
     }
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }
 
 #[derive(Args)]
@@ -493,7 +495,7 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             "\nchoose: runbook recover {} --rollback | --resume | --abandon",
             info.run_id
         );
-        return ExitCode::SUCCESS;
+        return ExitCode::from(Exit::Ok);
     }
     let plan_path = info.dir.join("plan.yaml");
     let (plan, graphs) = match load_valid(&plan_path) {
@@ -524,7 +526,7 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             message: "abandoned by the operator with `runbook recover --abandon`".into(),
         });
         println!("run {} marked abandoned", info.run_id);
-        return ExitCode::SUCCESS;
+        return ExitCode::from(Exit::Ok);
     }
     let params =
         match crate::run::recovery::frozen_params(&plan, &state, &a.values.inputs(), &|k| {
@@ -535,7 +537,7 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
                 for e in errors {
                     eprintln!("error: {e}");
                 }
-                return ExitCode::from(2);
+                return ExitCode::from(Exit::Usage);
             }
         };
     let secrets: std::collections::HashMap<String, String> = params
@@ -557,7 +559,7 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         Ok(r) => r,
         Err(msg) => {
             eprintln!("error: {msg}");
-            return ExitCode::from(2);
+            return ExitCode::from(Exit::Usage);
         }
     };
     let run_json = json!({"id": info.run_id, "started_at": state.started_at, "plan": plan.name, "dry_run": false});

@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use crate::cli::exit_code::Exit;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -179,6 +181,6 @@ pub fn sim(a: &SimArgs) -> ExitCode {
             }
         }
         handle.shutdown().await;
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     })
 }
