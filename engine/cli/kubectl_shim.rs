@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
+use crate::cli::exit_code::Exit;
+
 use clap::Args;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,14 +39,14 @@ fn real_kubectl(args: &[String]) -> ExitCode {
         use std::os::unix::process::CommandExt;
         let err = command.exec();
         eprintln!("error: cannot run {kubectl}: {err}");
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     }
     #[cfg(not(unix))]
     match command.status() {
         Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(1)).unwrap_or(1)),
         Err(err) => {
             eprintln!("error: cannot run {kubectl}: {err}");
-            ExitCode::from(1)
+            ExitCode::from(Exit::Failed)
         }
     }
 }
@@ -53,7 +55,7 @@ fn real_kubectl(args: &[String]) -> ExitCode {
 fn port_forward(rest: &[String]) -> ExitCode {
     let (Some(resource), Some(ports)) = (rest.first(), rest.get(1)) else {
         eprintln!("error: TYPE/NAME and list of ports are required for port-forward");
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Failed);
     };
     let service = resource
         .strip_prefix("services/")
@@ -61,14 +63,14 @@ fn port_forward(rest: &[String]) -> ExitCode {
         .unwrap_or(resource);
     let Some(target) = services().remove(service) else {
         eprintln!("error: services \"{service}\" not found");
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Failed);
     };
     let (local, remote) = ports.split_once(':').unwrap_or((ports, ports));
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     else {
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Failed);
     };
     runtime.block_on(relay(local.parse().unwrap_or(0), remote, &target))
 }
@@ -102,7 +104,7 @@ async fn relay(local: u16, remote: &str, target: &str) -> ExitCode {
         Ok(l) => l,
         Err(err) => {
             eprintln!("Unable to listen on port {local}: {err}");
-            return ExitCode::from(1);
+            return ExitCode::from(Exit::Failed);
         }
     };
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(local);

@@ -22,6 +22,8 @@ mod trial;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::exit_code::Exit;
+
 use clap::{Args, ValueEnum};
 use futures::StreamExt;
 use runbook_sim::Datastore;
@@ -202,7 +204,7 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
     {
         // An empty table saying "0/0 rows passed" reads as a pass: a typo must not.
         eprintln!("{}", no_match(only, &rows));
-        return ExitCode::from(2);
+        return ExitCode::from(Exit::Usage);
     }
     let rows: Vec<Row> = rows
         .into_iter()
@@ -241,9 +243,9 @@ async fn run_sweep(a: &SweepArgs, setups: &[Setup]) -> ExitCode {
         write_report(path, setups, &done, &broken);
     }
     if broken.is_empty() && done.iter().all(|d| d.pass) {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     } else {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     }
 }
 
