@@ -241,6 +241,11 @@ impl AsyncWrite for KillableStream {
 pub struct GatedListener {
     addr: SocketAddr,
     inner: Option<TcpListener>,
+    /// While down: the port bound but not listening, so connections are refused (as to a
+    /// Service without ready pods) and the kernel does not hand the port to another process
+    /// asking for a free one (Linux picks ports without a bound socket first): a parallel
+    /// sweep row's simulator once took it and answered in the component's place.
+    reserved: Option<tokio::net::TcpSocket>,
     gate: watch::Receiver<bool>,
     /// Serve TLS (the datastore with `datastore_tls`).
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -248,6 +253,19 @@ pub struct GatedListener {
 
 /// A failed or stalled TLS handshake gives up after this long (the next client is waiting).
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(5);
+
+/// `addr` bound without listening (SO_REUSEADDR, as the listener had: connections of the
+/// closed listener may linger); `None` if the port could not be kept.
+fn reserve(addr: SocketAddr) -> Option<tokio::net::TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .ok()?;
+    socket.set_reuseaddr(true).ok()?;
+    socket.bind(addr).ok()?;
+    Some(socket)
+}
 
 impl GatedListener {
     /// The connection as the client speaks it; `None` when its TLS handshake failed.
@@ -269,12 +287,20 @@ impl axum::serve::Listener for GatedListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             if !*self.gate.borrow_and_update() {
-                self.inner = None;
+                if self.inner.take().is_some() || self.reserved.is_none() {
+                    self.reserved = reserve(self.addr);
+                }
                 // Wait for the component to come back; a closed channel means shutdown soon.
                 if self.gate.changed().await.is_err() {
                     tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
                 continue;
+            }
+            if self.inner.is_none()
+                && let Some(socket) = self.reserved.take()
+                && let Ok(l) = socket.listen(1024)
+            {
+                self.inner = Some(l);
             }
             let listener = match self.inner.as_ref() {
                 Some(l) => l,
@@ -365,6 +391,7 @@ pub async fn serve(
     let listener = GatedListener {
         addr,
         inner: Some(first),
+        reserved: None,
         gate,
         tls,
     };

@@ -219,11 +219,16 @@ impl Sandbox {
         self.command(&args, "restore").spawn()
     }
 
-    /// How the restore spawned by [`Self::spawn_restore`] ended, given its exit code.
-    pub fn ended_restore(&self, exit_code: i32) -> Ended {
+    /// How the restore spawned by [`Self::spawn_restore`] ended, if its journal says it
+    /// finished: its exit code, or (killed while writing its report, after the journal's
+    /// `run_finished`) the exit code that event records.
+    pub fn finished_restore(&self, exit_code: Option<i32>) -> Option<Ended> {
         let mut ended = self.newest_journal("restore");
-        ended.exit_code = Some(exit_code);
-        ended
+        ended.outcome.as_ref()?;
+        if exit_code.is_some() {
+            ended.exit_code = exit_code;
+        }
+        Some(ended)
     }
 
     /// `runbook recover --resume --yes` with no params: the newest unfinished run.
@@ -290,7 +295,12 @@ impl Sandbox {
                     ended.failure = None;
                     ended.run_id = event["run_id"].as_str().map(String::from);
                 }
-                Some("run_finished") => ended.outcome = event["outcome"].as_str().map(String::from),
+                Some("run_finished") => {
+                    ended.outcome = event["outcome"].as_str().map(String::from);
+                    ended.exit_code = event["exit_code"]
+                        .as_i64()
+                        .and_then(|c| i32::try_from(c).ok());
+                }
                 Some("step_failed")
                     if event["phase"] == "main"
                         && ended.failure.is_none()

@@ -245,13 +245,13 @@ pub async fn crash_row(sb: &Sandbox, point: &CrashPoint) -> Verdict {
     let status = child.wait().await;
     // A hold the run never reached must not hold the recovery.
     sb.disarm().await;
-    // `code()` is `None` when a signal ended it: a code means the run ended by itself before
-    // the SIGKILL landed (a step of a millisecond, e.g. the last one). Nothing is left to
-    // recover; the row judges the run as it ended.
+    // The run may have ended by itself before the SIGKILL landed (a step of a millisecond,
+    // e.g. the last one), or been killed after its journal's `run_finished` (writing its
+    // report): nothing is left to recover; the row judges the run as it ended.
     let reached = caught
         || matches!(point, CrashPoint::StepStart(s) if sb.started_steps("restore").contains(s));
-    if let Some(code) = status.ok().and_then(|s| s.code()).filter(|_| reached) {
-        let ended = sb.ended_restore(code);
+    let code = status.ok().and_then(|s| s.code());
+    if let Some(ended) = sb.finished_restore(code).filter(|_| reached) {
         return match judge_restore(sb, &before, &ended).await {
             Verdict::Completed => Verdict::CompletedBeforeCrash,
             other => other,
