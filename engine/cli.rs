@@ -278,13 +278,7 @@ fn print_diagnostics(files: &[FileDiagnostics], format: Format) {
 /// Loads a plan for a command that needs a valid one; prints diagnostics otherwise.
 pub fn load_valid(
     path: &std::path::Path,
-) -> Result<
-    (
-        crate::plan::Plan,
-        (crate::plan::graph::StepGraph, crate::plan::graph::StepGraph),
-    ),
-    ExitCode,
-> {
+) -> Result<(crate::plan::Plan, crate::plan::graph::PlanGraphs), ExitCode> {
     let loaded = loader::load(path).map_err(fail)?;
     let diags = loaded.diagnostics();
     let shown: Vec<_> = diags

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
-use crate::plan::graph::StepGraph;
+use crate::plan::graph::{PlanGraphs, StepGraph};
 use crate::plan::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
 use crate::run::inputs::ResolvedParams;
@@ -60,7 +60,7 @@ pub struct DryStep {
 }
 
 /// Builds the dry run of `plan` with resolved params.
-pub fn dry_run(plan: &Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedParams) -> DryRun {
+pub fn dry_run(plan: &Plan, graphs: &PlanGraphs, params: &ResolvedParams) -> DryRun {
     let scope = base_scope(plan, params);
     let mut order = 0;
     let mut steps_of = |steps: &[Step], g: &StepGraph| {
@@ -72,8 +72,8 @@ pub fn dry_run(plan: &Plan, graphs: &(StepGraph, StepGraph), params: &ResolvedPa
             })
             .collect::<Vec<_>>()
     };
-    let steps = steps_of(&plan.steps, &graphs.0);
-    let finally = steps_of(&plan.finally, &graphs.1);
+    let steps = steps_of(&plan.steps, &graphs.main);
+    let finally = steps_of(&plan.finally, &graphs.finally);
     DryRun {
         plan: plan.name.clone(),
         file: plan.source.name().to_string(),

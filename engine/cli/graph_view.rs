@@ -1,7 +1,7 @@
 //! graph_view: `runbook graph` output. Steps by stage, the critical path, and undo and
 //! finally edges drawn distinctly, as text, Graphviz DOT or Mermaid. Formatting only.
 
-use crate::plan::graph::{StepGraph, resolve_needs};
+use crate::plan::graph::{PlanGraphs, StepGraph, resolve_needs};
 use crate::plan::{Plan, Step};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -11,7 +11,7 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-pub fn render(plan: &Plan, graphs: &(StepGraph, StepGraph), format: GraphFormat) -> String {
+pub fn render(plan: &Plan, graphs: &PlanGraphs, format: GraphFormat) -> String {
     match format {
         GraphFormat::Text => text(plan, graphs),
         GraphFormat::Dot => dot(plan, graphs),
@@ -47,7 +47,7 @@ fn marks(s: &Step) -> String {
     }
 }
 
-fn text(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+fn text(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
     let mut out = format!(
         "Plan `{}`: {} steps in {} stages, {} finally steps\n",
         plan.name,
@@ -119,7 +119,7 @@ fn label(id: &str, kind: &str) -> String {
     format!("\"{}\\n({})\"", escape(id), escape(kind))
 }
 
-fn dot(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+fn dot(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
     let crit = critical(plan, main);
     let mut out = format!(
         "digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
@@ -207,7 +207,7 @@ fn mermaid_id(s: &str) -> String {
     out
 }
 
-fn mermaid(plan: &Plan, (main, fin): &(StepGraph, StepGraph)) -> String {
+fn mermaid(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
     let crit = critical(plan, main);
     let mut out = String::from("flowchart LR\n");
     for (n, stage) in main.stages().iter().enumerate() {

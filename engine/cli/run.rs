@@ -18,7 +18,7 @@ use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
 use crate::run::events::{Outcome, Phase, RunEvent};
 
 use crate::plan::Plan;
-use crate::plan::graph::StepGraph;
+use crate::plan::graph::PlanGraphs;
 use crate::run::inputs::ResolvedParams;
 use crate::run::journal::{self, Journal};
 use crate::run::recorder::LogFormat;
@@ -112,7 +112,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
 #[allow(clippy::too_many_arguments)]
 fn execute(
     plan: Plan,
-    graphs: &(StepGraph, StepGraph),
+    graphs: &PlanGraphs,
     params: &ResolvedParams,
     run_json: Json,
     journal: Option<(Journal, RunEvent)>,

@@ -21,6 +21,14 @@ pub struct StepGraph {
     pub stage: Vec<usize>,
 }
 
+/// The two graphs of a validated plan: `steps` and `finally` (whose `needs` name only other
+/// finally steps); built once by validation and handed to the run side as they are.
+#[derive(Clone, Debug)]
+pub struct PlanGraphs {
+    pub main: StepGraph,
+    pub finally: StepGraph,
+}
+
 /// `needs` entries of one step, resolved to indices, with the span of each entry.
 pub type Edges = Vec<Vec<(usize, Span)>>;
 

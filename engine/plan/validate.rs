@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::plan::decode::Decoder;
 use crate::plan::diagnostic::{Diagnostic, did_you_mean, list_names};
-use crate::plan::graph::StepGraph;
+use crate::plan::graph::PlanGraphs;
 use crate::plan::raw::{RawAuth, RawHttpTarget, RawParam, RawPlan, RawTarget, RawTargetKind, Text};
 use crate::plan::source::SourceFile;
 use crate::plan::template::Template;
@@ -34,7 +34,7 @@ pub const API_VERSION: &str = "runbook/v1";
 /// diagnostic (warnings included) either way.
 pub struct Validated {
     pub plan: Option<Plan>,
-    pub graphs: Option<(StepGraph, StepGraph)>,
+    pub graphs: Option<PlanGraphs>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -185,7 +185,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
             (jq_errors, digest(source.text()))
         });
         let graphs = steps::check_graphs(&mut c, &steps, &finally);
-        if let Some((main, fin)) = &graphs {
+        if let Some(PlanGraphs { main, finally: fin }) = &graphs {
             refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);
         }
         let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::executor::{ExecutorConfig, Executors};
 use crate::plan::Plan;
-use crate::plan::graph::StepGraph;
+use crate::plan::graph::PlanGraphs;
 use crate::run::context::{EventSink, RunEnv};
 use crate::run::events::{RunEvent, RunStart};
 use crate::run::inputs::ResolvedParams;
@@ -22,7 +22,7 @@ use crate::run::scheduler::{Interrupts, Resume, RunOptions, RunResult};
 /// Everything one run needs.
 pub struct RunRequest<'a> {
     pub plan: Plan,
-    pub graphs: &'a (StepGraph, StepGraph),
+    pub graphs: &'a PlanGraphs,
     pub params: &'a ResolvedParams,
     pub run: Json,
     /// The journal and the first event to write to it (durably) before anything runs.
@@ -200,7 +200,7 @@ mod tests {
 
     const PLAN: &str = "apiVersion: runbook/v1\nkind: Plan\nname: drive\nparams:\n  pw: {type: string, secret: true}\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a\n    http: {target: web, path: \"/{{params.pw}}\"}\nfinally:\n  - id: f\n    http: {target: web, path: /f}\n";
 
-    fn loaded() -> (Plan, (StepGraph, StepGraph), ResolvedParams) {
+    fn loaded() -> (Plan, PlanGraphs, ResolvedParams) {
         let v = crate::plan::loader::load_source(crate::plan::source::SourceFile::new(
             "drive.yaml",
             PLAN,

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::plan::Step;
-use crate::plan::graph::{Edges, StepGraph, resolve_needs};
+use crate::plan::graph::{Edges, PlanGraphs, StepGraph, resolve_needs};
 use crate::run::context::{Outputs, RunEnv};
 use crate::run::events::{Outcome, Phase, RunEvent};
 use crate::run::step_runner::{StepOutcome, run_step, run_undo};
@@ -87,7 +87,7 @@ struct MainState {
 /// Runs a plan from the start.
 pub async fn run(
     env: Arc<RunEnv>,
-    graphs: &(StepGraph, StepGraph),
+    graphs: &PlanGraphs,
     opts: &RunOptions,
     interrupts: &Interrupts,
 ) -> RunResult {
@@ -97,7 +97,7 @@ pub async fn run(
 /// Runs a plan, continuing (or rolling back) from what `resume` says was done.
 pub async fn run_with(
     env: Arc<RunEnv>,
-    graphs: &(StepGraph, StepGraph),
+    graphs: &PlanGraphs,
     opts: &RunOptions,
     interrupts: &Interrupts,
     resume: Resume,
@@ -118,7 +118,7 @@ pub async fn run_with(
         run_main(
             &env,
             &plan.steps,
-            &graphs.0,
+            &graphs.main,
             &needs,
             opts,
             interrupts,
@@ -142,7 +142,7 @@ pub async fn run_with(
     let finally_failed = run_finally(
         &env,
         &plan.finally,
-        &graphs.1,
+        &graphs.finally,
         std::mem::take(&mut state.outputs),
         opts,
         &resume.finally_done,

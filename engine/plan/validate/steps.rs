@@ -6,7 +6,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use std::time::Duration;
 
 use crate::plan::diagnostic::{Diagnostic, did_you_mean, list_names};
-use crate::plan::graph::{StepGraph, resolve_needs};
+use crate::plan::graph::{PlanGraphs, StepGraph, resolve_needs};
 use crate::plan::jq::Jq;
 use crate::plan::raw::{RawAction, RawHttp, RawKubectl, RawPlan, RawRetry, RawStep, RawWait, Text};
 use crate::plan::source::Span;
@@ -711,7 +711,7 @@ pub(super) fn check_graphs(
     c: &mut Checker<'_>,
     main: &[Step],
     finally: &[Step],
-) -> Option<(StepGraph, StepGraph)> {
+) -> Option<PlanGraphs> {
     check_needs(c, main, finally, false);
     check_needs(c, finally, main, true);
     let g = |c: &mut Checker<'_>, steps: &[Step]| {
@@ -722,7 +722,10 @@ pub(super) fn check_graphs(
     };
     let main_graph = g(c, main);
     let finally_graph = g(c, finally);
-    Some((main_graph?, finally_graph?))
+    Some(PlanGraphs {
+        main: main_graph?,
+        finally: finally_graph?,
+    })
 }
 
 fn check_needs(c: &mut Checker<'_>, steps: &[Step], other: &[Step], is_finally: bool) {
