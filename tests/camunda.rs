@@ -1511,6 +1511,75 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A backup through `runbook sim --port-forward`'s relay, caught while the first status poll
+/// of its web-app backup is held `hold_ms` by the simulator (its forwards are up by then).
+struct HeldForwardedBackup {
+    sim: Sim,
+    child: std::process::Child,
+    /// The relays' Service map (each relay's environment names it).
+    services: std::path::PathBuf,
+    /// The relay script, for `--kubectl`.
+    kubectl: String,
+}
+
+impl HeldForwardedBackup {
+    fn start(hold_ms: u64) -> Self {
+        use std::time::{Duration, Instant};
+        let fault = format!(
+            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms={hold_ms},times=1"
+        );
+        let sim = Sim::start_with(
+            "8.8",
+            "elasticsearch",
+            &["--port-forward", "--fault", &fault],
+        );
+        let services = sim.dir().join("sim/port-forward-services.json");
+        let kubectl = sim.dir().join("sim/kubectl").to_string_lossy().to_string();
+        let plan = root().join("plans/camunda/backup-8.8.yaml");
+        let child = run_against_sim(
+            sim.dir(),
+            &plan,
+            &["--set", "backup_id=100", "--kubectl", &kubectl],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !sim
+            .get("/sim/in-flight")
+            .to_string()
+            .contains("/actuator/backupHistory/100")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the run never polled the web-app backup"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            sim,
+            child,
+            services,
+            kubectl,
+        }
+    }
+
+    /// Waits for the run; its exit code and output.
+    fn finish(self) -> (Option<i32>, String, Sim, std::path::PathBuf, String) {
+        let out = self.child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (
+            out.status.code(),
+            text,
+            self.sim,
+            self.services,
+            self.kubectl,
+        )
+    }
+}
+
 /// Relays (`kubectl-shim ... port-forward`) whose environment names `services`.
 fn relays_of(services: &std::path::Path) -> Vec<u32> {
     let marker = format!("RUNBOOK_SHIM_SERVICES={}", services.display());
@@ -1538,51 +1607,18 @@ fn relays_of(services: &std::path::Path) -> Vec<u32> {
 fn recover_stops_the_port_forwards_of_a_killed_run() {
     use std::time::{Duration, Instant};
     // The first status poll of the web-app backup is held, so the run is caught mid-flight.
-    let sim = Sim::start_with(
-        "8.8",
-        "elasticsearch",
-        &[
-            "--port-forward",
-            "--fault",
-            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=120000,times=1",
-        ],
-    );
+    let HeldForwardedBackup {
+        sim,
+        mut child,
+        services,
+        kubectl: kubectl_arg,
+    } = HeldForwardedBackup::start(120_000);
     let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
     assert!(values.contains("port_forward: true"), "{values}");
     assert!(
         values.contains("orchestration_url: \"http://camunda-zeebe-gateway:9600\""),
         "{values}"
     );
-    let kubectl = sim.dir().join("sim/kubectl");
-    let services = sim.dir().join("sim/port-forward-services.json");
-    let kubectl_arg = kubectl.to_str().unwrap().to_string();
-    let plan = root().join("plans/camunda/backup-8.8.yaml");
-    let mut child = run_against_sim(
-        sim.dir(),
-        &plan,
-        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
-    )
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while relays_of(&services).len() < 3 {
-        assert!(Instant::now() < deadline, "the port-forwards never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // The held poll is in flight once the run waits on the web-app backup.
-    while !sim
-        .get("/sim/in-flight")
-        .to_string()
-        .contains("/actuator/backupHistory/100")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the run never polled the web-app backup"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     child.kill().unwrap();
     child.wait().unwrap();
     let orphans = relays_of(&services);
@@ -1631,51 +1667,16 @@ fn recover_stops_the_port_forwards_of_a_killed_run() {
 /// exit 130 after compensating) and failed (a backup whose component fails).
 #[test]
 fn port_forwards_end_with_an_interrupted_or_failed_run() {
-    use std::time::{Duration, Instant};
-    let sim = Sim::start_with(
-        "8.8",
-        "elasticsearch",
-        &[
-            "--port-forward",
-            "--fault",
-            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=120000,times=1",
-        ],
-    );
-    let kubectl = sim.dir().join("sim/kubectl");
-    let services = sim.dir().join("sim/port-forward-services.json");
-    let kubectl_arg = kubectl.to_str().unwrap().to_string();
-    let plan = root().join("plans/camunda/backup-8.8.yaml");
-    let child = run_against_sim(
-        sim.dir(),
-        &plan,
-        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !sim
-        .get("/sim/in-flight")
-        .to_string()
-        .contains("/actuator/backupHistory/100")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the run never polled the web-app backup"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(!relays_of(&services).is_empty());
+    let held = HeldForwardedBackup::start(120_000);
+    assert!(!relays_of(&held.services).is_empty());
     let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &held.child.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{text}");
+    let (code, text, sim, services, kubectl_arg) = held.finish();
+    assert_eq!(code, Some(130), "{text}");
+    let plan = root().join("plans/camunda/backup-8.8.yaml");
     assert!(
         relays_of(&services).is_empty(),
         "left after SIGINT: {:?}",
@@ -1698,6 +1699,7 @@ fn port_forwards_end_with_an_interrupted_or_failed_run() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("wait-webapps FAILED"), "{text}");
     assert!(
         relays_of(&services).is_empty(),
         "left after a failure: {:?}",
@@ -1775,41 +1777,8 @@ fn backup_and_restore_through_an_aws_signed_datastore() {
 /// by the engine and the run goes on to success.
 #[test]
 fn port_forwards_that_die_mid_run_are_restarted() {
-    use std::time::{Duration, Instant};
-    let sim = Sim::start_with(
-        "8.8",
-        "elasticsearch",
-        &[
-            "--port-forward",
-            "--fault",
-            "component=orchestration,method=GET,path=/actuator/backupHistory/*,latency_ms=5000,times=1",
-        ],
-    );
-    let kubectl = sim.dir().join("sim/kubectl");
-    let services = sim.dir().join("sim/port-forward-services.json");
-    let kubectl_arg = kubectl.to_str().unwrap().to_string();
-    let plan = root().join("plans/camunda/backup-8.8.yaml");
-    let child = run_against_sim(
-        sim.dir(),
-        &plan,
-        &["--set", "backup_id=100", "--kubectl", &kubectl_arg],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !sim
-        .get("/sim/in-flight")
-        .to_string()
-        .contains("/actuator/backupHistory/100")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the run never polled the web-app backup"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let held = HeldForwardedBackup::start(5_000);
+    let services = held.services.clone();
     let killed = relays_of(&services);
     assert!(!killed.is_empty());
     for pid in &killed {
@@ -1818,10 +1787,8 @@ fn port_forwards_that_die_mid_run_are_restarted() {
             .status()
             .unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text, sim, _, _) = held.finish();
+    assert_eq!(code, Some(0), "{text}");
     let log = std::fs::read_to_string(format!("{}.log", services.display())).unwrap();
     assert!(
         log.lines().count() > killed.len(),
