@@ -1,7 +1,7 @@
 //! plan: the plan language, from text to a valid plan. Reading files (`loader`, `source`),
 //! YAML with spans (`yaml`, and the fast reader `yaml_subset`), shape decoding (`decode`,
 //! `raw`), meaning (`validate`, `template`, `jq`, `duration`, `params`), the dependency graphs
-//! (`graph`), the JSON Schema (`schema`) and the diagnostics all of them produce. The validated
+//! (`graph`) and what each step reads (`reads`), the JSON Schema (`schema`) and the diagnostics all of them produce. The validated
 //! types themselves are in `model` and re-exported here. Nothing in this layer runs a plan,
 //! sends a request or prints.
 
@@ -15,6 +15,7 @@ pub mod model;
 pub mod params;
 pub mod plan_files;
 pub mod raw;
+pub mod reads;
 pub mod schema;
 pub mod source;
 pub mod template;

@@ -177,7 +177,7 @@ fn iteration(text: &SourceFile, steps: usize) -> Phases {
     assert_eq!(plan.steps.len(), steps);
     let t3 = Instant::now();
     let ids: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
-    let graph = StepGraph::build(&ids, &resolve_needs(&plan.steps)).ok();
+    let graph = StepGraph::build(&ids, resolve_needs(&plan.steps)).ok();
     let t4 = Instant::now();
     assert!(graph.is_some_and(|g| g.len() == steps));
     Phases {

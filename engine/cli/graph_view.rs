@@ -1,7 +1,7 @@
 //! graph_view: `runbook graph` output. Steps by stage, the critical path, and undo and
 //! finally edges drawn distinctly, as text, Graphviz DOT or Mermaid. Formatting only.
 
-use crate::plan::graph::{PlanGraphs, StepGraph, resolve_needs};
+use crate::plan::graph::{PlanGraphs, StepGraph};
 use crate::plan::{Plan, Step};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,7 +20,7 @@ pub fn render(plan: &Plan, graphs: &PlanGraphs, format: GraphFormat) -> String {
 }
 
 fn critical(plan: &Plan, g: &StepGraph) -> Vec<String> {
-    g.critical_path(&resolve_needs(&plan.steps))
+    g.critical_path()
         .into_iter()
         .map(|i| plan.steps[i].id.clone())
         .collect()
@@ -47,7 +47,12 @@ fn marks(s: &Step) -> String {
     }
 }
 
-fn text(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
+fn text(
+    plan: &Plan,
+    PlanGraphs {
+        main, finally: fin, ..
+    }: &PlanGraphs,
+) -> String {
     let mut out = format!(
         "Plan `{}`: {} steps in {} stages, {} finally steps\n",
         plan.name,
@@ -119,7 +124,12 @@ fn label(id: &str, kind: &str) -> String {
     format!("\"{}\\n({})\"", escape(id), escape(kind))
 }
 
-fn dot(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
+fn dot(
+    plan: &Plan,
+    PlanGraphs {
+        main, finally: fin, ..
+    }: &PlanGraphs,
+) -> String {
     let crit = critical(plan, main);
     let mut out = format!(
         "digraph {} {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
@@ -207,7 +217,12 @@ fn mermaid_id(s: &str) -> String {
     out
 }
 
-fn mermaid(plan: &Plan, PlanGraphs { main, finally: fin }: &PlanGraphs) -> String {
+fn mermaid(
+    plan: &Plan,
+    PlanGraphs {
+        main, finally: fin, ..
+    }: &PlanGraphs,
+) -> String {
     let crit = critical(plan, main);
     let mut out = String::from("flowchart LR\n");
     for (n, stage) in main.stages().iter().enumerate() {

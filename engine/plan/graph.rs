@@ -7,6 +7,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::plan::Step;
 use crate::plan::diagnostic::Diagnostic;
+use crate::plan::reads::PlanReads;
 use crate::plan::source::Span;
 
 /// A DAG over one list of steps: an edge `a -> b` means `b` needs `a`.
@@ -19,14 +20,20 @@ pub struct StepGraph {
     position: Vec<usize>,
     /// Stage (longest distance from a root) of each step.
     pub stage: Vec<usize>,
+    /// Each step's resolved `needs` (index and span of each entry): the graph's edges, kept
+    /// so the run side and the views never resolve names again.
+    pub needs: Edges,
 }
 
 /// The two graphs of a validated plan: `steps` and `finally` (whose `needs` name only other
-/// finally steps); built once by validation and handed to the run side as they are.
+/// finally steps), with what each step reads; built once by validation and handed to the run
+/// side as they are.
 #[derive(Clone, Debug)]
 pub struct PlanGraphs {
     pub main: StepGraph,
     pub finally: StepGraph,
+    /// Each step's reads (main and finally), by step id.
+    pub reads: PlanReads,
 }
 
 /// `needs` entries of one step, resolved to indices, with the span of each entry.
@@ -34,7 +41,7 @@ pub type Edges = Vec<Vec<(usize, Span)>>;
 
 impl StepGraph {
     /// Builds the graph; a cycle gives one diagnostic per cycle with every edge labelled.
-    pub fn build(ids: &[&str], needs: &Edges) -> Result<Self, Vec<Diagnostic>> {
+    pub fn build(ids: &[&str], needs: Edges) -> Result<Self, Vec<Diagnostic>> {
         let mut graph = DiGraph::with_capacity(ids.len(), needs.iter().map(Vec::len).sum());
         let nodes: Vec<NodeIndex> = (0..ids.len()).map(|i| graph.add_node(i)).collect();
         for (to, deps) in needs.iter().enumerate() {
@@ -44,7 +51,7 @@ impl StepGraph {
         }
         let order = match petgraph::algo::toposort(&graph, None) {
             Ok(order) => order.into_iter().map(|n| graph[n]).collect::<Vec<_>>(),
-            Err(_) => return Err(cycle_diagnostics(&graph, ids, needs)),
+            Err(_) => return Err(cycle_diagnostics(&graph, ids, &needs)),
         };
         let mut stage = vec![0; ids.len()];
         for &i in &order {
@@ -66,6 +73,7 @@ impl StepGraph {
             order,
             position,
             stage,
+            needs,
         })
     }
 
@@ -74,7 +82,8 @@ impl StepGraph {
     /// A search up from `step`, pruned at `ancestor`'s place in topological order; the
     /// visited set holds only what the search reaches (a vector sized by the whole plan,
     /// per query, made validation quadratic on plans of 10k+ steps).
-    pub fn is_ancestor(&self, ancestor: usize, step: usize, needs: &Edges) -> bool {
+    pub fn is_ancestor(&self, ancestor: usize, step: usize) -> bool {
+        let needs = &self.needs;
         if ancestor == step || self.position[ancestor] >= self.position[step] {
             return false;
         }
@@ -110,14 +119,14 @@ impl StepGraph {
     }
 
     /// The longest chain of steps (by count), root first.
-    pub fn critical_path(&self, needs: &Edges) -> Vec<usize> {
+    pub fn critical_path(&self) -> Vec<usize> {
         let Some(mut at) =
             (0..self.stage.len()).max_by_key(|&i| (self.stage[i], std::cmp::Reverse(i)))
         else {
             return Vec::new();
         };
         let mut path = vec![at];
-        while let Some(&(prev, _)) = needs[at]
+        while let Some(&(prev, _)) = self.needs[at]
             .iter()
             .find(|&&(d, _)| self.stage[d] + 1 == self.stage[at])
         {
@@ -237,18 +246,18 @@ mod tests {
     #[test]
     fn orders_stages_and_critical_path() {
         let needs = edges(&[&[], &[0], &[0], &[1, 2], &[]]);
-        let g = StepGraph::build(&["a", "b", "c", "d", "e"], &needs).unwrap();
+        let g = StepGraph::build(&["a", "b", "c", "d", "e"], needs).unwrap();
         assert_eq!(g.stages(), vec![vec![0, 4], vec![1, 2], vec![3]]);
-        assert_eq!(g.critical_path(&needs), vec![0, 1, 3]);
-        assert!(g.is_ancestor(0, 3, &needs));
-        assert!(!g.is_ancestor(4, 3, &needs));
-        assert!(!g.is_ancestor(3, 0, &needs));
+        assert_eq!(g.critical_path(), vec![0, 1, 3]);
+        assert!(g.is_ancestor(0, 3));
+        assert!(!g.is_ancestor(4, 3));
+        assert!(!g.is_ancestor(3, 0));
     }
 
     #[test]
     fn cycles_label_every_edge() {
         let needs = edges(&[&[2], &[0], &[1], &[]]);
-        let err = StepGraph::build(&["a", "b", "c", "d"], &needs).unwrap_err();
+        let err = StepGraph::build(&["a", "b", "c", "d"], needs).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].labels.len(), 3);
         assert!(

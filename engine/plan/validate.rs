@@ -185,7 +185,10 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
             (jq_errors, digest(source.text()))
         });
         let graphs = steps::check_graphs(&mut c, &steps, &finally);
-        if let Some(PlanGraphs { main, finally: fin }) = &graphs {
+        if let Some(PlanGraphs {
+            main, finally: fin, ..
+        }) = &graphs
+        {
             refs::check_references(&mut c, &params, &targets, &steps, &finally, main, fin);
         }
         let side = side.join().unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -15,6 +15,7 @@ use crate::executor::{
     KubectlTarget, OAuth2Grant, PortForwardSpec, TlsOptions,
 };
 use crate::plan::jq::JqVars;
+use crate::plan::reads::PlanReads;
 use crate::plan::{Action, Plan, Step, TargetKind};
 use crate::run::effects::Effects;
 use crate::run::events::RunEvent;
@@ -52,11 +53,8 @@ pub struct RunEnv {
     /// Asks before each destructive step (an interactive run without `--yes`); `None`: go on.
     pub confirm: Option<crate::run::confirm::Confirmer>,
     /// Steps whose expressions read `$effects` (only they pay for a snapshot).
-    reads_effects: std::collections::HashSet<String>,
-    /// Step ids each step (by id) reads outputs of, so a scope holds only what it needs.
-    reads: HashMap<String, Vec<String>>,
-    /// Whether a step's jq reads `$steps` in a way we could not resolve statically.
-    reads_all: HashMap<String, bool>,
+    /// What each step reads (from the validated plan), so a scope holds only what it needs.
+    reads: PlanReads,
 }
 
 impl RunEnv {
@@ -67,20 +65,10 @@ impl RunEnv {
         run: Json,
         sink: Arc<dyn EventSink>,
         redactor: Redactor,
+        reads: PlanReads,
     ) -> Result<Self, String> {
         let base = json!({"params": params, "run": run});
         let targets = crate::run::rendered_request::target_scope(&plan, &base)?;
-        let mut reads = HashMap::new();
-        let mut reads_all = HashMap::new();
-        let mut reads_effects = std::collections::HashSet::new();
-        for s in plan.steps.iter().chain(&plan.finally) {
-            if step_jqs(s).iter().any(|j| j.source.contains("$effects")) {
-                reads_effects.insert(s.id.clone());
-            }
-            let (ids, all) = step_reads(s);
-            reads.insert(s.id.clone(), ids);
-            reads_all.insert(s.id.clone(), all);
-        }
         let secrets: Vec<(String, String)> = plan
             .params
             .iter()
@@ -105,9 +93,7 @@ impl RunEnv {
             started_earlier: HashMap::new(),
             effects: Effects::default(),
             confirm: None,
-            reads_effects,
             reads,
-            reads_all,
         })
     }
 
@@ -259,15 +245,11 @@ impl RunEnv {
     /// The outputs a step may read, as the `steps` object of its scope.
     pub fn steps_scope(&self, step: &Step, outputs: &Outputs) -> Json {
         let pick = |id: &String| outputs.get(id).map(|o| (id.clone(), json!({"outputs": o})));
-        let map: Map<String, Json> = if self.reads_all.get(&step.id).copied().unwrap_or(false) {
-            outputs.keys().filter_map(pick).collect()
-        } else {
-            self.reads
-                .get(&step.id)
-                .into_iter()
-                .flatten()
-                .filter_map(pick)
-                .collect()
+        let reads = self.reads.get(&step.id);
+        let map: Map<String, Json> = match reads {
+            Some(r) if !r.all_steps => r.steps.iter().filter_map(pick).collect(),
+            // A step the plan does not know (none today) sees everything rather than nothing.
+            _ => outputs.keys().filter_map(pick).collect(),
         };
         Json::Object(map)
     }
@@ -279,7 +261,7 @@ impl RunEnv {
 
     /// The value of `$effects` for `step`'s expressions now: `null` when none reads it.
     pub fn effects_scope(&self, step: &Step) -> Json {
-        if self.reads_effects.contains(&step.id) {
+        if self.reads.get(&step.id).is_some_and(|r| r.effects) {
             self.effects.snapshot()
         } else {
             Json::Null
@@ -406,68 +388,6 @@ fn is_target_flag(arg: &str) -> bool {
     arg.starts_with("--context=")
         || arg.starts_with("--namespace=")
         || arg.starts_with("--kubeconfig=")
-}
-
-fn step_reads(s: &Step) -> (Vec<String>, bool) {
-    let mut ids = Vec::new();
-    let mut all = false;
-    let mut templates = s.action.templates();
-    if let Some(u) = &s.undo {
-        templates.extend(u.action.templates());
-    }
-    if let Some(b) = &s.before_retry {
-        templates.extend(b.find.iter().flat_map(Action::templates));
-        templates.extend(b.action.templates());
-    }
-    templates.extend(s.check_message.as_deref());
-    for t in templates {
-        for r in &t.refs {
-            if r.path.first().is_some_and(|p| p == "steps")
-                && let Some(id) = r.path.get(1)
-            {
-                ids.push(id.clone());
-            }
-        }
-    }
-    for jq in step_jqs(s) {
-        let refs = crate::plan::validate::refs::jq_references(&jq.source);
-        let mut found = false;
-        for (path, _, _) in refs {
-            if path.first().is_some_and(|p| p == "steps") {
-                match path.get(1) {
-                    Some(id) => {
-                        ids.push(id.clone());
-                        found = true;
-                    }
-                    None => all = true,
-                }
-            }
-        }
-        if jq.source.contains("$steps") && !found {
-            all = true;
-        }
-    }
-    ids.sort();
-    ids.dedup();
-    (ids, all)
-}
-
-/// Every jq expression of a step.
-fn step_jqs(s: &Step) -> Vec<&crate::plan::jq::Jq> {
-    let mut jqs: Vec<&crate::plan::jq::Jq> = s
-        .when
-        .iter()
-        .chain(&s.for_each)
-        .chain(&s.check)
-        .chain(s.version.as_ref().map(|v| &v.from))
-        .collect();
-    jqs.extend(s.outputs.iter().map(|o| &o.jq));
-    if let Action::Wait(w) = &s.action {
-        jqs.push(&w.until);
-        jqs.extend(&w.fail_if);
-    }
-    jqs.extend(s.before_retry.as_ref().and_then(|b| b.select.as_ref()));
-    jqs
 }
 
 /// Jittered delay: full jitter between half and all of `d`, so retries of many steps spread.

@@ -132,6 +132,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         req.run,
         recorder.clone(),
         redactor.clone(),
+        req.graphs.reads.clone(),
     ) {
         Ok(mut env) => Ok(crate::run::scheduler::run_with(
             {

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::plan::Step;
-use crate::plan::graph::{Edges, PlanGraphs, StepGraph, resolve_needs};
+use crate::plan::graph::{Edges, PlanGraphs, StepGraph};
 use crate::run::context::{Outputs, RunEnv};
 use crate::run::events::{Outcome, Phase, RunEvent};
 use crate::run::step_runner::{StepOutcome, run_step, run_undo};
@@ -104,14 +104,13 @@ pub async fn run_with(
 ) -> RunResult {
     let started = Instant::now();
     let plan = env.plan.clone();
-    let needs = resolve_needs(&plan.steps);
     let abort = CancellationToken::new();
     for (id, _) in &resume.done {
         env.effects.succeeded_earlier(id);
     }
     let (mut state, stop_reason) = if resume.rollback {
         (
-            pre_completed(&plan.steps, &needs, &resume),
+            pre_completed(&plan.steps, &graphs.main.needs, &resume),
             Some("rolled back by `runbook recover --rollback`".to_string()),
         )
     } else {
@@ -119,7 +118,6 @@ pub async fn run_with(
             &env,
             &plan.steps,
             &graphs.main,
-            &needs,
             opts,
             interrupts,
             &abort,
@@ -250,13 +248,12 @@ async fn run_main(
     env: &Arc<RunEnv>,
     steps: &[Step],
     g: &StepGraph,
-    needs: &Edges,
     opts: &RunOptions,
     interrupts: &Interrupts,
     abort: &CancellationToken,
     resume: &Resume,
 ) -> (MainState, Option<String>) {
-    let mut st = pre_completed(steps, needs, resume);
+    let mut st = pre_completed(steps, &g.needs, resume);
     let already: Vec<usize> = (0..steps.len()).filter(|&i| st.started[i]).collect();
     for i in already {
         for d in g.dependents(i) {
@@ -526,7 +523,7 @@ async fn run_finally(
     opts: &RunOptions,
     already: &[String],
 ) -> Vec<(String, String)> {
-    let needs = resolve_needs(steps);
+    let needs = &g.needs;
     let mut indegree: Vec<usize> = needs.iter().map(Vec::len).collect();
     let mut blocked = vec![false; steps.len()];
     let mut ready: VecDeque<usize> = g

@@ -174,6 +174,7 @@ async fn go_env(
         json!({"id": "r1"}),
         events.clone(),
         Redactor::default(),
+        graphs.reads.clone(),
     )
     .unwrap();
     let mut env = env;

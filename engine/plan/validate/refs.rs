@@ -6,7 +6,7 @@
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::plan::diagnostic::{Diagnostic, did_you_mean, list_names};
-use crate::plan::graph::{StepGraph, resolve_needs};
+use crate::plan::graph::StepGraph;
 use crate::plan::jq::Jq;
 use crate::plan::source::Span;
 use crate::plan::template::{Reference, Template};
@@ -42,8 +42,6 @@ struct Scope<'a> {
     finally: &'a [Step],
     main_graph: &'a StepGraph,
     finally_graph: &'a StepGraph,
-    main_needs: crate::plan::graph::Edges,
-    finally_needs: crate::plan::graph::Edges,
     index: HashMap<&'a str, (bool, usize)>,
     used_params: HashSet<String>,
 }
@@ -71,8 +69,6 @@ pub(super) fn check_references(
         finally,
         main_graph,
         finally_graph,
-        main_needs: resolve_needs(main),
-        finally_needs: resolve_needs(finally),
         index,
         used_params: HashSet::new(),
     };
@@ -474,7 +470,7 @@ fn availability(
             "a target cannot read the output of step `{id}`".into(),
             "targets are set up before any step runs; pass the value to the step instead".into(),
         )),
-        Site::Step { index, finally: false, .. } => (src_finally || !scope.main_graph.is_ancestor(src, index, &scope.main_needs)).then(|| {
+        Site::Step { index, finally: false, .. } => (src_finally || !scope.main_graph.is_ancestor(src, index)).then(|| {
             (
                 "runbook::template::not_an_ancestor",
                 "this step reads an output of `{id}`, which is not among the steps it needs".into(),
@@ -483,7 +479,7 @@ fn availability(
         }),
         Site::Step { index, finally: true, .. } => {
             if src_finally {
-                (!scope.finally_graph.is_ancestor(src, index, &scope.finally_needs)).then(|| {
+                (!scope.finally_graph.is_ancestor(src, index)).then(|| {
                     (
                         "runbook::template::not_an_ancestor",
                         "this step reads an output of `{id}`, which is not among the steps it needs".into(),
@@ -500,7 +496,7 @@ fn availability(
                 })
             }
         }
-        Site::Undo { index, .. } => (src_finally || (src != index && !scope.main_graph.is_ancestor(src, index, &scope.main_needs))).then(|| {
+        Site::Undo { index, .. } => (src_finally || (src != index && !scope.main_graph.is_ancestor(src, index))).then(|| {
             (
                 "runbook::template::undo_reads_output",
                 "an `undo` reads an output of `{id}`, which is neither its own step nor one it needs".into(),

@@ -716,7 +716,7 @@ pub(super) fn check_graphs(
     check_needs(c, finally, main, true);
     let g = |c: &mut Checker<'_>, steps: &[Step]| {
         let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
-        StepGraph::build(&ids, &resolve_needs(steps))
+        StepGraph::build(&ids, resolve_needs(steps))
             .map_err(|ds| ds.into_iter().for_each(|d| c.push(d)))
             .ok()
     };
@@ -725,6 +725,7 @@ pub(super) fn check_graphs(
     Some(PlanGraphs {
         main: main_graph?,
         finally: finally_graph?,
+        reads: crate::plan::reads::of_plan(main, finally),
     })
 }
 
