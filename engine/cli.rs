@@ -10,6 +10,7 @@ pub mod how_to_continue;
 pub mod kubectl_shim;
 pub mod logging;
 pub mod rehearse;
+pub mod request_view;
 pub mod run;
 pub mod sim;
 pub mod sim_forwarding;

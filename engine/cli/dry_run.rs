@@ -5,11 +5,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
+use crate::cli::request_view::RequestView;
 use crate::plan::graph::{PlanGraphs, StepGraph};
 use crate::plan::jq::JqVars;
 use crate::plan::{Action, Plan, Step, TargetKind};
 use crate::run::inputs::ResolvedParams;
-use crate::run::rendered_request::{RenderedRequest, render, shell_line, target_scope};
+use crate::run::rendered_request::{render, target_scope};
 
 /// The whole dry run, as printed with `--format json`.
 #[derive(Serialize)]
@@ -42,7 +43,7 @@ pub struct DryStep {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<usize>,
     pub items: Option<Vec<Json>>,
-    pub requests: Vec<RenderedRequest>,
+    pub requests: Vec<RequestView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wait: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +55,7 @@ pub struct DryStep {
     pub timeout: Option<String>,
     pub outputs: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub undo: Option<Vec<RenderedRequest>>,
+    pub undo: Option<Vec<RequestView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -143,13 +144,13 @@ fn dry_step(plan: &Plan, step: &Step, order: usize, stage: usize, scope: &Json) 
     let mut undo = step.undo.as_ref().map(|_| Vec::new());
     for s in &item_scopes {
         match render(plan, &step.action, s) {
-            Ok(r) => requests.push(mask_auth(r)),
-            Err(e) => error = Some(e),
+            Ok(r) => requests.push(RequestView::of(&r)),
+            Err(e) => error = Some(e.to_string()),
         }
         if let (Some(u), Some(list)) = (&step.undo, undo.as_mut()) {
             match render(plan, &u.action, s) {
-                Ok(r) => list.push(mask_auth(r)),
-                Err(e) => error = Some(e),
+                Ok(r) => list.push(RequestView::of(&r)),
+                Err(e) => error = Some(e.to_string()),
             }
         }
     }
@@ -250,22 +251,6 @@ fn static_items(f: &crate::plan::jq::Jq, scope: &Json) -> Option<Vec<Json>> {
     }
 }
 
-/// Credentials never show: `Authorization: Basic ***`.
-fn mask_auth(r: RenderedRequest) -> RenderedRequest {
-    match r {
-        RenderedRequest::Http(mut h) => {
-            for (k, v) in &mut h.headers {
-                if k.eq_ignore_ascii_case("authorization") {
-                    let scheme = v.split(' ').next().unwrap_or("").to_string();
-                    *v = format!("{scheme} ***");
-                }
-            }
-            RenderedRequest::Http(h)
-        }
-        other => other,
-    }
-}
-
 /// The human-readable dry run.
 pub fn text(d: &DryRun) -> String {
     let mut out = format!("Plan `{}` ({})\n", d.plan, d.file);
@@ -329,7 +314,7 @@ fn step_text(out: &mut String, s: &DryStep) {
     }
     let verb = if s.wait.is_some() { "poll" } else { "send" };
     for r in &s.requests {
-        request_text(out, r, verb, "     ");
+        r.text(out, verb, "     ");
     }
     if let Some(w) = &s.wait {
         out.push_str(&format!(
@@ -368,69 +353,11 @@ fn step_text(out: &mut String, s: &DryStep) {
     }
     if let Some(undo) = &s.undo {
         for r in undo {
-            request_text(out, r, "undo", "     ");
+            r.text(out, "undo", "     ");
         }
     }
     if let Some(e) = &s.error {
         out.push_str(&format!("     (cannot render: {e})\n"));
-    }
-}
-
-fn request_text(out: &mut String, r: &RenderedRequest, verb: &str, indent: &str) {
-    match r {
-        RenderedRequest::Http(h) => {
-            let unverified = if h.insecure {
-                "   [TLS NOT VERIFIED: insecure: true]"
-            } else {
-                ""
-            };
-            out.push_str(&format!(
-                "{indent}{verb}: {} {}{unverified}\n",
-                h.method, h.url
-            ));
-            if let Some(pf) = &h.port_forward {
-                out.push_str(&format!(
-                    "{indent}  via: kubectl port-forward {} {}:{} (target {})\n",
-                    pf.resource, pf.local_port, pf.remote_port, pf.via
-                ));
-            }
-            for (k, v) in &h.headers {
-                out.push_str(&format!("{indent}  {k}: {v}\n"));
-            }
-            if let Some(o) = &h.oauth2 {
-                out.push_str(&format!(
-                    "{indent}  Authorization: Bearer *** (OAuth2 client credentials of client `{}` from {}, fetched at run time)\n",
-                    o.client_id, o.token_url
-                ));
-            }
-            if let Some(a) = &h.aws_sigv4 {
-                out.push_str(&format!(
-                    "{indent}  Authorization: AWS4-HMAC-SHA256 *** (SigV4 for `{}` in {}, credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the web identity token, at run time)\n",
-                    a.service, a.region
-                ));
-            }
-            if let Some(j) = &h.json {
-                out.push_str(&format!("{indent}  body: {j}\n"));
-            }
-            if let Some(b) = &h.body {
-                out.push_str(&format!("{indent}  body: {b}\n"));
-            }
-            if !h.expect.is_empty() {
-                let e: Vec<String> = h.expect.iter().map(u16::to_string).collect();
-                out.push_str(&format!("{indent}  expect status: {}\n", e.join(", ")));
-            }
-        }
-        RenderedRequest::Kubectl(k) => {
-            out.push_str(&format!("{indent}{verb}: {}\n", shell_line(&k.argv)));
-            if let Some(s) = &k.stdin {
-                out.push_str(&format!("{indent}  stdin: {s}\n"));
-            }
-        }
-        RenderedRequest::Exec { executor, input } => {
-            out.push_str(&format!(
-                "{indent}{verb}: runbook-executor-{executor} <<< {input}\n"
-            ));
-        }
     }
 }
 

@@ -62,7 +62,7 @@ pub struct CommonRunArgs {
     pub kubectl: PathBuf,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+fn parse_duration(s: &str) -> Result<Duration, crate::plan::duration::DurationError> {
     crate::plan::duration::parse(s)
 }
 

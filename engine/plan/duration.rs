@@ -3,17 +3,35 @@
 
 use std::time::Duration;
 
+/// Why a text is not a duration; the message says how to write it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("empty duration")]
+    Empty,
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("`{0}` is out of range")]
+    OutOfRange(String),
+    #[error("`{text}` is not a duration: expected a number before `{rest}`")]
+    NumberExpected { text: String, rest: String },
+    #[error("`{0}` has no unit: write `{0}s` for seconds")]
+    NoUnit(String),
+    #[error("unknown unit `{unit}` in `{text}`: use ms, s, m, h or d")]
+    UnknownUnit { unit: String, text: String },
+}
+
 /// Parses a duration such as `1h30m` or `250ms`.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
     if t.is_empty() {
-        return Err("empty duration".into());
+        return Err(DurationError::Empty);
     }
     // A bare number is seconds, as YAML's `timeout: 30` in a plan: the same syntax on the
     // command line (`--timeout 30`) and in plans.
     if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        let seconds: f64 = t.parse().map_err(|_| format!("`{t}` is not a number"))?;
-        return Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{t}` is out of range"));
+        let seconds: f64 = t.parse().map_err(|_| DurationError::NotANumber(t.into()))?;
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| DurationError::OutOfRange(t.into()));
     }
     let mut total = Duration::ZERO;
     let mut rest = t;
@@ -22,13 +40,14 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .find(|c: char| !c.is_ascii_digit() && c != '.')
             .unwrap_or(rest.len());
         if digits == 0 {
-            return Err(format!(
-                "`{t}` is not a duration: expected a number before `{rest}`"
-            ));
+            return Err(DurationError::NumberExpected {
+                text: t.into(),
+                rest: rest.into(),
+            });
         }
         let number: f64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("`{}` is not a number", &rest[..digits]))?;
+            .map_err(|_| DurationError::NotANumber(rest[..digits].into()))?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -41,15 +60,16 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "m" => 60.0,
             "h" => 3600.0,
             "d" => 86_400.0,
-            "" => return Err(format!("`{t}` has no unit: write `{t}s` for seconds")),
+            "" => return Err(DurationError::NoUnit(t.into())),
             other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{t}`: use ms, s, m, h or d"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    unit: other.into(),
+                    text: t.into(),
+                });
             }
         };
         total += Duration::try_from_secs_f64(number * scale)
-            .map_err(|_| format!("`{t}` is out of range"))?;
+            .map_err(|_| DurationError::OutOfRange(t.into()))?;
     }
     Ok(total)
 }

@@ -16,6 +16,25 @@ use serde_json::Value as Json;
 
 use crate::plan::source::Span;
 
+/// Why an expression gave no value at run time.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// It does not compile (validation refuses this first; kept for expressions made at run
+    /// time), with every compiler message.
+    #[error("{}", .0.join("; "))]
+    Compile(Vec<String>),
+    /// jq raised an error on this input (`error(...)`, a type error, ...).
+    #[error("jq error: {0}")]
+    Runtime(String),
+}
+
+/// Callers that still carry errors as text take an evaluation error as its message.
+impl From<EvalError> for String {
+    fn from(e: EvalError) -> String {
+        e.to_string()
+    }
+}
+
 /// Variables every expression may read, in this order.
 pub const VARS: &[&str] = &["$params", "$steps", "$run", "$item", "$targets", "$effects"];
 
@@ -71,13 +90,9 @@ impl Jq {
     }
 
     /// Runs the expression and returns its first output (`null` if it has none).
-    pub fn eval(&self, input: &Json, vars: &JqVars<'_>) -> Result<Json, String> {
-        let filter = compiled(&self.source).map_err(|errs| {
-            errs.into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+    pub fn eval(&self, input: &Json, vars: &JqVars<'_>) -> Result<Json, EvalError> {
+        let filter = compiled(&self.source)
+            .map_err(|errs| EvalError::Compile(errs.into_iter().map(|e| e.message).collect()))?;
         let values = [
             vars.params,
             vars.steps,
@@ -92,12 +107,12 @@ impl Jq {
         match out.next() {
             None => Ok(Json::Null),
             Some(Ok(v)) => Ok(from_val(&v)),
-            Some(Err(e)) => Err(format!("jq error: {e}")),
+            Some(Err(e)) => Err(EvalError::Runtime(e.to_string())),
         }
     }
 
     /// Runs the expression as a condition: jq truthiness (only `false` and `null` are false).
-    pub fn truthy(&self, input: &Json, vars: &JqVars<'_>) -> Result<bool, String> {
+    pub fn truthy(&self, input: &Json, vars: &JqVars<'_>) -> Result<bool, EvalError> {
         self.eval(input, vars)
             .map(|v| !matches!(v, Json::Null | Json::Bool(false)))
     }

@@ -322,7 +322,7 @@ impl JsonTemplate {
     }
 
     /// Renders every template; whole-string `{{path}}` keeps the value's type.
-    pub fn render(&self, scope: &Json) -> Result<Json, String> {
+    pub fn render(&self, scope: &Json) -> Result<Json, crate::plan::template::TemplateRenderError> {
         Ok(match self {
             JsonTemplate::Literal(v) => v.clone(),
             JsonTemplate::Text(t) => t.render_value(scope)?,

@@ -5,15 +5,50 @@
 use serde_json::Value as Json;
 
 use crate::plan::ParamType;
+use crate::plan::duration::DurationError;
+
+/// Why a value does not fit a param's type; the message names what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CoerceError {
+    /// A value of the wrong kind (`expected an integer, found a list`).
+    #[error("expected {expected}, found {found}")]
+    WrongKind {
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// A string that does not parse as the type (`` `x` is not an integer ``).
+    #[error("`{text}` is not {what}")]
+    NotA { text: String, what: &'static str },
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    #[error("URL scheme `{0}` is not http or https")]
+    UrlScheme(String),
+    #[error("`{text}` is not a URL: {reason}")]
+    Url { text: String, reason: String },
+}
+
+fn wrong(expected: &'static str, v: &Json) -> CoerceError {
+    CoerceError::WrongKind {
+        expected,
+        found: kind(v),
+    }
+}
+
+fn not_a(text: &str, what: &'static str) -> CoerceError {
+    CoerceError::NotA {
+        text: text.into(),
+        what,
+    }
+}
 
 /// Converts `v` to type `ty`. Strings are parsed, so `--set port=9600` works.
-pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
+pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, CoerceError> {
     match ty {
         ParamType::String => match v {
             Json::String(_) => Ok(v.clone()),
             Json::Number(n) => Ok(Json::String(n.to_string())),
             Json::Bool(b) => Ok(Json::String(b.to_string())),
-            _ => Err(format!("expected a string, found {}", kind(v))),
+            _ => Err(wrong("a string", v)),
         },
         ParamType::Integer => match v {
             Json::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
@@ -21,8 +56,8 @@ pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
                 .trim()
                 .parse::<i64>()
                 .map(Json::from)
-                .map_err(|_| format!("`{s}` is not an integer")),
-            _ => Err(format!("expected an integer, found {}", kind(v))),
+                .map_err(|_| not_a(s, "an integer")),
+            _ => Err(wrong("an integer", v)),
         },
         ParamType::Number => match v {
             Json::Number(_) => Ok(v.clone()),
@@ -32,40 +67,40 @@ pub fn coerce(v: &Json, ty: ParamType) -> Result<Json, String> {
                 .ok()
                 .and_then(serde_json::Number::from_f64)
                 .map(Json::Number)
-                .ok_or_else(|| format!("`{s}` is not a number")),
-            _ => Err(format!("expected a number, found {}", kind(v))),
+                .ok_or_else(|| not_a(s, "a number")),
+            _ => Err(wrong("a number", v)),
         },
         ParamType::Boolean => match v {
             Json::Bool(_) => Ok(v.clone()),
             Json::String(s) => match s.trim() {
                 "true" => Ok(Json::Bool(true)),
                 "false" => Ok(Json::Bool(false)),
-                _ => Err(format!("`{s}` is not true or false")),
+                _ => Err(not_a(s, "true or false")),
             },
-            _ => Err(format!("expected true or false, found {}", kind(v))),
+            _ => Err(wrong("true or false", v)),
         },
         ParamType::Duration => match v {
-            Json::String(s) => crate::plan::duration::parse(s).map(|_| v.clone()),
+            Json::String(s) => Ok(crate::plan::duration::parse(s).map(|_| v.clone())?),
             Json::Number(n) if n.is_u64() => Ok(Json::String(format!("{n}s"))),
-            _ => Err(format!(
-                "expected a duration such as `30s`, found {}",
-                kind(v)
-            )),
+            _ => Err(wrong("a duration such as `30s`", v)),
         },
         ParamType::Url => match v {
             Json::String(s) => match url::Url::parse(s) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {
                     Ok(Json::String(s.trim_end_matches('/').to_string()))
                 }
-                Ok(u) => Err(format!("URL scheme `{}` is not http or https", u.scheme())),
-                Err(e) => Err(format!("`{s}` is not a URL: {e}")),
+                Ok(u) => Err(CoerceError::UrlScheme(u.scheme().into())),
+                Err(e) => Err(CoerceError::Url {
+                    text: s.clone(),
+                    reason: e.to_string(),
+                }),
             },
-            _ => Err(format!("expected a URL, found {}", kind(v))),
+            _ => Err(wrong("a URL", v)),
         },
         ParamType::List => match v {
             Json::Array(_) => Ok(v.clone()),
             Json::String(s) => Ok(Json::Array(split_list(s))),
-            _ => Err(format!("expected a list, found {}", kind(v))),
+            _ => Err(wrong("a list", v)),
         },
     }
 }

@@ -17,6 +17,25 @@ use serde_json::Value as Json;
 
 use crate::plan::source::Span;
 
+/// Why a template did not render. Validation refuses most causes up front (unknown names,
+/// unknown helpers); what remains is a value missing at run time or a helper failing on it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateRenderError {
+    /// A variable with no value (`{{steps.a.outputs.x}}` before `a` produced `x`).
+    #[error("`{0}` has no value")]
+    MissingValue(String),
+    /// Any other handlebars failure, in its own words.
+    #[error("{0}")]
+    Handlebars(String),
+}
+
+/// Callers that still carry errors as text take a template error as its message.
+impl From<TemplateRenderError> for String {
+    fn from(e: TemplateRenderError) -> String {
+        e.to_string()
+    }
+}
+
 /// Helpers templates may call, besides the block helpers `if`, `unless`, `each` and `with`.
 pub const HELPERS: &[&str] = &[
     "json", "default", "now", "eq", "ne", "not", "and", "or", "len", "lookup",
@@ -192,7 +211,7 @@ impl Template {
     }
 
     /// Renders against `scope`.
-    pub fn render(&self, scope: &Json) -> Result<String, String> {
+    pub fn render(&self, scope: &Json) -> Result<String, TemplateRenderError> {
         let parsed = match &self.body {
             Body::Literal => return Ok(self.source.clone()),
             Body::Simple(pieces) => return Ok(self.render_simple(pieces, scope)),
@@ -203,8 +222,9 @@ impl Template {
         let mut out = handlebars::StringOutput::new();
         parsed
             .render(&REGISTRY, &ctx, &mut rc, &mut out)
-            .map_err(|e| render_message(&e))?;
-        out.into_string().map_err(|e| e.to_string())
+            .map_err(|e| render_error(&e))?;
+        out.into_string()
+            .map_err(|e| TemplateRenderError::Handlebars(e.to_string()))
     }
 
     /// What handlebars would print: a missing value prints nothing (no strict mode), values
@@ -235,7 +255,7 @@ impl Template {
 
     /// Renders to a typed value: a whole-string `{{path}}` yields the value itself (so
     /// `backupId: "{{params.backup_id}}"` stays a number); anything else yields a string.
-    pub fn render_value(&self, scope: &Json) -> Result<Json, String> {
+    pub fn render_value(&self, scope: &Json) -> Result<Json, TemplateRenderError> {
         if let Some(path) = self.whole_path()
             && let Some(v) = lookup(scope, path)
         {
@@ -254,10 +274,12 @@ pub fn lookup<'a>(scope: &'a Json, path: &[String]) -> Option<&'a Json> {
     })
 }
 
-fn render_message(e: &RenderError) -> String {
+fn render_error(e: &RenderError) -> TemplateRenderError {
     match e.reason() {
-        RenderErrorReason::MissingVariable(Some(path)) => format!("`{path}` has no value"),
-        other => other.to_string(),
+        RenderErrorReason::MissingVariable(Some(path)) => {
+            TemplateRenderError::MissingValue(path.clone())
+        }
+        other => TemplateRenderError::Handlebars(other.to_string()),
     }
 }
 

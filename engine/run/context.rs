@@ -4,23 +4,19 @@
 //! It decides nothing about ordering or retries.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::executor::{
-    ActionRequest, ExecRequest, Executor, HttpAuth, HttpBody, HttpRequest, KubectlRequest,
-    KubectlTarget, OAuth2Grant, PortForwardSpec, TlsOptions,
-};
+use crate::executor::{ActionRequest, Executor};
 use crate::plan::jq::JqVars;
 use crate::plan::reads::PlanReads;
-use crate::plan::{Action, Plan, Step, TargetKind};
+use crate::plan::{Action, Plan, Step};
 use crate::run::effects::Effects;
 use crate::run::events::RunEvent;
 use crate::run::redact::Redactor;
-use crate::run::rendered_request::RenderedRequest;
+use crate::run::rendered_request::RenderError;
 
 /// Receives every event of a run (journal, progress, report).
 pub trait EventSink: Send + Sync {
@@ -66,7 +62,7 @@ impl RunEnv {
         sink: Arc<dyn EventSink>,
         redactor: Redactor,
         reads: PlanReads,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RenderError> {
         let base = json!({"params": params, "run": run});
         let targets = crate::run::rendered_request::target_scope(&plan, &base)?;
         let secrets: Vec<(String, String)> = plan
@@ -279,115 +275,10 @@ impl RunEnv {
         }
     }
 
-    /// Renders an action and converts it to what the executor takes.
-    pub fn request(&self, action: &Action, scope: &Json) -> Result<ActionRequest, String> {
-        let rendered = crate::run::rendered_request::render(&self.plan, action, scope)?;
-        let probe = match action {
-            Action::Wait(w) => &w.probe,
-            other => other,
-        };
-        Ok(match (rendered, probe) {
-            (RenderedRequest::Http(h), Action::Http(a)) => {
-                let Some(TargetKind::Http(t)) = self.plan.target(&h.target).map(|t| &t.kind) else {
-                    return Err(format!("unknown target `{}`", h.target));
-                };
-                let mut req = HttpRequest::new(h.method, h.url);
-                let sigv4 = h.aws_sigv4.map(|a| {
-                    let a = *a;
-                    HttpAuth::AwsSigV4 {
-                        region: a.region,
-                        service: a.service,
-                    }
-                });
-                req.auth = h
-                    .oauth2
-                    .map(|o| {
-                        let o = *o;
-                        HttpAuth::OAuth2(OAuth2Grant {
-                            token_url: o.token_url,
-                            client_id: o.client_id,
-                            client_secret: o.client_secret,
-                            scope: o.scope,
-                            audience: o.audience,
-                        })
-                    })
-                    .or(sigv4);
-                req.headers = h
-                    .headers
-                    .into_iter()
-                    .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type") || h.body.is_some())
-                    .collect();
-                req.body = h.json.map(HttpBody::Json).or(h.body.map(HttpBody::Text));
-                // An empty value (a param left at its default) means "not set".
-                let opt = |t: &Option<crate::plan::template::Template>| -> Result<Option<String>, String> {
-                    Ok(match t {
-                        Some(t) => Some(t.render(scope)?).filter(|v| !v.trim().is_empty()),
-                        None => None,
-                    })
-                };
-                req.tls = TlsOptions {
-                    ca_file: opt(&t.ca_file)?.map(PathBuf::from),
-                    ca_pem: opt(&t.ca_pem)?,
-                    client_cert: opt(&t.client_cert_file)?.map(PathBuf::from),
-                    client_key: opt(&t.client_key_file)?.map(PathBuf::from),
-                    server_name: opt(&t.server_name)?,
-                    insecure: t.insecure,
-                };
-                req.connect_timeout = t.connect_timeout;
-                req.timeout = t.timeout;
-                req.expect = h.expect;
-                req.max_response_bytes = a.max_response_bytes;
-                req.port_forward = match h.port_forward {
-                    Some(pf) => Some(PortForwardSpec {
-                        kubectl: self.kubectl_target(&pf.via, scope)?,
-                        resource: pf.resource,
-                        remote_port: pf.remote_port,
-                        local_port: pf.local_port,
-                    }),
-                    None => None,
-                };
-                ActionRequest::Http(req)
-            }
-            (RenderedRequest::Kubectl(k), Action::Kubectl(a)) => {
-                let mut req =
-                    KubectlRequest::new(k.argv.into_iter().skip(1).filter(|a| !is_target_flag(a)));
-                req.target = self.kubectl_target(&k.target, scope)?;
-                req.stdin = k.stdin;
-                req.expect_exit = a.expect_exit.clone();
-                ActionRequest::Kubectl(req)
-            }
-            (RenderedRequest::Exec { executor, input }, _) => {
-                ActionRequest::Exec(ExecRequest { executor, input })
-            }
-            _ => return Err("internal: rendered request does not match its action".into()),
-        })
+    /// Renders an action into what the executor takes.
+    pub fn request(&self, action: &Action, scope: &Json) -> Result<ActionRequest, RenderError> {
+        crate::run::rendered_request::render(&self.plan, action, scope).map(|r| r.request)
     }
-
-    fn kubectl_target(&self, name: &str, scope: &Json) -> Result<KubectlTarget, String> {
-        let Some(TargetKind::Kubectl(k)) = self.plan.target(name).map(|t| &t.kind) else {
-            return Err(format!("unknown kubectl target `{name}`"));
-        };
-        let field =
-            |t: &Option<crate::plan::template::Template>| -> Result<Option<String>, String> {
-                Ok(t.as_ref()
-                    .map(|t| t.render(scope))
-                    .transpose()?
-                    .filter(|s| !s.is_empty()))
-            };
-        Ok(KubectlTarget {
-            context: field(&k.context)?,
-            namespace: field(&k.namespace)?,
-            kubeconfig: field(&k.kubeconfig)?.map(PathBuf::from),
-        })
-    }
-}
-
-/// `request::render` puts the target's flags into the argv for display; the executor adds
-/// them itself from the target.
-fn is_target_flag(arg: &str) -> bool {
-    arg.starts_with("--context=")
-        || arg.starts_with("--namespace=")
-        || arg.starts_with("--kubeconfig=")
 }
 
 /// Jittered delay: full jitter between half and all of `d`, so retries of many steps spread.

@@ -148,7 +148,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
             req.resume,
         )
         .await),
-        Err(e) => Err(redactor.apply(&e)),
+        Err(e) => Err(redactor.apply(&e.to_string())),
     };
     // Port-forwards end with the run, whatever happened.
     executors.shutdown().await;

@@ -206,7 +206,7 @@ pub fn resolve(
                 Some(ParamDefault::Minted(t)) => match t
                     .render(&Json::Null)
                     .map_err(|e| e.to_string())
-                    .and_then(|s| coerce(&Json::String(s), p.ty))
+                    .and_then(|s| coerce(&Json::String(s), p.ty).map_err(|e| e.to_string()))
                 {
                     Ok(v) => {
                         out.minted.push(p.name.clone());

@@ -1,104 +1,61 @@
-//! rendered_request: renders a step's action against a scope into the exact request that will be
-//! sent: full URL with query, headers (auth included), body; or the kubectl argv. The dry
-//! run prints these; the run hands them to executors. It sends nothing.
+//! rendered_request: renders a step's action against a scope, once, into the executor's own
+//! request type ([`ActionRequest`]): full URL with query, headers (auth included), body, TLS,
+//! timeouts, port-forward; or the kubectl argv and target. The run hands that request to the
+//! executors and the dry run displays the same value, so what is shown is what is sent. It
+//! sends nothing and decides nothing about retries.
 
-use serde::Serialize;
+use std::path::PathBuf;
+
 use serde_json::{Map, Value as Json, json};
 
-use crate::plan::template::Template;
-use crate::plan::{Action, Auth, Body, HttpTarget, KubectlTarget, Plan, TargetKind};
+use crate::executor::{
+    ActionRequest, ExecRequest, HttpAuth, HttpBody, HttpRequest, KubectlRequest,
+    KubectlTarget as ExecKubectlTarget, OAuth2Grant, PortForwardSpec, TlsOptions,
+};
+use crate::plan::template::{Template, TemplateRenderError};
+use crate::plan::{Action, Auth, Body, HttpTarget, Plan, TargetKind};
 
-/// A request ready to send.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum RenderedRequest {
-    Http(RenderedHttp),
-    Kubectl(RenderedKubectl),
-    Exec { executor: String, input: Json },
+/// Why an action could not be rendered into a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed on this scope (a missing value, a failing helper).
+    #[error(transparent)]
+    Template(#[from] TemplateRenderError),
+    /// The action names a target that is not a target of that kind (validation prevents it).
+    #[error("unknown {kind} target `{name}`")]
+    UnknownTarget { kind: &'static str, name: String },
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RenderedHttp {
-    pub target: String,
-    pub method: String,
-    /// Full URL, query included.
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub json: Option<Json>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    pub expect: Vec<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port_forward: Option<RenderedPortForward>,
-    /// The target does not verify TLS certificates (`insecure: true`): shown loudly.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub insecure: bool,
-    /// The bearer token comes from this OAuth2 grant at run time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oauth2: Option<Box<RenderedOAuth2>>,
-    /// Signed with AWS SigV4 at run time.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aws_sigv4: Option<Box<RenderedSigV4>>,
+/// Callers that still carry errors as text take a render error as its message.
+impl From<RenderError> for String {
+    fn from(e: RenderError) -> String {
+        e.to_string()
+    }
 }
 
-/// AWS SigV4 as rendered: where, for what; credentials come from the AWS environment.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RenderedSigV4 {
-    pub region: String,
-    pub service: String,
-}
-
-/// An OAuth2 client-credentials grant as rendered; the secret is never serialized.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RenderedOAuth2 {
-    pub token_url: String,
-    pub client_id: String,
-    #[serde(skip)]
-    pub client_secret: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audience: Option<String>,
+/// A request ready to send, with the plan names the dry run shows beside it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderedRequest {
+    /// The plan target it goes to (`None` for an exec action).
+    pub target: Option<String>,
+    /// The kubectl target a port-forwarded HTTP request goes through.
+    pub via: Option<String>,
+    /// Exactly what the executor gets.
+    pub request: ActionRequest,
 }
 
 /// Header names and values, in order.
 type Headers = Vec<(String, String)>;
 
-/// Credentials applied at run time instead of a header.
-#[derive(Default)]
-struct Signer {
-    oauth2: Option<Box<RenderedOAuth2>>,
-    aws_sigv4: Option<Box<RenderedSigV4>>,
-}
-
 /// What a target's chosen `auth` alternative sends.
 enum Credential {
     Header(String),
-    OAuth2(Box<RenderedOAuth2>),
-    SigV4(Box<RenderedSigV4>),
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RenderedPortForward {
-    pub via: String,
-    pub resource: String,
-    pub remote_port: u16,
-    pub local_port: u16,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RenderedKubectl {
-    pub target: String,
-    /// The full argv, `kubectl` first.
-    pub argv: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
+    Signed(HttpAuth),
 }
 
 /// Renders the fields of every target into `scope.targets`, so templates can read
 /// `{{targets.x.url}}`.
-pub fn target_scope(plan: &Plan, scope: &Json) -> Result<Json, String> {
+pub fn target_scope(plan: &Plan, scope: &Json) -> Result<Json, RenderError> {
     let mut out = Map::new();
     for t in &plan.targets {
         let v = match &t.kind {
@@ -117,93 +74,164 @@ pub fn target_scope(plan: &Plan, scope: &Json) -> Result<Json, String> {
     Ok(Json::Object(out))
 }
 
-fn opt(t: Option<&Template>, scope: &Json) -> Result<Json, String> {
-    t.map_or(Ok(Json::Null), |t| t.render(scope).map(Json::String))
+fn opt(t: Option<&Template>, scope: &Json) -> Result<Json, RenderError> {
+    Ok(t.map_or(Ok(Json::Null), |t| t.render(scope).map(Json::String))?)
 }
 
-/// Renders `action` (not a wait: render its probe) against `scope`.
-pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequest, String> {
+/// Renders `action` (a wait: its probe) against `scope`.
+pub fn render(plan: &Plan, action: &Action, scope: &Json) -> Result<RenderedRequest, RenderError> {
     match action {
-        Action::Http(h) => {
-            let Some(TargetKind::Http(target)) = plan.target(&h.target).map(|t| &t.kind) else {
-                return Err(format!("unknown HTTP target `{}`", h.target));
-            };
-            let base = target.url.render(scope)?;
-            let mut url = join_url(&base, &h.path.render(scope)?);
-            let query: Vec<(String, String)> = h
-                .query
-                .iter()
-                .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
-                .collect::<Result<_, _>>()?;
-            append_query(&mut url, &query);
-            let (mut headers, signer) = target_headers(target, scope)?;
-            for (k, v) in &h.headers {
-                headers.push((k.clone(), v.render(scope)?));
-            }
-            let (json, body) = match &h.body {
-                Some(Body::Json(j)) => (Some(j.render(scope)?), None),
-                Some(Body::Text(t)) => (None, Some(t.render(scope)?)),
-                None => (None, None),
-            };
-            if json.is_some() {
-                headers.push(("Content-Type".into(), "application/json".into()));
-            }
-            Ok(RenderedRequest::Http(RenderedHttp {
-                target: h.target.clone(),
-                method: h.method.clone(),
-                url,
-                headers,
-                json,
-                body,
-                expect: h.expect.clone(),
-                port_forward: port_forward(target, scope)?,
-                insecure: target.insecure,
-                oauth2: signer.oauth2,
-                aws_sigv4: signer.aws_sigv4,
-            }))
-        }
+        Action::Http(h) => render_http(plan, h, scope),
         Action::Kubectl(k) => {
-            let Some(TargetKind::Kubectl(target)) = plan.target(&k.target).map(|t| &t.kind) else {
-                return Err(format!("unknown kubectl target `{}`", k.target));
-            };
-            let mut argv = vec!["kubectl".to_string()];
-            argv.extend(target_flags(target, scope)?);
-            for a in &k.args {
-                argv.push(a.render(scope)?);
-            }
-            Ok(RenderedRequest::Kubectl(RenderedKubectl {
-                target: k.target.clone(),
-                argv,
-                stdin: k.stdin.as_ref().map(|s| s.render(scope)).transpose()?,
-            }))
+            let target = kubectl_target(plan, &k.target, scope)?;
+            let mut req = KubectlRequest::new(
+                k.args
+                    .iter()
+                    .map(|a| a.render(scope))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            req.target = target;
+            req.stdin = k.stdin.as_ref().map(|s| s.render(scope)).transpose()?;
+            req.expect_exit = k.expect_exit.clone();
+            Ok(RenderedRequest {
+                target: Some(k.target.clone()),
+                via: None,
+                request: ActionRequest::Kubectl(req),
+            })
         }
-        Action::Exec(e) => Ok(RenderedRequest::Exec {
-            executor: e.executor.clone(),
-            input: e.with.render(scope)?,
+        Action::Exec(e) => Ok(RenderedRequest {
+            target: None,
+            via: None,
+            request: ActionRequest::Exec(ExecRequest {
+                executor: e.executor.clone(),
+                input: e.with.render(scope)?,
+            }),
         }),
         Action::Wait(w) => render(plan, &w.probe, scope),
     }
 }
 
-/// `--context`, `--namespace`, `--kubeconfig` from a kubectl target (empty values skipped).
-pub fn target_flags(target: &KubectlTarget, scope: &Json) -> Result<Vec<String>, String> {
-    let mut flags = Vec::new();
-    for (flag, t) in [
-        ("--context", &target.context),
-        ("--namespace", &target.namespace),
-        ("--kubeconfig", &target.kubeconfig),
-    ] {
-        if let Some(t) = t {
-            let v = t.render(scope)?;
-            if !v.is_empty() {
-                flags.push(format!("{flag}={v}"));
-            }
-        }
+fn render_http(
+    plan: &Plan,
+    h: &crate::plan::HttpAction,
+    scope: &Json,
+) -> Result<RenderedRequest, RenderError> {
+    let Some(TargetKind::Http(target)) = plan.target(&h.target).map(|t| &t.kind) else {
+        return Err(RenderError::UnknownTarget {
+            kind: "HTTP",
+            name: h.target.clone(),
+        });
+    };
+    let mut url = join_url(&target.url.render(scope)?, &h.path.render(scope)?);
+    let query: Vec<(String, String)> = h
+        .query
+        .iter()
+        .map(|(k, v)| v.render(scope).map(|v| (k.clone(), v)))
+        .collect::<Result<_, _>>()?;
+    append_query(&mut url, &query);
+    let mut req = HttpRequest::new(h.method.clone(), url);
+    let (mut headers, auth) = target_headers(target, scope)?;
+    for (k, v) in &h.headers {
+        headers.push((k.clone(), v.render(scope)?));
     }
-    Ok(flags)
+    req.body = match &h.body {
+        Some(Body::Json(j)) => Some(HttpBody::Json(j.render(scope)?)),
+        Some(Body::Text(t)) => Some(HttpBody::Text(t.render(scope)?)),
+        None => None,
+    };
+    // A JSON body gets its `Content-Type` from the executor; without a text body, a
+    // `Content-Type` header would describe nothing (reference §6 #15: no body, no header).
+    let text_body = matches!(req.body, Some(HttpBody::Text(_)));
+    req.headers = headers
+        .into_iter()
+        .filter(|(k, _)| text_body || !k.eq_ignore_ascii_case("content-type"))
+        .collect();
+    req.auth = auth;
+    req.tls = tls_options(target, scope)?;
+    req.connect_timeout = target.connect_timeout;
+    req.timeout = target.timeout;
+    req.expect = h.expect.clone();
+    req.max_response_bytes = h.max_response_bytes;
+    let (port_forward, via) = match port_forward(plan, target, scope)? {
+        Some((spec, via)) => (Some(spec), Some(via)),
+        None => (None, None),
+    };
+    req.port_forward = port_forward;
+    Ok(RenderedRequest {
+        target: Some(h.target.clone()),
+        via,
+        request: ActionRequest::Http(req),
+    })
 }
 
-fn target_headers(target: &HttpTarget, scope: &Json) -> Result<(Headers, Signer), String> {
+/// A kubectl target's flags, rendered; an empty value (a param left at its default) means
+/// "not set".
+fn kubectl_target(plan: &Plan, name: &str, scope: &Json) -> Result<ExecKubectlTarget, RenderError> {
+    let Some(TargetKind::Kubectl(k)) = plan.target(name).map(|t| &t.kind) else {
+        return Err(RenderError::UnknownTarget {
+            kind: "kubectl",
+            name: name.into(),
+        });
+    };
+    let field = |t: &Option<Template>| -> Result<Option<String>, RenderError> {
+        Ok(t.as_ref()
+            .map(|t| t.render(scope))
+            .transpose()?
+            .filter(|s| !s.is_empty()))
+    };
+    Ok(ExecKubectlTarget {
+        context: field(&k.context)?,
+        namespace: field(&k.namespace)?,
+        kubeconfig: field(&k.kubeconfig)?.map(PathBuf::from),
+    })
+}
+
+/// `--context`, `--namespace`, `--kubeconfig` as kubectl gets them from a target (empty
+/// values skipped), for display.
+pub fn target_flags(target: &ExecKubectlTarget) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(c) = &target.context {
+        flags.push(format!("--context={c}"));
+    }
+    if let Some(n) = &target.namespace {
+        flags.push(format!("--namespace={n}"));
+    }
+    if let Some(k) = &target.kubeconfig {
+        flags.push(format!("--kubeconfig={}", k.display()));
+    }
+    flags
+}
+
+/// A kubectl request's whole argv as it runs, `kubectl` first, for display.
+pub fn kubectl_argv(k: &KubectlRequest) -> Vec<String> {
+    let mut argv = vec!["kubectl".to_string()];
+    argv.extend(target_flags(&k.target));
+    argv.extend(k.args.iter().cloned());
+    argv
+}
+
+/// TLS settings of a target; an empty value means "not set".
+fn tls_options(t: &HttpTarget, scope: &Json) -> Result<TlsOptions, RenderError> {
+    let opt = |t: &Option<Template>| -> Result<Option<String>, RenderError> {
+        Ok(match t {
+            Some(t) => Some(t.render(scope)?).filter(|v| !v.trim().is_empty()),
+            None => None,
+        })
+    };
+    Ok(TlsOptions {
+        ca_file: opt(&t.ca_file)?.map(PathBuf::from),
+        ca_pem: opt(&t.ca_pem)?,
+        client_cert: opt(&t.client_cert_file)?.map(PathBuf::from),
+        client_key: opt(&t.client_key_file)?.map(PathBuf::from),
+        server_name: opt(&t.server_name)?,
+        insecure: t.insecure,
+    })
+}
+
+fn target_headers(
+    target: &HttpTarget,
+    scope: &Json,
+) -> Result<(Headers, Option<HttpAuth>), RenderError> {
     let mut headers: Vec<(String, String)> = target
         .headers
         .iter()
@@ -218,19 +246,18 @@ fn target_headers(target: &HttpTarget, scope: &Json) -> Result<(Headers, Signer)
         .find(|v| !matches!(v, Ok(None)))
         .transpose()?
         .flatten();
-    let mut signer = Signer::default();
+    let mut auth = None;
     match chosen {
         Some(Credential::Header(value)) => headers.push(("Authorization".into(), value)),
-        Some(Credential::OAuth2(grant)) => signer.oauth2 = Some(grant),
-        Some(Credential::SigV4(sigv4)) => signer.aws_sigv4 = Some(sigv4),
+        Some(Credential::Signed(a)) => auth = Some(a),
         None => {}
     }
-    Ok((headers, signer))
+    Ok((headers, auth))
 }
 
 /// What one scheme sends; `None` when its credential renders empty.
-fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, String> {
-    let non_empty = |t: &Template| -> Result<Option<String>, String> {
+fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, RenderError> {
+    let non_empty = |t: &Template| -> Result<Option<String>, RenderError> {
         Ok(Some(t.render(scope)?).filter(|v| !v.is_empty()))
     };
     Ok(match auth {
@@ -244,15 +271,15 @@ fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, String> {
         Auth::ApiKey(k) => non_empty(k)?.map(|k| Credential::Header(format!("ApiKey {k}"))),
         Auth::AwsSigV4 { region, service } => non_empty(region)?
             .map(|region| {
-                Ok::<_, String>(Credential::SigV4(Box::new(RenderedSigV4 {
+                Ok::<_, RenderError>(Credential::Signed(HttpAuth::AwsSigV4 {
                     region,
                     service: service.render(scope)?,
-                })))
+                }))
             })
             .transpose()?,
         Auth::OAuth2(o) => match non_empty(&o.client_id)? {
             None => None,
-            Some(client_id) => Some(Credential::OAuth2(Box::new(RenderedOAuth2 {
+            Some(client_id) => Some(Credential::Signed(HttpAuth::OAuth2(OAuth2Grant {
                 token_url: o.token_url.render(scope)?,
                 client_id,
                 client_secret: o.client_secret.render(scope)?,
@@ -263,19 +290,25 @@ fn credential(auth: &Auth, scope: &Json) -> Result<Option<Credential>, String> {
     })
 }
 
-fn port_forward(target: &HttpTarget, scope: &Json) -> Result<Option<RenderedPortForward>, String> {
+/// The port-forward a target asks for, and the name of the kubectl target it runs through.
+fn port_forward(
+    plan: &Plan,
+    target: &HttpTarget,
+    scope: &Json,
+) -> Result<Option<(PortForwardSpec, String)>, RenderError> {
     let Some(pf) = &target.port_forward else {
         return Ok(None);
     };
     if pf.enabled.render(scope)?.trim() != "true" {
         return Ok(None);
     }
-    Ok(Some(RenderedPortForward {
-        via: pf.via.clone(),
+    let spec = PortForwardSpec {
+        kubectl: kubectl_target(plan, &pf.via, scope)?,
         resource: pf.resource.render(scope)?,
         remote_port: pf.remote_port,
         local_port: pf.local_port,
-    }))
+    };
+    Ok(Some((spec, pf.via.clone())))
 }
 
 /// Joins a base URL and a path without doubling or losing the `/` (reference §2.2: the
@@ -379,7 +412,10 @@ mod tests {
         assert!(loaded.validated.diagnostics.is_empty());
         let plan = loaded.validated.plan.expect("plan");
         let scope = serde_json::json!({ "params": params });
-        let RenderedRequest::Http(h) = render(&plan, &plan.steps[0].action, &scope).unwrap() else {
+        let ActionRequest::Http(h) = render(&plan, &plan.steps[0].action, &scope)
+            .unwrap()
+            .request
+        else {
             panic!("http")
         };
         h.headers
@@ -398,5 +434,51 @@ mod tests {
             authorization_for(serde_json::json!({"key": "", "user": "elastic"})),
             Some(format!("Basic {}", base64("elastic:pw-1")))
         );
+    }
+
+    fn rendered(text: &str, step: usize) -> RenderedRequest {
+        let loaded =
+            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("a.yaml", text));
+        let plan = loaded.validated.plan.expect("plan");
+        let scope = serde_json::json!({ "params": {} });
+        render(&plan, &plan.steps[step].action, &scope).unwrap()
+    }
+
+    #[test]
+    fn kubectl_args_reach_the_executor_as_written_and_the_target_separately() {
+        let r = rendered(
+            "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  k8s: {kubectl: {namespace: camunda, context: prod}}\nsteps:\n  - id: a\n    kubectl: {target: k8s, args: [get, pods, --namespace=other]}\n",
+            0,
+        );
+        let ActionRequest::Kubectl(k) = &r.request else {
+            panic!("kubectl")
+        };
+        // An argument that looks like a target flag is the plan's own: it is kept.
+        assert_eq!(k.args, vec!["get", "pods", "--namespace=other"]);
+        assert_eq!(k.target.namespace.as_deref(), Some("camunda"));
+        assert_eq!(
+            kubectl_argv(k),
+            vec![
+                "kubectl",
+                "--context=prod",
+                "--namespace=camunda",
+                "get",
+                "pods",
+                "--namespace=other"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_content_type_without_a_text_body_is_not_sent() {
+        let r = rendered(
+            "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  es: {http: {url: \"http://127.0.0.1:1\", headers: {Content-Type: application/json, X-A: b}}}\nsteps:\n  - {id: a, http: {target: es, method: POST, path: /x}}\n  - {id: b, http: {target: es, method: POST, path: /x, body: \"raw\"}}\n",
+            0,
+        );
+        let ActionRequest::Http(h) = &r.request else {
+            panic!("http")
+        };
+        assert_eq!(h.headers, vec![("X-A".to_string(), "b".to_string())]);
+        assert_eq!(r.target.as_deref(), Some("es"));
     }
 }
