@@ -13,6 +13,7 @@ pub mod effects;
 pub mod events;
 pub mod inputs;
 pub mod journal;
+pub mod param_error;
 pub mod private_files;
 pub mod recorder;
 pub mod recovery;

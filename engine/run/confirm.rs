@@ -22,6 +22,11 @@ pub type Confirmer = Arc<dyn Fn(&str, &[String]) -> bool + Send + Sync>;
 /// The word an operator types to confirm.
 pub const WORD: &str = "yes";
 
+/// The operator answered no: the step fails without making any of its calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not confirmed by the operator: none of its calls was made")]
+pub struct NotConfirmed;
+
 /// Records the calls `step` is about to make (`items`: its `for_each` items still to do, or
 /// `None` for a plain step) and asks the run's confirmer. `Err` is the step's failure.
 pub async fn gate(
@@ -30,7 +35,7 @@ pub async fn gate(
     phase: Phase,
     steps: &Json,
     items: Option<&[(usize, Json)]>,
-) -> Result<(), String> {
+) -> Result<(), NotConfirmed> {
     if !step.destructive {
         return Ok(());
     }
@@ -59,11 +64,7 @@ pub async fn gate(
     let yes = tokio::task::spawn_blocking(move || confirm(&id, &shown))
         .await
         .unwrap_or(false);
-    if yes {
-        Ok(())
-    } else {
-        Err("not confirmed by the operator: none of its calls was made".into())
-    }
+    if yes { Ok(()) } else { Err(NotConfirmed) }
 }
 
 /// One call as an operator reads it: `DELETE http://host/index`, `kubectl delete pvc x`.

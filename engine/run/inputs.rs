@@ -12,6 +12,7 @@ use serde_json::{Map, Value as Json};
 use crate::plan::diagnostic::did_you_mean;
 use crate::plan::params::coerce;
 use crate::plan::{ParamDefault, Plan};
+use crate::run::param_error::{DefaultError, ParamError, SetSyntaxError, ValuesFileError};
 
 /// What the user passed on the command line.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +66,7 @@ impl ResolvedParams {
 }
 
 /// Splits Helm-style `--set a=1,b=2` (`\,` escapes a comma) into pairs.
-pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, SetSyntaxError> {
     let mut pairs = Vec::new();
     let mut current = String::new();
     let mut parts = Vec::new();
@@ -89,10 +90,10 @@ pub fn parse_set(s: &str) -> Result<Vec<(String, String)>, String> {
     parts.push(current);
     for part in parts {
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!("`{part}` is not `name=value`"));
+            return Err(SetSyntaxError::NoEquals(part));
         };
         if k.trim().is_empty() {
-            return Err(format!("`{part}` has no name before `=`"));
+            return Err(SetSyntaxError::NoName(part));
         }
         pairs.push((k.trim().to_string(), v.to_string()));
     }
@@ -106,30 +107,39 @@ fn set_file(
     names: &[&str],
     set: &str,
     given: &mut BTreeMap<String, (Json, String)>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<ParamError>,
 ) {
     let pairs = match parse_set(set) {
         Ok(pairs) => pairs,
-        Err(e) => return errors.push(format!("--set-file {set}: {e}")),
+        Err(reason) => {
+            return errors.push(ParamError::SetSyntax {
+                flag: "--set-file",
+                set: set.into(),
+                reason,
+            });
+        }
     };
     for (k, path) in pairs {
         if !names.contains(&k.as_str()) {
-            let hint = did_you_mean(&k, names.iter().copied())
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
-            errors.push(format!(
-                "--set-file {set}: plan `{}` has no param `{k}`{hint}",
-                plan.name
-            ));
+            errors.push(ParamError::UnknownParam {
+                flag: "--set-file",
+                set: set.into(),
+                plan: plan.name.clone(),
+                hint: did_you_mean(&k, names.iter().copied()),
+                name: k,
+            });
             continue;
         }
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 given.insert(k, (Json::String(text), format!("--set-file {set}")));
             }
-            Err(e) => errors.push(format!(
-                "--set-file {set}: cannot read `{path}` for param `{k}`: {e}"
-            )),
+            Err(e) => errors.push(ParamError::SetFileUnreadable {
+                set: set.into(),
+                path,
+                param: k,
+                reason: e.to_string(),
+            }),
         }
     }
 }
@@ -139,7 +149,7 @@ pub fn resolve(
     plan: &Plan,
     inputs: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ResolvedParams, Vec<String>> {
+) -> Result<ResolvedParams, Vec<ParamError>> {
     let mut errors = Vec::new();
     let mut given: BTreeMap<String, (Json, String)> = BTreeMap::new();
     let mut out = ResolvedParams::default();
@@ -159,7 +169,7 @@ pub fn resolve(
                     }
                 }
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(e.into()),
         }
     }
     for set in &inputs.sets {
@@ -169,17 +179,21 @@ pub fn resolve(
                     if names.contains(&k.as_str()) {
                         given.insert(k, (Json::String(v), format!("--set {set}")));
                     } else {
-                        let hint = did_you_mean(&k, names.iter().copied())
-                            .map(|h| format!(" ({h})"))
-                            .unwrap_or_default();
-                        errors.push(format!(
-                            "--set {set}: plan `{}` has no param `{k}`{hint}",
-                            plan.name
-                        ));
+                        errors.push(ParamError::UnknownParam {
+                            flag: "--set",
+                            set: set.clone(),
+                            plan: plan.name.clone(),
+                            hint: did_you_mean(&k, names.iter().copied()),
+                            name: k,
+                        });
                     }
                 }
             }
-            Err(e) => errors.push(format!("--set {set}: {e}")),
+            Err(reason) => errors.push(ParamError::SetSyntax {
+                flag: "--set",
+                set: set.clone(),
+                reason,
+            }),
         }
     }
     for set in &inputs.set_files {
@@ -196,8 +210,12 @@ pub fn resolve(
         let value = match given.remove(&p.name).or(from_env) {
             Some((v, from)) => match coerce(&v, p.ty) {
                 Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(format!("param `{}` (from {from}): {e}", p.name));
+                Err(reason) => {
+                    errors.push(ParamError::BadValue {
+                        param: p.name.clone(),
+                        from,
+                        reason,
+                    });
                     continue;
                 }
             },
@@ -205,18 +223,18 @@ pub fn resolve(
                 Some(ParamDefault::Value(v)) => Some(v.clone()),
                 Some(ParamDefault::Minted(t)) => match t
                     .render(&Json::Null)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| coerce(&Json::String(s), p.ty).map_err(|e| e.to_string()))
+                    .map_err(DefaultError::from)
+                    .and_then(|s| Ok(coerce(&Json::String(s), p.ty)?))
                 {
                     Ok(v) => {
                         out.minted.push(p.name.clone());
                         Some(v)
                     }
-                    Err(e) => {
-                        errors.push(format!(
-                            "param `{}`: computing its default failed: {e}",
-                            p.name
-                        ));
+                    Err(reason) => {
+                        errors.push(ParamError::DefaultFailed {
+                            param: p.name.clone(),
+                            reason,
+                        });
                         continue;
                     }
                 },
@@ -230,12 +248,11 @@ pub fn resolve(
                     .iter()
                     .map(crate::plan::template::display)
                     .collect();
-                errors.push(format!(
-                    "param `{}` is {}, which is not one of: {}",
-                    p.name,
-                    crate::plan::template::display(&v),
-                    allowed.join(", ")
-                ));
+                errors.push(ParamError::NotAChoice {
+                    param: p.name.clone(),
+                    value: crate::plan::template::display(&v),
+                    allowed,
+                });
             }
             Some(v) => {
                 out.values.insert(p.name.clone(), v);
@@ -246,10 +263,10 @@ pub fn resolve(
                     .as_ref()
                     .map(|e| format!(", -f values.yaml or ${e}"))
                     .unwrap_or_else(|| " or -f values.yaml".into());
-                errors.push(format!(
-                    "param `{}` is required: pass --set {}=...{how}",
-                    p.name, p.name
-                ));
+                errors.push(ParamError::Required {
+                    param: p.name.clone(),
+                    how,
+                });
             }
             None => {
                 out.values.insert(p.name.clone(), Json::Null);
@@ -264,19 +281,22 @@ pub fn resolve(
 }
 
 /// Reads a `-f` file: a YAML mapping of param names to values.
-fn read_values(path: &std::path::Path) -> Result<Map<String, Json>, String> {
-    let source = crate::plan::loader::read_text(path).map_err(|e| e.to_string())?;
+fn read_values(path: &std::path::Path) -> Result<Map<String, Json>, ValuesFileError> {
+    let source =
+        crate::plan::loader::read_text(path).map_err(|e| ValuesFileError::Load(e.to_string()))?;
     let node = crate::plan::yaml::parse(source.text()).map_err(|e| {
         let (line, col) = source.line_col(e.span.start);
-        format!("{}:{line}:{col}: {}", path.display(), e.message)
+        ValuesFileError::Yaml {
+            path: path.display().to_string(),
+            line,
+            col,
+            message: e.message,
+        }
     })?;
     match node.to_json() {
         Json::Object(m) => Ok(m),
         Json::Null => Ok(Map::new()),
-        _ => Err(format!(
-            "{}: a values file must be a mapping of param names to values",
-            path.display()
-        )),
+        _ => Err(ValuesFileError::NotAMapping(path.display().to_string())),
     }
 }
 
@@ -328,13 +348,14 @@ mod tests {
         assert!(
             errors
                 .iter()
-                .any(|e| e.contains("cannot read `/nonexistent/ca.pem` for param `ca`")),
+                .any(|e| matches!(e, ParamError::SetFileUnreadable { path, param, .. } if path == "/nonexistent/ca.pem" && param == "ca")),
             "{errors:?}"
         );
         assert!(
             errors
                 .iter()
-                .any(|e| e.contains("has no param `tokn`") && e.contains("token")),
+                .any(|e| e.to_string().contains("has no param `tokn`")
+                    && e.to_string().contains("token")),
             "{errors:?}"
         );
     }

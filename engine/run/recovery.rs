@@ -10,7 +10,27 @@ use serde_json::{Map, Value as Json};
 use crate::plan::{ParamDefault, Plan};
 use crate::run::events::{Phase, RunEvent};
 use crate::run::inputs::{Inputs, ResolvedParams};
+use crate::run::param_error::ParamError;
 use crate::run::scheduler::{ItemDone, Resume};
+use crate::run::sealed::MissingSecret;
+
+/// Why a stopped run cannot be continued or rolled back as asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RecoverError {
+    /// Steps in flight when the run stopped that change something and are not idempotent.
+    #[error(
+        "refusing to repeat {}: in flight when the run stopped, it changes something and is not declared `idempotent: true`, so running it again may repeat a side effect. Check its state, then pass --yes to run it again, or use --rollback",
+        .0.join(", ")
+    )]
+    RiskyInFlight(Vec<String>),
+    /// A succeeded step captured a secret output (never journaled) and is not read-only.
+    #[error(
+        "step `{0}` captured a secret output, which is never journaled, and it is not read-only, so resume can neither rebuild nor safely re-run it; use --rollback"
+    )]
+    SecretOutputLost(String),
+    #[error(transparent)]
+    MissingSecret(#[from] MissingSecret),
+}
 
 /// A succeeded step and its outputs.
 type StepDone = (String, Map<String, Json>);
@@ -160,7 +180,7 @@ impl RecoveryState {
         plan: &Plan,
         secrets: &HashMap<String, String>,
         rerun_secret_readers: bool,
-    ) -> Result<Vec<StepDone>, String> {
+    ) -> Result<Vec<StepDone>, RecoverError> {
         let mut done = Vec::new();
         for (id, outputs) in &self.done {
             let step = plan.step(id);
@@ -168,9 +188,7 @@ impl RecoveryState {
                 if step.is_some_and(|s| s.action.is_read_only()) {
                     continue;
                 }
-                return Err(format!(
-                    "step `{id}` captured a secret output, which is never journaled, and it is not read-only, so resume can neither rebuild nor safely re-run it; use --rollback"
-                ));
+                return Err(RecoverError::SecretOutputLost(id.clone()));
             }
             done.push((
                 id.clone(),
@@ -183,7 +201,7 @@ impl RecoveryState {
     fn items_unsealed(
         &self,
         secrets: &HashMap<String, String>,
-    ) -> Result<HashMap<String, Vec<ItemDone>>, String> {
+    ) -> Result<HashMap<String, Vec<ItemDone>>, MissingSecret> {
         let mut out = HashMap::new();
         for (id, items) in &self.items_done {
             if self.undone.contains(id) {
@@ -207,7 +225,7 @@ impl RecoveryState {
     fn started_unsealed(
         &self,
         secrets: &HashMap<String, String>,
-    ) -> Result<HashMap<String, Vec<Json>>, String> {
+    ) -> Result<HashMap<String, Vec<Json>>, MissingSecret> {
         let mut out = HashMap::new();
         for id in self.in_flight.iter().chain(&self.failed) {
             let mut items = Vec::new();
@@ -224,7 +242,7 @@ impl RecoveryState {
         &self,
         plan: &Plan,
         secrets: &HashMap<String, String>,
-    ) -> Result<Resume, String> {
+    ) -> Result<Resume, RecoverError> {
         Ok(Resume {
             done: self.done_unsealed(plan, secrets, false)?,
             skipped: self.skipped.clone(),
@@ -255,7 +273,7 @@ impl RecoveryState {
         plan: &Plan,
         yes: bool,
         secrets: &HashMap<String, String>,
-    ) -> Result<Resume, String> {
+    ) -> Result<Resume, RecoverError> {
         let risky: Vec<String> = self
             .in_flight
             .iter()
@@ -272,10 +290,7 @@ impl RecoveryState {
             })
             .collect();
         if !risky.is_empty() && !yes {
-            return Err(format!(
-                "refusing to repeat {}: in flight when the run stopped, it changes something and is not declared `idempotent: true`, so running it again may repeat a side effect. Check its state, then pass --yes to run it again, or use --rollback",
-                risky.join(", ")
-            ));
+            return Err(RecoverError::RiskyInFlight(risky));
         }
         let mut done = self.done_unsealed(plan, secrets, true)?;
         done.retain(|(id, _)| !self.undone.contains(id));
@@ -300,7 +315,7 @@ pub fn frozen_params(
     st: &RecoveryState,
     given: &Inputs,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ResolvedParams, Vec<String>> {
+) -> Result<ResolvedParams, Vec<ParamError>> {
     let mut frozen_plan = plan.clone();
     for p in &mut frozen_plan.params {
         if p.secret {
@@ -321,27 +336,27 @@ pub fn frozen_params(
             let had = then.is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
             let has = !now.is_null() && now.as_str() != Some("");
             if had && !has {
-                errors.push(format!(
-                    "secret param `{}` is never journaled and is not set now: {}",
-                    p.name,
-                    p.env.as_ref().map_or_else(
+                errors.push(ParamError::SecretNotGiven {
+                    param: p.name.clone(),
+                    how: p.env.as_ref().map_or_else(
                         || format!("pass --set {}=...", p.name),
-                        |e| format!(
-                            "set the environment variable {e} (or pass --set {}=...)",
-                            p.name
-                        )
-                    )
-                ));
+                        |e| {
+                            format!(
+                                "set the environment variable {e} (or pass --set {}=...)",
+                                p.name
+                            )
+                        },
+                    ),
+                });
             }
         } else if let Some(then) = then
             && *then != now
         {
-            errors.push(format!(
-                "param `{}`: the run froze {}, but {} was given now; recover continues the same run, so drop the new value (or start a new run)",
-                p.name,
-                crate::plan::template::display(then),
-                crate::plan::template::display(&now)
-            ));
+            errors.push(ParamError::FrozenConflict {
+                param: p.name.clone(),
+                then: crate::plan::template::display(then),
+                now: crate::plan::template::display(&now),
+            });
         }
     }
     if !errors.is_empty() {
@@ -515,7 +530,8 @@ mod tests {
         // b changes something and is not idempotent: refused without --yes.
         let st = replay(&[started("a"), succeeded(Phase::Main, "a"), started("b")]);
         let err = st.resume_plan(&plan, false, &secrets).expect_err("risky");
-        assert!(err.contains("`b`") && err.contains("--yes"), "{err}");
+        assert_eq!(err, RecoverError::RiskyInFlight(vec!["`b`".into()]));
+        assert!(err.to_string().contains("--yes"), "{err}");
         let resume = st.resume_plan(&plan, true, &secrets).expect("with --yes");
         assert_eq!(resume.done.len(), 1);
         assert!(!resume.rollback);
@@ -554,7 +570,9 @@ mod tests {
         };
         let errors = frozen_params(&plan, &st, &given(&[]), &|_| None).expect_err("no secret");
         assert!(
-            errors.iter().any(|e| e.contains("secret param `pw`")),
+            errors
+                .iter()
+                .any(|e| matches!(e, ParamError::SecretNotGiven { param, .. } if param == "pw")),
             "{errors:?}"
         );
         let ok = frozen_params(&plan, &st, &given(&["pw=again-given"]), &|_| None)
@@ -570,7 +588,7 @@ mod tests {
         assert!(
             errors
                 .iter()
-                .any(|e| e.contains("param `id`") && e.contains("42")),
+                .any(|e| matches!(e, ParamError::FrozenConflict { param, then, now } if param == "id" && then == "42" && now == "7")),
             "{errors:?}"
         );
     }

@@ -9,6 +9,11 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
 
+/// A journaled value names a secret param that is not given now.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a journaled value refers to secret param `{0}`, which is not set")]
+pub struct MissingSecret(pub String);
+
 /// The key of a sealed string.
 pub const KEY: &str = "$secret_ref";
 
@@ -65,7 +70,7 @@ fn seal_str(s: &str, secrets: &[(String, String)]) -> Json {
 
 /// The value `seal` stored, rebuilt with `secrets` (param name to value). A reference to a
 /// secret that is not given is an error naming it.
-pub fn unseal(v: &Json, secrets: &HashMap<String, String>) -> Result<Json, String> {
+pub fn unseal(v: &Json, secrets: &HashMap<String, String>) -> Result<Json, MissingSecret> {
     match v {
         Json::Object(m) if m.len() == 1 && m.contains_key(KEY) => {
             let mut out = String::new();
@@ -74,9 +79,9 @@ pub fn unseal(v: &Json, secrets: &HashMap<String, String>) -> Result<Json, Strin
                     Json::String(s) => out.push_str(s),
                     other => {
                         let name = other["param"].as_str().unwrap_or("?");
-                        let value = secrets.get(name).ok_or_else(|| {
-                            format!("a journaled value refers to secret param `{name}`, which is not set")
-                        })?;
+                        let value = secrets
+                            .get(name)
+                            .ok_or_else(|| MissingSecret(name.into()))?;
                         out.push_str(value);
                     }
                 }
@@ -119,7 +124,7 @@ pub fn masked(v: &Json) -> Json {
 pub fn unseal_map(
     m: &Map<String, Json>,
     secrets: &HashMap<String, String>,
-) -> Result<Map<String, Json>, String> {
+) -> Result<Map<String, Json>, MissingSecret> {
     m.iter()
         .map(|(k, v)| unseal(v, secrets).map(|v| (k.clone(), v)))
         .collect()
@@ -138,7 +143,8 @@ mod tests {
         let map: HashMap<String, String> = secrets.into_iter().collect();
         assert_eq!(unseal(&sealed, &map).unwrap(), v);
         let err = unseal(&sealed, &HashMap::new()).unwrap_err();
-        assert!(err.contains("`pw`"), "{err}");
+        assert_eq!(err, MissingSecret("pw".into()));
+        assert!(err.to_string().contains("`pw`"), "{err}");
         assert_eq!(
             masked(&sealed)["names"],
             json!(["***_webapps_1", "zeebe", "x-***-***"])

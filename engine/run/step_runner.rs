@@ -153,7 +153,10 @@ async fn run_step_body(
     }
     let Some(for_each) = &step.for_each else {
         if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, None).await {
-            return StepOutcome::Failed { error, attempts: 0 };
+            return StepOutcome::Failed {
+                error: error.to_string(),
+                attempts: 0,
+            };
         }
         return run_item(env, step, phase, &steps, (None, Json::Null), cancel).await;
     };
@@ -181,7 +184,10 @@ async fn run_step_body(
             .filter(|(i, item)| env.item_done_earlier(&step.id, *i, item).is_none())
             .collect();
         if let Err(error) = crate::run::confirm::gate(env, step, phase, &steps, Some(&todo)).await {
-            return StepOutcome::Failed { error, attempts: 0 };
+            return StepOutcome::Failed {
+                error: error.to_string(),
+                attempts: 0,
+            };
         }
     }
     let max_parallel = step.parallelism.unwrap_or(max_parallel);
