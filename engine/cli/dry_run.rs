@@ -365,7 +365,6 @@ fn step_text(out: &mut String, s: &DryStep) {
 mod tests {
     use super::*;
     use crate::plan::loader;
-    use crate::plan::source::SourceFile;
     use crate::run::inputs::{Inputs, resolve};
 
     const PLAN: &str = r#"apiVersion: runbook/v1
@@ -399,16 +398,13 @@ finally:
 "#;
 
     fn dry() -> DryRun {
-        let loaded = loader::load_source(SourceFile::new("d.yaml", PLAN));
-        let v = loaded.validated;
-        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
-        let plan = v.plan.expect("plan");
+        let (plan, graphs) = loader::valid_for_test(PLAN);
         let inputs = Inputs {
             sets: vec!["password=s3cret-Pass-99".into()],
             ..Inputs::default()
         };
         let params = resolve(&plan, &inputs, &|_| None).expect("params");
-        dry_run(&plan, v.graphs.as_ref().expect("graphs"), &params)
+        dry_run(&plan, &graphs, &params)
     }
 
     #[test]

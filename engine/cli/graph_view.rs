@@ -291,19 +291,12 @@ fn mermaid(
 mod tests {
     use super::*;
     use crate::plan::loader;
-    use crate::plan::source::SourceFile;
 
     const PLAN: &str = "apiVersion: runbook/v1\nkind: Plan\nname: g\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a-b\n    http: {target: web, path: /x}\n  - id: a_b\n    http: {target: web, path: /x}\n  - id: end\n    needs: [a-b, a_b]\n    destructive: true\n    http: {target: web, method: DELETE, path: /x}\n    undo: {http: {target: web, path: /y}}\n  - id: side\n    when: 'true'\n    needs: a-b\n    wait: {http: {target: web, path: /x}, until: 'true', timeout: 1m}\nfinally:\n  - id: tidy\n    http: {target: web, path: /z}\n";
 
     fn shown(format: GraphFormat) -> String {
-        let loaded = loader::load_source(SourceFile::new("g.yaml", PLAN));
-        let v = loaded.validated;
-        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
-        render(
-            v.plan.as_ref().expect("plan"),
-            v.graphs.as_ref().expect("graphs"),
-            format,
-        )
+        let (plan, graphs) = loader::valid_for_test(PLAN);
+        render(&plan, &graphs, format)
     }
 
     #[test]

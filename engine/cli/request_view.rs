@@ -226,9 +226,7 @@ mod tests {
     use super::*;
 
     fn view(text: &str) -> RequestView {
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("a.yaml", text));
-        let plan = loaded.validated.plan.expect("plan");
+        let plan = crate::plan::loader::valid_for_test(text).0;
         let scope = serde_json::json!({ "params": {} });
         let r = crate::run::rendered_request::render(&plan, &plan.steps[0].action, &scope)
             .expect("renders");

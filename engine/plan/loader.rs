@@ -109,6 +109,23 @@ fn syntax(message: String, span: Span) -> Diagnostic {
     )
 }
 
+/// A valid plan and its graphs from text, for unit tests: panics listing the errors when the
+/// text is not a valid plan (warnings are allowed).
+#[cfg(test)]
+pub(crate) fn valid_for_test(text: &str) -> (crate::plan::Plan, crate::plan::graph::PlanGraphs) {
+    let v = load_source(SourceFile::new("test.yaml", text)).validated;
+    let errors: Vec<&str> = v
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.as_str())
+        .collect();
+    match (v.plan, v.graphs) {
+        (Some(plan), Some(graphs)) if errors.is_empty() => (plan, graphs),
+        _ => panic!("invalid test plan: {errors:?}"),
+    }
+}
+
 /// Reads and validates one plan file.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
     read_text(path).map(load_source)

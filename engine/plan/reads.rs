@@ -82,6 +82,14 @@ fn step_templates(s: &Step) -> Vec<&crate::plan::template::Template> {
 
 /// Every jq expression of a step.
 fn step_jqs(s: &Step) -> Vec<&Jq> {
+    let mut jqs = own_jqs(s);
+    jqs.extend(s.before_retry.as_ref().and_then(|b| b.select.as_ref()));
+    jqs
+}
+
+/// The jq expressions of a step itself, without its `before_retry` block: `when`, `for_each`,
+/// `check`, `version.from`, outputs, and a wait's `until`/`fail_if`.
+pub(crate) fn own_jqs(s: &Step) -> Vec<&Jq> {
     let mut jqs: Vec<&Jq> = s
         .when
         .iter()
@@ -94,7 +102,6 @@ fn step_jqs(s: &Step) -> Vec<&Jq> {
         jqs.push(&w.until);
         jqs.extend(&w.fail_if);
     }
-    jqs.extend(s.before_retry.as_ref().and_then(|b| b.select.as_ref()));
     jqs
 }
 
@@ -106,20 +113,7 @@ mod tests {
         let text = format!(
             "apiVersion: runbook/v1\nkind: Plan\nname: t\ntargets:\n  sim: {{http: {{url: \"http://sim\"}}}}\n{steps_yaml}"
         );
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("t.yaml", text));
-        let errors: Vec<_> = loaded
-            .validated
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| d.message.clone())
-            .collect();
-        let graphs = loaded
-            .validated
-            .graphs
-            .unwrap_or_else(|| panic!("{errors:?}"));
-        graphs.reads
+        crate::plan::loader::valid_for_test(&text).1.reads
     }
 
     #[test]

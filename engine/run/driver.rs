@@ -202,19 +202,13 @@ mod tests {
     const PLAN: &str = "apiVersion: runbook/v1\nkind: Plan\nname: drive\nparams:\n  pw: {type: string, secret: true}\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a\n    http: {target: web, path: \"/{{params.pw}}\"}\nfinally:\n  - id: f\n    http: {target: web, path: /f}\n";
 
     fn loaded() -> (Plan, PlanGraphs, ResolvedParams) {
-        let v = crate::plan::loader::load_source(crate::plan::source::SourceFile::new(
-            "drive.yaml",
-            PLAN,
-        ))
-        .validated;
-        assert!(v.diagnostics.is_empty(), "{:?}", v.diagnostics);
-        let plan = v.plan.expect("plan");
+        let (plan, graphs) = crate::plan::loader::valid_for_test(PLAN);
         let inputs = Inputs {
             sets: vec!["pw=driver-Secret-1".into()],
             ..Inputs::default()
         };
         let params = resolve(&plan, &inputs, &|_| None).expect("params");
-        (plan, v.graphs.expect("graphs"), params)
+        (plan, graphs, params)
     }
 
     #[test]

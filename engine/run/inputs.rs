@@ -319,9 +319,7 @@ mod tests {
 
     fn plan() -> Plan {
         let text = "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  ca: {type: string, default: \"\"}\n  token: {type: string, secret: true, default: \"\"}\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nsteps:\n  - id: a\n    http: {target: web, path: \"/{{params.ca}}{{params.token}}\"}\n";
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("p.yaml", text));
-        loaded.validated.plan.expect("valid plan")
+        crate::plan::loader::valid_for_test(text).0
     }
 
     #[test]

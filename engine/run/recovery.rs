@@ -468,14 +468,7 @@ mod tests {
 
     fn plan() -> Plan {
         let text = "apiVersion: runbook/v1\nkind: Plan\nname: r\ntargets:\n  web: {http: {url: \"http://127.0.0.1:1\"}}\nparams:\n  id: {type: integer, default: 1}\n  pw: {type: string, secret: true, default: \"\"}\nsteps:\n  - id: a\n    http: {target: web, method: POST, path: \"/{{params.id}}/{{params.pw}}\"}\n    undo: {http: {target: web, method: DELETE, path: /a}}\n  - id: b\n    needs: [a]\n    http: {target: web, method: POST, path: /b}\n  - id: c\n    needs: [a]\n    idempotent: true\n    http: {target: web, method: POST, path: /c}\n  - id: d\n    needs: [a]\n    http: {target: web, path: /d}\n";
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("r.yaml", text));
-        assert!(
-            loaded.validated.diagnostics.is_empty(),
-            "{:?}",
-            loaded.validated.diagnostics
-        );
-        loaded.validated.plan.expect("plan")
+        crate::plan::loader::valid_for_test(text).0
     }
 
     #[test]

@@ -407,10 +407,7 @@ mod tests {
     /// The `Authorization` header of a target whose `auth` lists alternatives, for `params`.
     fn authorization_for(params: Json) -> Option<String> {
         let text = "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  key: {type: string, default: \"\"}\n  user: {type: string, default: \"\"}\ntargets:\n  es:\n    http:\n      url: http://127.0.0.1:1\n      auth:\n        - api_key: \"{{params.key}}\"\n        - basic: {username: \"{{params.user}}\", password: pw-1}\nsteps:\n  - id: a\n    http: {target: es, path: /x}\n";
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("a.yaml", text));
-        assert!(loaded.validated.diagnostics.is_empty());
-        let plan = loaded.validated.plan.expect("plan");
+        let plan = crate::plan::loader::valid_for_test(text).0;
         let scope = serde_json::json!({ "params": params });
         let ActionRequest::Http(h) = render(&plan, &plan.steps[0].action, &scope)
             .unwrap()
@@ -437,9 +434,7 @@ mod tests {
     }
 
     fn rendered(text: &str, step: usize) -> RenderedRequest {
-        let loaded =
-            crate::plan::loader::load_source(crate::plan::source::SourceFile::new("a.yaml", text));
-        let plan = loaded.validated.plan.expect("plan");
+        let plan = crate::plan::loader::valid_for_test(text).0;
         let scope = serde_json::json!({ "params": {} });
         render(&plan, &plan.steps[step].action, &scope).unwrap()
     }

@@ -150,18 +150,7 @@ async fn go_env(
     setup: impl FnOnce(&mut RunEnv),
 ) -> Harness {
     let text = format!("{HEAD}{yaml}");
-    let loaded =
-        crate::plan::loader::load_source(crate::plan::source::SourceFile::new("t.yaml", text));
-    let errors: Vec<String> = loaded
-        .validated
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.message.clone())
-        .collect();
-    let (Some(plan), Some(graphs)) = (loaded.validated.plan, loaded.validated.graphs) else {
-        panic!("invalid test plan: {errors:?}")
-    };
+    let (plan, graphs) = crate::plan::loader::valid_for_test(&text);
     let params =
         crate::run::inputs::resolve(&plan, &crate::run::inputs::Inputs::default(), &|_| None)
             .expect("params");

@@ -171,19 +171,7 @@ fn check_step(c: &mut Checker<'_>, scope: &mut Scope<'_>, s: &Step, i: usize, is
         check_template(c, scope, m, site);
     }
     // `when` and `for_each` are read before the step's action: same availability rules.
-    let mut jqs: Vec<&Jq> = s
-        .when
-        .iter()
-        .chain(&s.for_each)
-        .chain(&s.check)
-        .chain(s.version.as_ref().map(|v| &v.from))
-        .collect();
-    jqs.extend(s.outputs.iter().map(|o| &o.jq));
-    if let Action::Wait(w) = &s.action {
-        jqs.push(&w.until);
-        jqs.extend(&w.fail_if);
-    }
-    for jq in jqs {
+    for jq in crate::plan::reads::own_jqs(s) {
         check_jq(c, scope, jq, site);
     }
     if let Some(b) = &s.before_retry {
