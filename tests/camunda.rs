@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value as Json;
 
-use crate::harness::{SimProcess, root, run_against_sim, runbook};
+use crate::harness::{SimProcess, output, recover_resume, root, run_against_sim, runbook};
 
 /// Camunda 8.9 (issue 13): its own file, sharing this module's helpers.
 mod v89;
@@ -35,16 +35,7 @@ impl Sim {
     /// A simulator started with a scenario file (its `config:` shapes the cluster, §7).
     fn start_scenario(version: &str, scenario: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
-        let args = [
-            "--camunda-version",
-            version,
-            "--datastore",
-            "elasticsearch",
-            "--scenario",
-            "scenario.yaml",
-        ];
-        let sim = SimProcess::start(dir.path(), &args);
+        let sim = SimProcess::start_scenario(dir.path(), version, scenario);
         Self { sim, dir }
     }
 
@@ -109,17 +100,12 @@ impl Sim {
         let plan = root().join("plans/camunda").join(plan);
         let report = self.dir().join("report.json");
         let _ = std::fs::remove_file(&report);
-        let out = run_against_sim(self.dir(), &plan, extra).output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, text) = output(run_against_sim(self.dir(), &plan, extra));
         let report = std::fs::read_to_string(&report)
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or(Json::Null);
-        (out.status.code().unwrap_or(-1), text, report)
+        (code, text, report)
     }
 
     /// Runs `plan` and asserts it succeeded; returns the report.
@@ -1264,53 +1250,9 @@ fn restore_88_resumes_after_a_kill_during_a_snapshot_restore() {
     sim.call("POST", "/sim/advance", "");
     sim.call("POST", "/sim/damage", "");
     kill_restore_88_during_its_first_snapshot_restore(&sim);
-    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args([
-            "recover",
-            "--resume",
-            "--yes",
-            "--state-dir",
-            "runs",
-            "--report",
-            "report.json",
-        ])
-        .current_dir(sim.dir())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = output(recover_resume(sim.dir()));
+    assert_eq!(code, 0, "{text}");
     assert_restored(&sim, "resumed");
-}
-
-/// One request to the simulated datastore (its URL from the values file).
-fn datastore(sim: &Sim, method: &str, path: &str) -> Json {
-    use std::io::{Read, Write};
-    let values = std::fs::read_to_string(sim.dir().join("values.yaml")).unwrap();
-    let url = values
-        .lines()
-        .find_map(|l| l.strip_prefix("datastore_url:"))
-        .expect("datastore_url in the values file")
-        .trim()
-        .trim_matches('"')
-        .trim_start_matches("http://")
-        .to_string();
-    let mut s = std::net::TcpStream::connect(&url).expect("connect to the datastore");
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Json::Null)
 }
 
 /// Issue 10 / point 4: a resumed restore takes an existing index of the backup for its own
@@ -1339,29 +1281,10 @@ fn restore_88_resume_refuses_an_index_it_did_not_restore() {
         !index_names(&sim).contains(&impostor),
         "{impostor} exists already"
     );
-    let created = datastore(&sim, "PUT", &format!("/{impostor}"));
+    let created = sim.sim.datastore("PUT", &format!("/{impostor}"));
     assert_eq!(created["acknowledged"], true, "{created}");
-    let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args([
-            "recover",
-            "--resume",
-            "--yes",
-            "--state-dir",
-            "runs",
-            "--report",
-            "report.json",
-        ])
-        .current_dir(sim.dir())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_ne!(out.status.code(), Some(0), "{text}");
+    let (code, text) = output(recover_resume(sim.dir()));
+    assert_ne!(code, 0, "{text}");
     assert!(
         text.contains(&format!(
             "`wait-snapshots-restored`: index {impostor} exists but was not restored from backup 100"

@@ -42,6 +42,7 @@ pub fn fixture(rel: &str) -> String {
 pub struct SimProcess {
     child: std::process::Child,
     pub control: String,
+    dir: PathBuf,
 }
 
 impl SimProcess {
@@ -77,31 +78,99 @@ impl SimProcess {
             assert!(Instant::now() < deadline, "simulator did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
-        Self { child, control }
+        Self {
+            child,
+            control,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Starts a simulator of `version` on Elasticsearch with `scenario` (the text of a
+    /// scenario file, written to `scenario.yaml` in `dir`).
+    pub fn start_scenario(dir: &Path, version: &str, scenario: &str) -> Self {
+        std::fs::write(dir.join("scenario.yaml"), scenario).expect("write the scenario");
+        let args = [
+            "--camunda-version",
+            version,
+            "--datastore",
+            "elasticsearch",
+            "--scenario",
+            "scenario.yaml",
+        ];
+        Self::start(dir, &args)
     }
 
     /// One request to the control API; the body parsed as JSON (Null if it is not).
     pub fn call(&self, method: &str, path: &str, body: &str) -> serde_json::Value {
-        use std::io::{Read, Write};
-        let hostport = self.control.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(hostport).expect("connect to the simulator");
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .expect("timeout");
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("send");
-        let mut text = String::new();
-        s.read_to_string(&mut text).expect("read");
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+        http10(&self.control, method, path, body)
+    }
+
+    /// One request to the simulated datastore (its URL from the values file), as a test
+    /// that plays "someone else" changing the cluster.
+    pub fn datastore(&self, method: &str, path: &str) -> serde_json::Value {
+        let values = std::fs::read_to_string(self.dir.join("values.yaml")).expect("values");
+        let url = values
+            .lines()
+            .find_map(|l| l.strip_prefix("datastore_url:"))
+            .expect("datastore_url in the values file")
+            .trim()
+            .trim_matches('"')
+            .to_string();
+        http10(&url, method, path, "")
     }
 
     pub fn get(&self, path: &str) -> serde_json::Value {
         self.call("GET", path, "")
     }
+}
+
+/// One HTTP/1.0 request to `base` (`http://host:port`); the body parsed as JSON (Null if it
+/// is not). Bounded: a 10 s read timeout.
+fn http10(base: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let hostport = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(hostport).expect("connect to the simulator");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {hostport}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("null");
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+/// `runbook recover --resume --yes --state-dir runs --report report.json` in `dir`.
+pub fn recover_resume(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    c.args([
+        "recover",
+        "--resume",
+        "--yes",
+        "--state-dir",
+        "runs",
+        "--report",
+        "report.json",
+    ])
+    .current_dir(dir)
+    .env("NO_COLOR", "1")
+    .stdin(std::process::Stdio::null());
+    c
+}
+
+/// Runs `c` to its end: exit code (-1 when killed by a signal) and stdout + stderr.
+pub fn output(mut c: Command) -> (i32, String) {
+    let out = c.output().expect("runbook runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
 }
 
 /// `runbook run <plan> -f values.yaml --state-dir runs --report report.json <extra>` in

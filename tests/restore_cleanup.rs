@@ -5,11 +5,11 @@
 //! under a backup index's name is never deleted by that clean-up.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value as Json;
 
-use crate::harness::{SimProcess, root, run_against_sim};
+use crate::harness::{SimProcess, output, recover_resume, root, run_against_sim};
 
 /// The simulator restores this slowly, so a restore is still in flight when the run is killed.
 const SLOW: &str = "config:\n  restore_ms: 1500\n";
@@ -24,16 +24,7 @@ struct Sim {
 impl Sim {
     fn start(version: &str, scenario: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("scenario.yaml"), scenario).unwrap();
-        let args = [
-            "--camunda-version",
-            version,
-            "--datastore",
-            "elasticsearch",
-            "--scenario",
-            "scenario.yaml",
-        ];
-        let sim = SimProcess::start(dir.path(), &args);
+        let sim = SimProcess::start_scenario(dir.path(), version, scenario);
         Self { sim, dir }
     }
 
@@ -56,12 +47,7 @@ impl Sim {
 
     /// `runbook recover --resume --yes` of the last run, with no params.
     fn resume(&self) -> (i32, String) {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_runbook"));
-        c.args(["recover", "--resume", "--yes", "--state-dir", "runs"])
-            .current_dir(self.dir())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        output(c)
+        output(recover_resume(self.dir()))
     }
 
     /// The restore oracle of backup 100 holds: every index back, equal to the backup,
@@ -131,44 +117,13 @@ impl Sim {
         snapshot.expect("a snapshot restore was in flight")
     }
 
-    /// One request to the simulated datastore (its URL from the values file).
     fn datastore(&self, method: &str, path: &str) -> Json {
-        use std::io::{Read, Write};
-        let values = std::fs::read_to_string(self.dir().join("values.yaml")).unwrap();
-        let url = values
-            .lines()
-            .find_map(|l| l.strip_prefix("datastore_url:"))
-            .expect("datastore_url in the values file")
-            .trim()
-            .trim_matches('"')
-            .trim_start_matches("http://")
-            .to_string();
-        let mut s = std::net::TcpStream::connect(&url).expect("connect to the datastore");
-        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.0\r\nHost: {url}\r\nContent-Length: 0\r\n\r\n"
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap_or("null")).unwrap_or(Json::Null)
+        self.sim.datastore(method, path)
     }
 }
 
 fn plan(version: &str, kind: &str) -> String {
     format!("{kind}-{version}.yaml")
-}
-
-fn output(mut c: Command) -> (i32, String) {
-    let out = c.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// A restore that answers 200 with `shards.failed: 1` leaves a red index; the retry first
