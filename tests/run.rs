@@ -324,15 +324,7 @@ fn sigint_compensates_and_exits_130() {
 
 #[test]
 fn sigkill_then_recover_rollback_completes_undo_and_finally() {
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let plan = plan(dir.path(), &server, "/slow");
-    let mut child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
-        .spawn()
-        .unwrap();
-    server.wait_for("/slow");
-    child.kill().unwrap();
-    let _ = child.wait();
+    let (server, dir) = killed_during_slow();
     let show = run(dir.path(), &["recover", "--state-dir", "st"]);
     assert_eq!(show.code, 0, "{}", show.out);
     assert!(
@@ -625,15 +617,7 @@ fn recover_resumes_a_for_each_with_the_frozen_values() {
 
 #[test]
 fn recover_abandon_marks_the_run_finished_and_runs_nothing() {
-    let server = Server::start();
-    let dir = tempfile::tempdir().unwrap();
-    let plan = plan(dir.path(), &server, "/slow");
-    let mut child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
-        .spawn()
-        .unwrap();
-    server.wait_for("/slow");
-    child.kill().unwrap();
-    let _ = child.wait();
+    let (server, dir) = killed_during_slow();
     let r = run(dir.path(), &["recover", "--abandon", "--state-dir", "st"]);
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.out.contains("marked abandoned"), "{}", r.out);
@@ -1016,4 +1000,19 @@ fn without_a_terminal_or_yes_a_destructive_plan_is_refused_up_front() {
         r.out
     );
     assert!(server.calls().is_empty(), "{:?}", server.calls());
+}
+
+/// The standard plan run with `--state-dir st` and SIGKILLed while its `/slow` call is in
+/// flight: what `recover` starts from.
+fn killed_during_slow() -> (Server, tempfile::TempDir) {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let mut child = command(dir.path(), &["run", &plan, "--state-dir", "st"])
+        .spawn()
+        .unwrap();
+    server.wait_for("/slow");
+    child.kill().unwrap();
+    let _ = child.wait();
+    (server, dir)
 }
