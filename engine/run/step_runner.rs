@@ -323,15 +323,7 @@ async fn run_item(
             Err(e) if e.cancelled || cancel.is_cancelled() => return StepOutcome::Cancelled,
             Err(e) if e.retryable && attempt < policy.attempts => {
                 let delay = jitter(policy.backoff(attempt), policy.jitter);
-                env.emit(RunEvent::StepRetrying {
-                    phase,
-                    id: step.id.clone(),
-                    attempt,
-                    delay_ms: millis(delay),
-                    error: env.redact(&e.message),
-                    not_yet: e.not_yet.clone(),
-                });
-                if sleep_or_cancel(delay, cancel).await {
+                if announce_and_wait(env, (phase, &step.id), attempt, delay, &e, cancel).await {
                     return StepOutcome::Cancelled;
                 }
             }
@@ -678,15 +670,8 @@ pub async fn run_undo(
             Err(e) if e.cancelled => return StepOutcome::Cancelled,
             Err(e) if e.retryable && attempt < undo.retry.attempts.max(MIN_UNDO_ATTEMPTS) => {
                 let delay = jitter(undo.retry.backoff(attempt), undo.retry.jitter);
-                env.emit(RunEvent::StepRetrying {
-                    phase: Phase::Undo,
-                    id: step.id.clone(),
-                    attempt,
-                    delay_ms: millis(delay),
-                    error: env.redact(&e.message),
-                    not_yet: e.not_yet.clone(),
-                });
-                if sleep_or_cancel(delay, cancel).await {
+                let id = (Phase::Undo, &step.id);
+                if announce_and_wait(env, id, attempt, delay, &e, cancel).await {
                     return StepOutcome::Cancelled;
                 }
             }
@@ -698,6 +683,27 @@ pub async fn run_undo(
             }
         }
     }
+}
+
+/// Records that attempt `attempt` of step `id` failed and is retried after `delay`, then
+/// waits; `true` when the run was cancelled meanwhile.
+async fn announce_and_wait(
+    env: &RunEnv,
+    (phase, id): (Phase, &String),
+    attempt: u32,
+    delay: Duration,
+    e: &AttemptError,
+    cancel: &CancellationToken,
+) -> bool {
+    env.emit(RunEvent::StepRetrying {
+        phase,
+        id: id.clone(),
+        attempt,
+        delay_ms: millis(delay),
+        error: env.redact(&e.message),
+        not_yet: e.not_yet.clone(),
+    });
+    sleep_or_cancel(delay, cancel).await
 }
 
 async fn execute_bounded(
