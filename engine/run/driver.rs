@@ -37,10 +37,16 @@ pub struct RunRequest<'a> {
     pub confirm: Option<crate::run::confirm::Confirmer>,
 }
 
+/// Why a run could not start (a target that does not render), secrets already masked: it
+/// is only ever shown, never matched on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotStarted(pub String);
+
 /// What a run left behind.
 pub struct Finished {
     /// `Err` when the run could not start (e.g. a target URL does not render).
-    pub result: Result<RunResult, String>,
+    pub result: Result<RunResult, NotStarted>,
     pub events: Vec<RunEvent>,
     /// When each event happened (RFC 3339), index for index with `events`.
     pub stamps: Vec<String>,
@@ -148,7 +154,7 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
             req.resume,
         )
         .await),
-        Err(e) => Err(redactor.apply(&e.to_string())),
+        Err(e) => Err(NotStarted(redactor.apply(&e.to_string()))),
     };
     // Port-forwards end with the run, whatever happened.
     executors.shutdown().await;
