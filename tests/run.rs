@@ -322,6 +322,74 @@ fn sigint_compensates_and_exits_130() {
     assert_no_secret(dir.path(), &r.out);
 }
 
+/// Issue 14: a run stopped by its `--timeout` exits 124 (not 130, which stays SIGINT/SIGTERM),
+/// after undo and finally, and its journal and report say `timed_out`.
+#[test]
+fn a_run_timeout_compensates_and_exits_124() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let r = run(
+        dir.path(),
+        &[
+            "run",
+            &plan,
+            "--state-dir",
+            "st",
+            "--timeout",
+            "1s",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(r.code, 124, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec!["/pause", "/slow", "/undo-pause/b-1", "/resume"]
+    );
+    assert!(r.out.contains("TIMED OUT"), "{}", r.out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["finished"]["outcome"], "timed_out");
+    assert_eq!(report["finished"]["exit_code"], 124);
+    let runs = run(dir.path(), &["runs", "--state-dir", "st"]);
+    assert!(runs.out.contains("TimedOut"), "{}", runs.out);
+}
+
+/// Issue 14: a successful run whose `--report FILE` cannot be written exits 4 and says why; a
+/// failed run keeps its own code (the failure matters more) and still names the report.
+#[test]
+fn a_report_that_cannot_be_written_exits_4() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_ok = plan(dir.path(), &server, "/middle");
+    let missing = dir.path().join("no-such-dir").join("report.json");
+    let missing = missing.to_str().unwrap();
+    let r = run(
+        dir.path(),
+        &["run", &plan_ok, "--state-dir", "st", "--report", missing],
+    );
+    assert_eq!(r.code, 4, "{}", r.out);
+    assert!(r.out.contains("SUCCEEDED"), "{}", r.out);
+    assert!(
+        r.out.contains("error: cannot write the report") && r.out.contains("no-such-dir"),
+        "{}",
+        r.out
+    );
+    // The run directory's own report was still written.
+    let kept = walk(&dir.path().join("st"))
+        .into_iter()
+        .any(|p| p.ends_with("report.json"));
+    assert!(kept);
+    let plan_fail = plan(dir.path(), &server, "/fail");
+    let r = run(
+        dir.path(),
+        &["run", &plan_fail, "--state-dir", "st", "--report", missing],
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("cannot write the report"), "{}", r.out);
+}
+
 #[test]
 fn sigkill_then_recover_rollback_completes_undo_and_finally() {
     let server = Server::start();

@@ -2,7 +2,8 @@
 //! the journal, the recorder, the executors and the scheduler, plus confirmation of
 //! destructive steps, signal handling, the summary and the JSON report. Exit codes: 0
 //! success, 1 a step failed (compensation done), 2 invalid plan or usage, 3 compensation or
-//! finally failed, 130 interrupted.
+//! finally failed, 4 succeeded but the report was not written, 124 `--timeout` reached,
+//! 130 interrupted (`cli::exit_code`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -188,17 +189,28 @@ fn execute(
             // The run directory always keeps the report: the evidence of what was done.
             let report = report_text(&events, &stamps, &finished.redactor);
             let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
+            let mut unwritten = false;
             for path in kept.iter().chain(common.report.iter()) {
                 if let Err(e) = crate::run::private_files::write(path, &report) {
-                    eprintln!("warning: cannot write the report {}: {e}", path.display());
+                    eprintln!("error: cannot write the report {}: {e}", path.display());
+                    unwritten = true;
                 }
             }
-            ExitCode::from(Exit::from(result.outcome))
+            ExitCode::from(exit_for(result.outcome, unwritten))
         }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(Exit::Usage)
         }
+    }
+}
+
+/// The exit code of a finished run: its outcome's, except that a successful run whose report
+/// could not be written says so (README "Exit codes": a failure's code wins over it).
+fn exit_for(outcome: Outcome, report_unwritten: bool) -> Exit {
+    match Exit::from(outcome) {
+        Exit::Ok if report_unwritten => Exit::ReportNotWritten,
+        code => code,
     }
 }
 
@@ -279,6 +291,7 @@ fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir:
             Outcome::Succeeded => "SUCCEEDED",
             Outcome::Failed => "FAILED",
             Outcome::Interrupted => "INTERRUPTED",
+            Outcome::TimedOut => "TIMED OUT",
             Outcome::CompensationFailed => "COMPENSATION FAILED",
         }
     );
@@ -585,4 +598,22 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         // `recover` has its own gate (`--yes` to repeat what may have had an effect).
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unwritten_report_turns_success_into_4_and_leaves_failures_alone() {
+        assert_eq!(exit_for(Outcome::Succeeded, false), Exit::Ok);
+        assert_eq!(exit_for(Outcome::Succeeded, true), Exit::ReportNotWritten);
+        assert_eq!(exit_for(Outcome::Failed, true), Exit::Failed);
+        assert_eq!(exit_for(Outcome::TimedOut, true), Exit::TimedOut);
+        assert_eq!(exit_for(Outcome::Interrupted, false), Exit::Interrupted);
+        assert_eq!(
+            exit_for(Outcome::CompensationFailed, true),
+            Exit::CleanupFailed
+        );
+    }
 }
