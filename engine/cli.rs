@@ -11,6 +11,7 @@ pub mod kubectl_shim;
 pub mod logging;
 pub mod rehearse;
 pub mod run;
+pub mod run_output;
 pub mod sim;
 pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).

@@ -11,4 +11,5 @@ mod restore_cleanup;
 mod run;
 mod sim_cli;
 mod sweeps;
+mod unattended;
 mod validate;

@@ -1085,3 +1085,75 @@ fn without_a_terminal_or_yes_a_destructive_plan_is_refused_up_front() {
     );
     assert!(server.calls().is_empty(), "{:?}", server.calls());
 }
+
+/// Issue 14: the summary's ATTEMPTS of a `for_each` step is per item (the most any item
+/// needed), not every item's attempts added up; ITEMS shows succeeded/started. The report's
+/// row says the same. `recover --output json` describes a run as one JSON document.
+#[test]
+fn for_each_attempts_are_per_item_and_items_are_shown_separately() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: items-test
+targets:
+  api: {{http: {{url: "http://{}"}}}}
+steps:
+  - id: each
+    for_each: '["state-a", "state-b", "state-c"]'
+    http: {{target: api, path: "/{{{{item}}}}"}}
+    check: '.body.state == "DONE"'
+    retry: {{attempts: 3, backoff: {{initial: 10ms, max: 10ms}}}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.path().join("items.yaml"), text).unwrap();
+    let r = run(
+        dir.path(),
+        &[
+            "run",
+            "items.yaml",
+            "--state-dir",
+            "st",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let row = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("step ") && l.contains(" each "))
+        .unwrap_or_else(|| panic!("{}", r.out));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // step, each, <n>, ms, ATTEMPTS, ITEMS, status
+    assert_eq!(
+        cols[4], "2",
+        "each item took 2 attempts, not 6 in all: {row}"
+    );
+    assert_eq!(cols[5], "3/3", "{row}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["steps"][0]["attempts"], 2);
+    assert_eq!(report["steps"][0]["items"]["started"], 3);
+    assert_eq!(report["steps"][0]["items"]["succeeded"], 3);
+
+    let runs = run(
+        dir.path(),
+        &["runs", "--state-dir", "st", "--output", "json"],
+    );
+    let list: serde_json::Value = serde_json::from_str(runs.out.trim()).unwrap();
+    let id = list[0]["run_id"].as_str().unwrap().to_string();
+    let described = command(
+        dir.path(),
+        &["recover", &id, "--state-dir", "st", "--output", "json"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(described.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&described.stdout).unwrap();
+    assert_eq!(doc["run_id"], id.as_str());
+    assert_eq!(doc["plan"], "items-test");
+    assert_eq!(doc["finished"], true);
+}

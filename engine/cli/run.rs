@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
 
+use crate::cli::run_output::{Ending, Output};
 use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
 use crate::run::events::{Outcome, Phase, RunEvent};
 
@@ -61,6 +62,14 @@ pub struct CommonRunArgs {
     /// The kubectl binary.
     #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
     pub kubectl: PathBuf,
+    /// Without a terminal, a line for each step still running every this long (what it
+    /// waits for, elapsed, last seen state); `0` turns it off.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
+    pub heartbeat: Duration,
+    /// `text`: the summary table; `json`: one JSON document on stdout instead (outcome, run
+    /// id, what the plan produced, every step's row).
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -124,6 +133,7 @@ fn execute(
     confirm: Option<crate::run::confirm::Confirmer>,
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
+    let (plan_name, plan_result) = (plan.name.clone(), plan.result.clone());
     warn_unmasked_secrets(params);
     for t in crate::cli::dry_run::insecure_targets(&plan) {
         eprintln!("{}", crate::cli::dry_run::insecure_warning(&t));
@@ -153,6 +163,7 @@ fn execute(
             journal,
             log_format: common.log_format,
             live,
+            heartbeat: Some(common.heartbeat),
             kubectl: common.kubectl.clone(),
             options: opts.clone(),
             resume,
@@ -163,45 +174,90 @@ fn execute(
         signals.abort();
         finished
     });
-    match finished.result {
-        Ok(result) => {
-            // A recovered run's summary and report cover the original attempt too.
-            let events: Vec<RunEvent> = earlier.iter().chain(&finished.events).cloned().collect();
-            let stamps: Vec<String> = std::iter::repeat_n(String::new(), earlier.len())
-                .chain(finished.stamps.iter().cloned())
-                .collect();
-            print_summary(
-                &finished.events,
-                &result.outcome,
-                &result.message,
-                finished.run_dir.as_deref(),
-            );
-            if result.outcome != Outcome::Succeeded
-                && let Some(hint) = crate::cli::how_to_continue::hint(
-                    &plan_steps,
-                    &events,
-                    &run_id,
-                    &common.state_dir,
-                )
-            {
-                print!("{}", finished.redactor.apply(&hint));
-            }
-            // The run directory always keeps the report: the evidence of what was done.
-            let report = report_text(&events, &stamps, &finished.redactor);
-            let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
-            let mut unwritten = false;
-            for path in kept.iter().chain(common.report.iter()) {
-                if let Err(e) = crate::run::private_files::write(path, &report) {
-                    eprintln!("error: cannot write the report {}: {e}", path.display());
-                    unwritten = true;
-                }
-            }
-            ExitCode::from(exit_for(result.outcome, unwritten))
-        }
+    let result = match finished.result {
+        Ok(result) => result,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(Exit::Usage)
+            return ExitCode::from(Exit::Usage);
         }
+    };
+    // A recovered run's summary and report cover the original attempt too.
+    let events: Vec<RunEvent> = earlier.iter().chain(&finished.events).cloned().collect();
+    let stamps: Vec<String> = std::iter::repeat_n(String::new(), earlier.len())
+        .chain(finished.stamps.iter().cloned())
+        .collect();
+    let produced = crate::cli::run_output::produced(&plan_result, &events);
+    let hint = if result.outcome == Outcome::Succeeded {
+        None
+    } else {
+        crate::cli::how_to_continue::hint(&plan_steps, &events, &run_id, &common.state_dir)
+            .map(|h| finished.redactor.apply(&h))
+    };
+    if common.output == Output::Text {
+        print_summary(
+            &finished.events,
+            &result.outcome,
+            &result.message,
+            finished.run_dir.as_deref(),
+        );
+        print_produced(&produced, &finished.redactor);
+        if let Some(hint) = &hint {
+            print!("{hint}");
+        }
+    }
+    // The run directory always keeps the report: the evidence of what was done.
+    let report = report_text(&events, &stamps, &finished.redactor);
+    let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
+    let mut unwritten = false;
+    for path in kept.iter().chain(common.report.iter()) {
+        if let Err(e) = crate::run::private_files::write(path, &report) {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+            unwritten = true;
+        }
+    }
+    let code = exit_for(result.outcome, unwritten);
+    let duration_ms = finished
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            RunEvent::RunFinished { duration_ms, .. } => Some(*duration_ms),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let ending = Ending {
+        run_id: &run_id,
+        plan: &plan_name,
+        outcome: result.outcome,
+        exit_code: code.code(),
+        duration_ms,
+        message: &result.message,
+        produced: &produced,
+    };
+    if common.output == Output::Json {
+        let steps: Vec<Json> = step_rows(&finished.events, &[])
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect();
+        let files = json!({
+            "journal": finished.run_dir.as_deref().map(|d| d.join("journal.jsonl")),
+            "report": kept,
+        });
+        let doc = ending.document(Json::Array(steps), files, hint.as_deref());
+        println!("{}", masked_json(&doc, &finished.redactor));
+    }
+    // Unattended (a log, not a terminal): the last line says how it ended, for machines.
+    if !std::io::stderr().is_terminal() {
+        eprintln!("{}", masked_json(&ending.line(), &finished.redactor));
+    }
+    ExitCode::from(code)
+}
+
+/// What the plan's `result:` produced, one line each, after the summary (a backup's id).
+fn print_produced(produced: &Map<String, Json>, redactor: &Redactor) {
+    for (name, value) in produced {
+        let shown = redactor.apply(&crate::plan::template::display(value));
+        println!("{name}: {shown}");
     }
 }
 
@@ -268,21 +324,29 @@ fn confirm_destructive(
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
     let rows = step_rows(events, &[]);
+    // ATTEMPTS is per item for a `for_each` step (the most any item needed); ITEMS says how
+    // many items succeeded of those started: a sum of every item's attempts read as retries.
     println!(
-        "\n{:<10} {:<32} {:>10} {:>8}",
-        "PHASE", "STEP", "TIME", "ATTEMPTS"
+        "\n{:<10} {:<32} {:>10} {:>8} {:>7}",
+        "PHASE", "STEP", "TIME", "ATTEMPTS", "ITEMS"
     );
     for r in &rows {
         let status: String = match r.status.char_indices().nth(90) {
             Some((i, _)) => format!("{}…", &r.status[..i]),
             None => r.status.to_string(),
         };
+        let items = r
+            .items
+            .as_ref()
+            .map(|i| format!("{}/{}", i.succeeded, i.started))
+            .unwrap_or_default();
         println!(
-            "{:<10} {:<32} {:>10} {:>8}  {status}",
+            "{:<10} {:<32} {:>10} {:>8} {:>7}  {status}",
             r.phase,
             r.id,
             format!("{} ms", r.duration_ms),
-            r.attempts
+            r.attempts,
+            items
         );
     }
     println!(
@@ -316,7 +380,11 @@ struct StepRow<'e> {
     phase: &'static str,
     id: &'e str,
     status: std::borrow::Cow<'e, str>,
+    /// Attempts of the step; of a `for_each` step, the most any one item needed.
     attempts: u32,
+    /// A `for_each` step's items: how many started and how many succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Items>,
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     started_at: Option<&'e str>,
@@ -324,6 +392,13 @@ struct StepRow<'e> {
     outputs: Option<&'e Map<String, Json>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     finished_at: Option<&'e str>,
+}
+
+/// The items of a `for_each` step's row.
+#[derive(serde::Serialize)]
+struct Items {
+    started: u32,
+    succeeded: u32,
 }
 
 /// One row per (phase, step) with its final status; with `stamps` (when each event
@@ -346,6 +421,7 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
                 id,
                 status: "started".into(),
                 attempts: 0,
+                items: None,
                 duration_ms: 0,
                 started_at: None,
                 outputs: None,
@@ -362,6 +438,7 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
 fn step_of(e: &RunEvent) -> Option<(&'static str, &str)> {
     match e {
         RunEvent::StepStarted { phase, id, .. }
+        | RunEvent::ItemSucceeded { phase, id, .. }
         | RunEvent::StepSucceeded { phase, id, .. }
         | RunEvent::StepFailed { phase, id, .. }
         | RunEvent::StepSkipped { phase, id, .. } => Some((phase_name(*phase), id)),
@@ -373,9 +450,33 @@ fn step_of(e: &RunEvent) -> Option<(&'static str, &str)> {
 /// wall-clock bounds.
 fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
     match e {
-        RunEvent::StepStarted { attempt, .. } => {
+        RunEvent::StepStarted {
+            attempt,
+            item: None,
+            ..
+        } => {
             row.attempts = *attempt;
             row.started_at = row.started_at.or(at);
+        }
+        RunEvent::StepStarted {
+            attempt,
+            item: Some(_),
+            ..
+        } => {
+            let items = row.items.get_or_insert(Items {
+                started: 0,
+                succeeded: 0,
+            });
+            if *attempt == 1 {
+                items.started += 1;
+            }
+            row.attempts = row.attempts.max(*attempt);
+            row.started_at = row.started_at.or(at);
+        }
+        RunEvent::ItemSucceeded { .. } => {
+            if let Some(items) = row.items.as_mut() {
+                items.succeeded += 1;
+            }
         }
         RunEvent::StepSucceeded {
             attempts,
@@ -384,7 +485,10 @@ fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
             ..
         } => {
             row.status = "succeeded".into();
-            row.attempts = *attempts;
+            // A `for_each` step's `attempts` adds up its items; the row keeps the per-item most.
+            if row.items.is_none() {
+                row.attempts = *attempts;
+            }
             row.duration_ms = *duration_ms;
             row.outputs = Some(outputs);
             row.finished_at = at.or(row.finished_at);
@@ -396,7 +500,9 @@ fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
             ..
         } => {
             row.status = format!("failed: {error}").into();
-            row.attempts = *attempts;
+            if row.items.is_none() {
+                row.attempts = *attempts;
+            }
             row.duration_ms = *duration_ms;
             row.finished_at = at.or(row.finished_at);
         }
@@ -443,10 +549,17 @@ fn masked_json<T: serde::Serialize>(v: &T, redactor: &Redactor) -> String {
 pub struct RunsArgs {
     #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
     pub state_dir: PathBuf,
+    /// `text`: a table; `json`: a JSON array, one object per run.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
 }
 
 pub fn runs(a: &RunsArgs) -> ExitCode {
     let runs = journal::list(&a.state_dir);
+    if a.output == Output::Json {
+        println!("{}", crate::cli::run_output::runs_document(&runs));
+        return ExitCode::from(Exit::Ok);
+    }
     if runs.is_empty() {
         println!("no runs in {}", a.state_dir.display());
         return ExitCode::from(Exit::Ok);
@@ -502,8 +615,25 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let state = crate::run::recovery::replay(&info.events);
-    println!("{}", state.describe(&info.run_id));
-    if !(a.rollback || a.resume || a.abandon) {
+    let acting = a.rollback || a.resume || a.abandon;
+    let description = state.describe(&info.run_id);
+    match (a.common.output, acting) {
+        (Output::Text, _) => println!("{description}"),
+        // stdout carries the one JSON document: the run's result once the action ends.
+        (Output::Json, true) => eprintln!("{description}"),
+        (Output::Json, false) => {
+            let doc = json!({
+                "run_id": info.run_id,
+                "plan": info.plan(),
+                "finished": info.finished().is_some(),
+                "description": description,
+                "choose": ["--rollback", "--resume", "--abandon"],
+            });
+            println!("{doc}");
+            return ExitCode::from(Exit::Ok);
+        }
+    }
+    if !acting {
         println!(
             "\nchoose: runbook recover {} --rollback | --resume | --abandon",
             info.run_id
@@ -538,7 +668,11 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             duration_ms: 0,
             message: "abandoned by the operator with `runbook recover --abandon`".into(),
         });
-        println!("run {} marked abandoned", info.run_id);
+        if a.common.output == Output::Json {
+            println!("{}", json!({"run_id": info.run_id, "abandoned": true}));
+        } else {
+            println!("run {} marked abandoned", info.run_id);
+        }
         return ExitCode::from(Exit::Ok);
     }
     let params =

@@ -26,6 +26,9 @@ pub struct Plan {
     pub finally: Vec<Step>,
     /// SHA-256 of the plan text, for journals and resume.
     pub digest: String,
+    /// `result:`: what a run produced (e.g. `backup_id`), by name, rendered from params and
+    /// step outputs at the end of the run for the summary, `--output json` and metrics.
+    pub result: Vec<(String, Template)>,
 }
 
 /// `requires: {app: ">=8.8.0, <8.9.0"}`.

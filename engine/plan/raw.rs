@@ -21,6 +21,8 @@ pub struct RawPlan {
     pub steps: Vec<RawStep>,
     pub finally: Vec<RawStep>,
     pub steps_span: Span,
+    /// `result:`: what the run produced, by name (templates), for the summary and metrics.
+    pub result: Vec<(Text, Text)>,
 }
 
 pub struct RawParam {
@@ -215,6 +217,7 @@ const PLAN_KEYS: &[&str] = &[
     "targets",
     "steps",
     "finally",
+    "result",
 ];
 const PARAM_KEYS: &[&str] = &[
     "type",
@@ -329,6 +332,7 @@ impl RawPlan {
             steps: Vec::new(),
             finally: Vec::new(),
             steps_span: Span::point(root.span.start),
+            result: Vec::new(),
         };
         if root.value == Value::Null {
             d.push(crate::plan::diagnostic::Diagnostic::error(
@@ -375,6 +379,9 @@ impl RawPlan {
         }
         if let Some(n) = f.get("finally") {
             plan.finally = decode_steps(d, n, finally, "`finally`");
+        }
+        if let Some(n) = f.get("result") {
+            plan.result = string_map(d, n, "`result`");
         }
         plan
     }

@@ -205,7 +205,8 @@ pub fn plan_schema() -> Json {
             "params": {"type": "object", "additionalProperties": {"$ref": "#/$defs/param"}},
             "targets": {"type": "object", "additionalProperties": {"$ref": "#/$defs/target"}},
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
-            "finally": {"type": "array", "items": {"$ref": "#/$defs/step"}}
+            "finally": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "result": {"type": "object", "description": "What a run produced, by name: templates over params and step outputs, rendered at the end of the run for the summary, --output json and metrics, e.g. backup_id: \"{{params.backup_id}}\"", "additionalProperties": {"type": "string"}}
         },
         "$defs": defs()
     })
