@@ -9,6 +9,7 @@ pub mod graph_view;
 pub mod how_to_continue;
 pub mod kubectl_shim;
 pub mod logging;
+pub mod metrics;
 pub mod rehearse;
 pub mod run;
 pub mod run_output;

@@ -24,7 +24,8 @@ pub enum Exit {
     /// An undo or finally step failed: human attention needed.
     CleanupFailed = 3,
     /// The run succeeded but its report (`--report FILE` or the run directory's
-    /// `report.json`) could not be written: a scheduler that keeps reports must notice.
+    /// `report.json`) or its metrics (`--metrics-file`, `--pushgateway`) could not be
+    /// written: a scheduler that keeps reports or alerts on metrics must notice.
     ReportNotWritten = 4,
     /// The run's `--timeout` was reached, after undo and finally (GNU timeout's 124).
     TimedOut = 124,

@@ -70,6 +70,13 @@ pub struct CommonRunArgs {
     /// id, what the plan produced, every step's row).
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    /// Write the run's Prometheus metrics to this file (the node exporter's textfile
+    /// collector format), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Push the run's Prometheus metrics to this Pushgateway (group job=runbook, plan=<name>).
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -134,6 +141,7 @@ fn execute(
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
     let (plan_name, plan_result) = (plan.name.clone(), plan.result.clone());
+    let plan_windows = plan.windows.clone();
     warn_unmasked_secrets(params);
     for t in crate::cli::dry_run::insecure_targets(&plan) {
         eprintln!("{}", crate::cli::dry_run::insecure_warning(&t));
@@ -215,7 +223,6 @@ fn execute(
             unwritten = true;
         }
     }
-    let code = exit_for(result.outcome, unwritten);
     let duration_ms = finished
         .events
         .iter()
@@ -225,6 +232,40 @@ fn execute(
             _ => None,
         })
         .unwrap_or(0);
+    if common.metrics_file.is_some() || common.pushgateway.is_some() {
+        let metrics = crate::cli::metrics::RunMetrics {
+            plan: &plan_name,
+            run_id: &run_id,
+            outcome: result.outcome,
+            exit_code: exit_for(result.outcome, unwritten).code(),
+            duration_ms,
+            finished_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+            produced: &produced,
+            steps: step_timings(&finished.events),
+            windows: windows(&plan_windows, &finished.events, &finished.stamps),
+        };
+        let succeeded = result.outcome == Outcome::Succeeded;
+        if let Some(path) = &common.metrics_file {
+            let text = finished.redactor.apply(&metrics.render(true));
+            if let Err(e) = crate::cli::metrics::write_file(path, &text, succeeded) {
+                eprintln!("error: cannot write the metrics {}: {e}", path.display());
+                unwritten = true;
+            }
+        }
+        if let Some(url) = &common.pushgateway {
+            let text = finished.redactor.apply(&metrics.render(false));
+            if let Err(e) = runtime.block_on(crate::cli::metrics::push(url, &plan_name, text)) {
+                eprintln!(
+                    "error: cannot push the metrics: {}",
+                    finished.redactor.apply(&e)
+                );
+                unwritten = true;
+            }
+        }
+    }
+    let code = exit_for(result.outcome, unwritten);
     let ending = Ending {
         run_id: &run_id,
         plan: &plan_name,
@@ -251,6 +292,40 @@ fn execute(
         eprintln!("{}", masked_json(&ending.line(), &finished.redactor));
     }
     ExitCode::from(code)
+}
+
+/// Each step's time and attempts, for the metrics.
+fn step_timings(events: &[RunEvent]) -> Vec<crate::cli::metrics::StepTiming> {
+    step_rows(events, &[])
+        .iter()
+        .map(|r| crate::cli::metrics::StepTiming {
+            phase: r.phase.to_string(),
+            id: r.id.to_string(),
+            duration_ms: r.duration_ms,
+            attempts: r.attempts,
+        })
+        .collect()
+}
+
+/// The plan's `windows:` whose two ends ran in this invocation, in seconds: from the first
+/// start of `from` to the last end of `to` (their main or finally rows, not their undos).
+fn windows(
+    windows: &[crate::plan::Window],
+    events: &[RunEvent],
+    stamps: &[String],
+) -> Vec<(String, f64)> {
+    let rows = step_rows(events, stamps);
+    let row = |id: &str| rows.iter().find(|r| r.id == id && r.phase != "undo");
+    windows
+        .iter()
+        .filter_map(|w| {
+            let secs = crate::cli::metrics::window_seconds(
+                row(&w.from).and_then(|r| r.started_at),
+                row(&w.to).and_then(|r| r.finished_at),
+            )?;
+            Some((w.name.clone(), secs))
+        })
+        .collect()
 }
 
 /// What the plan's `result:` produced, one line each, after the summary (a backup's id).

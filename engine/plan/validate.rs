@@ -178,6 +178,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
     let targets = check_targets(&mut c, &raw.targets);
     let (steps, finally) = steps::check_steps(&mut c, &mut raw, &targets);
     let result = result::check_result(&mut c, &raw.result, &params, &steps, &finally);
+    let windows = result::check_windows(&mut c, &raw.windows, &steps, &finally);
     let pending_jq = std::mem::take(&mut c.pending_jq);
     // Compiling jq and hashing the file need nothing else: they run on a second thread
     // while the graphs and references are checked.
@@ -209,6 +210,7 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
             finally,
             digest,
             result,
+            windows,
         }),
         _ => None,
     };

@@ -1,4 +1,5 @@
-//! validate/result: the plan-level `result:` mapping (what a run produced, e.g. its backup id).
+//! validate/result: the plan-level `result:` mapping (what a run produced, e.g. its backup id)
+//! and `windows:` (named spans between two steps, e.g. the exporting-paused window).
 //! Each value is a template that may read `params.NAME`, `steps.ID.outputs.NAME` (of any main
 //! or finally step: a step that did not run leaves the entry out) and `run.*`. It checks the
 //! templates parse and name declared things; rendering is the run's report's job.
@@ -26,6 +27,47 @@ pub(super) fn check_result(
             check_ref(c, r, params, main, finally);
         }
         out.push((name.value.clone(), tpl));
+    }
+    out
+}
+
+/// The checked `windows:` entries: both ends name a main or finally step.
+pub(super) fn check_windows(
+    c: &mut Checker<'_>,
+    raw: &[crate::plan::raw::RawWindow],
+    main: &[Step],
+    finally: &[Step],
+) -> Vec<crate::plan::Window> {
+    let mut out = Vec::with_capacity(raw.len());
+    for w in raw {
+        super::check_name(c, &w.name, "window name");
+        let (Some(from), Some(to)) = (&w.from, &w.to) else {
+            continue;
+        };
+        for end in [from, to] {
+            if !main.iter().chain(finally).any(|s| s.id == end.value) {
+                let names = main.iter().chain(finally).map(|s| s.id.as_str());
+                let help = did_you_mean(&end.value, names.clone())
+                    .unwrap_or_else(|| format!("defined steps: {}", list_names(names.take(12))));
+                c.push(
+                    Diagnostic::error(
+                        "runbook::graph::unknown_step",
+                        format!(
+                            "window `{}` names unknown step `{}`",
+                            w.name.value, end.value
+                        ),
+                        end.span,
+                        "no step with this id",
+                    )
+                    .with_help(help),
+                );
+            }
+        }
+        out.push(crate::plan::Window {
+            name: w.name.value.clone(),
+            from: from.value.clone(),
+            to: to.value.clone(),
+        });
     }
     out
 }
@@ -118,5 +160,15 @@ mod tests {
             ["runbook::template::unknown_variable"]
         );
         assert_eq!(codes("  id: [1]\n"), ["runbook::plan::wrong_type"]);
+    }
+
+    #[test]
+    fn windows_name_existing_steps_with_both_ends() {
+        let ok = "  x: \"{{params.backup_id}}\"\nwindows:\n  paused: {from: a, to: a}\n";
+        assert!(codes(ok).is_empty(), "{:?}", codes(ok));
+        let unknown = "  x: \"{{params.backup_id}}\"\nwindows:\n  paused: {from: a, to: b}\n";
+        assert_eq!(codes(unknown), ["runbook::graph::unknown_step"]);
+        let missing = "  x: \"{{params.backup_id}}\"\nwindows:\n  paused: {from: a}\n";
+        assert_eq!(codes(missing), ["runbook::plan::missing_field"]);
     }
 }
