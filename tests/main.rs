@@ -5,6 +5,7 @@ mod diagnostics;
 mod faults;
 mod fuzz;
 mod harness;
+mod image;
 mod metrics;
 mod plans;
 mod rehearse;
