@@ -9,9 +9,11 @@ pub mod graph_view;
 pub mod how_to_continue;
 pub mod kubectl_shim;
 pub mod logging;
+pub mod metrics;
 pub mod rehearse;
 pub mod request_view;
 pub mod run;
+pub mod run_output;
 pub mod sim;
 pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).

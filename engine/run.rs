@@ -1,7 +1,7 @@
 //! run: a validated plan plus values becomes a run, and a run becomes events. Parameter values
 //! (`inputs`), the shared run context (`context`), rendering a step into its exact request
 //! (`rendered_request`), the scheduler and the step runner, the event type, the recorder and
-//! journal, masking (`redact`), recovery of an unfinished run, and the driver that ties one run
+//! its heartbeats, the journal, masking (`redact`), recovery of an unfinished run, and the driver that ties one run
 //! together. It reaches HTTP and kubectl only through `executor`, and never prints or parses
 //! command lines: that is `cli`'s job.
 
@@ -11,6 +11,7 @@ pub mod context;
 pub mod driver;
 pub mod effects;
 pub mod events;
+pub mod heartbeat;
 pub mod inputs;
 pub mod journal;
 pub mod param_error;

@@ -322,6 +322,74 @@ fn sigint_compensates_and_exits_130() {
     assert_no_secret(dir.path(), &r.out);
 }
 
+/// Issue 14: a run stopped by its `--timeout` exits 124 (not 130, which stays SIGINT/SIGTERM),
+/// after undo and finally, and its journal and report say `timed_out`.
+#[test]
+fn a_run_timeout_compensates_and_exits_124() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/slow");
+    let r = run(
+        dir.path(),
+        &[
+            "run",
+            &plan,
+            "--state-dir",
+            "st",
+            "--timeout",
+            "1s",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(r.code, 124, "{}", r.out);
+    assert_eq!(
+        server.calls(),
+        vec!["/pause", "/slow", "/undo-pause/b-1", "/resume"]
+    );
+    assert!(r.out.contains("TIMED OUT"), "{}", r.out);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["finished"]["outcome"], "timed_out");
+    assert_eq!(report["finished"]["exit_code"], 124);
+    let runs = run(dir.path(), &["runs", "--state-dir", "st"]);
+    assert!(runs.out.contains("TimedOut"), "{}", runs.out);
+}
+
+/// Issue 14: a successful run whose `--report FILE` cannot be written exits 4 and says why; a
+/// failed run keeps its own code (the failure matters more) and still names the report.
+#[test]
+fn a_report_that_cannot_be_written_exits_4() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan_ok = plan(dir.path(), &server, "/middle");
+    let missing = dir.path().join("no-such-dir").join("report.json");
+    let missing = missing.to_str().unwrap();
+    let r = run(
+        dir.path(),
+        &["run", &plan_ok, "--state-dir", "st", "--report", missing],
+    );
+    assert_eq!(r.code, 4, "{}", r.out);
+    assert!(r.out.contains("SUCCEEDED"), "{}", r.out);
+    assert!(
+        r.out.contains("error: cannot write the report") && r.out.contains("no-such-dir"),
+        "{}",
+        r.out
+    );
+    // The run directory's own report was still written.
+    let kept = walk(&dir.path().join("st"))
+        .into_iter()
+        .any(|p| p.ends_with("report.json"));
+    assert!(kept);
+    let plan_fail = plan(dir.path(), &server, "/fail");
+    let r = run(
+        dir.path(),
+        &["run", &plan_fail, "--state-dir", "st", "--report", missing],
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("cannot write the report"), "{}", r.out);
+}
+
 #[test]
 fn sigkill_then_recover_rollback_completes_undo_and_finally() {
     let (server, dir) = killed_during_slow();
@@ -1000,6 +1068,78 @@ fn without_a_terminal_or_yes_a_destructive_plan_is_refused_up_front() {
         r.out
     );
     assert!(server.calls().is_empty(), "{:?}", server.calls());
+}
+
+/// Issue 14: the summary's ATTEMPTS of a `for_each` step is per item (the most any item
+/// needed), not every item's attempts added up; ITEMS shows succeeded/started. The report's
+/// row says the same. `recover --output json` describes a run as one JSON document.
+#[test]
+fn for_each_attempts_are_per_item_and_items_are_shown_separately() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"apiVersion: runbook/v1
+kind: Plan
+name: items-test
+targets:
+  api: {{http: {{url: "http://{}"}}}}
+steps:
+  - id: each
+    for_each: '["state-a", "state-b", "state-c"]'
+    http: {{target: api, path: "/{{{{item}}}}"}}
+    check: '.body.state == "DONE"'
+    retry: {{attempts: 3, backoff: {{initial: 10ms, max: 10ms}}}}
+"#,
+        server.addr
+    );
+    std::fs::write(dir.path().join("items.yaml"), text).unwrap();
+    let r = run(
+        dir.path(),
+        &[
+            "run",
+            "items.yaml",
+            "--state-dir",
+            "st",
+            "--report",
+            "r.json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let row = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("step ") && l.contains(" each "))
+        .unwrap_or_else(|| panic!("{}", r.out));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // step, each, <n>, ms, ATTEMPTS, ITEMS, status
+    assert_eq!(
+        cols[4], "2",
+        "each item took 2 attempts, not 6 in all: {row}"
+    );
+    assert_eq!(cols[5], "3/3", "{row}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["steps"][0]["attempts"], 2);
+    assert_eq!(report["steps"][0]["items"]["started"], 3);
+    assert_eq!(report["steps"][0]["items"]["succeeded"], 3);
+
+    let runs = run(
+        dir.path(),
+        &["runs", "--state-dir", "st", "--output", "json"],
+    );
+    let list: serde_json::Value = serde_json::from_str(runs.out.trim()).unwrap();
+    let id = list[0]["run_id"].as_str().unwrap().to_string();
+    let described = command(
+        dir.path(),
+        &["recover", &id, "--state-dir", "st", "--output", "json"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(described.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&described.stdout).unwrap();
+    assert_eq!(doc["run_id"], id.as_str());
+    assert_eq!(doc["plan"], "items-test");
+    assert_eq!(doc["finished"], true);
 }
 
 /// The standard plan run with `--state-dir st` and SIGKILLed while its `/slow` call is in

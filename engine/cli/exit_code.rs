@@ -16,23 +16,32 @@ use crate::run::events::Outcome;
 pub enum Exit {
     /// Success: every file valid, the command did its job, the run succeeded.
     Ok = 0,
-    /// Invalid plan (`validate`) or a failed step whose undo and finally completed.
+    /// Invalid plan (`validate`) or a failed step whose undo and finally completed: what the
+    /// run changed was rolled back, so running it again is safe.
     Failed = 1,
     /// Usage or I/O error, invalid plan for `graph`/`plan`/`run`, bad `--set`/`-f` value.
     Usage = 2,
     /// An undo or finally step failed: human attention needed.
     CleanupFailed = 3,
+    /// The run succeeded but its report (`--report FILE` or the run directory's
+    /// `report.json`) or its metrics (`--metrics-file`, `--pushgateway`) could not be
+    /// written: a scheduler that keeps reports or alerts on metrics must notice.
+    ReportNotWritten = 4,
+    /// The run's `--timeout` was reached, after undo and finally (GNU timeout's 124).
+    TimedOut = 124,
     /// Interrupted (SIGINT/SIGTERM), after undo and finally.
     Interrupted = 130,
 }
 
 impl Exit {
     /// Every variant, in the README table's order.
-    pub const ALL: [Exit; 5] = [
+    pub const ALL: [Exit; 7] = [
         Exit::Ok,
         Exit::Failed,
         Exit::Usage,
         Exit::CleanupFailed,
+        Exit::ReportNotWritten,
+        Exit::TimedOut,
         Exit::Interrupted,
     ];
 
@@ -55,6 +64,7 @@ impl From<Outcome> for Exit {
             Outcome::Failed => Exit::Failed,
             Outcome::CompensationFailed => Exit::CleanupFailed,
             Outcome::Interrupted => Exit::Interrupted,
+            Outcome::TimedOut => Exit::TimedOut,
         }
     }
 }
@@ -93,6 +103,8 @@ mod tests {
         assert!(row(Exit::Failed).contains("a step failed"));
         assert!(row(Exit::Usage).contains("usage"));
         assert!(row(Exit::CleanupFailed).contains("undo or finally step failed"));
+        assert!(row(Exit::ReportNotWritten).contains("report could not be written"));
+        assert!(row(Exit::TimedOut).contains("--timeout"));
         assert!(row(Exit::Interrupted).contains("interrupted"));
     }
 
@@ -103,6 +115,7 @@ mod tests {
             Outcome::Failed,
             Outcome::CompensationFailed,
             Outcome::Interrupted,
+            Outcome::TimedOut,
         ] {
             assert_eq!(Exit::from(o).code(), o.exit_code(), "{o:?}");
         }

@@ -569,6 +569,7 @@ impl Rehearsal<'_> {
             journal: Some((new.journal, new.first)),
             log_format: self.a.log_format,
             live,
+            heartbeat: None,
             kubectl: self.kubectl.clone(),
             options: RunOptions {
                 max_parallel: 16,

@@ -2,7 +2,8 @@
 //! the journal, the recorder, the executors and the scheduler, plus confirmation of
 //! destructive steps, signal handling, the summary and the JSON report. Exit codes: 0
 //! success, 1 a step failed (compensation done), 2 invalid plan or usage, 3 compensation or
-//! finally failed, 130 interrupted.
+//! finally failed, 4 succeeded but the report was not written, 124 `--timeout` reached,
+//! 130 interrupted (`cli::exit_code`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
 
+use crate::cli::run_output::{Ending, Output};
 use crate::cli::{ValueArgs, fail, load_valid, resolve_params};
 use crate::run::events::{Outcome, Phase, RunEvent};
 
@@ -60,6 +62,21 @@ pub struct CommonRunArgs {
     /// The kubectl binary.
     #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
     pub kubectl: PathBuf,
+    /// Without a terminal, a line for each step still running every this long (what it
+    /// waits for, elapsed, last seen state); `0` turns it off.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
+    pub heartbeat: Duration,
+    /// `text`: the summary table; `json`: one JSON document on stdout instead (outcome, run
+    /// id, what the plan produced, every step's row).
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Write the run's Prometheus metrics to this file (the node exporter's textfile
+    /// collector format), atomically.
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    /// Push the run's Prometheus metrics to this Pushgateway (group job=runbook, plan=<name>).
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, crate::plan::duration::DurationError> {
@@ -123,6 +140,8 @@ fn execute(
     confirm: Option<crate::run::confirm::Confirmer>,
 ) -> ExitCode {
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
+    let (plan_name, plan_result) = (plan.name.clone(), plan.result.clone());
+    let plan_windows = plan.windows.clone();
     warn_unmasked_secrets(params);
     for t in crate::cli::dry_run::insecure_targets(&plan) {
         eprintln!("{}", crate::cli::dry_run::insecure_warning(&t));
@@ -152,6 +171,7 @@ fn execute(
             journal,
             log_format: common.log_format,
             live,
+            heartbeat: Some(common.heartbeat),
             kubectl: common.kubectl.clone(),
             options: opts.clone(),
             resume,
@@ -162,43 +182,166 @@ fn execute(
         signals.abort();
         finished
     });
-    match finished.result {
-        Ok(result) => {
-            // A recovered run's summary and report cover the original attempt too.
-            let events: Vec<RunEvent> = earlier.iter().chain(&finished.events).cloned().collect();
-            let stamps: Vec<String> = std::iter::repeat_n(String::new(), earlier.len())
-                .chain(finished.stamps.iter().cloned())
-                .collect();
-            print_summary(
-                &finished.events,
-                &result.outcome,
-                &result.message,
-                finished.run_dir.as_deref(),
-            );
-            if result.outcome != Outcome::Succeeded
-                && let Some(hint) = crate::cli::how_to_continue::hint(
-                    &plan_steps,
-                    &events,
-                    &run_id,
-                    &common.state_dir,
-                )
-            {
-                print!("{}", finished.redactor.apply(&hint));
-            }
-            // The run directory always keeps the report: the evidence of what was done.
-            let report = report_text(&events, &stamps, &finished.redactor);
-            let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
-            for path in kept.iter().chain(common.report.iter()) {
-                if let Err(e) = crate::run::private_files::write(path, &report) {
-                    eprintln!("warning: cannot write the report {}: {e}", path.display());
-                }
-            }
-            ExitCode::from(Exit::from(result.outcome))
-        }
+    let result = match finished.result {
+        Ok(result) => result,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(Exit::Usage)
+            return ExitCode::from(Exit::Usage);
         }
+    };
+    // A recovered run's summary and report cover the original attempt too.
+    let events: Vec<RunEvent> = earlier.iter().chain(&finished.events).cloned().collect();
+    let stamps: Vec<String> = std::iter::repeat_n(String::new(), earlier.len())
+        .chain(finished.stamps.iter().cloned())
+        .collect();
+    let produced = crate::cli::run_output::produced(&plan_result, &events);
+    let hint = if result.outcome == Outcome::Succeeded {
+        None
+    } else {
+        crate::cli::how_to_continue::hint(&plan_steps, &events, &run_id, &common.state_dir)
+            .map(|h| finished.redactor.apply(&h))
+    };
+    if common.output == Output::Text {
+        print_summary(
+            &finished.events,
+            &result.outcome,
+            &result.message,
+            finished.run_dir.as_deref(),
+        );
+        print_produced(&produced, &finished.redactor);
+        if let Some(hint) = &hint {
+            print!("{hint}");
+        }
+    }
+    // The run directory always keeps the report: the evidence of what was done.
+    let report = report_text(&events, &stamps, &finished.redactor);
+    let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
+    let mut unwritten = false;
+    for path in kept.iter().chain(common.report.iter()) {
+        if let Err(e) = crate::run::private_files::write(path, &report) {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+            unwritten = true;
+        }
+    }
+    let duration_ms = finished
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            RunEvent::RunFinished { duration_ms, .. } => Some(*duration_ms),
+            _ => None,
+        })
+        .unwrap_or(0);
+    if common.metrics_file.is_some() || common.pushgateway.is_some() {
+        let metrics = crate::cli::metrics::RunMetrics {
+            plan: &plan_name,
+            run_id: &run_id,
+            outcome: result.outcome,
+            exit_code: exit_for(result.outcome, unwritten).code(),
+            duration_ms,
+            finished_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default(),
+            produced: &produced,
+            steps: step_timings(&finished.events),
+            windows: windows(&plan_windows, &finished.events, &finished.stamps),
+        };
+        let succeeded = result.outcome == Outcome::Succeeded;
+        if let Some(path) = &common.metrics_file {
+            let text = finished.redactor.apply(&metrics.render(true));
+            if let Err(e) = crate::cli::metrics::write_file(path, &text, succeeded) {
+                eprintln!("error: cannot write the metrics {}: {e}", path.display());
+                unwritten = true;
+            }
+        }
+        if let Some(url) = &common.pushgateway {
+            let text = finished.redactor.apply(&metrics.render(false));
+            if let Err(e) = runtime.block_on(crate::cli::metrics::push(url, &plan_name, text)) {
+                eprintln!(
+                    "error: cannot push the metrics: {}",
+                    finished.redactor.apply(&e)
+                );
+                unwritten = true;
+            }
+        }
+    }
+    let code = exit_for(result.outcome, unwritten);
+    let ending = Ending {
+        run_id: &run_id,
+        plan: &plan_name,
+        outcome: result.outcome,
+        exit_code: code.code(),
+        duration_ms,
+        message: &result.message,
+        produced: &produced,
+    };
+    if common.output == Output::Json {
+        let steps: Vec<Json> = step_rows(&finished.events, &[])
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect();
+        let files = json!({
+            "journal": finished.run_dir.as_deref().map(|d| d.join("journal.jsonl")),
+            "report": kept,
+        });
+        let doc = ending.document(Json::Array(steps), files, hint.as_deref());
+        println!("{}", masked_json(&doc, &finished.redactor));
+    }
+    // Unattended (a log, not a terminal): the last line says how it ended, for machines.
+    if !std::io::stderr().is_terminal() {
+        eprintln!("{}", masked_json(&ending.line(), &finished.redactor));
+    }
+    ExitCode::from(code)
+}
+
+/// Each step's time and attempts, for the metrics.
+fn step_timings(events: &[RunEvent]) -> Vec<crate::cli::metrics::StepTiming> {
+    step_rows(events, &[])
+        .iter()
+        .map(|r| crate::cli::metrics::StepTiming {
+            phase: r.phase.to_string(),
+            id: r.id.to_string(),
+            duration_ms: r.duration_ms,
+            attempts: r.attempts,
+        })
+        .collect()
+}
+
+/// The plan's `windows:` whose two ends ran in this invocation, in seconds: from the first
+/// start of `from` to the last end of `to` (their main or finally rows, not their undos).
+fn windows(
+    windows: &[crate::plan::Window],
+    events: &[RunEvent],
+    stamps: &[String],
+) -> Vec<(String, f64)> {
+    let rows = step_rows(events, stamps);
+    let row = |id: &str| rows.iter().find(|r| r.id == id && r.phase != "undo");
+    windows
+        .iter()
+        .filter_map(|w| {
+            let secs = crate::cli::metrics::window_seconds(
+                row(&w.from).and_then(|r| r.started_at),
+                row(&w.to).and_then(|r| r.finished_at),
+            )?;
+            Some((w.name.clone(), secs))
+        })
+        .collect()
+}
+
+/// What the plan's `result:` produced, one line each, after the summary (a backup's id).
+fn print_produced(produced: &Map<String, Json>, redactor: &Redactor) {
+    for (name, value) in produced {
+        let shown = redactor.apply(&crate::plan::template::display(value));
+        println!("{name}: {shown}");
+    }
+}
+
+/// The exit code of a finished run: its outcome's, except that a successful run whose report
+/// could not be written says so (README "Exit codes": a failure's code wins over it).
+fn exit_for(outcome: Outcome, report_unwritten: bool) -> Exit {
+    match Exit::from(outcome) {
+        Exit::Ok if report_unwritten => Exit::ReportNotWritten,
+        code => code,
     }
 }
 
@@ -256,21 +399,29 @@ fn confirm_destructive(
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
     let rows = step_rows(events, &[]);
+    // ATTEMPTS is per item for a `for_each` step (the most any item needed); ITEMS says how
+    // many items succeeded of those started: a sum of every item's attempts read as retries.
     println!(
-        "\n{:<10} {:<32} {:>10} {:>8}",
-        "PHASE", "STEP", "TIME", "ATTEMPTS"
+        "\n{:<10} {:<32} {:>10} {:>8} {:>7}",
+        "PHASE", "STEP", "TIME", "ATTEMPTS", "ITEMS"
     );
     for r in &rows {
         let status: String = match r.status.char_indices().nth(90) {
             Some((i, _)) => format!("{}…", &r.status[..i]),
             None => r.status.to_string(),
         };
+        let items = r
+            .items
+            .as_ref()
+            .map(|i| format!("{}/{}", i.succeeded, i.started))
+            .unwrap_or_default();
         println!(
-            "{:<10} {:<32} {:>10} {:>8}  {status}",
+            "{:<10} {:<32} {:>10} {:>8} {:>7}  {status}",
             r.phase,
             r.id,
             format!("{} ms", r.duration_ms),
-            r.attempts
+            r.attempts,
+            items
         );
     }
     println!(
@@ -279,6 +430,7 @@ fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir:
             Outcome::Succeeded => "SUCCEEDED",
             Outcome::Failed => "FAILED",
             Outcome::Interrupted => "INTERRUPTED",
+            Outcome::TimedOut => "TIMED OUT",
             Outcome::CompensationFailed => "COMPENSATION FAILED",
         }
     );
@@ -303,7 +455,11 @@ struct StepRow<'e> {
     phase: &'static str,
     id: &'e str,
     status: std::borrow::Cow<'e, str>,
+    /// Attempts of the step; of a `for_each` step, the most any one item needed.
     attempts: u32,
+    /// A `for_each` step's items: how many started and how many succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<Items>,
     duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     started_at: Option<&'e str>,
@@ -311,6 +467,13 @@ struct StepRow<'e> {
     outputs: Option<&'e Map<String, Json>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     finished_at: Option<&'e str>,
+}
+
+/// The items of a `for_each` step's row.
+#[derive(serde::Serialize)]
+struct Items {
+    started: u32,
+    succeeded: u32,
 }
 
 /// One row per (phase, step) with its final status; with `stamps` (when each event
@@ -333,6 +496,7 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
                 id,
                 status: "started".into(),
                 attempts: 0,
+                items: None,
                 duration_ms: 0,
                 started_at: None,
                 outputs: None,
@@ -349,6 +513,7 @@ fn step_rows<'e>(events: &'e [RunEvent], stamps: &'e [String]) -> Vec<StepRow<'e
 fn step_of(e: &RunEvent) -> Option<(&'static str, &str)> {
     match e {
         RunEvent::StepStarted { phase, id, .. }
+        | RunEvent::ItemSucceeded { phase, id, .. }
         | RunEvent::StepSucceeded { phase, id, .. }
         | RunEvent::StepFailed { phase, id, .. }
         | RunEvent::StepSkipped { phase, id, .. } => Some((phase_name(*phase), id)),
@@ -360,9 +525,33 @@ fn step_of(e: &RunEvent) -> Option<(&'static str, &str)> {
 /// wall-clock bounds.
 fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
     match e {
-        RunEvent::StepStarted { attempt, .. } => {
+        RunEvent::StepStarted {
+            attempt,
+            item: None,
+            ..
+        } => {
             row.attempts = *attempt;
             row.started_at = row.started_at.or(at);
+        }
+        RunEvent::StepStarted {
+            attempt,
+            item: Some(_),
+            ..
+        } => {
+            let items = row.items.get_or_insert(Items {
+                started: 0,
+                succeeded: 0,
+            });
+            if *attempt == 1 {
+                items.started += 1;
+            }
+            row.attempts = row.attempts.max(*attempt);
+            row.started_at = row.started_at.or(at);
+        }
+        RunEvent::ItemSucceeded { .. } => {
+            if let Some(items) = row.items.as_mut() {
+                items.succeeded += 1;
+            }
         }
         RunEvent::StepSucceeded {
             attempts,
@@ -371,7 +560,10 @@ fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
             ..
         } => {
             row.status = "succeeded".into();
-            row.attempts = *attempts;
+            // A `for_each` step's `attempts` adds up its items; the row keeps the per-item most.
+            if row.items.is_none() {
+                row.attempts = *attempts;
+            }
             row.duration_ms = *duration_ms;
             row.outputs = Some(outputs);
             row.finished_at = at.or(row.finished_at);
@@ -383,7 +575,9 @@ fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
             ..
         } => {
             row.status = format!("failed: {error}").into();
-            row.attempts = *attempts;
+            if row.items.is_none() {
+                row.attempts = *attempts;
+            }
             row.duration_ms = *duration_ms;
             row.finished_at = at.or(row.finished_at);
         }
@@ -430,10 +624,17 @@ fn masked_json<T: serde::Serialize>(v: &T, redactor: &Redactor) -> String {
 pub struct RunsArgs {
     #[arg(long, env = "RUNBOOK_STATE_DIR", default_value = ".runbook")]
     pub state_dir: PathBuf,
+    /// `text`: a table; `json`: a JSON array, one object per run.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
 }
 
 pub fn runs(a: &RunsArgs) -> ExitCode {
     let runs = journal::list(&a.state_dir);
+    if a.output == Output::Json {
+        println!("{}", crate::cli::run_output::runs_document(&runs));
+        return ExitCode::from(Exit::Ok);
+    }
     if runs.is_empty() {
         println!("no runs in {}", a.state_dir.display());
         return ExitCode::from(Exit::Ok);
@@ -489,8 +690,25 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let state = crate::run::recovery::replay(&info.events);
-    println!("{}", state.describe(&info.run_id));
-    if !(a.rollback || a.resume || a.abandon) {
+    let acting = a.rollback || a.resume || a.abandon;
+    let description = state.describe(&info.run_id);
+    match (a.common.output, acting) {
+        (Output::Text, _) => println!("{description}"),
+        // stdout carries the one JSON document: the run's result once the action ends.
+        (Output::Json, true) => eprintln!("{description}"),
+        (Output::Json, false) => {
+            let doc = json!({
+                "run_id": info.run_id,
+                "plan": info.plan(),
+                "finished": info.finished().is_some(),
+                "description": description,
+                "choose": ["--rollback", "--resume", "--abandon"],
+            });
+            println!("{doc}");
+            return ExitCode::from(Exit::Ok);
+        }
+    }
+    if !acting {
         println!(
             "\nchoose: runbook recover {} --rollback | --resume | --abandon",
             info.run_id
@@ -525,7 +743,11 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
             duration_ms: 0,
             message: "abandoned by the operator with `runbook recover --abandon`".into(),
         });
-        println!("run {} marked abandoned", info.run_id);
+        if a.common.output == Output::Json {
+            println!("{}", json!({"run_id": info.run_id, "abandoned": true}));
+        } else {
+            println!("run {} marked abandoned", info.run_id);
+        }
         return ExitCode::from(Exit::Ok);
     }
     let params =
@@ -585,4 +807,22 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
         // `recover` has its own gate (`--yes` to repeat what may have had an effect).
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unwritten_report_turns_success_into_4_and_leaves_failures_alone() {
+        assert_eq!(exit_for(Outcome::Succeeded, false), Exit::Ok);
+        assert_eq!(exit_for(Outcome::Succeeded, true), Exit::ReportNotWritten);
+        assert_eq!(exit_for(Outcome::Failed, true), Exit::Failed);
+        assert_eq!(exit_for(Outcome::TimedOut, true), Exit::TimedOut);
+        assert_eq!(exit_for(Outcome::Interrupted, false), Exit::Interrupted);
+        assert_eq!(
+            exit_for(Outcome::CompensationFailed, true),
+            Exit::CleanupFailed
+        );
+    }
 }

@@ -26,6 +26,20 @@ pub struct Plan {
     pub finally: Vec<Step>,
     /// SHA-256 of the plan text, for journals and resume.
     pub digest: String,
+    /// `result:`: what a run produced (e.g. `backup_id`), by name, rendered from params and
+    /// step outputs at the end of the run for the summary, `--output json` and metrics.
+    pub result: Vec<(String, Template)>,
+    /// `windows:`: named spans between two steps (e.g. the exporting-paused window), measured
+    /// from the start of `from` to the end of `to`, for metrics.
+    pub windows: Vec<Window>,
+}
+
+/// One `windows:` entry: the span from the start of step `from` to the end of step `to`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub name: String,
+    pub from: String,
+    pub to: String,
 }
 
 /// `requires: {app: ">=8.8.0, <8.9.0"}`.

@@ -21,6 +21,17 @@ pub struct RawPlan {
     pub steps: Vec<RawStep>,
     pub finally: Vec<RawStep>,
     pub steps_span: Span,
+    /// `result:`: what the run produced, by name (templates), for the summary and metrics.
+    pub result: Vec<(Text, Text)>,
+    /// `windows:`: named spans of a run between two steps, for metrics.
+    pub windows: Vec<RawWindow>,
+}
+
+/// `windows: {NAME: {from: STEP, to: STEP}}`.
+pub struct RawWindow {
+    pub name: Text,
+    pub from: Option<Text>,
+    pub to: Option<Text>,
 }
 
 pub struct RawParam {
@@ -215,7 +226,10 @@ const PLAN_KEYS: &[&str] = &[
     "targets",
     "steps",
     "finally",
+    "result",
+    "windows",
 ];
+const WINDOW_KEYS: &[&str] = &["from", "to"];
 const PARAM_KEYS: &[&str] = &[
     "type",
     "default",
@@ -329,6 +343,8 @@ impl RawPlan {
             steps: Vec::new(),
             finally: Vec::new(),
             steps_span: Span::point(root.span.start),
+            result: Vec::new(),
+            windows: Vec::new(),
         };
         if root.value == Value::Null {
             d.push(crate::plan::diagnostic::Diagnostic::error(
@@ -375,6 +391,16 @@ impl RawPlan {
         }
         if let Some(n) = f.get("finally") {
             plan.finally = decode_steps(d, n, finally, "`finally`");
+        }
+        if let Some(n) = f.get("result") {
+            plan.result = string_map(d, n, "`result`");
+        }
+        if let Some(n) = f.get("windows") {
+            plan.windows = d
+                .named_map(n, "`windows`")
+                .into_iter()
+                .filter_map(|(name, n)| decode_window(d, name, n))
+                .collect();
         }
         plan
     }
@@ -470,6 +496,14 @@ fn decode_param(d: &mut Decoder, name: Text, node: &Node) -> Option<RawParam> {
         env: opt_string(d, &f, "env"),
         name,
     })
+}
+
+fn decode_window(d: &mut Decoder, name: Text, node: &Node) -> Option<RawWindow> {
+    let what = format!("window `{}`", name.value);
+    let f = d.fields(node, name.span, &what, WINDOW_KEYS)?;
+    let from = required_string(d, &f, "from", &what);
+    let to = required_string(d, &f, "to", &what);
+    Some(RawWindow { name, from, to })
 }
 
 fn decode_target(d: &mut Decoder, name: Text, node: &Node) -> RawTarget {

@@ -205,7 +205,9 @@ pub fn plan_schema() -> Json {
             "params": {"type": "object", "additionalProperties": {"$ref": "#/$defs/param"}},
             "targets": {"type": "object", "additionalProperties": {"$ref": "#/$defs/target"}},
             "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
-            "finally": {"type": "array", "items": {"$ref": "#/$defs/step"}}
+            "finally": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+            "result": {"type": "object", "description": "What a run produced, by name: templates over params and step outputs, rendered at the end of the run for the summary, --output json and metrics, e.g. backup_id: \"{{params.backup_id}}\"", "additionalProperties": {"type": "string"}},
+            "windows": {"type": "object", "description": "Named spans of a run for metrics, from the start of step `from` to the end of step `to`, e.g. exporting_paused: {from: soft-pause-exporting, to: resume-exporting}", "additionalProperties": {"type": "object", "additionalProperties": false, "required": ["from", "to"], "properties": {"from": {"type": "string"}, "to": {"type": "string"}}}}
         },
         "$defs": defs()
     })

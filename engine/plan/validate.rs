@@ -2,12 +2,13 @@
 //! reports every problem of a file. Step and action checks live in `validate/steps.rs` (a
 //! step's `before_retry` block in `validate/before_retry.rs`), reference checks (templates, jq,
 //! ancestry) in `validate/refs.rs`, request timeouts shorter than their step's in
-//! `validate/request_timeout.rs`. Nothing here runs
+//! `validate/request_timeout.rs`, the plan-level `result:` in `validate/result.rs`. Nothing here runs
 //! anything or touches the network.
 
 mod before_retry;
 pub(crate) mod refs;
 mod request_timeout;
+mod result;
 mod steps;
 
 use std::collections::{HashMap, HashSet};
@@ -176,6 +177,8 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
     c.params = params.iter().map(|p| (p.name.clone(), p.ty)).collect();
     let targets = check_targets(&mut c, &raw.targets);
     let (steps, finally) = steps::check_steps(&mut c, &mut raw, &targets);
+    let result = result::check_result(&mut c, &raw.result, &params, &steps, &finally);
+    let windows = result::check_windows(&mut c, &raw.windows, &steps, &finally);
     let pending_jq = std::mem::take(&mut c.pending_jq);
     // Compiling jq and hashing the file need nothing else: they run on a second thread
     // while the graphs and references are checked.
@@ -209,6 +212,8 @@ pub fn validate_raw(source: &SourceFile, decoded: Decoded) -> Validated {
             steps,
             finally,
             digest,
+            result,
+            windows,
         }),
         _ => None,
     };
@@ -310,7 +315,7 @@ fn check_params(c: &mut Checker<'_>, raw: &[RawParam]) -> Vec<Param> {
         .collect()
 }
 
-fn check_name(c: &mut Checker<'_>, name: &Text, what: &str) {
+pub(crate) fn check_name(c: &mut Checker<'_>, name: &Text, what: &str) {
     let ok = !name.value.is_empty()
         && name
             .value

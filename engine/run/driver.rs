@@ -29,6 +29,9 @@ pub struct RunRequest<'a> {
     pub journal: Option<(Journal, RunEvent)>,
     pub log_format: LogFormat,
     pub live: bool,
+    /// Heartbeat interval for long-running steps when there is no live view (`None` or
+    /// zero: off).
+    pub heartbeat: Option<std::time::Duration>,
     pub kubectl: PathBuf,
     pub options: RunOptions,
     pub resume: Resume,
@@ -116,7 +119,11 @@ pub async fn run_plan(req: RunRequest<'_>) -> Finished {
         None => (None, None),
     };
     let run_dir = journal.as_ref().map(|j| j.dir.clone());
-    let recorder = Recorder::start(journal, req.log_format, req.live);
+    let heartbeat = req
+        .heartbeat
+        .filter(|d| !d.is_zero())
+        .map(|d| crate::run::heartbeat::Heartbeat::new(d, &req.plan));
+    let recorder = Recorder::start(journal, req.log_format, req.live, heartbeat);
     let redactor = Redactor::new(req.params.secret_values());
     if let Some(e) = first {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -256,6 +263,7 @@ mod tests {
             journal: None,
             log_format: LogFormat::Json,
             live: false,
+            heartbeat: None,
             kubectl: PathBuf::from("kubectl"),
             options: RunOptions {
                 max_parallel: 4,

@@ -23,8 +23,11 @@ pub enum Outcome {
     Failed,
     /// An undo or finally step failed: a human must look.
     CompensationFailed,
-    /// Interrupted (signal or run timeout); undo and finally ran.
+    /// Interrupted by SIGINT/SIGTERM; undo and finally ran.
     Interrupted,
+    /// The run's `--timeout` was reached; undo and finally ran. Journals written before this
+    /// variant existed recorded a timeout as `interrupted` (exit 130); they still read.
+    TimedOut,
 }
 
 impl Outcome {
@@ -35,6 +38,8 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::CompensationFailed => 3,
             Outcome::Interrupted => 130,
+            // GNU timeout(1)'s code: schedulers and shells already read 124 as "timed out".
+            Outcome::TimedOut => 124,
         }
     }
 }

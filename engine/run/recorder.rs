@@ -2,7 +2,8 @@
 //! and syncs them in batches (group commit: every event is synced before it is
 //! acknowledged, concurrent steps share one sync); the same thread prints progress (plain
 //! lines, JSON lines, or a live view on a terminal) and keeps every event for the report.
-//! It formats and stores; it decides nothing about the run.
+//! Without a live view it also prints the heartbeats `heartbeat` says are due, so a long wait
+//! in a log is never silent. It formats and stores; it decides nothing about the run.
 
 use std::io::Write;
 use std::sync::mpsc;
@@ -14,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::run::context::EventSink;
 use crate::run::events::{Phase, RunEvent};
+use crate::run::heartbeat::Heartbeat;
 use crate::run::journal::Journal;
 
 /// How progress is shown.
@@ -35,14 +37,21 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the writer thread. `journal` may be `None` (tests, dry runs).
-    pub fn start(journal: Option<Journal>, format: LogFormat, live: bool) -> Arc<Self> {
+    /// Starts the writer thread. `journal` may be `None` (tests, dry runs); `heartbeat`
+    /// beats only without a live view (the live block shows the same).
+    pub fn start(
+        journal: Option<Journal>,
+        format: LogFormat,
+        live: bool,
+        heartbeat: Option<Heartbeat>,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel::<Message>();
         let events = Arc::new(Mutex::new(Kept::default()));
         let kept = events.clone();
+        let heartbeat = heartbeat.filter(|_| !live);
         let thread = std::thread::Builder::new()
             .name("runbook-journal".into())
-            .spawn(move || writer(rx, journal, format, live, &kept))
+            .spawn(move || writer(rx, journal, format, live, heartbeat, &kept))
             .ok();
         Arc::new(Self {
             tx: Mutex::new(Some(tx)),
@@ -121,11 +130,30 @@ fn writer(
     mut journal: Option<Journal>,
     format: LogFormat,
     live: bool,
+    mut heartbeat: Option<Heartbeat>,
     kept: &Mutex<Kept>,
 ) {
     let mut view = Progress::new(format, live);
     let mut journal_ok = true;
-    while let Ok(first) = rx.recv() {
+    loop {
+        let due = heartbeat.as_ref().and_then(Heartbeat::next_due);
+        let first = match due {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => break,
+            },
+        };
+        if let Some(hb) = heartbeat.as_mut() {
+            for beat in hb.due(Instant::now()) {
+                view.beat(&beat);
+            }
+        }
+        let Some(first) = first else { continue };
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         if let Some(j) = journal.as_mut() {
@@ -143,6 +171,9 @@ fn writer(
             }
         }
         for (e, at, ack) in batch {
+            if let Some(hb) = heartbeat.as_mut() {
+                hb.track(&e, Instant::now());
+            }
             view.show(&e, &at);
             if let Ok(mut k) = kept.lock() {
                 k.push((e, at));
@@ -195,6 +226,22 @@ impl Progress {
             let _ = writeln!(err, "[{t:7.2}s] {line}");
         }
         self.draw(&mut err);
+    }
+
+    /// A heartbeat line: like an event's line in text, a `heartbeat` object in JSON.
+    fn beat(&mut self, beat: &crate::run::heartbeat::Beat) {
+        let mut err = std::io::stderr().lock();
+        if self.format == LogFormat::Json {
+            let mut v = serde_json::to_value(beat).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                m.insert("event".into(), "heartbeat".into());
+                m.insert("at".into(), crate::clock::now_rfc3339().into());
+            }
+            let _ = writeln!(err, "{v}");
+            return;
+        }
+        let t = self.start.elapsed().as_secs_f64();
+        let _ = writeln!(err, "[{t:7.2}s] {}", beat.text());
     }
 
     fn track(&mut self, e: &RunEvent) {

@@ -108,10 +108,13 @@ pub async fn run_with(
     for (id, _) in &resume.done {
         env.effects.succeeded_earlier(id);
     }
-    let (mut state, stop_reason) = if resume.rollback {
+    let (mut state, stop) = if resume.rollback {
         (
             pre_completed(&plan.steps, &graphs.main.needs, &resume),
-            Some("rolled back by `runbook recover --rollback`".to_string()),
+            Some(Stop {
+                reason: "rolled back by `runbook recover --rollback`".to_string(),
+                timed_out: false,
+            }),
         )
     } else {
         run_main(
@@ -126,7 +129,7 @@ pub async fn run_with(
         .await
     };
     let mut compensation_failed = Vec::new();
-    if !state.failed.is_empty() || stop_reason.is_some() {
+    if !state.failed.is_empty() || stop.is_some() {
         compensate(
             &env,
             &plan.steps,
@@ -152,8 +155,12 @@ pub async fn run_with(
     } else if resume.rollback {
         // A completed rollback: the run failed and compensation completed.
         Outcome::Failed
-    } else if stop_reason.is_some() {
-        Outcome::Interrupted
+    } else if let Some(stop) = &stop {
+        if stop.timed_out {
+            Outcome::TimedOut
+        } else {
+            Outcome::Interrupted
+        }
     } else if !state.failed.is_empty() {
         Outcome::Failed
     } else {
@@ -163,7 +170,7 @@ pub async fn run_with(
         outcome,
         &state.failed,
         &compensation_failed,
-        stop_reason.as_deref(),
+        stop.as_ref().map(|s| s.reason.as_str()),
     );
     env.emit(RunEvent::RunFinished {
         outcome,
@@ -202,7 +209,7 @@ fn summary_message(
             stop.unwrap_or("stopped")
         ),
         Outcome::Failed => format!("step failed ({failed_txt}); undo and finally steps completed"),
-        Outcome::Interrupted => format!(
+        Outcome::Interrupted | Outcome::TimedOut => format!(
             "{}; undo and finally steps completed",
             stop.unwrap_or("interrupted")
         ),
@@ -215,6 +222,13 @@ fn summary_message(
             }
         ),
     }
+}
+
+/// Why the main graph stopped before its end (not a step failure): the reason shown, and
+/// whether it was the run's `--timeout` (its own outcome and exit code) rather than a signal.
+struct Stop {
+    reason: String,
+    timed_out: bool,
 }
 
 /// The main state with the steps of an earlier run already completed.
@@ -252,7 +266,7 @@ async fn run_main(
     interrupts: &Interrupts,
     abort: &CancellationToken,
     resume: &Resume,
-) -> (MainState, Option<String>) {
+) -> (MainState, Option<Stop>) {
     let mut st = pre_completed(steps, &g.needs, resume);
     let already: Vec<usize> = (0..steps.len()).filter(|&i| st.started[i]).collect();
     for i in already {
@@ -293,13 +307,13 @@ async fn run_main(
                 settle(env, steps, g, &mut st, i, outcome, took);
             }
             () = interrupts.stop.cancelled(), if stop_reason.is_none() => {
-                stop_reason = Some("interrupted by signal".to_string());
+                stop_reason = Some(Stop { reason: "interrupted by signal".to_string(), timed_out: false });
                 env.emit(RunEvent::Interrupted { reason: "signal received: stopping, then undo and finally".into() });
                 abort.cancel();
             }
             () = sleep_until(deadline), if stop_reason.is_none() => {
                 let t = opts.timeout.map(crate::plan::duration::format).unwrap_or_default();
-                stop_reason = Some(format!("run timed out after {t}"));
+                stop_reason = Some(Stop { reason: format!("run timed out after {t}"), timed_out: true });
                 env.emit(RunEvent::Interrupted { reason: format!("run timeout ({t}) reached") });
                 abort.cancel();
             }

@@ -387,7 +387,8 @@ async fn run_timeout_takes_the_interrupt_path() {
         Interrupts::default(),
     )
     .await;
-    assert_eq!(h.result.outcome, Outcome::Interrupted);
+    assert_eq!(h.result.outcome, Outcome::TimedOut);
+    assert_eq!(Outcome::TimedOut.exit_code(), 124);
     assert!(
         h.result.message.contains("timed out after 5s"),
         "{}",
