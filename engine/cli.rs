@@ -11,6 +11,10 @@ pub mod kubectl_shim;
 pub mod logging;
 pub mod metrics;
 pub mod rehearse;
+pub mod report;
+pub mod report_doc;
+pub mod report_html;
+pub mod report_markdown;
 pub mod request_view;
 pub mod run;
 pub mod run_output;
@@ -84,6 +88,8 @@ enum Command {
     Sim(crate::cli::sim::SimArgs),
     /// Generated fault and crash sweeps of the shipped plans against the simulator.
     Sweep(crate::cli::sweep::SweepArgs),
+    /// A run's report as a page people read: HTML (SVG timeline) or Markdown (Mermaid gantt).
+    Report(crate::cli::report::ReportArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
     /// `kubectl` for `rehearse --port-forward`: relays `port-forward` to the simulator, hands
@@ -180,6 +186,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan(&a),
         Command::Run(a) => crate::cli::run::run(&a),
         Command::Runs(a) => crate::cli::run::runs(&a),
+        Command::Report(a) => crate::cli::report::report(&a),
         Command::Recover(a) => crate::cli::run::recover(&a),
         Command::Sim(a) => crate::cli::sim::sim(&a),
         Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),

@@ -9,6 +9,7 @@ mod image;
 mod metrics;
 mod plans;
 mod rehearse;
+mod report;
 mod restore_cleanup;
 mod run;
 mod sim_cli;

@@ -142,6 +142,13 @@ fn execute(
     let plan_steps = crate::cli::how_to_continue::PlanSteps::of(&plan);
     let (plan_name, plan_result) = (plan.name.clone(), plan.result.clone());
     let plan_windows = plan.windows.clone();
+    let waits: Vec<String> = plan
+        .steps
+        .iter()
+        .chain(&plan.finally)
+        .filter(|s| matches!(s.action, crate::plan::Action::Wait(_)))
+        .map(|s| s.id.clone())
+        .collect();
     warn_unmasked_secrets(params);
     for t in crate::cli::dry_run::insecure_targets(&plan) {
         eprintln!("{}", crate::cli::dry_run::insecure_warning(&t));
@@ -214,7 +221,12 @@ fn execute(
         }
     }
     // The run directory always keeps the report: the evidence of what was done.
-    let report = report_text(&events, &stamps, &finished.redactor);
+    let extras = ReportExtras {
+        produced: &produced,
+        windows: window_spans(&plan_windows, &events, &stamps),
+        waits: &waits,
+    };
+    let report = report_text(&events, &stamps, &extras, &finished.redactor);
     let kept = finished.run_dir.as_deref().map(|d| d.join("report.json"));
     let mut unwritten = false;
     for path in kept.iter().chain(common.report.iter()) {
@@ -222,6 +234,13 @@ fn execute(
             eprintln!("error: cannot write the report {}: {e}", path.display());
             unwritten = true;
         }
+    }
+    // The same report as pages people read, next to report.json.
+    if let Some(dir) = finished.run_dir.as_deref()
+        && let Err(e) = crate::cli::report::write_beside(dir, &report)
+    {
+        eprintln!("error: {e}");
+        unwritten = true;
     }
     let duration_ms = finished
         .events
@@ -314,16 +333,35 @@ fn windows(
     events: &[RunEvent],
     stamps: &[String],
 ) -> Vec<(String, f64)> {
+    window_spans(windows, events, stamps)
+        .into_iter()
+        .map(|w| (w.name, w.seconds))
+        .collect()
+}
+
+/// The plan's windows as they happened: from the first start of `from` to the end of `to`
+/// (their undos not counted); a window whose ends did not both run is left out.
+fn window_spans(
+    windows: &[crate::plan::Window],
+    events: &[RunEvent],
+    stamps: &[String],
+) -> Vec<crate::cli::report_doc::WindowSpan> {
     let rows = step_rows(events, stamps);
     let row = |id: &str| rows.iter().find(|r| r.id == id && r.phase != "undo");
     windows
         .iter()
         .filter_map(|w| {
-            let secs = crate::cli::metrics::window_seconds(
-                row(&w.from).and_then(|r| r.started_at),
-                row(&w.to).and_then(|r| r.finished_at),
-            )?;
-            Some((w.name.clone(), secs))
+            let started_at = row(&w.from).and_then(|r| r.started_at)?;
+            let finished_at = row(&w.to).and_then(|r| r.finished_at)?;
+            let seconds = crate::cli::metrics::window_seconds(Some(started_at), Some(finished_at))?;
+            Some(crate::cli::report_doc::WindowSpan {
+                name: w.name.clone(),
+                from: w.from.clone(),
+                to: w.to.clone(),
+                started_at: started_at.to_string(),
+                finished_at: finished_at.to_string(),
+                seconds,
+            })
         })
         .collect()
 }
@@ -589,9 +627,22 @@ fn update_row<'e>(row: &mut StepRow<'e>, e: &'e RunEvent, at: Option<&'e str>) {
     }
 }
 
-/// The report of a run: its start and end and one row per step (status, attempts, timings,
-/// wall-clock start and end, outputs). Secrets masked.
-fn report_text(events: &[RunEvent], stamps: &[String], redactor: &Redactor) -> String {
+/// What the report adds to the journal's events: the plan's `result:` and `windows:` as this
+/// run produced them, and which steps are waits (the timeline marks them).
+struct ReportExtras<'a> {
+    produced: &'a Map<String, Json>,
+    windows: Vec<crate::cli::report_doc::WindowSpan>,
+    waits: &'a [String],
+}
+
+/// The report of a run: its start and end, one row per step (status, attempts, timings,
+/// wall-clock start and end, outputs), then the extras. Secrets masked.
+fn report_text(
+    events: &[RunEvent],
+    stamps: &[String],
+    extras: &ReportExtras<'_>,
+    redactor: &Redactor,
+) -> String {
     let (run, finished) = (
         events.iter().find(|e| matches!(e, RunEvent::RunStarted(_))),
         events
@@ -611,7 +662,12 @@ fn report_text(events: &[RunEvent], stamps: &[String], redactor: &Redactor) -> S
         out.push_str(if i == 0 { "\n    " } else { ",\n    " });
         out.push_str(&masked_json(row, redactor));
     }
-    out.push_str("\n  ]\n}\n");
+    out.push_str(&format!(
+        "\n  ],\n  \"result\": {},\n  \"windows\": {},\n  \"waits\": {}\n}}\n",
+        masked_json(extras.produced, redactor),
+        masked_json(&extras.windows, redactor),
+        masked_json(&extras.waits, redactor)
+    ));
     out
 }
 
