@@ -18,6 +18,7 @@ pub mod report_markdown;
 pub mod request_view;
 pub mod run;
 pub mod run_output;
+pub mod shell_docs;
 pub mod sim;
 pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).
@@ -58,7 +59,7 @@ const VERSION: &str = concat!(
 
 #[derive(Parser)]
 #[command(name = "runbook", version = VERSION, about = "Declarative workflow engine for operational procedures (Camunda 8 backup and restore)", long_about = None)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Log to stderr, secrets masked: `-v` every HTTP request (method, URL, status) and
@@ -88,6 +89,10 @@ enum Command {
     Sim(crate::cli::sim::SimArgs),
     /// Generated fault and crash sweeps of the shipped plans against the simulator.
     Sweep(crate::cli::sweep::SweepArgs),
+    /// A shell completion script: `source <(runbook completion bash)`.
+    Completion(crate::cli::shell_docs::CompletionArgs),
+    /// The man page (roff): `runbook man | man -l -`.
+    Man,
     /// A run's report as a page people read: HTML (SVG timeline) or Markdown (Mermaid gantt).
     Report(crate::cli::report::ReportArgs),
     /// Print the JSON Schema of the plan format.
@@ -138,12 +143,63 @@ pub struct ValueArgs {
     /// `--set`. A secret param's content is masked like any secret.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     pub set_files: Vec<String>,
+    /// kubectl's `-n`: sets the plan's `namespace` param (wins over `-f` and `--set`).
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespace: Option<String>,
+    /// kubectl's `--context`: sets the plan's `kube_context` param.
+    #[arg(long = "context", value_name = "NAME")]
+    pub context: Option<String>,
+    /// kubectl's `--kubeconfig`: sets the plan's `kubeconfig` param.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
+/// The kubectl flags and the params they set (docs/plan-format.md, "Params").
+pub const KUBECTL_FLAG_PARAMS: [(&str, &str); 3] = [
+    ("-n/--namespace", "namespace"),
+    ("--context", "kube_context"),
+    ("--kubeconfig", "kubeconfig"),
+];
+
 impl ValueArgs {
+    /// A kubectl flag given for a plan without the param it sets: what to do instead.
+    pub fn unbound_kubectl_flag(&self, plan: &crate::plan::Plan) -> Option<String> {
+        let given = [
+            self.namespace.is_some(),
+            self.context.is_some(),
+            self.kubeconfig.is_some(),
+        ];
+        KUBECTL_FLAG_PARAMS
+            .iter()
+            .zip(given)
+            .find(|((_, param), given)| *given && !plan.params.iter().any(|p| p.name == *param))
+            .map(|((flag, param), _)| {
+                format!(
+                    "{flag} sets the param `{param}`, which plan `{}` does not have; pass the value with --set NAME=VALUE to the param its kubectl target reads",
+                    plan.name
+                )
+            })
+    }
+
     pub fn inputs(&self) -> Inputs {
+        let flags = [
+            self.namespace.clone(),
+            self.context.clone(),
+            self.kubeconfig.as_ref().map(|p| p.display().to_string()),
+        ];
+        let mut sets = self.sets.clone();
+        // After every `--set`: an explicit kubectl flag wins, as it does for kubectl. `\,`
+        // keeps a comma in the value from splitting it (`parse_set`).
+        for ((_, param), value) in KUBECTL_FLAG_PARAMS.iter().zip(flags) {
+            if let Some(v) = value {
+                sets.push(format!(
+                    "{param}={}",
+                    v.replace('\\', "\\\\").replace(',', "\\,")
+                ));
+            }
+        }
         Inputs {
-            sets: self.sets.clone(),
+            sets,
             files: self.files.clone(),
             set_files: self.set_files.clone(),
         }
@@ -192,6 +248,8 @@ pub fn main() -> ExitCode {
         Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),
         Command::Sweep(a) => crate::cli::sweep::sweep(&a),
         Command::KubectlShim(a) => crate::cli::kubectl_shim::shim(&a),
+        Command::Completion(a) => crate::cli::shell_docs::completion(&a),
+        Command::Man => crate::cli::shell_docs::man(),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::from(Exit::Ok)
@@ -339,6 +397,10 @@ pub fn resolve_params(
     plan: &crate::plan::Plan,
     values: &ValueArgs,
 ) -> Result<crate::run::inputs::ResolvedParams, ExitCode> {
+    if let Some(msg) = values.unbound_kubectl_flag(plan) {
+        eprintln!("error: {msg}");
+        return Err(ExitCode::from(Exit::Usage));
+    }
     match crate::run::inputs::resolve(plan, &values.inputs(), &|k| std::env::var(k).ok()) {
         Ok(p) => {
             for w in &p.warnings {

@@ -1,6 +1,7 @@
 //! Integration tests: one binary driving the real `runbook` CLI.
 
 mod camunda;
+mod cli_conventions;
 mod diagnostics;
 mod faults;
 mod fuzz;

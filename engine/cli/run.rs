@@ -100,7 +100,7 @@ pub fn run(a: &RunArgs) -> ExitCode {
         );
         return ExitCode::from(Exit::Ok);
     }
-    let confirm = match confirm_destructive(&plan, a.yes) {
+    let confirm = match confirm_destructive(&plan, &params, a.yes) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -405,6 +405,7 @@ fn warn_unmasked_secrets(params: &ResolvedParams) {
 /// a terminal and without `--yes` the run is refused before it starts: nothing runs.
 fn confirm_destructive(
     plan: &Plan,
+    params: &crate::run::inputs::ResolvedParams,
     yes: bool,
 ) -> Result<Option<crate::run::confirm::Confirmer>, ExitCode> {
     let destructive: Vec<&str> = plan
@@ -432,7 +433,40 @@ fn confirm_destructive(
         plan.name,
         destructive.join(", ")
     );
-    Ok(Some(crate::run::confirm::terminal()))
+    Ok(Some(crate::run::confirm::terminal(where_it_points(
+        plan, params,
+    ))))
+}
+
+/// The lines heading each confirmation: every kubectl target's context, namespace and
+/// kubeconfig as rendered for this run, and the backup id when the plan has that param.
+fn where_it_points(plan: &Plan, params: &crate::run::inputs::ResolvedParams) -> String {
+    let scope = json!({"params": params.masked()});
+    let mut lines = Vec::new();
+    for t in &plan.targets {
+        let crate::plan::TargetKind::Kubectl(k) = &t.kind else {
+            continue;
+        };
+        let field = |tpl: &Option<crate::plan::template::Template>| {
+            tpl.as_ref()
+                .and_then(|t| t.render(&scope).ok())
+                .filter(|v| !v.is_empty())
+        };
+        let context = field(&k.context).unwrap_or_else(|| "(the kubeconfig's current)".into());
+        let namespace = field(&k.namespace).unwrap_or_else(|| "(the context's default)".into());
+        let mut line = format!(
+            "kubectl target `{}`: context {context}, namespace {namespace}",
+            t.name
+        );
+        if let Some(kc) = field(&k.kubeconfig) {
+            line.push_str(&format!(", kubeconfig {kc}"));
+        }
+        lines.push(line);
+    }
+    if let Some(id) = params.values.get("backup_id").filter(|v| !v.is_null()) {
+        lines.push(format!("backup id: {}", crate::plan::template::display(id)));
+    }
+    lines.join("\n")
 }
 
 fn print_summary(events: &[RunEvent], outcome: &Outcome, message: &str, run_dir: Option<&Path>) {
@@ -868,6 +902,20 @@ pub fn recover(a: &RecoverArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_says_which_cluster_and_backup() {
+        let (plan, _) = crate::plan::loader::valid_for_test(
+            "apiVersion: runbook/v1\nkind: Plan\nname: t\nparams:\n  namespace: {type: string, default: camunda}\n  kube_context: {type: string, default: \"\"}\n  backup_id: {type: integer, default: 42}\ntargets:\n  cluster: {kubectl: {context: \"{{params.kube_context}}\", namespace: \"{{params.namespace}}\"}}\nsteps:\n  - {id: a, destructive: true, kubectl: {target: cluster, args: [delete, pvc, x]}}\n",
+        );
+        let params =
+            crate::run::inputs::resolve(&plan, &crate::run::inputs::Inputs::default(), &|_| None)
+                .unwrap();
+        assert_eq!(
+            where_it_points(&plan, &params),
+            "kubectl target `cluster`: context (the kubeconfig's current), namespace camunda\nbackup id: 42"
+        );
+    }
 
     #[test]
     fn an_unwritten_report_turns_success_into_4_and_leaves_failures_alone() {

@@ -78,24 +78,32 @@ pub fn call_line(r: &ActionRequest) -> String {
             }
             format!("{} {url}", h.method)
         }
+        // Its context, namespace and kubeconfig included: the operator sees which cluster.
         ActionRequest::Kubectl(k) => {
-            format!(
-                "kubectl {}",
-                crate::run::rendered_request::shell_line(&k.args)
-            )
+            crate::run::rendered_request::shell_line(&crate::run::rendered_request::kubectl_argv(k))
         }
         ActionRequest::Exec(e) => format!("runbook-executor-{}", e.executor),
     }
 }
 
-/// Shows `calls` of `step` on `out` and reads one answer from `input`: true only when it is
-/// exactly [`WORD`]. End of input or an unreadable answer is a refusal.
-pub fn ask(input: &mut impl BufRead, out: &mut impl Write, step: &str, calls: &[String]) -> bool {
+/// Shows `calls` of `step` on `out`, after `header` (where the run points: cluster, backup
+/// id), and reads one answer from `input`: true only when it is exactly [`WORD`]. End of
+/// input or an unreadable answer is a refusal.
+pub fn ask(
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+    header: &str,
+    step: &str,
+    calls: &[String],
+) -> bool {
     let _ = writeln!(
         out,
         "\nstep `{step}` is destructive; it is about to make {} call(s):",
         calls.len()
     );
+    for line in header.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
     for c in calls {
         let _ = writeln!(out, "  {c}");
     }
@@ -115,11 +123,18 @@ pub fn ask(input: &mut impl BufRead, out: &mut impl Write, step: &str, calls: &[
     yes
 }
 
-/// The confirmer of an interactive run: asks on the terminal (stdin, stderr).
-pub fn terminal() -> Confirmer {
-    Arc::new(|step, calls| {
+/// The confirmer of an interactive run: asks on the terminal (stdin, stderr), each question
+/// headed by `header`.
+pub fn terminal(header: String) -> Confirmer {
+    Arc::new(move |step, calls| {
         let stdin = std::io::stdin();
-        ask(&mut stdin.lock(), &mut std::io::stderr(), step, calls)
+        ask(
+            &mut stdin.lock(),
+            &mut std::io::stderr(),
+            &header,
+            step,
+            calls,
+        )
     })
 }
 
@@ -142,13 +157,22 @@ mod tests {
             ("no\n", false),
         ] {
             let mut out = Vec::new();
-            let got = ask(&mut answer.as_bytes(), &mut out, "delete-indices", &calls);
+            let header = "kubectl target `cluster`: context prod-eu, namespace camunda";
+            let got = ask(
+                &mut answer.as_bytes(),
+                &mut out,
+                header,
+                "delete-indices",
+                &calls,
+            );
             assert_eq!(got, expected, "{answer:?}");
             let text = String::from_utf8(out).unwrap();
             assert!(
                 text.contains(
                     "step `delete-indices` is destructive; it is about to make 2 call(s)"
-                ) && text.contains("  DELETE http://es/a\n  DELETE http://es/b\n"),
+                ) && text.contains(&format!(
+                    "  {header}\n  DELETE http://es/a\n  DELETE http://es/b\n"
+                )),
                 "{text}"
             );
             assert_eq!(text.contains("not confirmed"), !expected, "{text}");
