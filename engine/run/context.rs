@@ -1,6 +1,7 @@
 //! context: what every step of one run shares: the plan, the executor, resolved params,
 //! rendered targets, the run's identity, the event sink and the redactor. It also builds
-//! the template/jq scope of a step and turns a rendered request into an executor request.
+//! the template/jq scope of a step and renders a step's action into the executor's request
+//! (`rendered_request`).
 //! It decides nothing about ordering or retries.
 
 use std::collections::HashMap;
@@ -48,8 +49,8 @@ pub struct RunEnv {
     pub effects: Effects,
     /// Asks before each destructive step (an interactive run without `--yes`); `None`: go on.
     pub confirm: Option<crate::run::confirm::Confirmer>,
-    /// Steps whose expressions read `$effects` (only they pay for a snapshot).
-    /// What each step reads (from the validated plan), so a scope holds only what it needs.
+    /// What each step reads (from the validated plan), so a scope holds only what it needs and
+    /// only the steps that read `$effects` pay for its snapshot.
     reads: PlanReads,
 }
 
