@@ -245,24 +245,7 @@ fn execute(
             steps: step_timings(&finished.events),
             windows: windows(&plan_windows, &finished.events, &finished.stamps),
         };
-        let succeeded = result.outcome == Outcome::Succeeded;
-        if let Some(path) = &common.metrics_file {
-            let text = finished.redactor.apply(&metrics.render(true));
-            if let Err(e) = crate::cli::metrics::write_file(path, &text, succeeded) {
-                eprintln!("error: cannot write the metrics {}: {e}", path.display());
-                unwritten = true;
-            }
-        }
-        if let Some(url) = &common.pushgateway {
-            let text = finished.redactor.apply(&metrics.render(false));
-            if let Err(e) = runtime.block_on(crate::cli::metrics::push(url, &plan_name, text)) {
-                eprintln!(
-                    "error: cannot push the metrics: {}",
-                    finished.redactor.apply(&e)
-                );
-                unwritten = true;
-            }
-        }
+        unwritten |= !export_metrics(&metrics, common, &runtime, &finished.redactor);
     }
     let code = exit_for(result.outcome, unwritten);
     let ending = Ending {
@@ -282,6 +265,7 @@ fn execute(
         let files = json!({
             "journal": finished.run_dir.as_deref().map(|d| d.join("journal.jsonl")),
             "report": kept,
+            "report_file": common.report,
         });
         let doc = ending.document(Json::Array(steps), files, hint.as_deref());
         println!("{}", masked_json(&doc, &finished.redactor));
@@ -291,6 +275,33 @@ fn execute(
         eprintln!("{}", masked_json(&ending.line(), &finished.redactor));
     }
     ExitCode::from(code)
+}
+
+/// Writes and pushes the run's metrics as `common` asks; false when either failed (said on
+/// stderr).
+fn export_metrics(
+    metrics: &crate::cli::metrics::RunMetrics<'_>,
+    common: &CommonRunArgs,
+    runtime: &tokio::runtime::Runtime,
+    redactor: &Redactor,
+) -> bool {
+    let succeeded = metrics.outcome == Outcome::Succeeded;
+    let mut ok = true;
+    if let Some(path) = &common.metrics_file {
+        let text = redactor.apply(&metrics.render(true));
+        if let Err(e) = crate::cli::metrics::write_file(path, &text, succeeded) {
+            eprintln!("error: cannot write the metrics {}: {e}", path.display());
+            ok = false;
+        }
+    }
+    if let Some(url) = &common.pushgateway {
+        let text = redactor.apply(&metrics.render(false));
+        if let Err(e) = runtime.block_on(crate::cli::metrics::push(url, metrics.plan, text)) {
+            eprintln!("error: cannot push the metrics: {}", redactor.apply(&e));
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// Each step's time and attempts, for the metrics.
