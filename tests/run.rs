@@ -1142,6 +1142,35 @@ steps:
     assert_eq!(doc["finished"], true);
 }
 
+/// Issue 14: `RUNBOOK_PEAK_RSS=1` prints the process's own peak resident memory at exit (the
+/// README's figure for a backup; `/usr/bin/time` would report the largest kubectl child).
+#[test]
+fn peak_rss_is_reported_on_request() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = plan(dir.path(), &server, "/middle");
+    let r = finish(
+        command(dir.path(), &["run", &plan, "--state-dir", "st"])
+            .env("RUNBOOK_PEAK_RSS", "1")
+            .spawn()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.out);
+    let line = r
+        .out
+        .lines()
+        .find(|l| l.starts_with("runbook peak RSS (VmHWM): "))
+        .unwrap_or_else(|| panic!("{}", r.out));
+    let kb: u64 = line
+        .trim_start_matches("runbook peak RSS (VmHWM): ")
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"));
+    assert!(kb > 1000, "{line}");
+    let quiet = run(dir.path(), &["runs", "--state-dir", "st"]);
+    assert!(!quiet.out.contains("peak RSS"), "{}", quiet.out);
+}
+
 /// The standard plan run with `--state-dir st` and SIGKILLed while its `/slow` call is in
 /// flight: what `recover` starts from.
 fn killed_during_slow() -> (Server, tempfile::TempDir) {
