@@ -9,6 +9,7 @@ pub mod graph_view;
 pub mod how_to_continue;
 pub mod kubectl_shim;
 pub mod logging;
+pub mod rbac;
 pub mod rehearse;
 pub mod run;
 pub mod sim;
@@ -81,6 +82,8 @@ enum Command {
     Sim(crate::cli::sim::SimArgs),
     /// Generated fault and crash sweeps of the shipped plans against the simulator.
     Sweep(crate::cli::sweep::SweepArgs),
+    /// Print the least-privilege ServiceAccount, Role and RoleBinding for plans' kubectl calls.
+    Rbac(crate::cli::rbac::RbacArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
     /// `kubectl` for `rehearse --port-forward`: relays `port-forward` to the simulator, hands
@@ -182,6 +185,7 @@ pub fn main() -> ExitCode {
         Command::Rehearse(a) => crate::cli::rehearse::rehearse(&a),
         Command::Sweep(a) => crate::cli::sweep::sweep(&a),
         Command::KubectlShim(a) => crate::cli::kubectl_shim::shim(&a),
+        Command::Rbac(a) => crate::cli::rbac::rbac(&a),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::from(Exit::Ok)
