@@ -6,6 +6,7 @@ mod faults;
 mod fuzz;
 mod harness;
 mod plans;
+mod rbac;
 mod rehearse;
 mod restore_cleanup;
 mod run;

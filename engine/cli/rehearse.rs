@@ -161,6 +161,7 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         run_for: None,
         port_forward: false,
         kubectl: a.kubectl.clone(),
+        rbac: None,
     };
     let config = match sim_args.config() {
         Ok(c) => c,
