@@ -1,6 +1,7 @@
 //! Integration tests: one binary driving the real `runbook` CLI.
 
 mod camunda;
+mod deploy;
 mod diagnostics;
 mod faults;
 mod fuzz;
