@@ -350,3 +350,154 @@ fn every_camunda_plan_runs_with_its_generated_role_and_needs_every_grant() {
             .join("\n\n")
     );
 }
+
+/// A plan with every place a kubectl call can hide: an undo, a `before_retry` (find and
+/// clean-up), a wait probe, a `finally` step, and an HTTP target reached through a
+/// port-forward; each verb's comment names the step (and the place) that needs it.
+const EVERY_PLACE: &str = r#"apiVersion: runbook/v1
+kind: Plan
+name: every-place
+params:
+  forward: { type: boolean, default: true }
+targets:
+  k: { kubectl: { namespace: shop } }
+  api:
+    http:
+      url: http://api.shop:8080
+      port_forward: { via: k, resource: "services/api", remote_port: 8080, enabled: "{{params.forward}}" }
+steps:
+  - id: scale-down
+    kubectl: { target: k, args: [scale, deployment/api, --replicas=0] }
+    outputs: { name: '"api"', kind: '"secrets"' }
+    undo:
+      kubectl: { target: k, args: [annotate, "deployment/api", "x=y"] }
+  - id: wipe
+    needs: [scale-down]
+    for_each: '["a", "b"]'
+    kubectl: { target: k, args: [delete, configmap, "{{item}}", --wait=false] }
+    retry: { attempts: 2 }
+    before_retry:
+      find: { kubectl: { target: k, args: [get, secrets, -o, json] } }
+      select: '.stdout.items | map(.metadata.name)'
+      kubectl: { target: k, args: [label, "secret/{{leftover}}", "stale=true"] }
+  - id: ready
+    needs: [wipe]
+    wait:
+      kubectl: { target: k, args: [get, "lease/{{steps.scale-down.outputs.name}}", -o, json] }
+      until: '.exit_code == 0'
+  - id: ping
+    http: { target: api, path: /health }
+finally:
+  - id: logs
+    kubectl: { target: k, args: [logs, "{{default steps.scale-down.outputs.name \"x\"}}"] }
+"#;
+
+fn rbac_of(plan_text: &str, extra: &[&str]) -> crate::harness::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.yaml");
+    std::fs::write(&plan, plan_text).unwrap();
+    let mut args = vec!["rbac".to_string(), plan.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    runbook(args)
+}
+
+#[test]
+fn rbac_covers_undo_before_retry_waits_finally_and_port_forwards() {
+    let r = rbac_of(EVERY_PLACE, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let role = r.stdout;
+    for (comment, rule) in [
+        (
+            "# patch deployments/scale: plan.yaml: scale-down",
+            "resources: [\"deployments/scale\"]",
+        ),
+        (
+            "plan.yaml: scale-down (undo)",
+            "resources: [\"deployments\"]",
+        ),
+        (
+            "# delete configmaps: plan.yaml: wipe",
+            "resources: [\"configmaps\"]",
+        ),
+        (
+            "# list secrets: plan.yaml: wipe (before_retry find)",
+            "resources: [\"secrets\"]",
+        ),
+        (
+            "plan.yaml: wipe (before_retry)",
+            "verbs: [\"get\", \"list\", \"patch\"]",
+        ),
+        (
+            "# get leases: plan.yaml: ready",
+            "apiGroups: [\"coordination.k8s.io\"]",
+        ),
+        (
+            "# get pods/log: plan.yaml: logs (finally)",
+            "resources: [\"pods/log\"]",
+        ),
+        (
+            "# create pods/portforward: plan.yaml: target api (port_forward)",
+            "verbs: [\"create\"]",
+        ),
+        (
+            "# get services: plan.yaml: target api (port_forward)",
+            "resources: [\"services\"]",
+        ),
+    ] {
+        assert!(role.contains(comment), "{comment}\n{role}");
+        assert!(role.contains(rule), "{rule}\n{role}");
+    }
+    assert!(role.contains("namespace: \"shop\""), "{role}");
+    // Without the forward, its rules go.
+    let r = rbac_of(EVERY_PLACE, &["--set", "forward=false"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("portforward"), "{}", r.stdout);
+    assert!(!r.stdout.contains("services"), "{}", r.stdout);
+}
+
+#[test]
+fn rbac_names_every_call_it_cannot_map_and_prints_no_role() {
+    let plan = EVERY_PLACE
+        .replace(
+            "args: [get, secrets, -o, json]",
+            "args: [get, \"{{steps.scale-down.outputs.kind}}\", -o, json]",
+        )
+        .replace("args: [logs,", "args: [cp,");
+    let r = rbac_of(&plan, &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("plan.yaml: wipe (before_retry find): `kubectl get {{steps.scale-down.outputs.kind}} -o json`")
+            && r.stderr.contains("known only at run time"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("plan.yaml: logs (finally): `kubectl cp"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 kubectl call(s) cannot be mapped"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn rbac_of_the_shipped_plans_as_from_a_laptop_includes_the_port_forwards() {
+    let r = runbook(["rbac", "plans/camunda/"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for rule in [
+        "resources: [\"pods/portforward\"]\n    verbs: [\"create\"]",
+        "resources: [\"pods/log\"]\n    verbs: [\"get\"]",
+        "resources: [\"statefulsets/scale\"]\n    verbs: [\"patch\"]",
+        "resources: [\"persistentvolumeclaims\"]\n    verbs: [\"get\", \"list\", \"watch\", \"delete\"]",
+    ] {
+        assert!(r.stdout.contains(rule), "{rule}\n{}", r.stdout);
+    }
+    // Nothing the plans do not do: no secrets, no exec, nothing cluster-wide.
+    for absent in ["secrets", "pods/exec", "ClusterRole", "\"*\""] {
+        assert!(!r.stdout.contains(absent), "{absent}");
+    }
+}
