@@ -501,3 +501,28 @@ fn rbac_of_the_shipped_plans_as_from_a_laptop_includes_the_port_forwards() {
         assert!(!r.stdout.contains(absent), "{absent}");
     }
 }
+
+#[test]
+fn rehearse_passes_with_the_generated_role_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = runbook([
+        "rbac",
+        "plans/camunda/backup-8.8.yaml",
+        "plans/camunda/restore-8.8.yaml",
+        "--set",
+        "port_forward=false",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let role = dir.path().join("role.yaml");
+    std::fs::write(&role, &r.stdout).unwrap();
+    let state = dir.path().join("rehearse");
+    let r = runbook([
+        "rehearse".as_ref(),
+        "--rbac".as_ref(),
+        role.as_os_str(),
+        "--state-dir".as_ref(),
+        state.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("VERDICT: PASS"), "{}", r.stdout);
+}

@@ -87,8 +87,8 @@ pub struct SimArgs {
     pub rbac: Option<PathBuf>,
 }
 
-/// The Role of `--rbac FILE`.
-fn rbac_policy(
+/// The Role of `--rbac FILE` (`sim` and `rehearse`).
+pub(crate) fn rbac_policy(
     path: Option<&std::path::Path>,
 ) -> Result<Option<runbook_sim::kube::Policy>, SimStartError> {
     let Some(path) = path else {
