@@ -181,7 +181,8 @@ struct Env {
 impl Env {
     fn start(v: &Version) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sim = SimProcess::start(dir.path(), &["--camunda-version", v.version]);
+        // Killed on drop; the lifetime only bounds a simulator a crashed test left behind.
+        let sim = SimProcess::start_for(dir.path(), "1200s", &["--camunda-version", v.version]);
         let (code, text) = run(dir.path(), v.backup, &["--set", "backup_id=7"]);
         assert_eq!(code, 0, "{text}");
         Env {
