@@ -12,6 +12,7 @@ pub mod logging;
 pub mod rbac;
 pub mod rehearse;
 pub mod run;
+pub(crate) mod shim_rbac;
 pub mod sim;
 pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).

@@ -527,3 +527,43 @@ fn rehearse_passes_with_the_generated_role_enforced() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("VERDICT: PASS"), "{}", r.stdout);
 }
+
+#[test]
+fn through_port_forwards_the_role_needs_its_forward_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = runbook([
+        "rbac",
+        "plans/camunda/backup-8.8.yaml",
+        "plans/camunda/restore-8.8.yaml",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rehearse = |role_text: &str, name: &str| {
+        let role = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&role, role_text).unwrap();
+        let state = dir.path().join(name);
+        runbook([
+            "rehearse".as_ref(),
+            "--port-forward".as_ref(),
+            "--rbac".as_ref(),
+            role.as_os_str(),
+            "--state-dir".as_ref(),
+            state.as_os_str(),
+        ])
+    };
+    let full = rehearse(&r.stdout, "full");
+    assert_eq!(full.code, 0, "{}\n{}", full.stdout, full.stderr);
+    assert!(full.stdout.contains("VERDICT: PASS"), "{}", full.stdout);
+    let g = Grant {
+        resource: "pods/portforward".into(),
+        verb: "create".into(),
+        steps: Vec::new(),
+    };
+    let denied = rehearse(&without(&r.stdout, &g), "no-forward");
+    let said = format!("{}{}", denied.stdout, denied.stderr);
+    assert_ne!(denied.code, 0, "{said}");
+    assert!(
+        said.contains("port-forward error: kubectl port-forward services/")
+            && said.contains("cannot create resource \"pods/portforward\""),
+        "{said}"
+    );
+}

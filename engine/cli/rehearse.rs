@@ -260,6 +260,7 @@ impl Rehearsal<'_> {
                     self.sim,
                     &self.a.state_dir,
                     &self.a.kubectl,
+                    self.a.rbac.is_some(),
                 )?;
                 self.kubectl = f.kubectl.clone();
                 let values = f.values.clone();

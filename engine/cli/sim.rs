@@ -165,12 +165,13 @@ pub fn sim(a: &SimArgs) -> ExitCode {
             Ok(h) => h,
             Err(e) => return crate::cli::fail(SimStartError(e.to_string())),
         };
+        let rbac = policy.is_some();
         if let Some(policy) = policy {
             eprintln!("RBAC: the Kubernetes stand-in grants only {} (`GET /sim/rbac` lists denials)", policy.user);
             handle.set_rbac(Some(policy));
         }
         let values = if a.port_forward {
-            match crate::cli::sim_forwarding::prepare(&handle, &a.state_dir, &a.kubectl) {
+            match crate::cli::sim_forwarding::prepare(&handle, &a.state_dir, &a.kubectl, rbac) {
                 Ok(f) => {
                     eprintln!(
                         "port-forwards: run plans with `--kubectl {}`",
