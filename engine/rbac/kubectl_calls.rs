@@ -2,7 +2,10 @@
 //! resources. Each mapping was read off the real kubectl (1.32, `-v=6`) against the
 //! simulator's API server, e.g. `scale deployment/x` is `GET deployments/x` then `PATCH
 //! deployments/x/scale`, `rollout status` and `delete` (which waits by default) also list and
-//! watch, `logs` reads the pod before `pods/log`. A verb or resource type it does not know, or
+//! watch, `logs` reads the pod before `pods/log`. `exec`, which the simulator cannot serve,
+//! follows the Kubernetes RBAC documentation (read the pod, `create` on `pods/exec`); the
+//! `create` on `pods/portforward` is also what the API server checks for the WebSocket GET
+//! kubectl 1.31+ tries first. A verb or resource type it does not know, or
 //! one known only at run time, is an error naming it: guessing would print a Role that is
 //! either too wide or fails at 3 a.m. It does not render templates (`walk.rs` does).
 
