@@ -106,7 +106,9 @@ fn the_overlay_renders_a_locked_down_nightly_backup_then_prune() {
     );
     for c in containers {
         let name = &c["name"];
-        assert_eq!(c["image"], "registry.example.com/runbook:0.1.0", "{name}");
+        // The image of this version (`runbook --version`), as the Containerfile builds it.
+        let image = format!("registry.example.com/runbook:{}", env!("CARGO_PKG_VERSION"));
+        assert_eq!(c["image"], image.as_str(), "{name}");
         let plan = c["args"][1].as_str().unwrap();
         let in_repo = plan.replace("/usr/share/runbook/plans", "plans");
         assert!(root().join(&in_repo).is_file(), "{name}: {plan}");
