@@ -10,6 +10,7 @@ pub mod how_to_continue;
 pub mod kubectl_shim;
 pub mod logging;
 pub mod metrics;
+pub mod rbac;
 pub mod rehearse;
 pub mod report;
 pub mod report_doc;
@@ -19,6 +20,7 @@ pub mod request_view;
 pub mod run;
 pub mod run_output;
 pub mod shell_docs;
+pub(crate) mod shim_rbac;
 pub mod sim;
 pub mod sim_forwarding;
 // Not yet narrowed to `pub(crate)` (another branch is editing these files; 43 items).
@@ -95,6 +97,8 @@ enum Command {
     Man,
     /// A run's report as a page people read: HTML (SVG timeline) or Markdown (Mermaid gantt).
     Report(crate::cli::report::ReportArgs),
+    /// Print the least-privilege ServiceAccount, Role and RoleBinding for plans' kubectl calls.
+    Rbac(crate::cli::rbac::RbacArgs),
     /// Print the JSON Schema of the plan format.
     Schema,
     /// `kubectl` for `rehearse --port-forward`: relays `port-forward` to the simulator, hands
@@ -143,7 +147,8 @@ pub struct ValueArgs {
     /// `--set`. A secret param's content is masked like any secret.
     #[arg(long = "set-file", value_name = "NAME=PATH")]
     pub set_files: Vec<String>,
-    /// kubectl's `-n`: sets the plan's `namespace` param (wins over `-f` and `--set`).
+    /// kubectl's `-n`: sets the plan's `namespace` param (wins over `-f` and `--set`); for
+    /// `rbac`, also the namespace of the objects it prints.
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub namespace: Option<String>,
     /// kubectl's `--context`: sets the plan's `kube_context` param.
@@ -270,6 +275,7 @@ fn dispatch(command: Command) -> ExitCode {
         Command::KubectlShim(a) => crate::cli::kubectl_shim::shim(&a),
         Command::Completion(a) => crate::cli::shell_docs::completion(&a),
         Command::Man => crate::cli::shell_docs::man(),
+        Command::Rbac(a) => crate::cli::rbac::rbac(&a),
         Command::Schema => {
             print!("{}", crate::plan::schema::plan_schema_text());
             ExitCode::from(Exit::Ok)
@@ -471,5 +477,13 @@ mod tests {
         assert!(zero.contains("at least 1"), "{zero}");
         assert!(parse_max_parallel("-1").is_err());
         assert!(parse_max_parallel("many").is_err());
+    }
+
+    /// Every command's flags are unique and well formed: clap checks this only when a command
+    /// is parsed, so a clash would otherwise panic in a user's hands (a shared `-n` did).
+    #[test]
+    fn every_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        crate::cli::Cli::command().debug_assert();
     }
 }

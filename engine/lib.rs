@@ -5,6 +5,7 @@
 //!   Diagnostics are collected, never thrown, until the CLI renders them.
 //! - `executor`: one attempt of one rendered HTTP request or kubectl command.
 //! - `run`: plan + values -> scheduler -> events, journal, recovery.
+//! - `rbac`: plans + values -> the least-privilege Role of their kubectl calls (`runbook rbac`).
 //! - `cli`: the command line: argument parsing, commands, printing, exit codes.
 //!
 //! The Camunda simulator is its own crate (`runbook-sim`, in `engine/sim/`); only `cli`
@@ -19,4 +20,5 @@ pub mod cli;
 pub mod clock;
 pub mod executor;
 pub mod plan;
+pub mod rbac;
 pub mod run;

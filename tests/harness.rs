@@ -49,13 +49,19 @@ impl SimProcess {
     /// Starts `runbook sim --values-out values.yaml --state-dir sim --for 300s <args>` in
     /// `dir` and waits (bounded) until it has written the values file.
     pub fn start(dir: &Path, args: &[&str]) -> Self {
+        Self::start_for(dir, "300s", args)
+    }
+
+    /// [`SimProcess::start`] with another lifetime (`--for`), for tests that keep one
+    /// simulator through many runs.
+    pub fn start_for(dir: &Path, lifetime: &str, args: &[&str]) -> Self {
         use std::process::Stdio;
         use std::time::{Duration, Instant};
         let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
             .args([
                 "sim",
                 "--for",
-                "300s",
+                lifetime,
                 "--values-out",
                 "values.yaml",
                 "--state-dir",

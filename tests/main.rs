@@ -2,6 +2,7 @@
 
 mod camunda;
 mod cli_conventions;
+mod deploy;
 mod diagnostics;
 mod faults;
 mod fuzz;
@@ -9,6 +10,7 @@ mod harness;
 mod image;
 mod metrics;
 mod plans;
+mod rbac;
 mod rehearse;
 mod report;
 mod restore_cleanup;

@@ -5,7 +5,8 @@
 //! Kubernetes stand-in cannot speak kubectl's streaming protocol (WebSocket/SPDY), so this is
 //! the stand-in for that one verb; the engine's port-forward lifecycle runs unchanged.
 //! Environment: `RUNBOOK_SHIM_KUBECTL` (the real kubectl), `RUNBOOK_SHIM_SERVICES` (a JSON map
-//! of Service name to `127.0.0.1:<port>`).
+//! of Service name to `127.0.0.1:<port>`), `RUNBOOK_SHIM_RBAC` (set: replay the forward's API
+//! calls first, `shim_rbac.rs`, so the simulator's RBAC mode judges them).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -24,7 +25,21 @@ pub struct ShimArgs {
 
 pub fn shim(a: &ShimArgs) -> ExitCode {
     match a.args.iter().position(|x| x == "port-forward") {
-        Some(i) => port_forward(&a.args[i + 1..]),
+        Some(i) => {
+            // With the simulator's RBAC mode on, the calls kubectl makes before it streams go
+            // to the API server first, so a Role without them is refused as on a cluster.
+            if std::env::var_os("RUNBOOK_SHIM_RBAC").is_some()
+                && let Some(resource) = a.args.get(i + 1)
+            {
+                let kubectl =
+                    std::env::var("RUNBOOK_SHIM_KUBECTL").unwrap_or_else(|_| "kubectl".into());
+                if let Err(e) = crate::cli::shim_rbac::replay(&kubectl, &a.args[..i], resource) {
+                    eprintln!("{e}");
+                    return ExitCode::from(Exit::Failed);
+                }
+            }
+            port_forward(&a.args[i + 1..])
+        }
         None => real_kubectl(&a.args),
     }
 }

@@ -79,6 +79,11 @@ pub struct RehearseArgs {
     /// forward was torn down.
     #[arg(long)]
     pub port_forward: bool,
+    /// The simulator's Kubernetes API grants only this Role (YAML, e.g. `runbook rbac
+    /// BACKUP RESTORE --set port_forward=false` output): a call it does not grant is refused
+    /// with the API server's 403, and the plan that made it fails.
+    #[arg(long, value_name = "ROLE.yaml")]
+    pub rbac: Option<PathBuf>,
 }
 
 /// How a check ended.
@@ -161,6 +166,7 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
         run_for: None,
         port_forward: false,
         kubectl: a.kubectl.clone(),
+        rbac: None,
     };
     let config = match sim_args.config() {
         Ok(c) => c,
@@ -187,6 +193,10 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
             return fail(e);
         }
     }
+    let policy = match crate::cli::sim::rbac_policy(a.rbac.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -204,6 +214,9 @@ pub fn rehearse(a: &RehearseArgs) -> ExitCode {
             Ok(h) => h,
             Err(e) => return fail(SimStartError(e.to_string())),
         };
+        if policy.is_some() {
+            sim.set_rbac(policy);
+        }
         let code = Rehearsal {
             a,
             sim: &sim,
@@ -247,6 +260,7 @@ impl Rehearsal<'_> {
                     self.sim,
                     &self.a.state_dir,
                     &self.a.kubectl,
+                    self.a.rbac.is_some(),
                 )?;
                 self.kubectl = f.kubectl.clone();
                 let values = f.values.clone();

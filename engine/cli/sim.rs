@@ -80,6 +80,25 @@ pub struct SimArgs {
     /// The real kubectl that `--port-forward`'s script hands other verbs to.
     #[arg(long, env = "RUNBOOK_KUBECTL", default_value = "kubectl")]
     pub kubectl: PathBuf,
+    /// Enforce this Role (YAML, e.g. `runbook rbac` output) on the Kubernetes stand-in: a
+    /// request it does not grant gets the API server's 403 Forbidden (`PUT /sim/rbac` changes
+    /// it at run time).
+    #[arg(long, value_name = "ROLE.yaml")]
+    pub rbac: Option<PathBuf>,
+}
+
+/// The Role of `--rbac FILE` (`sim` and `rehearse`).
+pub(crate) fn rbac_policy(
+    path: Option<&std::path::Path>,
+) -> Result<Option<runbook_sim::kube::Policy>, SimStartError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SimStartError(format!("--rbac {}: {e}", path.display())))?;
+    runbook_sim::kube::Policy::from_yaml(&text)
+        .map(Some)
+        .map_err(|e| SimStartError(format!("--rbac {}: {e}", path.display())))
 }
 
 /// A simulator that failed to start.
@@ -131,6 +150,10 @@ pub fn sim(a: &SimArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return crate::cli::fail(e),
     };
+    let policy = match rbac_policy(a.rbac.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return crate::cli::fail(e),
+    };
     let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -142,8 +165,13 @@ pub fn sim(a: &SimArgs) -> ExitCode {
             Ok(h) => h,
             Err(e) => return crate::cli::fail(SimStartError(e.to_string())),
         };
+        let rbac = policy.is_some();
+        if let Some(policy) = policy {
+            eprintln!("RBAC: the Kubernetes stand-in grants only {} (`GET /sim/rbac` lists denials)", policy.user);
+            handle.set_rbac(Some(policy));
+        }
         let values = if a.port_forward {
-            match crate::cli::sim_forwarding::prepare(&handle, &a.state_dir, &a.kubectl) {
+            match crate::cli::sim_forwarding::prepare(&handle, &a.state_dir, &a.kubectl, rbac) {
                 Ok(f) => {
                     eprintln!(
                         "port-forwards: run plans with `--kubectl {}`",

@@ -22,6 +22,7 @@ pub(crate) fn prepare(
     sim: &runbook_sim::SimHandle,
     state_dir: &Path,
     real_kubectl: &Path,
+    rbac: bool,
 ) -> std::io::Result<Forwarding> {
     let (values, map) = sim.port_forward_view();
     let services = absolute(&state_dir.join("port-forward-services.json"))?;
@@ -33,7 +34,9 @@ pub(crate) fn prepare(
     let exe = std::env::current_exe()?;
     let kubectl = absolute(&state_dir.join("kubectl"))?;
     let script = format!(
-        "#!/bin/sh\n# kubectl for `runbook rehearse --port-forward`: port-forward is relayed to the simulator.\nRUNBOOK_SHIM_KUBECTL={} RUNBOOK_SHIM_SERVICES={} exec {} kubectl-shim \"$@\"\n",
+        "#!/bin/sh\n# kubectl for `runbook rehearse --port-forward`: port-forward is relayed to the simulator.\n{}RUNBOOK_SHIM_KUBECTL={} RUNBOOK_SHIM_SERVICES={} exec {} kubectl-shim \"$@\"\n",
+        // The simulator enforces a Role: the forward's API calls are judged too.
+        if rbac { "RUNBOOK_SHIM_RBAC=1 " } else { "" },
         quote(&real_kubectl.to_string_lossy()),
         quote(&services.to_string_lossy()),
         quote(&exe.to_string_lossy())

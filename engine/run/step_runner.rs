@@ -432,7 +432,7 @@ async fn attempt_once(
                 .and_then(|m| m.render(scope).ok())
                 .unwrap_or_else(|| format!("`check` is false: {}", check.source));
             return Err(AttemptError {
-                not_yet: Some(observed(&result.value)),
+                not_yet: Some(seen_by(env, &result.value)),
                 ..AttemptError::after_action(with_problems(&msg, &problems, &result.value), true)
             });
         }
@@ -522,7 +522,7 @@ async fn poll(
     for n in 1u32.. {
         match env.executor.execute(&request, cancel).await {
             Ok(result) => {
-                note_change(env, step, n, observed(&result.value), &mut last_seen);
+                note_change(env, step, n, seen_by(env, &result.value), &mut last_seen);
                 if let Some(f) = &w.fail_if {
                     let value = f
                         .eval(&result.value, &vars)
@@ -557,7 +557,9 @@ async fn poll(
             let last = if last_seen.is_null() {
                 "nothing observed".to_string()
             } else {
-                format!("last observed {}", short(&last_seen))
+                // Room for a command's own error line (`exit 1: Error from server (Forbidden):
+                // ...`), the reason a wait never ended.
+                format!("last observed {}", cut(&last_seen, 400))
             };
             return Err(AttemptError::late(format!(
                 "wait timed out after {} ({last})",
@@ -600,6 +602,14 @@ pub fn next_interval(
     grown.min(bound)
 }
 
+/// [`observed`] with the run's secrets masked (it may quote a command's stderr).
+fn seen_by(env: &RunEnv, v: &Json) -> Json {
+    match observed(v) {
+        Json::String(s) => Json::String(env.redact(&s)),
+        other => other,
+    }
+}
+
 /// What a poll shows in progress output: the body's `state` when there is one (also an
 /// Elasticsearch snapshot's), else the HTTP status or the exit code.
 fn observed(v: &Json) -> Json {
@@ -614,6 +624,18 @@ fn observed(v: &Json) -> Json {
         return status.clone();
     }
     match v.get("exit_code") {
+        // A failing command's last words (kubectl's `Error from server (Forbidden): ...`):
+        // without them a wait that times out on a refused call says only "exit 1".
+        Some(code) if code.as_i64() != Some(0) => {
+            let said = v
+                .get("stderr")
+                .and_then(Json::as_str)
+                .and_then(|e| e.lines().rev().find(|l| !l.trim().is_empty()));
+            Json::String(match said {
+                Some(line) => format!("exit {code}: {}", line.trim()),
+                None => format!("exit {code}"),
+            })
+        }
         Some(code) => Json::String(format!("exit {code}")),
         None => Json::Null,
     }
@@ -809,8 +831,13 @@ fn with_problems(msg: &str, problems: &[String], result: &Json) -> String {
 
 /// A JSON value cut short for messages.
 pub fn short(v: &Json) -> String {
+    cut(v, 200)
+}
+
+/// A JSON value cut to `n` characters.
+fn cut(v: &Json, n: usize) -> String {
     let s = v.to_string();
-    match s.char_indices().nth(200) {
+    match s.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s,
     }

@@ -21,6 +21,9 @@ pub fn handle(shared: &Shared, kube: Option<&KubeHandle>, req: &Req) -> Resp {
             None => Resp::message(404, "the Kubernetes stand-in is not running"),
         };
     }
+    if req.segs == ["sim", "rbac"] {
+        return rbac(kube, req);
+    }
     let mut world = lock(shared);
     world.settle();
     let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
@@ -146,5 +149,35 @@ fn add_faults(world: &mut super::model::World, req: &Req) -> Resp {
             Resp::json(200, &json!({"accepted": true}))
         }
         Err(e) => Resp::message(400, &e.to_string()),
+    }
+}
+
+/// `PUT /sim/rbac` (body: a Role as YAML, e.g. `runbook rbac` output; an empty body turns the
+/// RBAC mode off) and `GET /sim/rbac` (`{enabled, denied: [403 messages]}`).
+fn rbac(kube: Option<&KubeHandle>, req: &Req) -> Resp {
+    let Some(kube) = kube else {
+        return Resp::message(404, "the Kubernetes stand-in is not running");
+    };
+    match req.method.as_str() {
+        "GET" => {
+            let (enabled, denied) = kube.rbac_denied();
+            Resp::json(200, &json!({"enabled": enabled, "denied": denied}))
+        }
+        "PUT" => {
+            let text = String::from_utf8_lossy(&req.body);
+            if text.trim().is_empty() {
+                kube.set_rbac(None);
+                return Resp::json(200, &json!({"enabled": false}));
+            }
+            match super::kube::Policy::from_yaml(&text) {
+                Ok(policy) => {
+                    let rules = policy.rules.len();
+                    kube.set_rbac(Some(policy));
+                    Resp::json(200, &json!({"enabled": true, "rules": rules}))
+                }
+                Err(e) => Resp::message(400, &format!("not a Role: {e}")),
+            }
+        }
+        _ => Resp::message(405, "GET or PUT"),
     }
 }

@@ -56,6 +56,9 @@
 //!   and may hold it, answer a `Status` error in place of the handler (500 `etcdserver:
 //!   request timed out`, 409 Conflict, 429 TooManyRequests, 503 ServiceUnavailable, ...) or
 //!   drop the connection.
+//! - RBAC: [`KubeHandle::set_rbac`] enforces a Role ([`Policy::from_yaml`]) on every resource
+//!   request, answering the API server's 403 `Forbidden` Status to what it does not grant
+//!   (`rbac.rs`); discovery stays open.
 //! - Not served: port-forward (405), OpenAPI documents (404, so `kubectl create -f` needs
 //!   `--validate=false`), protobuf bodies (415, so `kubectl create configmap ...` generators
 //!   fail), server-side apply, deletecollection.
@@ -65,7 +68,7 @@
 //! Status errors (`status.rs`), selectors (`selectors.rs`), patches (`patch.rs`), tables
 //! (`table.rs`), watches (`watch.rs`), the scale subresource (`scale.rs`), pod logs
 //! (`logs.rs`) and following them (`follow.rs`), request routing (`handlers.rs`), the request
-//! hook (`hook.rs`), the read
+//! hook (`hook.rs`), the RBAC mode (`rbac.rs`), the read
 //! and write verbs (`reads.rs`, `writes.rs`), response encoding (`respond.rs`), timestamps
 //! (`time.rs`), the kubeconfig (`kubeconfig.rs`) and the running server (`server.rs`).
 
@@ -77,6 +80,7 @@ mod hook;
 mod kubeconfig;
 mod logs;
 mod patch;
+mod rbac;
 mod reads;
 mod resources;
 mod respond;
@@ -94,6 +98,7 @@ mod writes;
 mod tests;
 
 pub use hook::{Answer, Interference, RequestHook, RequestLine};
+pub use rbac::{Policy, PolicyRule};
 pub use server::{KubeHandle, start};
 pub use store::KubeObjects;
 

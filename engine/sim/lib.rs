@@ -66,6 +66,10 @@
 //!   carries the query string, `atMs` = ms since start, `status` 0 = the connection was
 //!   dropped (fault, component down, or the client gave up while a fault held the call).
 //!   Kubernetes requests also show in `GET /sim/in-flight` while they are held.
+//! - `PUT /sim/rbac` (body: a Role as YAML, e.g. `runbook rbac` output; empty: off) and
+//!   `GET /sim/rbac` (`{"enabled","denied":[403 messages]}`): the stand-in's RBAC mode
+//!   (`kube/rbac.rs`), which answers the API server's 403 to every request the Role does not
+//!   grant (`runbook sim --rbac ROLE.yaml` sets it at start).
 //! - `GET /sim/workloads`: every Deployment and StatefulSet of the stand-in
 //!   `{"workloads":[{"kind","namespace","name","replicas","readyReplicas","env":{container:
 //!   {NAME: value}}}]}` (StatefulSets first; a `valueFrom` variable reads `null`), e.g. to check
@@ -552,6 +556,12 @@ impl SimHandle {
         // The plans' switch for Optimize (`runbook sim --no-optimize` runs without it).
         out.push_str(&format!("optimize_enabled: {}\n", c.optimize));
         out
+    }
+
+    /// Enforces `policy` (a Role) on the Kubernetes stand-in, or turns the RBAC mode off
+    /// (same effect as `PUT /sim/rbac`); `false` when the stand-in is not running.
+    pub fn set_rbac(&self, policy: Option<kube::Policy>) -> bool {
+        self.kube.as_ref().map(|k| k.set_rbac(policy)).is_some()
     }
 
     /// Adds faults at run time (same effect as `POST /sim/faults`).

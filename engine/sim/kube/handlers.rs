@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::hook::{Answer, Interference, RequestHook, RequestLine};
+use super::rbac::Attributes;
 use super::resources::{self, Resource};
 use super::respond::{dropped_connection, json_response};
 use super::selectors::{FieldSelector, LabelSelector};
@@ -155,7 +156,9 @@ async fn handle(
         Some(Answer::Status { code, message }) => {
             injected(uri.path(), code, message).into_response()
         }
-        None => route(&shared, uri.path(), &request).unwrap_or_else(IntoResponse::into_response),
+        None => authorize(&shared, uri.path(), &request)
+            .and_then(|()| route(&shared, uri.path(), &request))
+            .unwrap_or_else(IntoResponse::into_response),
     };
     watched.answered(if dropped {
         0
@@ -218,6 +221,23 @@ fn injected(path: &str, code: u16, message: Option<String>) -> ApiError {
         .as_ref()
         .map(|t| (t.resource, t.name.as_deref().unwrap_or("")));
     ApiError::injected(code, message, object)
+}
+
+/// The RBAC mode's decision (`rbac.rs`): only resource requests are checked; discovery and
+/// paths the server does not serve pass (routing answers those).
+fn authorize(shared: &Shared, path: &str, req: &Request) -> Result<(), ApiError> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let t = match segments.as_slice() {
+        ["api", "v1", rest @ ..] if !rest.is_empty() => target("", "v1", rest),
+        ["apis", group, version, rest @ ..] if !rest.is_empty() => target(group, version, rest),
+        _ => None,
+    };
+    match t {
+        Some(t) => shared
+            .rbac
+            .authorize(&Attributes::of(&req.method, &t, req.flag("watch"))),
+        None => Ok(()),
+    }
 }
 
 fn route(shared: &Arc<Shared>, path: &str, req: &Request) -> Result<Response, ApiError> {

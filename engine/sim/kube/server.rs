@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::hook::RequestHook;
+use super::rbac::{Policy, RbacState};
 use super::store::KubeObjects;
 use super::{Reconciler, handlers, kubeconfig};
 
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     pub watches: AtomicUsize,
     /// Set once by [`KubeHandle::set_hook`].
     pub hook: OnceLock<Arc<dyn RequestHook>>,
+    /// The RBAC mode ([`KubeHandle::set_rbac`]).
+    pub rbac: RbacState,
 }
 
 impl Shared {
@@ -109,6 +112,17 @@ impl KubeHandle {
         let _ = self.shared.hook.set(hook);
     }
 
+    /// Enforces `policy` on every resource request from now on (`None`: everything is
+    /// allowed again); forgets the requests denied so far.
+    pub fn set_rbac(&self, policy: Option<Policy>) {
+        self.shared.rbac.set(policy);
+    }
+
+    /// Whether a policy is enforced, and the 403 messages of the requests it denied.
+    pub fn rbac_denied(&self) -> (bool, Vec<String>) {
+        (self.shared.rbac.enabled(), self.shared.rbac.denied())
+    }
+
     /// How many watches are streaming now (tests check that they end).
     pub fn open_watches(&self) -> usize {
         self.shared.watches.load(Ordering::SeqCst)
@@ -133,6 +147,7 @@ pub async fn start(
         stop: CancellationToken::new(),
         watches: AtomicUsize::new(0),
         hook: OnceLock::new(),
+        rbac: RbacState::default(),
     });
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     let url = format!("http://{}", listener.local_addr()?);

@@ -79,6 +79,20 @@ impl ApiError {
         Self::new(422, "Invalid", message).with_details(resource, name)
     }
 
+    /// `NewForbidden` (k8s.io/apimachinery `pkg/api/errors`): 403, reason `Forbidden`,
+    /// details naming the group, the resource (as `kind`) and the object (omitted if empty).
+    pub fn forbidden(message: String, group: &str, resource: &str, name: &str) -> Self {
+        let mut details = serde_json::Map::new();
+        for (key, value) in [("name", name), ("group", group), ("kind", resource)] {
+            if !value.is_empty() {
+                details.insert(key.into(), Value::String(value.into()));
+            }
+        }
+        let mut e = Self::new(403, "Forbidden", message);
+        e.details = Some(Value::Object(details));
+        e
+    }
+
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
     }
