@@ -249,3 +249,31 @@ fn a_second_run_on_the_same_state_volume_is_refused() {
     drop(lock);
     assert!(run().status.success());
 }
+
+/// The alert rules shipped in deploy/alerts parse and name only metrics runbook writes.
+#[test]
+fn the_alert_rules_use_the_metrics_runbook_writes() {
+    let text = std::fs::read_to_string(root().join("deploy/alerts/runbook.rules.yaml")).unwrap();
+    let rules: Json = serde_saphyr::from_str(&text).expect("YAML");
+    let written = std::fs::read_to_string(root().join("engine/cli/metrics.rs")).unwrap();
+    let exprs: Vec<&str> = rules["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["expr"].as_str().unwrap())
+        .collect();
+    assert!(exprs.len() >= 3);
+    for expr in exprs {
+        let names: Vec<&str> = expr
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("runbook_"))
+            .collect();
+        assert!(!names.is_empty(), "{expr}");
+        for name in names {
+            assert!(
+                written.contains(&format!("\"{name}\"")),
+                "{name} is not a metric runbook writes"
+            );
+        }
+    }
+}

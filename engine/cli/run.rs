@@ -75,8 +75,14 @@ pub struct CommonRunArgs {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
     /// Push the run's Prometheus metrics to this Pushgateway (group job=runbook, plan=<name>).
-    #[arg(long, value_name = "URL")]
+    /// From `RUNBOOK_PUSHGATEWAY` too (the CronJob in deploy/ sets it); empty means off.
+    #[arg(long, value_name = "URL", env = "RUNBOOK_PUSHGATEWAY", value_parser = parse_optional_url)]
     pub pushgateway: Option<String>,
+}
+
+/// An empty value (an unset ConfigMap key rendered as "") is no value.
+fn parse_optional_url(s: &str) -> Result<String, String> {
+    Ok(s.trim().to_string())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, crate::plan::duration::DurationError> {
@@ -250,7 +256,8 @@ fn execute(
             _ => None,
         })
         .unwrap_or(0);
-    if common.metrics_file.is_some() || common.pushgateway.is_some() {
+    let pushgateway = common.pushgateway.as_deref().filter(|u| !u.is_empty());
+    if common.metrics_file.is_some() || pushgateway.is_some() {
         let metrics = crate::cli::metrics::RunMetrics {
             plan: &plan_name,
             run_id: &run_id,
@@ -313,7 +320,7 @@ fn export_metrics(
             ok = false;
         }
     }
-    if let Some(url) = &common.pushgateway {
+    if let Some(url) = common.pushgateway.as_deref().filter(|u| !u.is_empty()) {
         let text = redactor.apply(&metrics.render(false));
         if let Err(e) = runtime.block_on(crate::cli::metrics::push(url, metrics.plan, text)) {
             eprintln!("error: cannot push the metrics: {}", redactor.apply(&e));
