@@ -206,3 +206,25 @@ impl Drop for SimProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Serves `app` on 127.0.0.1 (a free port) from its own thread for the rest of the test
+/// binary's life; returns the address once it listens (bounded: 10 s).
+pub fn serve_on_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1");
+            tx.send(listener.local_addr().expect("local addr"))
+                .expect("send the address");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the loopback server starts")
+}

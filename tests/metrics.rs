@@ -6,7 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 
@@ -32,45 +31,31 @@ impl Gateway {
     fn start() -> Self {
         let pushes = Arc::new(Mutex::new(Vec::new()));
         let kept = pushes.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new().fallback(
-                    move |method: Method, uri: Uri, headers: HeaderMap, body: String| {
-                        let kept = kept.clone();
-                        async move {
-                            let ok = matches!(method, Method::PUT | Method::POST)
-                                && uri.path().starts_with("/metrics/job/");
-                            kept.lock().unwrap().push(Push {
-                                method,
-                                path: uri.path().to_string(),
-                                content_type: headers
-                                    .get("content-type")
-                                    .and_then(|v| v.to_str().ok())
-                                    .unwrap_or("")
-                                    .to_string(),
-                                body,
-                            });
-                            if ok {
-                                StatusCode::OK
-                            } else {
-                                StatusCode::BAD_REQUEST
-                            }
-                        }
-                    },
-                );
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("gateway starts");
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: String| {
+                let kept = kept.clone();
+                async move {
+                    let ok = matches!(method, Method::PUT | Method::POST)
+                        && uri.path().starts_with("/metrics/job/");
+                    kept.lock().unwrap().push(Push {
+                        method,
+                        path: uri.path().to_string(),
+                        content_type: headers
+                            .get("content-type")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string(),
+                        body,
+                    });
+                    if ok {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    }
+                }
+            },
+        );
+        let addr = crate::harness::serve_on_loopback(app);
         Self { addr, pushes }
     }
 }

@@ -27,66 +27,62 @@ impl Server {
     fn start() -> Self {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let seen = calls.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-                    let seen = seen.clone();
-                    async move {
-                        let path = uri.path().to_string();
-                        let first = {
-                            let mut seen = seen.lock().unwrap();
-                            let first = !seen.contains(&path);
-                            seen.push(path.clone());
-                            first
-                        };
-                        if path.contains("/slow") && first {
-                            tokio::time::sleep(Duration::from_secs(30)).await;
-                        }
-                        if path.starts_with("/echo") {
-                            let auth = headers
-                                .get("authorization")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("");
-                            let body = serde_json::json!({"message": format!("denied {auth} for {}", uri)});
-                            return (StatusCode::BAD_REQUEST, body.to_string());
-                        }
-                        if path.starts_with("/state") {
-                            // A poll body that echoes what it was asked, as some servers do.
-                            let auth = headers
-                                .get("authorization")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("");
-                            let state = if first { format!("pending {auth} {uri}") } else { "DONE".into() };
-                            return (StatusCode::OK, serde_json::json!({"state": state}).to_string());
-                        }
-                        if path == "/token" {
-                            return (StatusCode::OK, "{\"token\":\"captured-token-0123456789\"}".to_string());
-                        }
-                        if path == "/list" {
-                            return (
-                                StatusCode::OK,
-                                "{\"names\":[\"camunda_a\",\"slow_camunda_b\",\"camunda_c\"]}".to_string(),
-                            );
-                        }
-                        if path.starts_with("/fail") {
-                            return (StatusCode::BAD_REQUEST, "{\"message\":\"no\"}".to_string());
-                        }
-                        (StatusCode::OK, "{\"ok\":true,\"id\":\"b-1\"}".to_string())
-                    }
-                });
-                axum::serve(listener, app).await.unwrap();
-            });
+        let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let path = uri.path().to_string();
+                let first = {
+                    let mut seen = seen.lock().unwrap();
+                    let first = !seen.contains(&path);
+                    seen.push(path.clone());
+                    first
+                };
+                if path.contains("/slow") && first {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                if path.starts_with("/echo") {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let body = serde_json::json!({"message": format!("denied {auth} for {}", uri)});
+                    return (StatusCode::BAD_REQUEST, body.to_string());
+                }
+                if path.starts_with("/state") {
+                    // A poll body that echoes what it was asked, as some servers do.
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    let state = if first {
+                        format!("pending {auth} {uri}")
+                    } else {
+                        "DONE".into()
+                    };
+                    return (
+                        StatusCode::OK,
+                        serde_json::json!({"state": state}).to_string(),
+                    );
+                }
+                if path == "/token" {
+                    return (
+                        StatusCode::OK,
+                        "{\"token\":\"captured-token-0123456789\"}".to_string(),
+                    );
+                }
+                if path == "/list" {
+                    return (
+                        StatusCode::OK,
+                        "{\"names\":[\"camunda_a\",\"slow_camunda_b\",\"camunda_c\"]}".to_string(),
+                    );
+                }
+                if path.starts_with("/fail") {
+                    return (StatusCode::BAD_REQUEST, "{\"message\":\"no\"}".to_string());
+                }
+                (StatusCode::OK, "{\"ok\":true,\"id\":\"b-1\"}".to_string())
+            }
         });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("server starts");
+        let addr = crate::harness::serve_on_loopback(app);
         Self { addr, calls }
     }
 

@@ -86,6 +86,15 @@ pub struct WindowSpan {
     pub seconds: f64,
 }
 
+/// One row of the result section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRow<'a> {
+    pub name: &'a str,
+    pub value: String,
+    /// A window's `from` and `to` steps.
+    pub window: Option<(&'a str, &'a str)>,
+}
+
 /// A bar of the timeline: offsets in milliseconds from the run's start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bar {
@@ -122,6 +131,22 @@ impl ReportDoc {
     /// The outcome word (`succeeded`, `failed`, ...), or `unfinished`.
     pub fn outcome(&self) -> &str {
         self.finished.as_ref().map_or("unfinished", |f| &f.outcome)
+    }
+
+    /// The result section's rows, one per `result:` entry then one per window: (name, value
+    /// as text, the window's ends when it is one).
+    pub fn result_rows(&self) -> Vec<ResultRow<'_>> {
+        let values = self.result.iter().map(|(k, v)| ResultRow {
+            name: k,
+            value: crate::plan::template::display(v),
+            window: None,
+        });
+        let windows = self.windows.iter().map(|w| ResultRow {
+            name: &w.name,
+            value: human_ms((w.seconds * 1000.0) as u64),
+            window: Some((&w.from, &w.to)),
+        });
+        values.chain(windows).collect()
     }
 
     /// The timeline of the steps that have stamps (a recovered run's earlier attempt has none).

@@ -63,24 +63,24 @@ fn header(out: &mut String, doc: &ReportDoc) {
 }
 
 fn produced(out: &mut String, doc: &ReportDoc) {
-    if doc.result.is_empty() && doc.windows.is_empty() {
+    let rows = doc.result_rows();
+    if rows.is_empty() {
         return;
     }
     out.push_str("<h2>Result</h2>\n<table>\n");
-    for (k, v) in &doc.result {
+    for r in rows {
+        let value = match r.window {
+            None => format!("<code>{}</code>", esc(&r.value)),
+            Some((from, to)) => format!(
+                "{} (from the start of <code>{}</code> to the end of <code>{}</code>)",
+                esc(&r.value),
+                esc(from),
+                esc(to)
+            ),
+        };
         out.push_str(&format!(
-            "<tr><th>{}</th><td><code>{}</code></td></tr>\n",
-            esc(k),
-            esc(&crate::plan::template::display(v))
-        ));
-    }
-    for w in &doc.windows {
-        out.push_str(&format!(
-            "<tr><th>{}</th><td>{} (from the start of <code>{}</code> to the end of <code>{}</code>)</td></tr>\n",
-            esc(&w.name),
-            human_ms((w.seconds * 1000.0) as u64),
-            esc(&w.from),
-            esc(&w.to)
+            "<tr><th>{}</th><td>{value}</td></tr>\n",
+            esc(r.name)
         ));
     }
     out.push_str("</table>\n");

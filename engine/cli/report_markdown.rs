@@ -20,23 +20,17 @@ pub fn render(doc: &ReportDoc) -> String {
             cell(&f.message)
         ));
     }
-    if !doc.result.is_empty() || !doc.windows.is_empty() {
+    let rows = doc.result_rows();
+    if !rows.is_empty() {
         out.push_str("\n## Result\n\n| | |\n|---|---|\n");
-        for (k, v) in &doc.result {
-            out.push_str(&format!(
-                "| {} | `{}` |\n",
-                cell(k),
-                cell(&crate::plan::template::display(v))
-            ));
-        }
-        for w in &doc.windows {
-            out.push_str(&format!(
-                "| {} | {} (start of `{}` to end of `{}`) |\n",
-                cell(&w.name),
-                human_ms((w.seconds * 1000.0) as u64),
-                w.from,
-                w.to
-            ));
+        for r in rows {
+            let value = match r.window {
+                None => format!("`{}`", cell(&r.value)),
+                Some((from, to)) => {
+                    format!("{} (start of `{from}` to end of `{to}`)", r.value)
+                }
+            };
+            out.push_str(&format!("| {} | {value} |\n", cell(r.name)));
         }
     }
     out.push_str("\n## Timeline\n\n");
