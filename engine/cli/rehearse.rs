@@ -795,6 +795,7 @@ fn version_name(v: VersionArg) -> &'static str {
         VersionArg::V88 => "Camunda 8.8",
         VersionArg::V87 => "Camunda 8.7",
         VersionArg::V89 => "Camunda 8.9",
+        VersionArg::V810 => "Camunda 8.10",
     }
 }
 

@@ -272,6 +272,8 @@ impl CamundaWorkloads {
         world.brokers_running = all_ready;
         if n.version.orchestration_cluster() {
             world.set_up(Component::Orchestration, ready > 0 && !restore_mode);
+            // 8.10: the REST API is the same gateway's http port (reference 8.9-8.10 §5).
+            world.set_up(Component::Rest, ready > 0 && !restore_mode);
         }
     }
 
