@@ -10,6 +10,8 @@ use serde_json::Value as Json;
 
 use crate::harness::{SimProcess, root, run_against_sim, runbook};
 
+/// Camunda 8.10 (issue 13): the REST API backup, the Restore API restore and its fallback.
+mod v810;
 /// Camunda 8.9 (issue 13): its own file, sharing this module's helpers.
 mod v89;
 

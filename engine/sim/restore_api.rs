@@ -260,8 +260,10 @@ fn change_mode(world: &mut World, req: &Req) -> Resp {
         );
     }
     if api.mode == target {
-        // Nothing to do: the last change stands (its id is what a client waits for).
-        let id = api.last.as_ref().map_or(0, |c| c.id);
+        // Already in that mode: an empty change, completed at once (a client waiting for its
+        // id in `lastChange` sees it COMPLETED, not an earlier cancelled restore).
+        let id = api.new_change(Kind::Mode(target), now);
+        api.finish_pending("COMPLETED", now);
         return Resp::json(
             200,
             &json!({"changeId": id.to_string(), "plannedChanges": []}),
