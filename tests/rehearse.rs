@@ -290,11 +290,13 @@ fn rehearse_every_shipped_scenario_passes() {
     names.sort();
     for path in names {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        // old-chart-87 is an 8.7 install (chart 12.0.2); `-89` scenarios need 8.9.
+        // old-chart-87 is an 8.7 install (chart 12.0.2); `-89` scenarios need 8.9, `-810` 8.10.
         let version = if name.ends_with("-87") {
             "8.7"
         } else if name.ends_with("-89") {
             "8.9"
+        } else if name.ends_with("-810") {
+            "8.10"
         } else {
             "8.8"
         };
