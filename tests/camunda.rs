@@ -505,6 +505,7 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     for plan in [
         "backup-8.8.yaml",
         "backup-8.7.yaml",
+        "backup-8.10.yaml",
         "inventory.yaml",
         "inventory-8.7.yaml",
         "prune.yaml",
