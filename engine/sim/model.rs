@@ -188,6 +188,9 @@ pub struct World {
     pub brokers_running: bool,
     /// Bumped by every `damage`, so the Kubernetes workloads learn that volumes were emptied.
     pub broker_data_epoch: u64,
+    /// Bumped by every completed 8.10 Restore-API restore: the running brokers' volumes hold
+    /// the restored data (the Kubernetes workloads mark them present again).
+    pub in_place_restore_epoch: u64,
     /// Exporting mode changes (ms since start, new mode), oldest first.
     pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
     /// The dated usage-metric indices the installation had when the simulator started (§7.6).
@@ -236,6 +239,7 @@ impl World {
             gates: BTreeMap::new(),
             brokers_running: true,
             broker_data_epoch: 0,
+            in_place_restore_epoch: 0,
             exporting_history: Vec::new(),
             archived_usage_metrics: Vec::new(),
             schedule_grace: Default::default(),

@@ -218,6 +218,7 @@ fn settle_restore(world: &mut World, now: u64) {
         }
         world.restore_api.mode = Mode::Processing;
         world.restore_api.finish_pending("COMPLETED", now);
+        world.in_place_restore_epoch += 1;
     }
 }
 

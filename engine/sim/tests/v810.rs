@@ -405,3 +405,57 @@ async fn only_8_10_serves_the_rest_api_and_the_restore_outcome() {
             .is_err()
     );
 }
+
+/// The Restore API wrote the backup onto the running brokers' volumes: a later restart of the
+/// StatefulSet (scale to 0 and back, with kubectl) keeps the restored cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_place_restore_survives_a_broker_restart() {
+    use super::kube_flow::{Kubectl, eventually};
+    let s = sim(|c| {
+        v810(c);
+        c.kubernetes = true;
+    })
+    .await;
+    s.take_backup(70).await;
+    s.damage().await;
+    let token = s.token().await;
+    s.enter_recovery(&token).await;
+    let got = s
+        .v2(
+            "POST",
+            "/restore",
+            Some(r#"{"backupIds": [70]}"#),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(got.status, 202, "{}", got.text);
+    let change = got.json["changeId"].as_str().unwrap().to_string();
+    s.change_done(&change, "COMPLETED").await;
+    let k = Kubectl::new(&s);
+    k.ok(&["scale", "statefulset/camunda-zeebe", "--replicas=0"])
+        .await;
+    eventually("brokers stopped", || async {
+        s.state().await["brokersRunning"] == false
+    })
+    .await;
+    k.ok(&["scale", "statefulset/camunda-zeebe", "--replicas=3"])
+        .await;
+    eventually("brokers running again", || async {
+        s.state().await["brokersRunning"] == true
+    })
+    .await;
+    let state = s.state().await;
+    assert_eq!(state["cluster"]["restoredFrom"], 70, "{}", state["cluster"]);
+    let verdict = s
+        .get(&format!("{}/sim/oracle/restore/70", s.ctl()))
+        .await
+        .json;
+    assert!(
+        verdict["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p.as_str().unwrap_or("").contains("Zeebe")),
+        "{verdict}"
+    );
+}
