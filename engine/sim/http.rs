@@ -662,6 +662,8 @@ fn fault_body(c: Component, req: &Req, status: u16, message: Option<&str>) -> Re
             super::es_api::error(&super::datastore::EsError::new(status, kind, text))
         }
         Component::Optimize => super::optimize::error(status, text),
+        // The 8.10 REST API answers errors as problem details (reference 8.9-8.10 §2.5).
+        Component::Rest => super::oauth_idp::problem(status, "Simulated fault", text, &req.path),
         _ => Resp::message(status, text),
     }
 }

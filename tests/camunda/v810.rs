@@ -159,9 +159,38 @@ fn a_failing_restore_is_cancelled_reported_and_left_in_recovery_mode() {
         1,
         "{text}"
     );
-    // Fixed: the plan runs again from recovery mode and restores.
-    let (code, text, _) = sim.run("restore-8.10.yaml", &["--set", "backup_id=100", "--yes"]);
+    // A second run that fails before anything destructive does not switch this cluster back to
+    // PROCESSING: it was in recovery mode (with a partial restore) before the run.
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        "faults:\n  - {component: rest, method: POST, path: /v2/restore, status: 400}\n",
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+    let (code, text, report) = sim.run("restore-8.10.yaml", &["--set", "backup_id=100", "--yes"]);
+    sim.call("DELETE", "/sim/faults", "");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        status(&report, "dry-run-restore").starts_with("failed"),
+        "{text}"
+    );
+    assert!(
+        status(&report, "leave-recovery-mode").starts_with("skipped"),
+        "{text}"
+    );
+    assert_eq!(restore_api(&sim)["mode"], "RECOVERING");
+    assert!(requests(&sim, "rest", "PATCH /v2/mode?mode=PROCESSING").is_empty());
+    // Fixed: the plan runs again from recovery mode and restores, retrying a POST /v2/restore
+    // whose connection dropped (the dry run goes through first).
+    let r = sim.call(
+        "POST",
+        "/sim/faults",
+        "faults:\n  - {component: rest, method: POST, path: /v2/restore, drop_connection: true, after: 1, times: 1}\n",
+    );
+    assert_eq!(r["accepted"], true, "{r}");
+    let (code, text, report) = sim.run("restore-8.10.yaml", &["--set", "backup_id=100", "--yes"]);
     assert_eq!(code, 0, "{text}");
+    assert_eq!(status(&report, "find-restore"), "succeeded", "{text}");
     assert_restored(&sim, "second run");
     assert_eq!(restore_api(&sim)["mode"], "PROCESSING");
 }
