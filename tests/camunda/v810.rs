@@ -306,3 +306,59 @@ fn plans_name_the_plan_of_the_clusters_version_810() {
         );
     }
 }
+
+/// One values file serves 8.8 to 8.10: the 8.10 plans take the 8.9 plans' params with the same
+/// defaults (restore-8.10 without `verify_zeebe_backup`: it always checks the Zeebe backup
+/// through the REST API), plus the REST ones (docs/camunda.md "Camunda 8.10").
+#[test]
+fn the_8_10_plans_take_the_8_9_plans_params() {
+    let params = |plan: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(root().join("plans/camunda").join(plan)).unwrap();
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        doc["params"].clone()
+    };
+    const REST: [&str; 8] = [
+        "rest_url",
+        "camunda_token_url",
+        "camunda_client_id",
+        "camunda_client_secret",
+        "camunda_audience",
+        "camunda_scope",
+        "camunda_username",
+        "camunda_password",
+    ];
+    for (old, new, rest, dropped) in [
+        ("backup-8.9.yaml", "backup-8.10.yaml", true, None),
+        (
+            "restore-8.9.yaml",
+            "restore-8.10.yaml",
+            true,
+            Some("verify_zeebe_backup"),
+        ),
+        ("restore-8.9.yaml", "restore-app-8.10.yaml", false, None),
+    ] {
+        let (a, b) = (params(old), params(new));
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let mut want: Vec<String> = keys(&a)
+            .into_iter()
+            .filter(|k| Some(k.as_str()) != dropped)
+            .collect();
+        if rest {
+            want.extend(REST.iter().map(|s| s.to_string()));
+        }
+        want.sort();
+        assert_eq!(keys(&b), want, "{old} vs {new}");
+        for k in keys(&a).iter().filter(|k| Some(k.as_str()) != dropped) {
+            assert_eq!(a[k]["default"], b[k]["default"], "{new}: default of {k}");
+            assert_eq!(a[k]["type"], b[k]["type"], "{new}: type of {k}");
+        }
+    }
+    assert_eq!(
+        params("backup-8.10.yaml")["camunda_client_secret"]["secret"],
+        true
+    );
+}
