@@ -481,7 +481,7 @@ impl Rehearsal<'_> {
         if restores > 0 {
             self.checks.push(Check::new(
                 recovery >= 1,
-                "recovery mode entered (Restore API)",
+                "restore mode entered (recovery mode, Restore API)",
                 format!("{recovery} change(s) to recovery mode, {restores} restore(s) through POST /v2/restore"),
             ));
             return;
