@@ -224,7 +224,16 @@ fn a_refused_dry_run_leaves_recovery_mode_and_deletes_nothing() {
             || status(&report, "delete-indices").starts_with("skipped"),
         "{text}"
     );
-    assert_eq!(restore_api(&sim)["mode"], "PROCESSING");
+    // The mode change back is asynchronous (the plan requests it in `finally`).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while restore_api(&sim)["mode"] != "PROCESSING" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            restore_api(&sim)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(
         replicas(&sim, "deployment", "camunda-optimize"),
         1,
