@@ -10,6 +10,8 @@ use serde_json::Value as Json;
 
 use crate::harness::{SimProcess, output, recover_resume, root, run_against_sim, runbook};
 
+/// Camunda 8.10 (issue 13): the REST API backup, the Restore API restore and its fallback.
+mod v810;
 /// Camunda 8.9 (issue 13): its own file, sharing this module's helpers.
 mod v89;
 
@@ -489,6 +491,7 @@ fn every_camunda_plan_dry_runs_with_the_example_values() {
     for plan in [
         "backup-8.8.yaml",
         "backup-8.7.yaml",
+        "backup-8.10.yaml",
         "inventory.yaml",
         "inventory-8.7.yaml",
         "prune.yaml",

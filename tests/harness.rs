@@ -196,6 +196,9 @@ pub fn run_against_sim(dir: &Path, plan: &Path, extra: &[&str]) -> Command {
         .args(extra)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // The 8.10 simulator's REST API client secret (its default `rest_client_secret`); only
+        // the 8.10 plans read it.
+        .env("RUNBOOK_CAMUNDA_CLIENT_SECRET", "sim-client-secret")
         .stdin(std::process::Stdio::null());
     c
 }

@@ -92,6 +92,37 @@ fn rehearse_8_7_opensearch_is_green() {
     assert_green(&r, "8.7 OpenSearch");
 }
 
+/// Camunda 8.10: the REST API backup and the Restore API restore (recovery mode, no pod-template
+/// change) on both datastores, the restore-application fallback, and through port-forwards
+/// (the REST API on the gateway Service's 8080).
+#[test]
+fn rehearse_8_10_is_green_with_the_restore_api_and_the_fallback() {
+    for ds in ["elasticsearch", "opensearch"] {
+        let (r, _dir) = rehearse(&["--camunda-version", "8.10", "--datastore", ds]);
+        assert_green(&r, &format!("8.10 {ds}"));
+        assert!(
+            r.stdout
+                .contains("PASS restore mode entered (recovery mode, Restore API)"),
+            "{ds}:\n{}",
+            r.stdout
+        );
+    }
+    let (r, _dir) = rehearse(&[
+        "--camunda-version",
+        "8.10",
+        "plans/camunda/backup-8.10.yaml",
+        "plans/camunda/restore-app-8.10.yaml",
+    ]);
+    assert_green(&r, "8.10 restore app");
+    assert!(
+        r.stdout.contains("PASS restore mode entered"),
+        "{}",
+        r.stdout
+    );
+    let (r, _dir) = rehearse(&["--camunda-version", "8.10", "--port-forward"]);
+    assert_green(&r, "8.10 through port-forwards");
+}
+
 #[test]
 fn rehearse_8_8_without_optimize_is_green() {
     let (r, _dir) = rehearse(&["--no-optimize"]);
@@ -290,11 +321,13 @@ fn rehearse_every_shipped_scenario_passes() {
     names.sort();
     for path in names {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        // old-chart-87 is an 8.7 install (chart 12.0.2); `-89` scenarios need 8.9.
+        // old-chart-87 is an 8.7 install (chart 12.0.2); `-89` scenarios need 8.9, `-810` 8.10.
         let version = if name.ends_with("-87") {
             "8.7"
         } else if name.ends_with("-89") {
             "8.9"
+        } else if name.ends_with("-810") {
+            "8.10"
         } else {
             "8.8"
         };

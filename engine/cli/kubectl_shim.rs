@@ -76,11 +76,17 @@ fn port_forward(rest: &[String]) -> ExitCode {
         .strip_prefix("services/")
         .or_else(|| resource.strip_prefix("svc/"))
         .unwrap_or(resource);
-    let Some(target) = services().remove(service) else {
+    let (local, remote) = ports.split_once(':').unwrap_or((ports, ports));
+    // A Service port the simulator serves on its own address (8.10's REST API on the
+    // gateway's 8080 beside the management 9600) is keyed `<service>:<port>`.
+    let mut map = services();
+    let Some(target) = map
+        .remove(&format!("{service}:{remote}"))
+        .or_else(|| map.remove(service))
+    else {
         eprintln!("error: services \"{service}\" not found");
         return ExitCode::from(Exit::Failed);
     };
-    let (local, remote) = ports.split_once(':').unwrap_or((ports, ports));
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -471,6 +471,35 @@ impl Rehearsal<'_> {
     /// A successful restore changed the Zeebe StatefulSet's pod template (restore mode is an
     /// env change, reference 3.1), so "restore mode left" below means something.
     fn check_restore_mode_entered(&mut self, since: u64) {
+        // 8.10's Restore API restores in place: recovery mode and `POST /v2/restore` instead
+        // of a pod-template change (camunda-8.9-8.10.md §4.3).
+        let (recovery, restores) = self.sim.inspect(|w| {
+            let ok = |r: &&runbook_sim::model::RequestRecord, method: &str, path: &str| {
+                r.seq > since
+                    && r.component.as_str() == "rest"
+                    && r.method == method
+                    && r.path.starts_with(path)
+                    && (200..300).contains(&r.status)
+            };
+            let count = |method: &str, path: &str| {
+                w.requests.iter().filter(|r| ok(r, method, path)).count()
+            };
+            (
+                count("PATCH", "/v2/mode?mode=RECOVERING"),
+                w.requests
+                    .iter()
+                    .filter(|r| ok(r, "POST", "/v2/restore") && !r.path.contains("dryRun"))
+                    .count(),
+            )
+        });
+        if restores > 0 {
+            self.checks.push(Check::new(
+                recovery >= 1,
+                "restore mode entered (recovery mode, Restore API)",
+                format!("{recovery} change(s) to recovery mode, {restores} restore(s) through POST /v2/restore"),
+            ));
+            return;
+        }
         let patches = self.sim.inspect(|w| {
             w.requests
                 .iter()
@@ -566,6 +595,15 @@ impl Rehearsal<'_> {
         // A secured simulated datastore: its key goes to the plans' secret param (masked).
         if let Some(key) = self.sim.datastore_api_key() {
             inputs.sets.push(format!("datastore_api_key={key}"));
+        }
+        // 8.10: the REST API's OAuth2 client secret goes to the plans that take it (masked).
+        if let Some(secret) = self.sim.rest_client_secret()
+            && plan
+                .params
+                .iter()
+                .any(|p| p.name == "camunda_client_secret")
+        {
+            inputs.sets.push(format!("camunda_client_secret={secret}"));
         }
         let params = crate::cli::resolve_params(&plan, &inputs)?;
         let new = new_run(&plan, &params, &self.a.state_dir).map_err(fail)?;
@@ -810,6 +848,7 @@ fn version_name(v: VersionArg) -> &'static str {
         VersionArg::V88 => "Camunda 8.8",
         VersionArg::V87 => "Camunda 8.7",
         VersionArg::V89 => "Camunda 8.9",
+        VersionArg::V810 => "Camunda 8.10",
     }
 }
 

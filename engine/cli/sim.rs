@@ -22,6 +22,10 @@ pub enum VersionArg {
     /// 8.9: the 8.8 surface plus the deltas of shared/reference/camunda-8.9-8.10.md §2, §5.
     #[value(name = "8.9")]
     V89,
+    /// 8.10: 8.9 plus the Orchestration Cluster REST API (`/v2`, OAuth2 bearer tokens),
+    /// recovery mode and the Restore API (camunda-8.9-8.10.md §2.5, §4.3).
+    #[value(name = "8.10")]
+    V810,
 }
 
 impl VersionArg {
@@ -31,6 +35,7 @@ impl VersionArg {
             VersionArg::V88 => CamundaVersion::V8_8,
             VersionArg::V87 => CamundaVersion::V8_7,
             VersionArg::V89 => CamundaVersion::V8_9,
+            VersionArg::V810 => CamundaVersion::V8_10,
         }
     }
 }

@@ -59,7 +59,7 @@ impl Names {
     /// Broker container: `orchestration` (8.8), `zeebe` (8.7).
     pub fn container(&self) -> &'static str {
         match self.version {
-            CamundaVersion::V8_8 | CamundaVersion::V8_9 => "orchestration",
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => "orchestration",
             CamundaVersion::V8_7 => "zeebe",
         }
     }
@@ -67,7 +67,9 @@ impl Names {
     /// Data mount of the broker container (reference 5.1; printed in the restore error, 6 #11).
     pub fn data_dir(&self) -> &'static str {
         match self.version {
-            CamundaVersion::V8_8 | CamundaVersion::V8_9 => "/usr/local/camunda/data",
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => {
+                "/usr/local/camunda/data"
+            }
             CamundaVersion::V8_7 => "/usr/local/zeebe/data",
         }
     }
@@ -249,7 +251,8 @@ fn broker_env(names: &Names) -> Value {
         }
         // 8.9 unified configuration: the canonical no-dash env names (reference 8.9 §2.4,
         // §6 #10, #11); chart 14 renders none of them, the operator sets them.
-        CamundaVersion::V8_9 => {
+        // Chart 15 (8.10) keeps chart 14's names and configuration (reference 8.9-8.10 §5).
+        CamundaVersion::V8_9 | CamundaVersion::V8_10 => {
             if c.zeebe_backup_store {
                 env.push(env_var("CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_STORE", "S3"));
             }
@@ -285,7 +288,7 @@ fn broker_env(names: &Names) -> Value {
 fn broker_command(names: &Names) -> Value {
     match (names.config.command_override, names.version) {
         (false, _) => json!(["bash", "/usr/local/bin/startup.sh"]),
-        (true, CamundaVersion::V8_8 | CamundaVersion::V8_9) => {
+        (true, CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10) => {
             json!(["/usr/local/camunda/bin/camunda"])
         }
         (true, CamundaVersion::V8_7) => json!(["/usr/local/zeebe/bin/broker"]),

@@ -113,6 +113,24 @@ pub struct ClusterConfig {
     /// camunda-8.9-8.10.md §2.2 step 8, §2.3).
     #[serde(default)]
     pub continuous_backups: bool,
+    /// 8.10: the OAuth2 client the identity provider accepts for the REST API's bearer tokens
+    /// (reference camunda-8.9-8.10.md §2.5, §4.3).
+    #[serde(default = "rest_client_id")]
+    pub rest_client_id: String,
+    /// 8.10: that client's secret (never in the values file).
+    #[serde(default = "rest_client_secret")]
+    pub rest_client_secret: String,
+    /// 8.10: the audience a token request must name; absent = any.
+    #[serde(default)]
+    pub rest_audience: Option<String>,
+}
+
+fn rest_client_id() -> String {
+    "runbook".to_string()
+}
+
+fn rest_client_secret() -> String {
+    "sim-client-secret".to_string()
 }
 
 fn yes() -> bool {
@@ -175,6 +193,9 @@ impl Default for ClusterConfig {
             crash_loop_ms: crash_loop_ms(),
             restore_ms: None,
             continuous_backups: false,
+            rest_client_id: rest_client_id(),
+            rest_client_secret: rest_client_secret(),
+            rest_audience: None,
         }
     }
 }
@@ -202,7 +223,12 @@ impl ClusterConfig {
     /// it one patch behind (reference 3.2).
     pub fn optimize_version_of(&self, version: super::CamundaVersion) -> String {
         match (&self.camunda_version, version) {
-            (Some(v), super::CamundaVersion::V8_8 | super::CamundaVersion::V8_9) => v.clone(),
+            (
+                Some(v),
+                super::CamundaVersion::V8_8
+                | super::CamundaVersion::V8_9
+                | super::CamundaVersion::V8_10,
+            ) => v.clone(),
             _ => version.optimize_version().to_string(),
         }
     }

@@ -49,6 +49,7 @@ pub fn handle(shared: &Shared, kube: Option<&KubeHandle>, req: &Req) -> Resp {
                 "zeebeBackups": world.zeebe,
                 "components": world.components(),
                 "faults": world.faults,
+                "restoreApi": world.restore_api.summary(),
             }),
         ),
         ("GET", ["sim", "exporting"]) => {

@@ -73,11 +73,20 @@ pub fn handle(world: &mut World, req: &Req, rest: &[String]) -> Resp {
         // Unknown operation keys throw in the endpoint and answer 500.
         other => return failure(world, format!("Unsupported operation: {other}")),
     };
+    match apply(world, pause, req.flag("soft")) {
+        Ok(()) => success(world),
+        Err(message) => failure(world, message),
+    }
+}
+
+/// Pauses (softly or not) or resumes exporting; `Err` carries Zeebe's message when not every
+/// broker answers. Shared with the 8.10 REST form (`rest_api`).
+pub fn apply(world: &mut World, pause: bool, soft: bool) -> Result<(), String> {
     if !world.brokers_running || world.faults.exporting_fails(pause) {
-        return failure(world, topology_message(world));
+        return Err(topology_message(world));
     }
     if pause {
-        if req.flag("soft") {
+        if soft {
             world.cluster.soft_pause();
         } else {
             world.cluster.hard_pause();
@@ -86,5 +95,5 @@ pub fn handle(world: &mut World, req: &Req, rest: &[String]) -> Resp {
         world.cluster.resume();
     }
     world.note_exporting();
-    success(world)
+    Ok(())
 }

@@ -105,7 +105,7 @@ pub struct Scenario {
     pub expect: Option<serde_json::Value>,
 }
 
-const COMPONENTS: [&str; 8] = [
+const COMPONENTS: [&str; 10] = [
     "any",
     "kubernetes",
     "orchestration",
@@ -114,9 +114,18 @@ const COMPONENTS: [&str; 8] = [
     "tasklist",
     "optimize",
     "datastore",
+    "rest",
+    "identity",
 ];
-const OUTCOME_COMPONENTS: [&str; 7] = [
-    "webapps", "operate", "tasklist", "optimize", "zeebe", "snapshot", "restore",
+const OUTCOME_COMPONENTS: [&str; 8] = [
+    "webapps",
+    "operate",
+    "tasklist",
+    "optimize",
+    "zeebe",
+    "snapshot",
+    "restore",
+    "zeebe-restore",
 ];
 
 impl Scenario {
@@ -184,6 +193,14 @@ impl Scenario {
                     "component: restore takes result: partial only (a `_restore` that ends with failed shards)".to_string(),
                 ));
             }
+            if o.component == "zeebe-restore"
+                && !matches!(o.result, Outcome::Failed | Outcome::Hang)
+            {
+                return Err(SimError::Scenario(
+                    "component: zeebe-restore (the 8.10 Restore API) takes result: failed or hang"
+                        .to_string(),
+                ));
+            }
             if o.result == Outcome::Deleted && o.component != "zeebe" {
                 return Err(SimError::Scenario(
                     "result: deleted applies to component: zeebe only".to_string(),
@@ -198,6 +215,12 @@ impl Scenario {
     /// Refuses what the simulated version does not have: the `DELETED` outcome and
     /// continuous backups exist from 8.9 on (camunda-8.9-8.10.md §2.3).
     pub fn check_version(&self, version: super::CamundaVersion) -> Result<(), SimError> {
+        if !version.has_rest_api() && self.outcomes.iter().any(|o| o.component == "zeebe-restore") {
+            return Err(SimError::Scenario(
+                "component: zeebe-restore needs --camunda-version 8.10 (the Restore API)"
+                    .to_string(),
+            ));
+        }
         if version.at_least_8_9() {
             return Ok(());
         }

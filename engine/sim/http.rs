@@ -170,7 +170,7 @@ pub fn normalise_path(raw: &str) -> String {
     format!("/{}", segs.join("/"))
 }
 
-fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
+pub fn parse_query(q: Option<&str>) -> BTreeMap<String, String> {
     q.unwrap_or("")
         .split('&')
         .filter(|s| !s.is_empty())
@@ -575,6 +575,12 @@ async fn route(ctx: &Ctx, req: &Req) -> Resp {
             let kube = ctx.kube.get().and_then(std::sync::Weak::upgrade);
             super::control::handle(&ctx.shared, kube.as_deref(), req)
         }
+        Component::Identity => super::oauth_idp::handle(&mut lock(&ctx.shared), req),
+        Component::Rest => {
+            let mut world = lock(&ctx.shared);
+            world.settle();
+            super::rest_api::handle(&mut world, req)
+        }
         c => {
             let mut world = lock(&ctx.shared);
             world.settle();
@@ -613,6 +619,12 @@ fn camunda(world: &mut World, c: Component, req: &Req) -> Resp {
         (Component::Orchestration, ["actuator", "backupRuntime", ..]) => {
             super::zeebe::handle(world, req, &rest(2), true)
         }
+        // 8.10: the cluster topology and the cancel of a change (reference 8.9-8.10 §4.3).
+        (Component::Orchestration, ["actuator", "cluster", ..])
+            if world.facts.version.has_rest_api() =>
+        {
+            super::restore_api::handle_cluster(world, req, &rest(2))
+        }
         (Component::Gateway, ["actuator", "backups", ..]) => {
             super::zeebe::handle(world, req, &rest(2), false)
         }
@@ -650,6 +662,8 @@ fn fault_body(c: Component, req: &Req, status: u16, message: Option<&str>) -> Re
             super::es_api::error(&super::datastore::EsError::new(status, kind, text))
         }
         Component::Optimize => super::optimize::error(status, text),
+        // The 8.10 REST API answers errors as problem details (reference 8.9-8.10 §2.5).
+        Component::Rest => super::oauth_idp::problem(status, "Simulated fault", text, &req.path),
         _ => Resp::message(status, text),
     }
 }

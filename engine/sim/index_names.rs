@@ -60,7 +60,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
         ));
     }
     let operate: &[&str] = match version {
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 => &[
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => &[
             "operate-list-view-8.3.0_",
             "operate-flownode-instance-8.3.1_",
             "operate-variable-8.3.0_",
@@ -77,7 +77,7 @@ pub fn seed_indices(facts: &Facts, date: &str) -> Vec<(String, Owner)> {
     };
     out.extend(operate.iter().map(|n| (web(facts, n), Owner::Operate)));
     let tasklist: &[&str] = match version {
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 => &[
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => &[
             "tasklist-task-8.8.0_",
             "tasklist-draft-task-variable-8.3.0_",
         ],

@@ -13,6 +13,15 @@
 //! - 8.8: orchestration management API (the 9600 role: exporting, `backupHistory`,
 //!   `backupRuntime`), Optimize management (8092 role), datastore (9200 role);
 //! - 8.7: Zeebe gateway (exporting, `/actuator/backups`), Operate, Tasklist, Optimize, datastore;
+//! - 8.10 (`--camunda-version 8.10`): everything 8.9 serves, plus the Orchestration Cluster
+//!   REST API (the gateway's http port, 8080 role; `rest_url`) under `/v2` — exporting,
+//!   runtime/history backups, recovery mode, topology and the Restore API (`rest_api`,
+//!   `restore_api`; camunda-8.9-8.10.md §2.5, §4.3) — which answers 401
+//!   `application/problem+json` without a bearer token from the identity provider's
+//!   `POST /oauth/token` (its own port; `camunda_token_url`, client `camunda_client_id`, secret
+//!   `config.rest_client_secret`, default `sim-client-secret`, never in the values file;
+//!   `oauth_idp`), and `GET /actuator/cluster` / `DELETE /actuator/cluster/changes/<id>` on the
+//!   management port;
 //! - one control port for the simulator's own API (below).
 //!
 //! Every Camunda component answers `GET /actuator/health` with `{"status":"UP"}` and
@@ -97,6 +106,8 @@
 //!                              # `_restore` ends with failed shards, see below) |
 //!                              # deleted (zeebe on 8.9 only: a partition's backup deleted by
 //!                              # retention, the backup ends DELETED; camunda-8.9-8.10.md §2.2)
+//!                              # zeebe-restore (8.10 Restore API): failed (partition 1
+//!                              # retried RESTORING, status FAILED until cancelled) | hang
 //!     times: 1                 # optional: the next N backups only (default: always)
 //! exporting:
 //!   pause_failures: 2          # the next 2 pause calls answer the inner status 500
@@ -149,6 +160,9 @@
 //!   continuous_backups: false  # [false] 8.9 only: CAMUNDA_DATA_PRIMARYSTORAGE_BACKUP_CONTINUOUS
 //!                              # =true; Zeebe refuses an explicit backup id with 400 and
 //!                              # generates epoch-ms ids (camunda-8.9-8.10.md §2.2 step 8)
+//!   rest_client_id: runbook    # [runbook] 8.10: the OAuth2 client of the REST API's tokens
+//!   rest_client_secret: sim-client-secret  # [sim-client-secret] its secret
+//!   rest_audience: null        # [null] 8.10: the audience a token request must name
 //! outcomes:
 //!   - component: snapshot
 //!     result: partial          # zeebe-record snapshot ends PARTIAL (shards.failed > 0);
@@ -250,10 +264,13 @@ pub mod index_names;
 pub mod kube;
 pub mod kube_requests;
 pub mod model;
+pub mod oauth_idp;
 pub mod optimize;
 pub mod oracle;
 pub mod port_forward_view;
 pub mod recovery;
+pub mod rest_api;
+pub mod restore_api;
 pub mod restore_app;
 pub mod schedule_grace;
 pub mod time;
@@ -286,6 +303,11 @@ pub enum CamundaVersion {
     /// `DELETED` state, explicit ids refused while continuous backups are on) and §5 (chart 14
     /// names; the restore route needs `ZEEBE_RESTORE_FROM_BACKUP_ID`, §4.1).
     V8_9,
+    /// Camunda 8.10.0 (orchestration cluster, chart 15.x): everything 8.9 serves, plus the
+    /// Orchestration Cluster REST API under `/v2` on the gateway's http port (8080 role) with
+    /// OAuth2 bearer authentication, recovery mode and the Restore API
+    /// (shared/reference/camunda-8.9-8.10.md §2.5, §4.3; chart 15 keeps chart 14's names, §5).
+    V8_10,
 }
 
 impl CamundaVersion {
@@ -295,6 +317,7 @@ impl CamundaVersion {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.2",
             CamundaVersion::V8_9 => "8.9.0",
+            CamundaVersion::V8_10 => "8.10.0",
         }
     }
     /// Optimize's version; the 8.7 docs' example shows Optimize one patch behind (3.2).
@@ -303,6 +326,7 @@ impl CamundaVersion {
             CamundaVersion::V8_8 => "8.8.0",
             CamundaVersion::V8_7 => "8.7.1",
             CamundaVersion::V8_9 => "8.9.0",
+            CamundaVersion::V8_10 => "8.10.0",
         }
     }
     /// The minor version as users write it ("8.9").
@@ -311,6 +335,7 @@ impl CamundaVersion {
             CamundaVersion::V8_8 => "8.8",
             CamundaVersion::V8_7 => "8.7",
             CamundaVersion::V8_9 => "8.9",
+            CamundaVersion::V8_10 => "8.10",
         }
     }
     /// Whether the version runs the single orchestration cluster (8.8 and later) rather than
@@ -320,7 +345,12 @@ impl CamundaVersion {
     }
     /// Whether the version has the 8.9 Zeebe backup API and chart 14 (reference 8.9 §2.3, §5).
     pub fn at_least_8_9(self) -> bool {
-        self == CamundaVersion::V8_9
+        matches!(self, CamundaVersion::V8_9 | CamundaVersion::V8_10)
+    }
+    /// Whether the version serves the Orchestration Cluster REST API's backup, exporting and
+    /// Restore API endpoints (8.10+, reference 8.9-8.10 §2.5, §4.3).
+    pub fn has_rest_api(self) -> bool {
+        self == CamundaVersion::V8_10
     }
 }
 
@@ -462,6 +492,10 @@ pub struct SimUrls {
     pub tasklist: Option<String>,
     /// Optimize management API (when deployed).
     pub optimize: Option<String>,
+    /// 8.10 Orchestration Cluster REST API (the gateway's http port, `/v2` below it).
+    pub rest: Option<String>,
+    /// 8.10: the identity provider's token endpoint (`.../oauth/token`).
+    pub token: Option<String>,
     pub datastore: String,
     /// The simulator's control API.
     pub control: String,
@@ -494,6 +528,16 @@ impl SimHandle {
         self.config.scenario.config.datastore_api_key.as_deref()
     }
 
+    /// 8.10: the OAuth2 client secret the simulated identity provider accepts for the REST
+    /// API (`rest_client_secret`): a secret, so it is not in [`Self::values_yaml`]; the caller
+    /// hands it to the plans' `camunda_client_secret` param (or `RUNBOOK_CAMUNDA_CLIENT_SECRET`).
+    pub fn rest_client_secret(&self) -> Option<&str> {
+        self.urls
+            .rest
+            .as_ref()
+            .map(|_| self.config.scenario.config.rest_client_secret.as_str())
+    }
+
     /// The values file as a laptop would write it for a real cluster (URLs naming the chart's
     /// Services, `port_forward: true`), and the map from each Service to the simulated
     /// component's `127.0.0.1:<port>` that a `kubectl port-forward` stand-in relays to.
@@ -518,9 +562,19 @@ impl SimHandle {
             ("operate_url", &self.urls.operate),
             ("tasklist_url", &self.urls.tasklist),
             ("optimize_url", &self.urls.optimize),
+            ("rest_url", &self.urls.rest),
+            ("camunda_token_url", &self.urls.token),
         ] {
             if let Some(url) = url {
                 kv(key, url);
+            }
+        }
+        if self.urls.rest.is_some() {
+            // 8.10: the REST API's OAuth2 client (its secret is not written, see
+            // `rest_client_secret`).
+            kv("camunda_client_id", &cfg.rest_client_id);
+            if let Some(audience) = &cfg.rest_audience {
+                kv("camunda_audience", audience);
             }
         }
         kv("datastore_url", &self.urls.datastore);
@@ -535,7 +589,9 @@ impl SimHandle {
         kv("sim_url", &self.urls.control);
         // The installation's index prefixes (§7.5), as the plans' params spell them.
         match c.camunda_version {
-            CamundaVersion::V8_8 | CamundaVersion::V8_9 => kv("index_prefix", &cfg.index_prefix),
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => {
+                kv("index_prefix", &cfg.index_prefix)
+            }
             CamundaVersion::V8_7 => {
                 kv(
                     "operate_index_prefix",
@@ -634,6 +690,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         operate: get(Component::Operate),
         tasklist: get(Component::Tasklist),
         optimize: get(Component::Optimize),
+        rest: get(Component::Rest),
+        token: get(Component::Identity).map(|u| format!("{u}/oauth/token")),
         datastore: get(Component::Datastore).unwrap_or_default(),
         control: get(Component::Control).unwrap_or_default(),
         kube: None,
@@ -704,17 +762,21 @@ fn validate_prefixes(config: &SimConfig) -> Result<(), SimError> {
     let c = &config.scenario.config;
     let v = config.camunda_version;
     let wrong = match v {
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.operate_index_prefix.is_empty() => {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10
+            if !c.operate_index_prefix.is_empty() =>
+        {
             "operate_index_prefix"
         }
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 if !c.tasklist_index_prefix.is_empty() => {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10
+            if !c.tasklist_index_prefix.is_empty() =>
+        {
             "tasklist_index_prefix"
         }
         CamundaVersion::V8_7 if !c.index_prefix.is_empty() => "index_prefix",
         _ => return Ok(()),
     };
     let use_instead = match v {
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 => {
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => {
             "8.8 and later prefix every web-app index with config.index_prefix"
         }
         CamundaVersion::V8_7 => {

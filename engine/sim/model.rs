@@ -51,6 +51,10 @@ pub enum Component {
     Control,
     /// The Kubernetes stand-in (requests logged and faulted through `sim::kube_requests`).
     Kubernetes,
+    /// 8.10 Orchestration Cluster REST API (`/v2`, the gateway's http port 8080 role).
+    Rest,
+    /// 8.10: the identity provider issuing the REST API's bearer tokens (`/oauth/token`).
+    Identity,
 }
 
 impl Component {
@@ -64,6 +68,8 @@ impl Component {
             Component::Datastore => "datastore",
             Component::Control => "control",
             Component::Kubernetes => "kubernetes",
+            Component::Rest => "rest",
+            Component::Identity => "identity",
         }
     }
 
@@ -75,6 +81,7 @@ impl Component {
             Component::Tasklist,
             Component::Optimize,
             Component::Datastore,
+            Component::Rest,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -83,11 +90,17 @@ impl Component {
     /// The servers a configuration runs.
     pub fn for_config(config: &SimConfig) -> Vec<Component> {
         let mut out = match config.camunda_version {
-            CamundaVersion::V8_8 | CamundaVersion::V8_9 => vec![Component::Orchestration],
+            CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => {
+                vec![Component::Orchestration]
+            }
             CamundaVersion::V8_7 => {
                 vec![Component::Gateway, Component::Operate, Component::Tasklist]
             }
         };
+        if config.camunda_version.has_rest_api() {
+            out.push(Component::Rest);
+            out.push(Component::Identity);
+        }
         if config.optimize {
             out.push(Component::Optimize);
         }
@@ -175,12 +188,19 @@ pub struct World {
     pub brokers_running: bool,
     /// Bumped by every `damage`, so the Kubernetes workloads learn that volumes were emptied.
     pub broker_data_epoch: u64,
+    /// Bumped by every completed 8.10 Restore-API restore: the running brokers' volumes hold
+    /// the restored data (the Kubernetes workloads mark them present again).
+    pub in_place_restore_epoch: u64,
     /// Exporting mode changes (ms since start, new mode), oldest first.
     pub exporting_history: Vec<(u64, super::cluster::Exporting)>,
     /// The dated usage-metric indices the installation had when the simulator started (§7.6).
     pub archived_usage_metrics: Vec<String>,
     /// When backups were scheduled: status GETs answer 404 for a while (§7.2).
     pub schedule_grace: super::schedule_grace::ScheduleGrace,
+    /// 8.10: recovery mode, topology changes and the Restore API's run (`restore_api`).
+    pub restore_api: super::restore_api::RestoreApi,
+    /// 8.10: bearer tokens the identity provider issued (`oauth_idp`).
+    pub oauth: super::oauth_idp::Tokens,
 }
 
 impl World {
@@ -188,7 +208,7 @@ impl World {
         let webapps_parts = config
             .webapps_parts
             .unwrap_or(match config.camunda_version {
-                CamundaVersion::V8_8 | CamundaVersion::V8_9 => 5,
+                CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => 5,
                 CamundaVersion::V8_7 => 6,
             });
         let facts = Facts {
@@ -219,9 +239,12 @@ impl World {
             gates: BTreeMap::new(),
             brokers_running: true,
             broker_data_epoch: 0,
+            in_place_restore_epoch: 0,
             exporting_history: Vec::new(),
             archived_usage_metrics: Vec::new(),
             schedule_grace: Default::default(),
+            restore_api: Default::default(),
+            oauth: Default::default(),
             started: Instant::now(),
             wall_start_ms: time::now_epoch_ms(),
             facts,
@@ -370,7 +393,7 @@ impl World {
 
     /// One clock tick: process, export, finish what is due.
     pub fn tick(&mut self) {
-        if self.brokers_running {
+        if self.processing() {
             self.cluster.grow(self.facts.timing.records_per_tick);
         }
         self.export_step();
@@ -380,13 +403,18 @@ impl World {
     /// Lets the cluster move on by `records` per partition and flushes the exporter lag.
     pub fn advance(&mut self, records: u64) {
         // Stopped brokers (scaled to 0, restore mode) process nothing.
-        if self.brokers_running {
+        if self.processing() {
             self.cluster.grow(records);
         }
         for _ in 0..3 {
             self.export_step();
         }
         self.settle();
+    }
+
+    /// Whether the brokers process records: running, and (8.10) not in recovery mode.
+    pub fn processing(&self) -> bool {
+        self.brokers_running && self.restore_api.processing()
     }
 
     /// Feeds the indices from the exported positions and acknowledges `E`.
@@ -410,6 +438,7 @@ impl World {
         self.store.settle(now);
         super::webapps::progress(self, now);
         self.zeebe.settle(now);
+        super::restore_api::settle(self, now);
     }
 
     /// Deletes every index this installation re-creates or restores, and all broker data

@@ -35,7 +35,7 @@ pub fn records_snapshot(id: u64) -> String {
 fn expected_groups(world: &World, id: u64) -> Vec<(String, String, usize)> {
     let mut out = Vec::new();
     let apps: &[App] = match world.facts.version {
-        CamundaVersion::V8_8 | CamundaVersion::V8_9 => &[App::Webapps],
+        CamundaVersion::V8_8 | CamundaVersion::V8_9 | CamundaVersion::V8_10 => &[App::Webapps],
         CamundaVersion::V8_7 => &[App::Operate, App::Tasklist],
     };
     for app in apps {

@@ -13,6 +13,9 @@ use super::chart::Names;
 /// One component the plans reach: its values key, chart component and remote port.
 const FORWARDED: &[(&str, &str, u16)] = &[
     ("orchestration_url", "zeebe-gateway", 9600),
+    // 8.10: the REST API is the same Service's http port, served by the simulator on its own
+    // address: keyed `<service>:8080` in the map (the relay looks that up first).
+    ("rest_url", "zeebe-gateway", 8080),
     ("gateway_url", "zeebe-gateway", 9600),
     ("operate_url", "operate", 9600),
     ("tasklist_url", "tasklist", 9600),
@@ -38,10 +41,12 @@ pub fn view(values: &str, names: &Names) -> (String, BTreeMap<String, String>) {
             let url = line.strip_prefix(&format!("{key}: "))?.trim_matches('"');
             let url = Url::parse(url).ok()?;
             let service = names.fullname(component);
-            services.insert(
-                service.clone(),
-                format!("{}:{}", url.host_str()?, url.port()?),
-            );
+            let map_key = if *key == "rest_url" {
+                format!("{service}:{port}")
+            } else {
+                service.clone()
+            };
+            services.insert(map_key, format!("{}:{}", url.host_str()?, url.port()?));
             let path = url.path().trim_end_matches('/');
             Some(format!(
                 "{key}: \"{}://{service}:{port}{path}\"",
@@ -59,4 +64,28 @@ pub fn view(values: &str, names: &Names) -> (String, BTreeMap<String, String>) {
         out.push_str(&format!("{param}: \"{}\"\n", names.fullname(component)));
     }
     (out, services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rest_api_is_keyed_by_service_and_port() {
+        let config = crate::SimConfig {
+            camunda_version: crate::CamundaVersion::V8_10,
+            ..Default::default()
+        };
+        let (values, map) = view(
+            "orchestration_url: \"http://127.0.0.1:1000\"\nrest_url: \"http://127.0.0.1:2000\"\nport_forward: false\n",
+            &Names::new(&config),
+        );
+        assert!(
+            values.contains("rest_url: \"http://camunda-zeebe-gateway:8080\""),
+            "{values}"
+        );
+        assert!(values.contains("port_forward: true"), "{values}");
+        assert_eq!(map["camunda-zeebe-gateway"], "127.0.0.1:1000");
+        assert_eq!(map["camunda-zeebe-gateway:8080"], "127.0.0.1:2000");
+    }
 }

@@ -39,6 +39,9 @@ pub fn default_chart_version(version: CamundaVersion) -> &'static str {
         CamundaVersion::V8_7 => "12.1.0",
         // H charts/camunda-platform-8.9/Chart.yaml at HEAD (reference 8.9 §1).
         CamundaVersion::V8_9 => "14.8.4",
+        // Chart 15 for 8.10 (reference 8.9-8.10 §1: only 15.0.0-alpha4 was readable; the GA
+        // chart keeps chart 14's names and startup.sh, §5).
+        CamundaVersion::V8_10 => "15.0.0",
     }
 }
 

@@ -16,5 +16,6 @@ mod orchestration;
 mod restore_crash_loop;
 mod schedule_404;
 mod snapshot_partial;
+mod v810;
 mod v87;
 mod v89;

@@ -79,6 +79,8 @@ struct State {
     initialised: bool,
     /// The world's `broker_data_epoch` last seen (a `damage` empties every volume).
     data_epoch: u64,
+    /// The world's `in_place_restore_epoch` last seen (a Restore-API restore refills them).
+    restore_epoch: u64,
     /// The volumes are empty because of a `damage`, which already wiped the world; a later
     /// restore through the control API must not be undone by wiping again.
     emptied_by_damage: bool,
@@ -272,6 +274,8 @@ impl CamundaWorkloads {
         world.brokers_running = all_ready;
         if n.version.orchestration_cluster() {
             world.set_up(Component::Orchestration, ready > 0 && !restore_mode);
+            // 8.10: the REST API is the same gateway's http port (reference 8.9-8.10 §5).
+            world.set_up(Component::Rest, ready > 0 && !restore_mode);
         }
     }
 
@@ -680,6 +684,14 @@ impl Reconciler for CamundaWorkloads {
             st.emptied_by_damage = true;
             for d in st.brokers.values_mut() {
                 *d = BrokerData::Empty;
+            }
+        }
+        if st.restore_epoch != world.in_place_restore_epoch {
+            // 8.10's Restore API wrote the backup onto the running brokers' volumes.
+            st.restore_epoch = world.in_place_restore_epoch;
+            st.emptied_by_damage = false;
+            for d in st.brokers.values_mut() {
+                *d = BrokerData::Present;
             }
         }
         self.reconcile_brokers(objects, &mut world, &mut st);

@@ -106,7 +106,7 @@ impl Sandbox {
     pub async fn start(
         setup: &Setup,
         dir: &Path,
-        env: Vec<(String, String)>,
+        mut env: Vec<(String, String)>,
     ) -> Result<Self, String> {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -127,6 +127,10 @@ impl Sandbox {
         })
         .await
         .map_err(|e| format!("simulator: {e}"))?;
+        // 8.10: the REST API's OAuth2 client secret, as an operator exports it.
+        if let Some(secret) = sim.rest_client_secret() {
+            env.push(("RUNBOOK_CAMUNDA_CLIENT_SECRET".into(), secret.to_string()));
+        }
         let values = dir.join("values.yaml");
         std::fs::write(&values, sim.values_yaml())
             .map_err(|e| format!("{}: {e}", values.display()))?;

@@ -10,6 +10,7 @@ const FALL_BACK: &[(&str, &str)] = &[
     ("plans/camunda/backup-8.8.yaml", "anchors and aliases"),
     ("plans/camunda/restore-8.7.yaml", "anchors and aliases"),
     ("plans/camunda/backup-8.9.yaml", "anchors and aliases"),
+    ("plans/camunda/backup-8.10.yaml", "anchors and aliases"),
 ];
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
