@@ -1570,11 +1570,10 @@ fn recover_stops_the_port_forwards_of_a_killed_run() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
+    // How many were running at the kill depends on where the kill landed (a forward still
+    // starting, under load); what matters is that recover stopped them and none is left.
     assert!(
-        text.contains(&format!(
-            "stopped {} port-forward(s) the interrupted run left running",
-            orphans.len()
-        )),
+        text.contains("port-forward(s) the interrupted run left running"),
         "{text}"
     );
     let deadline = Instant::now() + Duration::from_secs(10);
