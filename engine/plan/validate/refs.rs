@@ -269,18 +269,21 @@ fn check_reference(c: &mut Checker<'_>, scope: &mut Scope<'_>, r: &Reference, si
             let roots = ["params", "targets", "steps", "run", "item"];
             let help = did_you_mean(first, roots)
                 .unwrap_or_else(|| format!("templates can read {}", list_names(roots)));
-            c.push(
-                Diagnostic::error(
-                    "runbook::template::unknown_variable",
-                    format!("unknown template variable `{}`", r.dotted()),
-                    r.span,
-                    "not a known variable",
-                )
-                .with_help(help),
-            );
+            c.push(unknown_variable(r, help));
         }
         [] => {}
     }
+}
+
+/// `runbook::template::unknown_variable` at `r`, with `help` (also used by `result:`).
+pub(super) fn unknown_variable(r: &Reference, help: String) -> Diagnostic {
+    Diagnostic::error(
+        "runbook::template::unknown_variable",
+        format!("unknown template variable `{}`", r.dotted()),
+        r.span,
+        "not a known variable",
+    )
+    .with_help(help)
 }
 
 fn bad_path(c: &mut Checker<'_>, r: &Reference, help: &str) {

@@ -116,15 +116,7 @@ fn check_ref(
 }
 
 fn unknown(c: &mut Checker<'_>, r: &Reference, help: &str) {
-    c.push(
-        Diagnostic::error(
-            "runbook::template::unknown_variable",
-            format!("unknown template variable `{}`", r.dotted()),
-            r.span,
-            "not a known variable",
-        )
-        .with_help(help.to_string()),
-    );
+    c.push(super::refs::unknown_variable(r, help.to_string()));
 }
 
 #[cfg(test)]
